@@ -1,0 +1,144 @@
+import { resolve } from 'node:path';
+import { CancelledError, UserError } from '../core/errors.ts';
+import { sha256Hex } from '../core/hash.ts';
+import { nowIso } from '../core/json.ts';
+import type { Store } from '../store/db.ts';
+import { appendAudit } from '../store/audit.ts';
+import { writeItems, type NewItem } from '../store/items.ts';
+import { ensureProject, type ProjectSettings } from '../store/projects.ts';
+import { guessFormat, impliedPreset, readerFor } from './formats.ts';
+import type { Format, ReaderOptions, RejectedRecord, SourceRecord } from './types.ts';
+
+export interface ImportRequest {
+  project: string;
+  path: string;
+  format?: Format;
+  options: ReaderOptions;
+  /** Import the valid records and report the rest, instead of importing nothing. */
+  skipInvalid?: boolean;
+  /** Residency tag for these items (default: the project's region). */
+  region?: string;
+  /** Who asked (recorded in the audit log). */
+  actor: string;
+  /** Settings for a project created by this import. */
+  projectSettings?: Partial<ProjectSettings>;
+}
+
+export interface ImportReport {
+  imported: number;
+  unchanged: number;
+  rejected: number;
+  errors: RejectedRecord[];
+}
+
+export interface ImportHooks {
+  signal?: AbortSignal;
+  onProgress?(p: { records: number; imported: number; unchanged: number; rejected: number }): void;
+  /** Every rejected record (the report keeps only the first MAX_REPORTED_ERRORS). */
+  onReject?(r: RejectedRecord): void;
+}
+
+export const MAX_REPORTED_ERRORS = 1000;
+const BATCH = 1000;
+
+/** Thrown (and so rolling the transaction back) when records were rejected without --skip-invalid. */
+export class ImportRejectedError extends UserError {
+  constructor(readonly report: ImportReport) {
+    super(`import refused: ${report.rejected} record(s) rejected, nothing imported (fix them, or pass --skip-invalid to import the rest)`, 'E_IMPORT_REJECTED');
+  }
+}
+
+/**
+ * Streams a source into a project as one transaction: all records or none (unless skipInvalid).
+ * Memory stays bounded by one batch of records whatever the size of the source.
+ */
+export async function runImport(store: Store, req: ImportRequest, hooks: ImportHooks = {}): Promise<ImportReport> {
+  const path = resolve(req.path);
+  const format = req.format ?? guessFormat(path);
+  const options: ReaderOptions = { ...req.options, preset: req.options.preset ?? impliedPreset(path) };
+  const reader = await readerFor(format);
+  const report: ImportReport = { imported: 0, unchanged: 0, rejected: 0, errors: [] };
+  const rejectRecord = (r: RejectedRecord) => {
+    report.rejected++;
+    if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push(r);
+    hooks.onReject?.(r);
+  };
+
+  await store.db.transaction().execute(async (trx) => {
+    const { project } = await ensureProject(trx, req.project, req.projectSettings);
+    const readerOptions: ReaderOptions = { ...options, sampleRate: options.sampleRate ?? project.settings.sampleRate };
+    const residency = req.region ?? project.settings.region;
+    const startedAt = nowIso();
+    const source = await trx
+      .insertInto('import_sources')
+      .values({ project_id: project.id, path, format, options: JSON.stringify(readerOptions), status: 'running', started_at: startedAt, imported: 0, unchanged: 0, rejected: 0, errors: '[]' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+
+    let batch: NewItem[] = [];
+    let records = 0;
+    const flush = async () => {
+      if (hooks.signal?.aborted) throw new CancelledError('import cancelled; nothing was imported');
+      const outcomes = await writeItems(store, trx, project.id, source.id, batch, startedAt);
+      outcomes.forEach((o, i) => {
+        if (o.kind === 'inserted') report.imported++;
+        else if (o.kind === 'unchanged') report.unchanged++;
+        else rejectRecord({ where: batch[i].locator, message: o.message });
+      });
+      batch = [];
+      hooks.onProgress?.({ records, ...report });
+    };
+    for await (const r of reader(path, readerOptions)) {
+      records++;
+      if (!r.ok) rejectRecord(r.reject);
+      else batch.push(toNewItem(r.record, residency));
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+
+    if (report.rejected > 0 && !req.skipInvalid) throw new ImportRejectedError({ ...report, imported: 0, unchanged: 0 });
+    await trx
+      .updateTable('import_sources')
+      .set({ status: 'committed', finished_at: nowIso(), imported: report.imported, unchanged: report.unchanged, rejected: report.rejected, errors: JSON.stringify(report.errors.slice(0, 100)) })
+      .where('id', '=', source.id)
+      .execute();
+    await appendAudit(trx, store.dialect, {
+      projectId: project.id,
+      actor: req.actor,
+      action: 'import',
+      subject: `import_source:${source.id}`,
+      payload: { path, format, imported: report.imported, unchanged: report.unchanged, rejected: report.rejected },
+    });
+  });
+  return report;
+}
+
+/** Hashes the content (what an exact-duplicate audit compares) and encodes the payload. */
+export function toNewItem(r: SourceRecord, residency: string): NewItem {
+  let text: string | null = null;
+  let data: string | null = null;
+  let blob: NewItem['blob'] = null;
+  let sha256: string;
+  if (r.blob) {
+    sha256 = sha256Hex(r.blob.bytes);
+    blob = { sha256, mime: r.blob.mime, bytes: r.blob.bytes };
+  } else if (r.values) {
+    data = JSON.stringify(r.values);
+    sha256 = sha256Hex(data);
+  } else {
+    text = r.text ?? '';
+    sha256 = sha256Hex(text);
+  }
+  return {
+    sourceKey: r.key,
+    modality: r.modality,
+    text,
+    data,
+    blob,
+    meta: JSON.stringify(r.meta),
+    locator: r.locator,
+    residency,
+    sha256,
+    sourceLabel: r.sourceLabel ?? null,
+  };
+}

@@ -1,0 +1,111 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from 'kysely';
+import type { StoreConfig } from '../core/config.ts';
+import type { Database } from './schema.ts';
+import { up001 } from './migrations/001_initial.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+// COUNT(*) and BIGINT come back from pg as strings; every count here fits a JS number.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+
+/**
+ * One open store: a Kysely instance for typed queries in both dialects, plus the raw SQLite
+ * handle for the few hot paths (bulk import) where per-query compilation would dominate.
+ */
+export interface Store {
+  readonly dialect: Dialect;
+  readonly db: Kysely<Database>;
+  /** SQLite only: the same connection Kysely uses (statements on it join Kysely's open transaction). */
+  readonly sqlite?: SQLite.Database;
+  /** Where the data lives (file path or URL without credentials), for messages. */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return { '001_initial': { up: up001(dialect) } };
+}
+
+export async function openStore(config: StoreConfig): Promise<Store> {
+  const store = config.kind === 'postgres' ? await openPostgres(config) : openSqlite(config.location);
+  try {
+    const migrator = new Migrator({
+      db: store.db,
+      provider: { getMigrations: async () => migrations(store.dialect) },
+    });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error;
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return store;
+}
+
+function openSqlite(file: string): Store {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const raw = new SQLite(file);
+  // WAL: readers (UI, job polling) never wait for the importer; NORMAL sync is durable in WAL mode
+  // against process crashes, which is what an acknowledged annotation needs.
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  return {
+    dialect: 'sqlite',
+    db,
+    sqlite: raw,
+    location: file,
+    close: async () => {
+      await db.destroy();
+    },
+  };
+}
+
+async function openPostgres(config: StoreConfig): Promise<Store> {
+  const schema = config.schema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new Error(`invalid PostgreSQL schema name "${schema}" (expected [a-z_][a-z0-9_]*)`);
+  }
+  if (schema) {
+    const client = new pg.Client({ connectionString: config.location });
+    await client.connect();
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    } finally {
+      await client.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: config.location,
+    max: 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // Fail now with a clear message instead of on the first query.
+  try {
+    const c = await pool.connect();
+    c.release();
+  } catch (e) {
+    await pool.end();
+    throw new Error(`cannot connect to PostgreSQL at ${redact(config.location)}: ${(e as Error).message}`);
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    dialect: 'postgres',
+    db,
+    location: redact(config.location) + (schema ? ` (schema ${schema})` : ''),
+    close: async () => {
+      await db.destroy();
+    },
+  };
+}
+
+/** Connection strings may hold passwords: never print them. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

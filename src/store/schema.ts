@@ -1,0 +1,189 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Every table, typed once (Kysely). JSON columns are TEXT in both dialects (portable, opaque to
+ * SQL); booleans are 0/1 integers; timestamps are ISO-8601 UTC strings.
+ */
+type Json = string;
+type Bool = number;
+
+export interface ProjectsTable {
+  id: Generated<number>;
+  name: string;
+  created_at: string;
+  settings: Json;
+}
+
+export interface TaxonomiesTable {
+  id: Generated<number>;
+  project_id: number;
+  version: number;
+  kind: 'single' | 'multi';
+  labels: Json;
+  guidelines: string;
+  mapping: Json | null;
+  created_at: string;
+  created_by: string | null;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  name: string;
+  display_name: string;
+  token_hash: string | null;
+  created_at: string;
+}
+
+export interface MembershipsTable {
+  project_id: number;
+  user_id: number;
+  role: 'admin' | 'manager' | 'annotator' | 'reviewer' | 'viewer';
+}
+
+export interface ImportSourcesTable {
+  id: Generated<number>;
+  project_id: number;
+  path: string;
+  format: string;
+  options: Json;
+  status: 'running' | 'committed' | 'rolled_back';
+  started_at: string;
+  finished_at: string | null;
+  imported: number;
+  unchanged: number;
+  rejected: number;
+  errors: Json;
+}
+
+export interface BlobsTable {
+  sha256: string;
+  mime: string;
+  size: number;
+  bytes: Uint8Array;
+}
+
+export interface ItemsTable {
+  id: Generated<number>;
+  project_id: number;
+  source_id: number;
+  source_key: string;
+  modality: 'text' | 'image' | 'audio' | 'tabular';
+  text: string | null;
+  data: Json | null;
+  blob_sha256: string | null;
+  meta: Json;
+  locator: string;
+  residency: string;
+  sha256: string;
+  source_label: string | null;
+  created_at: string;
+}
+
+export interface DatasetsTable {
+  id: Generated<number>;
+  project_id: number;
+  name: string;
+  kind: 'snapshot' | 'split';
+  spec: Json;
+  item_count: number;
+  created_at: string;
+}
+
+export interface DatasetItemsTable {
+  dataset_id: number;
+  item_id: number;
+  label: string | null;
+  decided_by: Json | null;
+}
+
+export interface AnnotationsTable {
+  id: Generated<number>;
+  project_id: number;
+  item_id: number;
+  user_id: number;
+  taxonomy_version: number;
+  labels: Json;
+  time_ms: number;
+  suggestion: Json | null;
+  suggestion_accepted: Bool | null;
+  skipped: Bool;
+  skip_reason: string | null;
+  question: Bool;
+  created_at: string;
+}
+
+export interface ReviewsTable {
+  id: Generated<number>;
+  project_id: number;
+  item_id: number;
+  reviewer_id: number;
+  decision: 'accept' | 'reject' | 'fix';
+  labels: Json | null;
+  note: string | null;
+  created_at: string;
+}
+
+export interface ModelsTable {
+  id: Generated<number>;
+  project_id: number;
+  kind: string;
+  pretext: string | null;
+  parent_id: number | null;
+  dataset_id: number | null;
+  taxonomy_version: number | null;
+  checkpoint_path: string | null;
+  params: Json;
+  metrics: Json;
+  created_at: string;
+}
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface JobsTable {
+  id: Generated<number>;
+  project_id: number | null;
+  type: string;
+  status: JobStatus;
+  params: Json;
+  progress: number;
+  message: string | null;
+  result: Json | null;
+  error: string | null;
+  attempts: number;
+  owner: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  heartbeat_at: string | null;
+  cancel_requested: Bool;
+}
+
+export interface AuditEventsTable {
+  seq: Generated<number>;
+  project_id: number | null;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  payload: Json;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface Database {
+  projects: ProjectsTable;
+  taxonomies: TaxonomiesTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  import_sources: ImportSourcesTable;
+  blobs: BlobsTable;
+  items: ItemsTable;
+  datasets: DatasetsTable;
+  dataset_items: DatasetItemsTable;
+  annotations: AnnotationsTable;
+  reviews: ReviewsTable;
+  models: ModelsTable;
+  jobs: JobsTable;
+  audit_events: AuditEventsTable;
+}
+
