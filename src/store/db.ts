@@ -23,6 +23,13 @@ export interface Store {
   readonly sqlite?: SQLite.Database;
   /** Where the data lives (file path or URL without credentials), for messages. */
   readonly location: string;
+  /**
+   * A second channel for bookkeeping that must not wait behind a long transaction on the main
+   * connection (job heartbeats, cancel flags). SQLite: its own connection, which reads freely in
+   * WAL mode and fails fast (SQLITE_BUSY) rather than wait when a writer holds the lock.
+   * PostgreSQL: the same pool (other pooled connections are free).
+   */
+  side(): Kysely<Database>;
   close(): Promise<void>;
 }
 
@@ -56,12 +63,22 @@ function openSqlite(file: string): Store {
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  let side: Kysely<Database> | undefined;
   return {
     dialect: 'sqlite',
     db,
     sqlite: raw,
     location: file,
+    side: () => {
+      if (!side) {
+        const conn = new SQLite(file);
+        conn.pragma('busy_timeout = 0');
+        side = new Kysely<Database>({ dialect: new SqliteDialect({ database: conn }) });
+      }
+      return side;
+    },
     close: async () => {
+      await side?.destroy();
       await db.destroy();
     },
   };
@@ -99,6 +116,7 @@ async function openPostgres(config: StoreConfig): Promise<Store> {
     dialect: 'postgres',
     db,
     location: redact(config.location) + (schema ? ` (schema ${schema})` : ''),
+    side: () => db,
     close: async () => {
       await db.destroy();
     },

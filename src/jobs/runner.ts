@@ -1,0 +1,130 @@
+import { CancelledError, errorMessage } from '../core/errors.ts';
+import type { Store } from '../store/db.ts';
+import { JobQueue, THIS_OWNER, type Job } from './queue.ts';
+
+export interface JobContext {
+  job: Job;
+  signal: AbortSignal;
+  /** Reports progress (0–1, or null when the total is unknown) and a short message. */
+  progress(fraction: number | null, message?: string): void;
+}
+export type JobHandler = (ctx: JobContext) => Promise<unknown>;
+
+export interface RunnerOptions {
+  heartbeatMs?: number;
+  /** A running job silent for this long (owner on another host) is presumed dead. */
+  staleMs?: number;
+  owner?: string;
+}
+
+/**
+ * The embedded job runner: claims jobs from the persistent table and runs them in this process.
+ * Progress and cancel flags travel through the table, so `tessera jobs list|cancel` in another
+ * process sees and steers them; a job left `running` by a dead process is re-queued on start.
+ */
+export class InProcessRunner {
+  readonly queue: JobQueue;
+  private readonly heartbeatMs: number;
+  private readonly staleMs: number;
+  private readonly owner: string;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+
+  constructor(
+    private readonly store: Store,
+    private readonly handlers: Record<string, JobHandler>,
+    opts: RunnerOptions = {},
+  ) {
+    this.queue = new JobQueue(store);
+    this.heartbeatMs = opts.heartbeatMs ?? 1000;
+    this.staleMs = opts.staleMs ?? 60_000;
+    this.owner = opts.owner ?? THIS_OWNER;
+  }
+
+  /** Re-queues orphaned jobs; returns their ids. */
+  recover(): Promise<number[]> {
+    return this.queue.recover(this.staleMs);
+  }
+
+  /** Enqueues a job and runs it here, now; resolves with the finished job. */
+  async submitAndRun(type: string, params: Record<string, unknown>, projectId: number | null, onProgress?: (job: Job, fraction: number | null, message?: string) => void): Promise<Job> {
+    const job = await this.queue.enqueue(type, params, projectId);
+    if (!(await this.queue.claim(job.id, this.owner))) return this.queue.get(job.id);
+    return this.execute(await this.queue.get(job.id), onProgress);
+  }
+
+  /** Claims and runs one queued job; undefined when another runner claimed it first. */
+  async runQueued(id: number): Promise<Job | undefined> {
+    if (!(await this.queue.claim(id, this.owner))) return undefined;
+    return this.execute(await this.queue.get(id));
+  }
+
+  /** Runs queued jobs of known types until stop() (used by `serve`). */
+  start(pollMs = 500): void {
+    this.loop = (async () => {
+      while (!this.stopped) {
+        const id = await this.queue.nextQueued(Object.keys(this.handlers));
+        if (id !== undefined && (await this.runQueued(id))) continue;
+        await new Promise<void>((res) => {
+          const t = setTimeout(res, pollMs);
+          this.wake = () => {
+            clearTimeout(t);
+            res();
+          };
+        });
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async execute(job: Job, onProgress?: (job: Job, fraction: number | null, message?: string) => void): Promise<Job> {
+    const handler = this.handlers[job.type];
+    if (!handler) {
+      await this.queue.finish(job.id, 'failed', { error: `no handler for job type "${job.type}"` });
+      return this.queue.get(job.id);
+    }
+    const controller = new AbortController();
+    let fraction: number | null = 0;
+    let message: string | null = null;
+    let beating = false;
+    const beat = setInterval(() => {
+      if (beating) return;
+      beating = true;
+      this.queue
+        .heartbeat(job.id, fraction ?? 0, message)
+        .then((cancel) => {
+          if (cancel) controller.abort();
+        })
+        .catch(() => {})
+        .finally(() => (beating = false));
+    }, this.heartbeatMs);
+    try {
+      const result = await handler({
+        job,
+        signal: controller.signal,
+        progress: (f, m) => {
+          fraction = f;
+          message = m ?? message;
+          onProgress?.(job, f, m);
+        },
+      });
+      await this.queue.finish(job.id, 'succeeded', { result, progress: 1, message });
+    } catch (e) {
+      const cancelled = e instanceof CancelledError || controller.signal.aborted;
+      await this.queue.finish(job.id, cancelled ? 'cancelled' : 'failed', {
+        error: cancelled ? undefined : errorMessage(e),
+        message: cancelled ? errorMessage(e) : message,
+        result: (e as { report?: unknown }).report,
+      });
+    } finally {
+      clearInterval(beat);
+    }
+    return this.queue.get(job.id);
+  }
+}
