@@ -32,7 +32,7 @@ export class InProcessRunner {
   private wake?: () => void;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly handlers: Record<string, JobHandler>,
     opts: RunnerOptions = {},
   ) {

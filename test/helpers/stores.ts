@@ -46,3 +46,14 @@ export async function freshStore(kind: 'sqlite' | 'postgres'): Promise<TestStore
 
 /** Both store kinds: every store test runs against SQLite and against PostgreSQL. */
 export const STORE_KINDS = ['sqlite', 'postgres'] as const;
+
+/** Row counts of every data table (jobs excluded: a failed job is recorded on purpose). */
+export async function snapshot(store: Store): Promise<Record<string, number>> {
+  const tables = ['projects', 'import_sources', 'items', 'blobs', 'audit_events', 'taxonomies', 'datasets', 'annotations'] as const;
+  const out: Record<string, number> = {};
+  for (const t of tables) {
+    const r = await store.db.selectFrom(t).select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    out[t] = Number(r.n);
+  }
+  return out;
+}
