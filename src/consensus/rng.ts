@@ -1,0 +1,20 @@
+/**
+ * mulberry32: a tiny seeded 32-bit PRNG (Tommy Ettinger's public-domain generator).
+ * Not cryptographic; used so that "random" tie-breaking is reproducible from a seed.
+ * Returns a function giving floats in [0, 1).
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A uniform integer in [0, n) from a [0,1) generator. */
+export function randomInt(rand: () => number, n: number): number {
+  return Math.min(n - 1, Math.floor(rand() * n));
+}
