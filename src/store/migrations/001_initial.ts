@@ -84,9 +84,7 @@ export function up001(dialect: Dialect) {
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addUniqueConstraint('items_project_key', ['project_id', 'source_key'])
       .execute();
-    await db.schema.createIndex('items_project_sha').on('items').columns(['project_id', 'sha256']).execute();
     await db.schema.createIndex('items_project_id').on('items').columns(['project_id', 'id']).execute();
-    await db.schema.createIndex('items_source').on('items').column('source_id').execute();
 
     await table('datasets')
       .addColumn('project_id', 'integer', (c) => c.notNull().references('projects.id'))
