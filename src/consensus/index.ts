@@ -11,7 +11,7 @@ export { dawidSkene, type DawidSkeneOptions } from './dawid-skene.ts';
 export { oneCoin, type OneCoinOptions } from './one-coin.ts';
 export { glad, type GladOptions, type GladResult } from './glad.ts';
 export { goldAccuracy, wilsonInterval, type GoldOptions, type GoldReport, type GoldAlert } from './gold.ts';
-export { mulberry32 } from './rng.ts';
+export { mulberry32 } from '../core/rng.ts';
 export * from './agreement/index.ts';
 
 /** Every aggregation method by name (adding a method = adding its file and one line here). */

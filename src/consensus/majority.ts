@@ -1,7 +1,7 @@
 import { UserError } from '../core/errors.ts';
 import { encodeAnswers, voteShares } from './encode.ts';
 import { argmaxOrTie, buildResult } from './result.ts';
-import { mulberry32, randomInt } from './rng.ts';
+import { mulberry32, randomInt } from '../core/rng.ts';
 import type { Answer, ConsensusOptions, ConsensusResult } from './types.ts';
 
 /**

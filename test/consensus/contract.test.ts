@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { methods } from '../../src/consensus/index.ts';
-import { mulberry32 } from '../../src/consensus/rng.ts';
+import { mulberry32 } from '../../src/core/rng.ts';
 import type { Answer } from '../../src/consensus/types.ts';
 import { bluebirds } from './crowd-data.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { glad, gladGradient, gladQ } from '../../src/consensus/glad.ts';
 import { majority } from '../../src/consensus/majority.ts';
 import { encodeAnswers } from '../../src/consensus/encode.ts';
-import { mulberry32 } from '../../src/consensus/rng.ts';
+import { mulberry32 } from '../../src/core/rng.ts';
 import type { Answer } from '../../src/consensus/types.ts';
 import { accuracy, snow } from './crowd-data.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { majority } from '../../src/consensus/majority.ts';
-import { mulberry32 } from '../../src/consensus/rng.ts';
+import { mulberry32 } from '../../src/core/rng.ts';
 import { UserError } from '../../src/core/errors.ts';
 import type { Answer, ConsensusResult } from '../../src/consensus/types.ts';
 import { accuracy, bluebirds, snow, type CrowdSet } from './crowd-data.ts';

@@ -18,3 +18,13 @@ export function mulberry32(seed: number): () => number {
 export function randomInt(rand: () => number, n: number): number {
   return Math.min(n - 1, Math.floor(rand() * n));
 }
+
+/** Fisher–Yates shuffle of a copy, driven by `rand`. */
+export function shuffled<T>(xs: readonly T[], rand: () => number): T[] {
+  const a = xs.slice();
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
