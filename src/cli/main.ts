@@ -3,6 +3,7 @@ import { exitState, reportError } from './context.ts';
 import { registerImport } from './commands/import.ts';
 import { registerItems } from './commands/items.ts';
 import { registerJobs } from './commands/jobs.ts';
+import { registerMl } from './commands/ml.ts';
 import { registerProjects } from './commands/projects.ts';
 import { registerStart } from './commands/start.ts';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerItems(program);
   registerJobs(program);
+  registerMl(program);
   registerStart(program);
   for (const c of program.commands) c.exitOverride();
   return program;

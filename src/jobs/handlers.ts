@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { runImport, type ImportRequest } from '../ingest/import.ts';
 import type { Store } from '../store/db.ts';
 import type { JobHandler } from './runner.ts';
+import { mlJobHandlers } from './ml-handlers.ts';
 
 /** Parameters of an `import` job (JSON in the job table). */
 export interface ImportJobParams extends ImportRequest {
@@ -13,6 +14,7 @@ export interface ImportJobParams extends ImportRequest {
 /** Every job type this build knows, by name. */
 export function jobHandlers(store: Store): Record<string, JobHandler> {
   return {
+    ...mlJobHandlers(store),
     import: async ({ job, signal, progress }) => {
       const params = job.params as unknown as ImportJobParams;
       let rejects: ReturnType<typeof createWriteStream> | undefined;

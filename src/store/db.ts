@@ -6,6 +6,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from
 import type { StoreConfig } from '../core/config.ts';
 import type { Database } from './schema.ts';
 import { up001 } from './migrations/001_initial.ts';
+import { up002 } from './migrations/002_embeddings.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -34,7 +35,7 @@ export interface Store {
 }
 
 function migrations(dialect: Dialect): Record<string, Migration> {
-  return { '001_initial': { up: up001(dialect) } };
+  return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) } };
 }
 
 export async function openStore(config: StoreConfig): Promise<Store> {

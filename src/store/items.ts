@@ -179,3 +179,33 @@ export async function getBlob(db: Db, sha256: string): Promise<{ mime: string; b
   if (!r) throw new NotFoundError(`blob ${sha256}`);
   return r;
 }
+
+export interface ItemPayload {
+  id: number;
+  text: string | null;
+  data: string | null;
+  bytes: Uint8Array | null;
+  mime: string | null;
+  meta: string;
+  sourceLabel: string | null;
+}
+
+/** Every item of one modality with its payload bytes, in id order, a page at a time. */
+export async function* iterateItemPayloads(db: Db, projectId: number, modality: Modality, pageSize = 2000): AsyncGenerator<ItemPayload> {
+  let after = 0;
+  for (;;) {
+    const rows = await db
+      .selectFrom('items')
+      .leftJoin('blobs', 'blobs.sha256', 'items.blob_sha256')
+      .select(['items.id', 'items.text', 'items.data', 'blobs.bytes', 'blobs.mime', 'items.meta', 'items.source_label'])
+      .where('items.project_id', '=', projectId)
+      .where('items.modality', '=', modality)
+      .where('items.id', '>', after)
+      .orderBy('items.id')
+      .limit(pageSize)
+      .execute();
+    for (const r of rows) yield { id: r.id, text: r.text, data: r.data, bytes: r.bytes, mime: r.mime, meta: r.meta, sourceLabel: r.source_label };
+    if (rows.length < pageSize) return;
+    after = rows[rows.length - 1].id;
+  }
+}

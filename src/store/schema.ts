@@ -170,6 +170,13 @@ export interface AuditEventsTable {
   hash: string;
 }
 
+export interface EmbeddingsTable {
+  model_id: number;
+  item_id: number;
+  dim: number;
+  vector: Uint8Array;
+}
+
 export interface Database {
   projects: ProjectsTable;
   taxonomies: TaxonomiesTable;
@@ -185,5 +192,6 @@ export interface Database {
   models: ModelsTable;
   jobs: JobsTable;
   audit_events: AuditEventsTable;
+  embeddings: EmbeddingsTable;
 }
 
