@@ -1,0 +1,113 @@
+// bench/probe-datasets: the early probe on the five shared datasets (issue #3). For each:
+// import through the real import path (temp SQLite store), pretrain the modality's default
+// pretext on every training item WITHOUT labels, then probe at 10 labels per class and at 100
+// labels: kNN and linear probes for the SSL encoder, the same architecture randomly
+// initialised, and raw features — mean over 3 probe seeds, on each dataset's official test
+// split where it has one (FSDD: recording index 0–4; TREC: TREC.test; NSL-KDD: KDDTest+),
+// else a seeded 80/20 split (SMS Spam, digits; seed 0).
+// Usage: npx tsx bench/probe-datasets.ts [--only sms-spam,digits] [--epochs-scale 1] [--seeds 3]
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { openStore } from '../src/store/db.ts';
+import { runImport } from '../src/ingest/import.ts';
+import { getProject } from '../src/store/projects.ts';
+import { loadModalityData, subsetData } from '../src/ssl/data.ts';
+import { pretrain, randomEncoder, defaultPretext } from '../src/ssl/index.ts';
+import { chooseProbeSplit, labelIndex, probeReport, type ProbeReport } from '../src/probe/probe.ts';
+import { rawFeatures } from '../src/probe/raw.ts';
+import { selectRows } from '../src/probe/features.ts';
+import { mulberry32 } from '../src/core/rng.ts';
+import type { Format, ReaderOptions } from '../src/ingest/types.ts';
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? def : process.argv[i + 1];
+};
+const D = resolve(import.meta.dirname, '../../shared/datasets');
+const SEEDS = Array.from({ length: Number(arg('--seeds', '3')) }, (_, i) => i);
+const SCALE = Number(arg('--epochs-scale', '1'));
+
+interface Spec {
+  name: string;
+  sources: Array<{ path: string; format?: Format; options?: ReaderOptions; role: 'train' | 'test' }>;
+  epochs: number;
+  batch: number;
+  /** Which loaded rows are test rows when there is no test file. */
+  testRows?: (meta: Array<Record<string, unknown>>, n: number) => boolean[];
+}
+
+const seededHoldout = (_m: unknown[], n: number) => {
+  const r = mulberry32(0);
+  return Array.from({ length: n }, () => r() < 0.2);
+};
+
+const SPECS: Spec[] = [
+  { name: 'sms-spam', sources: [{ path: `${D}/text/sms-spam/SMSSpamCollection`, role: 'train' }], epochs: 8, batch: 128, testRows: seededHoldout },
+  { name: 'trec', sources: [{ path: `${D}/text/trec/TREC.train`, role: 'train' }, { path: `${D}/text/trec/TREC.test`, role: 'test' }], epochs: 10, batch: 128 },
+  { name: 'digits', sources: [{ path: `${D}/images/digits/digits.csv.gz`, role: 'train' }], epochs: 40, batch: 256, testRows: seededHoldout },
+  {
+    name: 'fsdd',
+    sources: [{ path: `${D}/audio/fsdd/recordings`, format: 'wav', options: { labelPattern: '{label}_{speaker}_{index}.wav' }, role: 'train' }],
+    epochs: 20,
+    batch: 128,
+    testRows: (meta) => meta.map((m) => Number(m.index) <= 4),
+  },
+  { name: 'nsl-kdd', sources: [{ path: `${D}/tabular/nsl-kdd/KDDTrain+_20Percent.txt`, role: 'train' }, { path: `${D}/tabular/nsl-kdd/KDDTest+.txt`, role: 'test' }], epochs: 10, batch: 256 },
+];
+
+const only = arg('--only', '');
+const specs = only ? SPECS.filter((s) => only.split(',').includes(s.name)) : SPECS;
+const dir = mkdtempSync(join(tmpdir(), 'tessera-probe-bench-'));
+const store = await openStore({ kind: 'sqlite', location: join(dir, 'tessera.db') });
+console.log(`bench/probe-datasets — protocol: default pretext per modality, pretrain on the training items only (no labels), probes at 10/class and 100 labels, mean over probe seeds ${SEEDS.join(',')}; kNN k=5 cosine; linear = L2 logistic regression (λ by 3-fold CV). node ${process.version}`);
+const results: Record<string, unknown> = {};
+
+for (const spec of specs) {
+  const t0 = performance.now();
+  for (const s of spec.sources) await runImport(store, { project: spec.name, path: s.path, format: s.format, options: s.options ?? {}, actor: 'bench', region: s.role });
+  const project = await getProject(store.db, spec.name);
+  const loaded = await loadModalityData(store, project.id, (await store.db.selectFrom('items').select('modality').where('project_id', '=', project.id).executeTakeFirstOrThrow()).modality, { sampleRate: project.settings.sampleRate });
+  // The import's region tag marks each item's role (train/test file); FSDD/SMS/digits split by rule.
+  const rows = await store.db.selectFrom('items').select(['id', 'residency', 'meta']).where('project_id', '=', project.id).orderBy('id').execute();
+  const metas = rows.map((r) => JSON.parse(r.meta) as Record<string, unknown>);
+  const isTest = spec.testRows ? spec.testRows(metas, rows.length) : rows.map((r) => r.residency === 'test');
+  const trainRows = rows.map((_, i) => i).filter((i) => !isTest[i]);
+  const testRows = rows.map((_, i) => i).filter((i) => isTest[i]);
+  const trainData = subsetData(loaded.data, trainRows);
+  const pretext = defaultPretext(loaded.data.modality);
+  const epochs = Math.max(1, Math.round(spec.epochs * SCALE));
+  const tp = performance.now();
+  const res = await pretrain(trainData, { pretext, epochs, batch: spec.batch, seed: 0 });
+  const pretrainSeconds = (performance.now() - tp) / 1000;
+  const { y, classes } = labelIndex(loaded.labels);
+  const raw = await rawFeatures(loaded.data);
+  const out: Record<string, unknown> = { pretext, epochs, batch: spec.batch, pretrainSeconds, finalLoss: res.finalLoss, train: trainRows.length, test: testRows.length, classes: classes.length };
+  for (const [label, n] of [['10/class', 10 * classes.length], ['100', 100]] as const) {
+    const reports: ProbeReport[] = [];
+    for (const seed of SEEDS) {
+      const split = chooseProbeSplit(y, n, seed, { trainPool: trainRows, testPool: testRows, testMax: 100_000 });
+      const idx = [...split.train, ...split.test];
+      const sub = subsetData(loaded.data, idx);
+      const rnd = await randomEncoder(sub, { pretext, seed });
+      const reps = { ssl: { rows: idx.length, dim: res.encoder.dim, data: await res.encoder.embed(sub) }, random_init: { rows: idx.length, dim: rnd.dim, data: await rnd.embed(sub) }, raw: selectRows(raw, idx) };
+      rnd.dispose();
+      reports.push(probeReport(reps, y, classes, split, seed));
+    }
+    const mean = (f: (r: ProbeReport) => number) => reports.reduce((a, r) => a + f(r), 0) / reports.length;
+    const table: Record<string, Record<string, number>> = {};
+    for (const rep of ['ssl', 'random_init', 'raw'] as const) {
+      table[rep] = { knn: mean((r) => r.representations[rep].knn), linear: mean((r) => r.representations[rep].linear), linearMacroF1: mean((r) => r.representations[rep].linearMacroF1) };
+    }
+    out[label] = { labels: reports[0].labels, ...table, verdicts: reports.map((r) => r.verdict.text) };
+    const pct = (v: number) => `${(v * 100).toFixed(1)}`.padStart(5);
+    console.log(`${spec.name.padEnd(9)} ${label.padEnd(8)} n=${String(reports[0].labels).padEnd(4)} ` + ['ssl', 'random_init', 'raw'].map((r) => `${r} kNN ${pct(table[r].knn)} lin ${pct(table[r].linear)}`).join(' | ') + `  → ${reports[0].verdict.sslHelps ? 'SSL helps' : 'SSL does not help'} (${reports.map((r) => r.verdict.margin).join(', ')} pts)`);
+  }
+  res.encoder.dispose();
+  console.log(`${spec.name.padEnd(9)} ${pretext}, ${epochs} epochs on ${trainRows.length} items: ${pretrainSeconds.toFixed(0)} s pretraining, final loss ${res.finalLoss.toFixed(3)}; total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  results[spec.name] = out;
+}
+await store.close();
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(resolve(import.meta.dirname, 'out'), { recursive: true });
+writeFileSync(resolve(import.meta.dirname, 'out', 'probe-datasets.json'), JSON.stringify(results, null, 2));
