@@ -1,0 +1,69 @@
+/** A learning curve: accuracy after each round, by labels bought so far (ascending). */
+export interface CurvePoint {
+  labels: number;
+  accuracy: number;
+}
+
+/**
+ * Labels needed to first reach `target` accuracy, interpolating linearly between the two rounds
+ * that straddle it; null when the curve never gets there (no extrapolation: that would be a guess).
+ */
+export function labelsToReach(curve: CurvePoint[], target: number): number | null {
+  for (let i = 0; i < curve.length; i++) {
+    if (curve[i].accuracy >= target) {
+      if (i === 0) return curve[0].labels;
+      const a = curve[i - 1];
+      const b = curve[i];
+      return Math.ceil(a.labels + ((target - a.accuracy) / (b.accuracy - a.accuracy)) * (b.labels - a.labels));
+    }
+  }
+  return null;
+}
+
+export interface Economics {
+  /** The accuracy both runs are compared at: what this run reached. */
+  targetAccuracy: number;
+  labelsUsed: number;
+  /** Labels the baseline (random selection, no SSL) needed for the same accuracy; null = never reached it. */
+  baselineLabels: number | null;
+  labelsSaved: number | null;
+  moneySaved: number | null;
+  /** Plain words for the report. */
+  summary: string;
+}
+
+/**
+ * Label economics: how many labels (and how much money) this run saved compared with the
+ * baseline — random selection without SSL — to reach the same accuracy.
+ */
+export function labelEconomics(run: CurvePoint[], baseline: CurvePoint[], pricePerLabel: number, reviewCostSoFar = 0): Economics {
+  const last = run[run.length - 1];
+  const target = last.accuracy;
+  const used = labelsToReach(run, target)!;
+  const base = labelsToReach(baseline, target);
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  if (base === null) {
+    const bestBase = Math.max(...baseline.map((p) => p.accuracy));
+    return {
+      targetAccuracy: target,
+      labelsUsed: used,
+      baselineLabels: null,
+      labelsSaved: null,
+      moneySaved: null,
+      summary: `reached ${pct(target)} with ${used} labels; random selection without SSL never reached it within ${baseline[baseline.length - 1].labels} labels (best ${pct(bestBase)})`,
+    };
+  }
+  const saved = base - used;
+  const money = saved * pricePerLabel;
+  return {
+    targetAccuracy: target,
+    labelsUsed: used,
+    baselineLabels: base,
+    labelsSaved: saved,
+    moneySaved: money,
+    summary:
+      saved > 0
+        ? `reached ${pct(target)} with ${used} labels; random selection without SSL needed ${base} — ${saved} labels (${money.toFixed(2)} at ${pricePerLabel}/label) saved${reviewCostSoFar ? `, review cost so far ${reviewCostSoFar.toFixed(2)}` : ''}`
+        : `reached ${pct(target)} with ${used} labels; random selection without SSL needed only ${base} — no saving here (${-saved} labels more)`,
+  };
+}
