@@ -2,10 +2,16 @@ import { Command, CommanderError } from 'commander';
 import { exitState, reportError } from './context.ts';
 import { registerImport } from './commands/import.ts';
 import { registerItems } from './commands/items.ts';
+import { registerDrift } from './commands/drift.ts';
 import { registerJobs } from './commands/jobs.ts';
 import { registerMl } from './commands/ml.ts';
 import { registerProjects } from './commands/projects.ts';
 import { registerStart } from './commands/start.ts';
+import { registerUsers } from './commands/users.ts';
+import { registerLabel } from './commands/label.ts';
+import { registerAuditLog } from './commands/audit-log.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerCrowdFiles } from './commands/crowd-files.ts';
 
 export function buildProgram(): Command {
   const program = new Command('tessera')
@@ -18,7 +24,13 @@ export function buildProgram(): Command {
   registerItems(program);
   registerJobs(program);
   registerMl(program);
+  registerDrift(program);
   registerStart(program);
+  registerUsers(program);
+  registerLabel(program);
+  registerAuditLog(program);
+  registerServe(program);
+  registerCrowdFiles(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

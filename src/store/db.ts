@@ -7,6 +7,7 @@ import type { StoreConfig } from '../core/config.ts';
 import type { Database } from './schema.ts';
 import { up001 } from './migrations/001_initial.ts';
 import { up002 } from './migrations/002_embeddings.ts';
+import { up003 } from './migrations/003_labelling.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -35,7 +36,7 @@ export interface Store {
 }
 
 function migrations(dialect: Dialect): Record<string, Migration> {
-  return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) } };
+  return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) }, '003_labelling': { up: up003(dialect) } };
 }
 
 export async function openStore(config: StoreConfig): Promise<Store> {
@@ -44,6 +45,9 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     const migrator = new Migrator({
       db: store.db,
       provider: { getMigrations: async () => migrations(store.dialect) },
+      // Kysely looks for its migration tables in every schema unless told which one: with another
+      // schema already migrated in the same database it would skip creating its own and fail.
+      ...(config.kind === 'postgres' && config.schema ? { migrationTableSchema: config.schema } : {}),
     });
     const { error } = await migrator.migrateToLatest();
     if (error) throw error;

@@ -195,3 +195,143 @@ export interface Database {
   embeddings: EmbeddingsTable;
 }
 
+// ---- Governed labelling (migration 003; src/label/, src/server/) ----
+
+export type Role = MembershipsTable['role'];
+
+export interface LabelSettingsTable {
+  project_id: number;
+  settings: Json;
+  updated_at: string;
+}
+
+export type LabelItemStatus = 'open' | 'review' | 'done';
+
+/** The labelling state of one item; a row appears when the item is first served, prioritised or decided. */
+export interface LabelItemsTable {
+  item_id: number;
+  project_id: number;
+  /** Labelling round: a reviewer's reject starts a new one (earlier annotations stay, unused). */
+  round: Generated<number>;
+  status: LabelItemStatus;
+  /** From a selection strategy: higher first; null = import order. */
+  priority: number | null;
+  final_labels: Json | null;
+  final_source: 'consensus' | 'review' | null;
+  final_confidence: number | null;
+  final_taxonomy_version: number | null;
+  final_provenance: Json | null;
+  decided_at: string | null;
+  updated_at: string;
+}
+
+export type AssignmentStatus = 'leased' | 'submitted' | 'skipped' | 'released';
+
+export interface AssignmentsTable {
+  id: Generated<number>;
+  project_id: number;
+  item_id: number;
+  user_id: number;
+  round: number;
+  /** 'leased' past expires_at = expired (the item is back in the queue). */
+  status: AssignmentStatus;
+  gold: Bool;
+  taxonomy_version: number;
+  /** The suggestion shown with the task (labels, source, confidence), kept for the annotation. */
+  suggestion: Json | null;
+  leased_at: string;
+  expires_at: string;
+  closed_at: string | null;
+  annotation_id: number | null;
+}
+
+export interface AnnotationsTable {
+  round: Generated<number>;
+  assignment_id: number | null;
+  /** The annotator's question or remark (with `question` = 1: a question about the guidelines). */
+  comment: string | null;
+}
+
+export interface GoldItemsTable {
+  item_id: number;
+  project_id: number;
+  labels: Json;
+  created_at: string;
+  created_by: string;
+}
+
+export interface SuggestionsTable {
+  item_id: number;
+  project_id: number;
+  labels: Json;
+  source: string;
+  confidence: number | null;
+  created_at: string;
+}
+
+export type ReviewReason = 'disagreement' | 'low_confidence' | 'gold_failed' | 'taxonomy_change';
+
+export interface ReviewQueueTable {
+  id: Generated<number>;
+  project_id: number;
+  item_id: number;
+  round: number;
+  reason: ReviewReason;
+  detail: Json;
+  /** What "accept" makes final (consensus label, mapped label, gold label); null = must fix or reject. */
+  proposal: Json | null;
+  status: 'open' | 'closed';
+  created_at: string;
+  closed_at: string | null;
+  review_id: number | null;
+}
+
+export interface ApiTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  /** sha256 of the token (the token itself is shown once and never stored). */
+  token_hash: string;
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface WebhooksTable {
+  id: Generated<number>;
+  project_id: number;
+  url: string;
+  secret: string;
+  events: Json;
+  active: Bool;
+  created_at: string;
+  created_by: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: number;
+  project_id: number;
+  event: string;
+  payload: Json;
+  status: 'pending' | 'sending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+export interface Database {
+  label_settings: LabelSettingsTable;
+  label_items: LabelItemsTable;
+  assignments: AssignmentsTable;
+  gold_items: GoldItemsTable;
+  suggestions: SuggestionsTable;
+  review_queue: ReviewQueueTable;
+  api_tokens: ApiTokensTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+}

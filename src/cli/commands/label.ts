@@ -1,0 +1,177 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UserError } from '../../core/errors.ts';
+import { cliActor } from '../../label/context.ts';
+import { exportLabels, EXPORT_FORMATS } from '../../label/export.ts';
+import { labelStatus, updateSettings } from '../../label/results.ts';
+import { getLabelSettings, type LabelSettingsPatch } from '../../label/settings.ts';
+import { rerunConsensus } from '../../label/settle.ts';
+import { createTaxonomy, findTaxonomy } from '../../label/taxonomies.ts';
+import type { TaxonomyInput } from '../../label/taxonomy.ts';
+import { getProject } from '../../store/projects.ts';
+import { act, actor, makeOut, parseIntOption, withStore } from '../context.ts';
+
+function readJsonFile<T>(file: string): T {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+const num = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UserError(`${name} expects a number, got "${v}"`);
+  return n;
+};
+const bool = (name: string) => (v: string) => {
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw new UserError(`${name} expects true or false, got "${v}"`);
+};
+
+/** Taxonomies, labelling settings and status, consensus re-runs and export, from the CLI. */
+export function registerLabel(program: Command) {
+  const taxonomy = program.command('taxonomy').description('versioned label sets with guidelines, examples and migrations');
+  taxonomy
+    .command('create')
+    .argument('<file>', 'JSON: {"kind":"single"|"multi","labels":[{"name","description","examples"}],"guidelines","mapping":[…]}')
+    .requiredOption('--project <name>')
+    .option('--json', 'print one JSON document')
+    .description('create the next version; items whose labels the mapping touches go to review')
+    .action(
+      act(async (file: string, f: { project: string; json?: boolean }) => {
+        const out = makeOut(Boolean(f.json));
+        const input = readJsonFile<TaxonomyInput>(file);
+        return withStore(async (store) => {
+          const r = await createTaxonomy(store, await getProject(store.db, f.project), cliActor(actor()), input);
+          out.result(r, () => `taxonomy version ${r.taxonomy.version} (${r.taxonomy.kind}-label: ${r.taxonomy.labels.map((l) => l.name).join(', ')})${r.sentToReview ? `; ${r.sentToReview} item(s) sent to review` : ''}`);
+        });
+      }),
+    );
+  taxonomy
+    .command('show')
+    .requiredOption('--project <name>')
+    .option('--version <n>', 'a past version (default: the current one)', parseIntOption('--version'))
+    .option('--json', 'print one JSON document')
+    .action(
+      act(async (f: { project: string; version?: number; json?: boolean }) => {
+        const out = makeOut(Boolean(f.json));
+        return withStore(async (store) => {
+          const t = await findTaxonomy(store.db, (await getProject(store.db, f.project)).id, f.version);
+          if (!t) throw new UserError(f.version ? `project "${f.project}" has no taxonomy version ${f.version}` : `project "${f.project}" has no taxonomy yet (tessera taxonomy create FILE --project ${f.project})`);
+          out.result(t, () => [`version ${t.version}, ${t.kind}-label`, ...t.labels.map((l) => `  ${l.name}${l.description ? `: ${l.description}` : ''}`), t.guidelines].join('\n'));
+        });
+      }),
+    );
+
+  const label = program.command('label').description('labelling settings, status, consensus');
+  label
+    .command('settings')
+    .requiredOption('--project <name>')
+    .option('--overlap <n>', 'annotators per item', parseIntOption('--overlap'))
+    .option('--lease-seconds <s>', 'how long a served task stays reserved', num('--lease-seconds'))
+    .option('--method <m>', 'consensus: majority|dawid-skene|one-coin|glad')
+    .option('--tie <rule>', 'majority ties: unresolved|random|first')
+    .option('--seed <k>', 'seed for random ties', parseIntOption('--seed'))
+    .option('--review-threshold <x>', 'consensus confidence below this → review', num('--review-threshold'))
+    .option('--review-on-disagreement <bool>', 'any disagreement → review (true|false)', bool('--review-on-disagreement'))
+    .option('--gold-rate <x>', 'share of tasks that are gold items', num('--gold-rate'))
+    .option('--gold-threshold <x>', 'alert below this accuracy on gold', num('--gold-threshold'))
+    .option('--gold-min-answers <n>', 'over at least this many gold answers', parseIntOption('--gold-min-answers'))
+    .option('--show-suggestions <bool>', 'serve suggestions (labels only) with tasks', bool('--show-suggestions'))
+    .option('--json', 'print one JSON document')
+    .description('show or change labelling settings (changes are audit-logged)')
+    .action(
+      act(
+        async (f: {
+          project: string;
+          overlap?: number;
+          leaseSeconds?: number;
+          method?: string;
+          tie?: string;
+          seed?: number;
+          reviewThreshold?: number;
+          reviewOnDisagreement?: boolean;
+          goldRate?: number;
+          goldThreshold?: number;
+          goldMinAnswers?: number;
+          showSuggestions?: boolean;
+          json?: boolean;
+        }) => {
+          const out = makeOut(Boolean(f.json));
+          const patch = {
+            overlap: f.overlap,
+            leaseSeconds: f.leaseSeconds,
+            consensus: { method: f.method, tie: f.tie, seed: f.seed },
+            reviewThreshold: f.reviewThreshold,
+            reviewOnDisagreement: f.reviewOnDisagreement,
+            gold: { rate: f.goldRate, threshold: f.goldThreshold, minAnswers: f.goldMinAnswers },
+            showSuggestions: f.showSuggestions,
+          } as LabelSettingsPatch;
+          const changing = JSON.stringify(patch) !== '{"consensus":{},"gold":{}}';
+          return withStore(async (store) => {
+            const project = await getProject(store.db, f.project);
+            const s = changing ? await updateSettings(store, project, cliActor(actor()), patch) : await getLabelSettings(store.db, project.id);
+            out.result(s, () => JSON.stringify(s, null, 2));
+          });
+        },
+      ),
+    );
+  label
+    .command('status')
+    .requiredOption('--project <name>')
+    .option('--json', 'print one JSON document')
+    .description('items open, in review and done; annotations; open reviews')
+    .action(
+      act(async (f: { project: string; json?: boolean }) => {
+        const out = makeOut(Boolean(f.json));
+        return withStore(async (store) => {
+          const s = await labelStatus(store.db, (await getProject(store.db, f.project)).id);
+          out.result(s, () => `${s.items} items (${s.gold} gold): ${s.open} open, ${s.review} in review, ${s.done} done; ${s.annotations} annotations; ${s.openReviews} open reviews`);
+        });
+      }),
+    );
+  label
+    .command('consensus')
+    .requiredOption('--project <name>')
+    .option('--json', 'print one JSON document')
+    .description("re-run consensus with the project's method over consensus-decided items")
+    .action(
+      act(async (f: { project: string; json?: boolean }) => {
+        const out = makeOut(Boolean(f.json));
+        return withStore(async (store) => {
+          const r = await rerunConsensus(store, await getProject(store.db, f.project), cliActor(actor()));
+          out.result(r, () => `${r.items} items re-aggregated: ${r.changed} changed, ${r.toReview} sent to review`);
+        });
+      }),
+    );
+
+  program
+    .command('export')
+    .requiredOption('--project <name>')
+    .option('--format <f>', EXPORT_FORMATS.join('|'), 'jsonl')
+    .option('--out <file>', 'write here (else the data goes to stdout)')
+    .option('--json', 'with --out: print a JSON report {"format","items","out"}')
+    .description('final labels with provenance (JSONL, CSV, Label Studio JSON); audit-logged')
+    .action(
+      act(async (f: { project: string; format: string; out?: string; json?: boolean }) => {
+        const out = makeOut(Boolean(f.json));
+        if (f.json && !f.out) throw new UserError('--json prints a report: give --out FILE for the data');
+        return withStore(async (store) => {
+          const r = await exportLabels(store, await getProject(store.db, f.project), cliActor(actor()), f.format);
+          if (!f.out) {
+            process.stdout.write(r.body);
+            return;
+          }
+          writeFileSync(f.out, r.body);
+          out.result({ format: r.format, items: r.items, out: f.out }, () => `exported ${r.items} labels (${r.format}) to ${f.out}`);
+        });
+      }),
+    );
+}

@@ -1,0 +1,305 @@
+import { sql } from 'kysely';
+import { NotFoundError, UserError } from '../core/errors.ts';
+import { nowIso, parseJson } from '../core/json.ts';
+import type { Store } from '../store/db.ts';
+import { getItem, type ItemRow } from '../store/items.ts';
+import type { Project } from '../store/projects.ts';
+import { change, record, userActor, type TxCtx } from './context.ts';
+import { ConflictError } from './errors.ts';
+import { checkGoldAnswer, drawGold } from './gold.ts';
+import { ensureLabelItem, getLabelItem } from './label-items.ts';
+import { getLabelSettings } from './settings.ts';
+import { settleItem } from './settle.ts';
+import { checkLabels, type Taxonomy } from './taxonomy.ts';
+import { currentTaxonomy } from './taxonomies.ts';
+import type { Conn } from './tx.ts';
+import type { User } from './users.ts';
+import { emit } from './webhooks.ts';
+
+/**
+ * Assignment: which item an annotator labels next, under a lease.
+ *
+ * - Overlap N: an item takes at most N live assignments per round (submitted, or leased and
+ *   not yet expired). Skipped, released and expired ones free the slot for someone else.
+ * - Never twice: an annotator is served an item at most once per round (a unique key), so an
+ *   expired or released lease does not come back to the same person. A reviewer's reject
+ *   starts a new round, in which the item may be served to anyone again.
+ * - Leases expire after the project's leaseSeconds: the item returns to the queue and the late
+ *   submit is refused.
+ * - Order: items with a priority (from a selection strategy) first, highest first; then the
+ *   rest in import order. Gold items are mixed in at the gold rate.
+ * - Blind: a task carries the item's content, the taxonomy and at most a suggestion's labels —
+ *   never its source, the item's source label or metadata, other annotators' labels, or a
+ *   consensus; submitting returns only the new annotation's id.
+ */
+export interface Task {
+  id: number;
+  expiresAt: string;
+  item: AnnotatorItem;
+  taxonomy: { version: number; kind: 'single' | 'multi'; labels: Taxonomy['labels']; guidelines: string };
+  suggestion: { labels: string[] } | null;
+}
+
+/** What an annotator may see of an item: content only. */
+export interface AnnotatorItem {
+  id: number;
+  modality: ItemRow['modality'];
+  text: string | null;
+  values: Record<string, unknown> | null;
+  content: { mime: string; size: number } | null;
+}
+
+export const annotatorView = (i: ItemRow): AnnotatorItem => ({
+  id: i.id,
+  modality: i.modality,
+  text: i.text,
+  values: i.values,
+  content: i.blob ? { mime: i.blob.mime, size: i.blob.size } : null,
+});
+
+interface Stored {
+  labels: string[];
+  source: string;
+  confidence: number | null;
+}
+
+async function taskOf(db: Conn, projectId: number, a: { id: number; item_id: number; expires_at: string; suggestion: string | null }, t: Taxonomy): Promise<Task> {
+  const s = parseJson<Stored | null>(a.suggestion, null);
+  return {
+    id: a.id,
+    expiresAt: a.expires_at,
+    item: annotatorView(await getItem(db, projectId, a.item_id)),
+    taxonomy: { version: t.version, kind: t.kind, labels: t.labels, guidelines: t.guidelines },
+    suggestion: s ? { labels: s.labels } : null,
+  };
+}
+
+/** The annotator's next task (their live lease if they hold one), or null when nothing is left. */
+export async function nextTask(store: Store, project: Project, user: User): Promise<Task | null> {
+  return change(store, project, userActor(user), async (ctx) => {
+    const taxonomy = await currentTaxonomy(ctx.conn, project.id);
+    const s = await getLabelSettings(ctx.conn, project.id);
+    const now = nowIso();
+    const live = await ctx.conn
+      .selectFrom('assignments')
+      .select(['id', 'item_id', 'expires_at', 'suggestion'])
+      .where('project_id', '=', project.id)
+      .where('user_id', '=', user.id)
+      .where('status', '=', 'leased')
+      .where('expires_at', '>', now)
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+    if (live) return taskOf(ctx.conn, project.id, live, taxonomy);
+
+    const served = Number((await ctx.conn.selectFrom('assignments').select((e) => e.fn.countAll<number>().as('n')).where('project_id', '=', project.id).where('user_id', '=', user.id).executeTakeFirstOrThrow()).n);
+    let pick: { itemId: number; round: number; gold: boolean } | undefined;
+    if (drawGold(s.gold.rate, project.id, user.id, served)) {
+      const g = await pickGold(ctx.conn, project.id, user.id);
+      if (g !== undefined) pick = { itemId: g, round: 0, gold: true };
+    }
+    if (!pick) {
+      const itemId = (await pickItem(ctx.conn, project.id, user.id, s.overlap, now, true)) ?? (await pickItem(ctx.conn, project.id, user.id, s.overlap, now, false));
+      if (itemId === undefined) return null;
+      const li = await ensureLabelItem(ctx.conn, project.id, itemId);
+      pick = { itemId, round: li.round, gold: false };
+    }
+    const sug = s.showSuggestions ? await ctx.conn.selectFrom('suggestions').select(['labels', 'source', 'confidence']).where('item_id', '=', pick.itemId).executeTakeFirst() : undefined;
+    const suggestion = sug ? JSON.stringify({ labels: parseJson<string[]>(sug.labels, []), source: sug.source, confidence: sug.confidence } satisfies Stored) : null;
+    const expires = new Date(Date.now() + s.leaseSeconds * 1000).toISOString();
+    const { id } = await ctx.conn
+      .insertInto('assignments')
+      .values({ project_id: project.id, item_id: pick.itemId, user_id: user.id, round: pick.round, status: 'leased', gold: pick.gold ? 1 : 0, taxonomy_version: taxonomy.version, suggestion, leased_at: now, expires_at: expires })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await record(ctx, 'task.lease', `item:${pick.itemId}`, { assignment: id, user: user.name, round: pick.round, gold: pick.gold, expiresAt: expires });
+    return taskOf(ctx.conn, project.id, { id, item_id: pick.itemId, expires_at: expires, suggestion }, taxonomy);
+  });
+}
+
+/** A gold item this annotator has never been served. */
+async function pickGold(db: Conn, projectId: number, userId: number): Promise<number | undefined> {
+  const r = await db
+    .selectFrom('gold_items as g')
+    .select('g.item_id')
+    .where('g.project_id', '=', projectId)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('assignments as a').select('a.id').whereRef('a.item_id', '=', 'g.item_id').where('a.user_id', '=', userId))))
+    .orderBy('g.item_id')
+    .limit(1)
+    .executeTakeFirst();
+  return r?.item_id;
+}
+
+/**
+ * The first servable item: open, not gold, not yet served to this annotator this round, and
+ * with fewer than `overlap` live assignments. Prioritised items first (by priority), else
+ * import order (the items_project_id index, stopping at the first match).
+ */
+async function pickItem(db: Conn, projectId: number, userId: number, overlap: number, now: string, prioritised: boolean): Promise<number | undefined> {
+  const r = await sql<{ item_id: number }>`
+    SELECT i.id AS item_id
+    FROM items i ${prioritised ? sql`JOIN` : sql`LEFT JOIN`} label_items s ON s.item_id = i.id
+    WHERE i.project_id = ${projectId}
+      AND (s.item_id IS NULL OR s.status = 'open')
+      ${prioritised ? sql`AND s.priority IS NOT NULL` : sql``}
+      AND NOT EXISTS (SELECT 1 FROM gold_items g WHERE g.item_id = i.id)
+      AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.user_id = ${userId} AND a.round = COALESCE(s.round, 0))
+      AND (SELECT COUNT(*) FROM assignments a WHERE a.item_id = i.id AND a.round = COALESCE(s.round, 0)
+           AND (a.status = 'submitted' OR (a.status = 'leased' AND a.expires_at > ${now}))) < ${overlap}
+    ORDER BY ${prioritised ? sql`s.priority DESC, i.id` : sql`i.id`}
+    LIMIT 1`.execute(db);
+  return r.rows[0]?.item_id;
+}
+
+async function ownLease(ctx: TxCtx, userId: number, id: number) {
+  const a = await ctx.conn.selectFrom('assignments').selectAll().where('id', '=', id).where('project_id', '=', ctx.project.id).where('user_id', '=', userId).executeTakeFirst();
+  // Another annotator's task is "not found": its existence is none of this user's business.
+  if (!a) throw new NotFoundError(`task ${id}`);
+  if (a.status !== 'leased') throw new ConflictError(`task ${id} is already ${a.status}`, 'E_TASK_CLOSED');
+  if (a.expires_at <= nowIso()) throw new ConflictError(`the lease on task ${id} expired at ${a.expires_at}; the item went back to the queue — ask for a new task`, 'E_LEASE_EXPIRED');
+  return a;
+}
+
+export interface SubmitInput {
+  labels: string[];
+  /** The taxonomy version the annotator saw; a newer one refuses the answer (409). */
+  taxonomyVersion: number;
+  /** Time spent, as measured by the client; default: since the lease began. */
+  timeMs?: number;
+  /** A question about the guidelines (with the text in `comment`). */
+  question?: boolean;
+  comment?: string;
+}
+
+/** Records an annotation; returns only its id (blind: nothing about others or consensus). */
+export async function submitTask(store: Store, project: Project, user: User, id: number, input: SubmitInput): Promise<{ annotationId: number; taskId: number }> {
+  return change(store, project, userActor(user), async (ctx) => {
+    const a = await ownLease(ctx, user.id, id);
+    const taxonomy = await currentTaxonomy(ctx.conn, project.id);
+    if (input.taxonomyVersion !== taxonomy.version) {
+      throw new ConflictError(`the taxonomy changed (version ${input.taxonomyVersion} → ${taxonomy.version}): reload the task and its labels`, 'E_TAXONOMY_CHANGED');
+    }
+    const labels = checkLabels(taxonomy, input.labels);
+    if (input.timeMs !== undefined && !(Number.isInteger(input.timeMs) && input.timeMs >= 0)) throw new UserError('timeMs: expected a whole number of milliseconds ≥ 0');
+    if (!a.gold) {
+      const li = await getLabelItem(ctx.conn, a.item_id);
+      if (!li || li.round !== a.round || li.status !== 'open') throw new ConflictError(`item ${a.item_id} is no longer open for labelling in this round`, 'E_TASK_CLOSED');
+    }
+    const now = nowIso();
+    const sug = parseJson<Stored | null>(a.suggestion, null);
+    const accepted = sug ? sug.labels.length === labels.length && sug.labels.every((l) => labels.includes(l)) : null;
+    const timeMs = input.timeMs ?? Math.max(0, Date.parse(now) - Date.parse(a.leased_at));
+    const { id: annotationId } = await ctx.conn
+      .insertInto('annotations')
+      .values({
+        project_id: project.id,
+        item_id: a.item_id,
+        user_id: user.id,
+        taxonomy_version: taxonomy.version,
+        labels: JSON.stringify(labels),
+        time_ms: timeMs,
+        suggestion: a.suggestion,
+        suggestion_accepted: accepted === null ? null : accepted ? 1 : 0,
+        skipped: 0,
+        skip_reason: null,
+        question: input.question ? 1 : 0,
+        comment: input.comment ?? null,
+        created_at: now,
+        round: a.round,
+        assignment_id: a.id,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await ctx.conn.updateTable('assignments').set({ status: 'submitted', closed_at: now, annotation_id: annotationId }).where('id', '=', a.id).execute();
+    await record(ctx, 'annotation.create', `item:${a.item_id}`, {
+      annotation: annotationId,
+      task: a.id,
+      labels,
+      taxonomyVersion: taxonomy.version,
+      timeMs,
+      suggestion: sug,
+      suggestionAccepted: accepted,
+      question: Boolean(input.question),
+      round: a.round,
+      gold: a.gold === 1,
+    });
+    await emit(ctx, 'annotation.created', { itemId: a.item_id, annotationId, annotator: user.name, labels, taxonomyVersion: taxonomy.version, question: Boolean(input.question) });
+    const s = await getLabelSettings(ctx.conn, project.id);
+    if (a.gold) await checkGoldAnswer(ctx, s, a.item_id, user.name, labels, annotationId);
+    else await settleItem(ctx, s, taxonomy, a.item_id);
+    return { annotationId, taskId: a.id };
+  });
+}
+
+/** Skips a task with a reason (recorded as a skipped annotation); the slot goes to someone else. */
+export async function skipTask(store: Store, project: Project, user: User, id: number, reason: string): Promise<{ annotationId: number; taskId: number }> {
+  if (typeof reason !== 'string' || reason.trim() === '') throw new UserError('reason: a skip needs a reason');
+  return change(store, project, userActor(user), async (ctx) => {
+    const a = await ownLease(ctx, user.id, id);
+    const now = nowIso();
+    const { id: annotationId } = await ctx.conn
+      .insertInto('annotations')
+      .values({
+        project_id: project.id,
+        item_id: a.item_id,
+        user_id: user.id,
+        taxonomy_version: a.taxonomy_version,
+        labels: '[]',
+        time_ms: Math.max(0, Date.parse(now) - Date.parse(a.leased_at)),
+        suggestion: a.suggestion,
+        suggestion_accepted: null,
+        skipped: 1,
+        skip_reason: reason,
+        question: 0,
+        comment: null,
+        created_at: now,
+        round: a.round,
+        assignment_id: a.id,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await ctx.conn.updateTable('assignments').set({ status: 'skipped', closed_at: now, annotation_id: annotationId }).where('id', '=', a.id).execute();
+    await record(ctx, 'annotation.skip', `item:${a.item_id}`, { annotation: annotationId, task: a.id, reason, round: a.round });
+    return { annotationId, taskId: a.id };
+  });
+}
+
+/** Gives a task back unanswered; the item returns to the queue (for others). */
+export async function releaseTask(store: Store, project: Project, user: User, id: number): Promise<{ taskId: number }> {
+  return change(store, project, userActor(user), async (ctx) => {
+    const a = await ownLease(ctx, user.id, id);
+    await ctx.conn.updateTable('assignments').set({ status: 'released', closed_at: nowIso() }).where('id', '=', a.id).execute();
+    await record(ctx, 'task.release', `item:${a.item_id}`, { task: a.id });
+    return { taskId: a.id };
+  });
+}
+
+/** The annotator's own annotations (and nobody else's). */
+export async function ownAnnotations(db: Conn, projectId: number, userId: number, q: { after?: number; limit?: number } = {}) {
+  const rows = await db
+    .selectFrom('annotations')
+    .select(['id', 'item_id', 'labels', 'taxonomy_version', 'time_ms', 'skipped', 'skip_reason', 'question', 'comment', 'created_at'])
+    .where('project_id', '=', projectId)
+    .where('user_id', '=', userId)
+    .where('id', '>', q.after ?? 0)
+    .orderBy('id')
+    .limit(q.limit ?? 100)
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    itemId: r.item_id,
+    labels: parseJson<string[]>(r.labels, []),
+    taxonomyVersion: r.taxonomy_version,
+    timeMs: r.time_ms,
+    skipped: r.skipped === 1,
+    skipReason: r.skip_reason,
+    question: r.question === 1,
+    comment: r.comment,
+    createdAt: r.created_at,
+  }));
+}
+
+/** Whether the annotator has ever been served this item (they may then fetch its content). */
+export async function wasServed(db: Conn, userId: number, itemId: number): Promise<boolean> {
+  return (await db.selectFrom('assignments').select('id').where('user_id', '=', userId).where('item_id', '=', itemId).limit(1).executeTakeFirst()) !== undefined;
+}

@@ -1,0 +1,177 @@
+import { UserError } from '../core/errors.ts';
+import { nowIso, parseJson } from '../core/json.ts';
+import type { Store } from '../store/db.ts';
+import type { Project } from '../store/projects.ts';
+import { change, record, type Actor } from './context.ts';
+import { checkItem, ensureLabelItem } from './label-items.ts';
+import { getLabelSettings, mergeSettings, putLabelSettings, type LabelSettings, type LabelSettingsPatch } from './settings.ts';
+import { checkLabels } from './taxonomy.ts';
+import { currentTaxonomy, findTaxonomy } from './taxonomies.ts';
+import { settleItem } from './settle.ts';
+import type { Conn } from './tx.ts';
+
+/** Final labels, project status, raw annotations (for staff), and the manager's knobs. */
+
+export interface FinalLabelRow {
+  itemId: number;
+  sourceKey: string;
+  status: 'open' | 'review' | 'done';
+  labels: string[] | null;
+  source: 'consensus' | 'review' | null;
+  confidence: number | null;
+  taxonomyVersion: number | null;
+  decidedAt: string | null;
+  provenance: Record<string, unknown> | null;
+}
+
+/** Decided items (status done) in item order, a page at a time, with full provenance. */
+export async function listFinalLabels(db: Conn, projectId: number, q: { after?: number; limit?: number; status?: 'open' | 'review' | 'done' } = {}): Promise<FinalLabelRow[]> {
+  const rows = await db
+    .selectFrom('label_items')
+    .innerJoin('items', 'items.id', 'label_items.item_id')
+    .select(['label_items.item_id', 'items.source_key', 'label_items.status', 'label_items.final_labels', 'label_items.final_source', 'label_items.final_confidence', 'label_items.final_taxonomy_version', 'label_items.decided_at', 'label_items.final_provenance'])
+    .where('label_items.project_id', '=', projectId)
+    .where('label_items.status', '=', q.status ?? 'done')
+    .where('label_items.item_id', '>', q.after ?? 0)
+    .orderBy('label_items.item_id')
+    .limit(q.limit ?? 100)
+    .execute();
+  return rows.map((r) => ({
+    itemId: r.item_id,
+    sourceKey: r.source_key,
+    status: r.status,
+    labels: parseJson<string[] | null>(r.final_labels, null),
+    source: r.final_source,
+    confidence: r.final_confidence === null ? null : Number(r.final_confidence),
+    taxonomyVersion: r.final_taxonomy_version,
+    decidedAt: r.decided_at,
+    provenance: parseJson(r.final_provenance, null),
+  }));
+}
+
+export async function getFinalLabel(db: Conn, projectId: number, itemId: number): Promise<FinalLabelRow> {
+  await checkItem(db, projectId, itemId);
+  for (const status of ['done', 'review', 'open'] as const) {
+    const [r] = await listFinalLabels(db, projectId, { after: itemId - 1, limit: 1, status });
+    if (r && r.itemId === itemId) return r;
+  }
+  const item = await checkItem(db, projectId, itemId);
+  return { itemId, sourceKey: item.source_key, status: 'open', labels: null, source: null, confidence: null, taxonomyVersion: null, decidedAt: null, provenance: null };
+}
+
+const count = async (q: { executeTakeFirstOrThrow(): Promise<{ n: number | string | bigint }> }) => Number((await q.executeTakeFirstOrThrow()).n);
+
+/** Counts for a project's labelling: nothing here reveals a label. */
+export async function labelStatus(db: Conn, projectId: number) {
+  const items = await count(db.selectFrom('items').select((e) => e.fn.countAll<number>().as('n')).where('project_id', '=', projectId));
+  const gold = await count(db.selectFrom('gold_items').select((e) => e.fn.countAll<number>().as('n')).where('project_id', '=', projectId));
+  const byStatus = await db
+    .selectFrom('label_items')
+    .select(['status', (e) => e.fn.countAll<number>().as('n')])
+    .where('project_id', '=', projectId)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('gold_items').select('gold_items.item_id').whereRef('gold_items.item_id', '=', 'label_items.item_id'))))
+    .groupBy('status')
+    .execute();
+  const st = Object.fromEntries(byStatus.map((r) => [r.status, Number(r.n)])) as Record<string, number>;
+  const annotations = await count(db.selectFrom('annotations').select((e) => e.fn.countAll<number>().as('n')).where('project_id', '=', projectId).where('skipped', '=', 0));
+  const openReviews = await count(db.selectFrom('review_queue').select((e) => e.fn.countAll<number>().as('n')).where('project_id', '=', projectId).where('status', '=', 'open'));
+  const done = st.done ?? 0;
+  const review = st.review ?? 0;
+  return { items, gold, open: items - gold - done - review, review, done, annotations, openReviews };
+}
+
+/** Raw annotations with their annotators (staff and reviewers only; never for annotators). */
+export async function listAnnotations(db: Conn, projectId: number, q: { itemId?: number; user?: string; question?: boolean; after?: number; limit?: number } = {}) {
+  let query = db
+    .selectFrom('annotations')
+    .innerJoin('users', 'users.id', 'annotations.user_id')
+    .select([
+      'annotations.id',
+      'annotations.item_id',
+      'users.name',
+      'annotations.round',
+      'annotations.labels',
+      'annotations.taxonomy_version',
+      'annotations.time_ms',
+      'annotations.suggestion',
+      'annotations.suggestion_accepted',
+      'annotations.skipped',
+      'annotations.skip_reason',
+      'annotations.question',
+      'annotations.comment',
+      'annotations.created_at',
+    ])
+    .where('annotations.project_id', '=', projectId)
+    .where('annotations.id', '>', q.after ?? 0)
+    .orderBy('annotations.id')
+    .limit(q.limit ?? 100);
+  if (q.itemId !== undefined) query = query.where('annotations.item_id', '=', q.itemId);
+  if (q.user !== undefined) query = query.where('users.name', '=', q.user);
+  if (q.question !== undefined) query = query.where('annotations.question', '=', q.question ? 1 : 0);
+  return (await query.execute()).map((r) => ({
+    id: r.id,
+    itemId: r.item_id,
+    annotator: r.name,
+    round: r.round,
+    labels: parseJson<string[]>(r.labels, []),
+    taxonomyVersion: r.taxonomy_version,
+    timeMs: r.time_ms,
+    suggestion: parseJson(r.suggestion, null),
+    suggestionAccepted: r.suggestion_accepted === null ? null : r.suggestion_accepted === 1,
+    skipped: r.skipped === 1,
+    skipReason: r.skip_reason,
+    question: r.question === 1,
+    comment: r.comment,
+    createdAt: r.created_at,
+  }));
+}
+
+export async function updateSettings(store: Store, project: Project, actor: Actor, patch: LabelSettingsPatch): Promise<LabelSettings> {
+  return change(store, project, actor, async (ctx) => {
+    const before = await getLabelSettings(ctx.conn, project.id);
+    const after = mergeSettings(before, patch);
+    await putLabelSettings(ctx.conn, project.id, after);
+    await record(ctx, 'settings.update', `project:${project.id}`, { before, after });
+    if (after.overlap < before.overlap) {
+      // Items already holding the new, smaller number of answers would otherwise wait forever.
+      const taxonomy = await findTaxonomy(ctx.conn, project.id);
+      const open = await ctx.conn.selectFrom('label_items').select('item_id').where('project_id', '=', project.id).where('status', '=', 'open').orderBy('item_id').execute();
+      if (taxonomy) for (const o of open) await settleItem(ctx, after, taxonomy, o.item_id);
+    }
+    return after;
+  });
+}
+
+/** Priorities from a selection strategy (higher first; null = back to import order). */
+export async function setPriorities(store: Store, project: Project, actor: Actor, entries: Array<{ itemId: number; priority: number | null }>): Promise<{ set: number }> {
+  return change(store, project, actor, async (ctx) => {
+    for (const e of entries) {
+      if (e.priority !== null && !Number.isFinite(e.priority)) throw new UserError(`priority of item ${e.itemId}: expected a finite number or null`);
+      await checkItem(ctx.conn, project.id, e.itemId);
+      await ensureLabelItem(ctx.conn, project.id, e.itemId);
+      await ctx.conn.updateTable('label_items').set({ priority: e.priority, updated_at: nowIso() }).where('item_id', '=', e.itemId).execute();
+    }
+    await record(ctx, 'priority.set', `project:${project.id}`, { items: entries.length, first: entries.slice(0, 20) });
+    return { set: entries.length };
+  });
+}
+
+/** Suggestions (e.g. model predictions) shown with tasks: annotators see the labels only. */
+export async function setSuggestions(store: Store, project: Project, actor: Actor, entries: Array<{ itemId: number; labels: string[]; source: string; confidence?: number | null }>): Promise<{ set: number }> {
+  return change(store, project, actor, async (ctx) => {
+    const taxonomy = await currentTaxonomy(ctx.conn, project.id);
+    const at = nowIso();
+    for (const e of entries) {
+      await checkItem(ctx.conn, project.id, e.itemId);
+      if (!e.source) throw new UserError(`source of the suggestion for item ${e.itemId}: required (model name or id)`);
+      const row = { labels: JSON.stringify(checkLabels(taxonomy, e.labels)), source: e.source, confidence: e.confidence ?? null, created_at: at };
+      await ctx.conn
+        .insertInto('suggestions')
+        .values({ item_id: e.itemId, project_id: project.id, ...row })
+        .onConflict((oc) => oc.column('item_id').doUpdateSet(row))
+        .execute();
+    }
+    await record(ctx, 'suggestion.set', `project:${project.id}`, { items: entries.length, sources: [...new Set(entries.map((e) => e.source))] });
+    return { set: entries.length };
+  });
+}

@@ -1,0 +1,194 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { NotFoundError, UserError } from '../core/errors.ts';
+import { nowIso, parseJson } from '../core/json.ts';
+import type { Store } from '../store/db.ts';
+import type { Project } from '../store/projects.ts';
+import { change, record, type Actor, type TxCtx } from './context.ts';
+import type { Conn } from './tx.ts';
+
+/**
+ * Webhooks: events are written to an outbox (webhook_deliveries) inside the transaction of the
+ * change they report, so a delivery exists exactly when the change committed. The server's
+ * dispatcher (src/server/webhook-dispatcher.ts) sends them, signed, to the configured URL only,
+ * and retries failures with exponential back-off.
+ */
+export const WEBHOOK_EVENTS = ['annotation.created', 'consensus.reached', 'review.queued', 'review.done', 'gold.alert'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+export interface Webhook {
+  id: number;
+  url: string;
+  events: WebhookEvent[];
+  active: boolean;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** `X-Tessera-Signature: sha256=<hex>` over `<timestamp>.<body>` with the webhook's secret. */
+export function signPayload(secret: string, timestamp: string, body: string): string {
+  return 'sha256=' + createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+}
+
+/** Delay before retry number `attempt` (1 = the first retry): base·2^(attempt−1), capped. */
+export function backoffMs(attempt: number, baseMs: number, capMs = 10 * 60_000): number {
+  return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+}
+
+export function checkWebhookUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UserError(`url: "${url}" is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UserError(`url: expected http:// or https://, got ${u.protocol}`);
+  if (u.username || u.password) throw new UserError('url: credentials in the URL are not allowed (the payload is signed instead)');
+  return u.toString();
+}
+
+function checkEvents(events: readonly string[]): WebhookEvent[] {
+  if (events.length === 0) throw new UserError(`events: expected at least one of ${WEBHOOK_EVENTS.join(', ')}`);
+  for (const e of events) if (!(WEBHOOK_EVENTS as readonly string[]).includes(e)) throw new UserError(`events: unknown event "${e}" (expected ${WEBHOOK_EVENTS.join(', ')})`);
+  return [...new Set(events)] as WebhookEvent[];
+}
+
+const toWebhook = (r: { id: number; url: string; events: string; active: number; created_at: string; created_by: string }): Webhook => ({
+  id: r.id,
+  url: r.url,
+  events: parseJson(r.events, []),
+  active: r.active === 1,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+});
+
+/** Registers a webhook; the secret (given, or generated) is returned once, for the receiver. */
+export async function createWebhook(store: Store, project: Project, actor: Actor, input: { url: string; events: string[]; secret?: string }): Promise<Webhook & { secret: string }> {
+  const url = checkWebhookUrl(input.url);
+  const events = checkEvents(input.events);
+  const secret = input.secret ?? randomBytes(32).toString('base64url');
+  if (secret.length < 16) throw new UserError('secret: expected at least 16 characters');
+  return change(store, project, actor, async (ctx) => {
+    const { id } = await ctx.conn
+      .insertInto('webhooks')
+      .values({ project_id: project.id, url, secret, events: JSON.stringify(events), active: 1, created_at: nowIso(), created_by: actor.name })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await record(ctx, 'webhook.create', `webhook:${id}`, { url, events });
+    return { ...(await getWebhook(ctx.conn, project.id, id)), secret };
+  });
+}
+
+export async function getWebhook(db: Conn, projectId: number, id: number): Promise<Webhook> {
+  const r = await db.selectFrom('webhooks').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+  if (!r) throw new NotFoundError(`webhook ${id}`);
+  return toWebhook(r);
+}
+
+export async function listWebhooks(db: Conn, projectId: number): Promise<Webhook[]> {
+  const rows = await db.selectFrom('webhooks').selectAll().where('project_id', '=', projectId).orderBy('id').execute();
+  return rows.map(toWebhook);
+}
+
+/** Deactivates a webhook (kept for its delivery history); pending deliveries are dropped. */
+export async function deleteWebhook(store: Store, project: Project, actor: Actor, id: number): Promise<void> {
+  await change(store, project, actor, async (ctx) => {
+    const w = await getWebhook(ctx.conn, project.id, id);
+    if (!w.active) throw new NotFoundError(`webhook ${id}`);
+    await ctx.conn.updateTable('webhooks').set({ active: 0 }).where('id', '=', id).execute();
+    await ctx.conn.updateTable('webhook_deliveries').set({ status: 'failed', last_error: 'webhook deleted' }).where('webhook_id', '=', id).where('status', '=', 'pending').execute();
+    await record(ctx, 'webhook.delete', `webhook:${id}`, { url: w.url });
+  });
+}
+
+export async function listDeliveries(db: Conn, projectId: number, webhookId: number, limit = 100) {
+  await getWebhook(db, projectId, webhookId);
+  const rows = await db.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', webhookId).orderBy('id', 'desc').limit(limit).execute();
+  return rows.map((r) => ({
+    id: r.id,
+    event: r.event,
+    status: r.status,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastStatus: r.last_status,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    deliveredAt: r.delivered_at,
+  }));
+}
+
+/** Queues `event` for every active webhook of the project that subscribes to it (same transaction). */
+export async function emit(ctx: TxCtx, event: WebhookEvent, data: Record<string, unknown>): Promise<void> {
+  const hooks = await ctx.conn.selectFrom('webhooks').select(['id', 'events']).where('project_id', '=', ctx.project.id).where('active', '=', 1).execute();
+  const at = nowIso();
+  const payload = JSON.stringify({ event, project: ctx.project.name, at, data });
+  for (const h of hooks) {
+    if (!parseJson<string[]>(h.events, []).includes(event)) continue;
+    await ctx.conn
+      .insertInto('webhook_deliveries')
+      .values({ webhook_id: h.id, project_id: ctx.project.id, event, payload, status: 'pending', attempts: 0, next_attempt_at: at, created_at: at })
+      .execute();
+  }
+}
+
+export interface DueDelivery {
+  id: number;
+  url: string;
+  secret: string;
+  event: string;
+  payload: string;
+  attempts: number;
+}
+
+/**
+ * Claims up to `limit` deliveries that are due: each moves pending → sending with a
+ * conditional update, so two dispatchers never send the same one.
+ */
+export async function claimDue(db: Conn, limit = 10): Promise<DueDelivery[]> {
+  const rows = await db
+    .selectFrom('webhook_deliveries')
+    .innerJoin('webhooks', 'webhooks.id', 'webhook_deliveries.webhook_id')
+    .select(['webhook_deliveries.id', 'webhooks.url', 'webhooks.secret', 'webhook_deliveries.event', 'webhook_deliveries.payload', 'webhook_deliveries.attempts'])
+    .where('webhook_deliveries.status', '=', 'pending')
+    .where('webhook_deliveries.next_attempt_at', '<=', nowIso())
+    .where('webhooks.active', '=', 1)
+    .orderBy('webhook_deliveries.id')
+    .limit(limit)
+    .execute();
+  const claimed: DueDelivery[] = [];
+  for (const r of rows) {
+    const res = await db.updateTable('webhook_deliveries').set({ status: 'sending' }).where('id', '=', r.id).where('status', '=', 'pending').executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 1) claimed.push(r);
+  }
+  return claimed;
+}
+
+/** Records one attempt: delivered, or pending again after a back-off, or failed for good. */
+export async function settleDelivery(
+  db: Conn,
+  d: DueDelivery,
+  outcome: { ok: boolean; status: number | null; error: string | null },
+  policy: { maxAttempts: number; baseMs: number },
+): Promise<void> {
+  const attempts = d.attempts + 1;
+  if (outcome.ok) {
+    await db.updateTable('webhook_deliveries').set({ status: 'delivered', attempts, last_status: outcome.status, last_error: null, delivered_at: nowIso() }).where('id', '=', d.id).execute();
+    return;
+  }
+  const giveUp = attempts >= policy.maxAttempts;
+  await db
+    .updateTable('webhook_deliveries')
+    .set({
+      status: giveUp ? 'failed' : 'pending',
+      attempts,
+      last_status: outcome.status,
+      last_error: outcome.error,
+      next_attempt_at: new Date(Date.now() + backoffMs(attempts, policy.baseMs)).toISOString(),
+    })
+    .where('id', '=', d.id)
+    .execute();
+}
+
+/** Deliveries left 'sending' by a dispatcher that died go back to pending. */
+export async function requeueStuck(db: Conn): Promise<void> {
+  await db.updateTable('webhook_deliveries').set({ status: 'pending' }).where('status', '=', 'sending').execute();
+}

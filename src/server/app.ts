@@ -1,0 +1,75 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Store } from '../store/db.ts';
+import { registerAuth } from './auth.ts';
+import { registerErrors } from './errors.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { curationRoutes } from './routes/curation.ts';
+import { exportRoutes } from './routes/export.ts';
+import { goldRoutes } from './routes/gold.ts';
+import { itemRoutes } from './routes/items.ts';
+import { memberRoutes } from './routes/members.ts';
+import { projectRoutes } from './routes/projects.ts';
+import { resultRoutes } from './routes/results.ts';
+import { reviewRoutes } from './routes/reviews.ts';
+import { taskRoutes } from './routes/tasks.ts';
+import { taxonomyRoutes } from './routes/taxonomy.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
+import { WebhookDispatcher, type DispatcherOptions } from './webhook-dispatcher.ts';
+
+export interface AppOptions {
+  store: Store;
+  logger?: FastifyServerOptions['logger'];
+  webhooks?: DispatcherOptions;
+}
+
+/** The route plugins, each with its schemas beside its routes. */
+export const ROUTE_PLUGINS = [projectRoutes, memberRoutes, taxonomyRoutes, taskRoutes, itemRoutes, resultRoutes, reviewRoutes, goldRoutes, curationRoutes, exportRoutes, auditRoutes, webhookRoutes];
+
+/**
+ * The REST API: every route under /api/, validated against its JSON schema, authorised by role
+ * (see auth.ts), documented at /docs (OpenAPI 3). State lives in the store only; the webhook
+ * dispatcher belongs to this instance and stops with it.
+ */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Sends queued webhook deliveries while this instance runs. */
+    dispatcher: WebhookDispatcher;
+    /** Every /api/ route with the permission it requires (the role-matrix test walks this). */
+    apiRoutes: Array<{ method: string; url: string; permission: string }>;
+  }
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: 16 << 20,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  });
+  const dispatcher = new WebhookDispatcher(opts.store, { log: (m) => app.log.warn(m), ...opts.webhooks });
+  app.decorate('dispatcher', dispatcher);
+  app.decorate('apiRoutes', [] as Array<{ method: string; url: string; permission: string }>);
+  app.addHook('onRoute', (r) => {
+    if (!r.url.startsWith('/api/')) return;
+    for (const m of [r.method].flat()) if (m !== 'HEAD') app.apiRoutes.push({ method: m, url: r.url, permission: String(r.config?.permission) });
+  });
+  registerErrors(app);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Tessera API', version: '0.1.0', description: 'Governed labelling: taxonomies, roles, blind overlap, review, consensus, agreement, audit log.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API token (`tessera users add` / `tessera users token`)' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  registerAuth(app, opts.store);
+  for (const plugin of ROUTE_PLUGINS) await app.register(plugin, { store: opts.store });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } as never });
+  // Changes may have queued webhook deliveries: send them now rather than at the next poll.
+  app.addHook('onResponse', async (req) => {
+    if (req.method !== 'GET') dispatcher.kick();
+  });
+  app.addHook('onReady', async () => dispatcher.start());
+  app.addHook('onClose', async () => dispatcher.stop());
+  return app;
+}

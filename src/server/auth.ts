@@ -1,0 +1,83 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { findProject, type Project } from '../store/projects.ts';
+import type { Store } from '../store/db.ts';
+import { userActor, type Actor } from '../label/context.ts';
+import { ForbiddenError, UnauthorizedError } from '../label/errors.ts';
+import { can, PERMISSIONS, type Permission, type Role } from '../label/roles.ts';
+import { authenticate, roleIn, type User } from '../label/users.ts';
+
+/**
+ * Authentication and authorisation, deny by default. Every route under /api/ must declare
+ * `config.permission`: a Permission (checked against the caller's role in the route's
+ * :project), 'authenticated' (any valid token) — a route without one refuses to register.
+ * Checks run in onRequest, before the body is even parsed: 401 without a valid bearer token,
+ * 403 when the caller is not a member of the project or the role lacks the permission (a
+ * project that does not exist looks the same as one the caller is not in).
+ */
+export type RoutePermission = Permission | 'authenticated';
+
+export interface Auth {
+  user: User;
+  actor: Actor;
+  /** Set on project routes. */
+  project: Project | null;
+  role: Role | null;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    permission?: RoutePermission;
+  }
+  interface FastifyRequest {
+    auth: Auth | null;
+  }
+}
+
+export function bearerToken(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (!h) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m ? m[1] : undefined;
+}
+
+/** Registers the checks on the root instance (so they cover every route plugin). */
+export function registerAuth(app: FastifyInstance, store: Store) {
+  app.decorateRequest('auth', null);
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    const p = route.config?.permission;
+    if (p !== 'authenticated' && !(p !== undefined && p in PERMISSIONS)) {
+      throw new Error(`route ${String(route.method)} ${route.url} declares no permission (config.permission): refusing to register it`);
+    }
+  });
+  app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/api/')) return;
+    const permission = req.routeOptions.config?.permission;
+    const token = bearerToken(req);
+    const user = token ? await authenticate(store.db, token) : undefined;
+    if (!user) throw new UnauthorizedError(token ? 'invalid or revoked token' : undefined);
+    req.auth = { user, actor: userActor(user), project: null, role: null };
+    if (req.routeOptions.url === undefined) return; // no such route: the not-found handler answers 404
+    if (permission === undefined) throw new ForbiddenError('this route is not open to anyone');
+    if (permission === 'authenticated') return;
+    const name = (req.params as { project?: string }).project;
+    const project = typeof name === 'string' ? await findProject(store.db, name) : undefined;
+    const role = project ? await roleIn(store.db, user.id, project.id) : null;
+    if (!project || role === null) throw new ForbiddenError(`no access to project "${name ?? ''}"`);
+    if (!can(role, permission)) throw new ForbiddenError(`role ${role} may not do this (${permission}) in project "${project.name}"`);
+    req.auth.project = project;
+    req.auth.role = role;
+  });
+}
+
+/** The caller on a route whose permission check passed (a programming error otherwise). */
+export function authOf(req: FastifyRequest): Auth & { project: Project; role: Role } {
+  const a = req.auth;
+  if (!a?.project || !a.role) throw new Error('route used authOf() without a project permission');
+  return a as Auth & { project: Project; role: Role };
+}
+
+export function userOf(req: FastifyRequest): Auth {
+  if (!req.auth) throw new Error('route used userOf() without authentication');
+  return req.auth;
+}

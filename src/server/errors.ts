@@ -1,0 +1,36 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { NotFoundError, TesseraError, UserError } from '../core/errors.ts';
+import { ConflictError, ForbiddenError, UnauthorizedError } from '../label/errors.ts';
+
+/** HTTP status of a typed error; anything untyped is a 500 with no internals in the reply. */
+export function statusOf(e: unknown): number {
+  if (e instanceof UnauthorizedError) return 401;
+  if (e instanceof ForbiddenError) return 403;
+  if (e instanceof NotFoundError) return 404;
+  if (e instanceof ConflictError) return 409;
+  if (e instanceof UserError) return 400;
+  return 500;
+}
+
+/** Replies `{"error": {"code", "message"}}` for every failure, like the CLI's --json errors. */
+export function registerErrors(app: FastifyInstance) {
+  app.setErrorHandler((err: FastifyError | TesseraError | Error, req, reply) => {
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      return reply.code(400).send({ error: { code: 'E_INPUT', message: `invalid request: ${fe.message}` } });
+    }
+    if (err instanceof TesseraError) {
+      const status = statusOf(err);
+      if (status === 401) reply.header('www-authenticate', 'Bearer');
+      return reply.code(status).send({ error: { code: err.code, message: err.message } });
+    }
+    if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return reply.code(fe.statusCode).send({ error: { code: fe.code ?? 'E_INPUT', message: fe.message } });
+    }
+    req.log.error(err);
+    return reply.code(500).send({ error: { code: 'E_INTERNAL', message: 'internal error (logged on the server)' } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+}

@@ -1,0 +1,40 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Store } from '../../store/db.ts';
+import { setPriorities, setSuggestions } from '../../label/results.ts';
+import { authOf } from '../auth.ts';
+import { Id, LabelList, ProjectParams } from '../schemas.ts';
+
+const SuggestionsBody = Type.Object(
+  {
+    items: Type.Array(
+      Type.Object({ itemId: Id, labels: LabelList, source: Type.String({ minLength: 1, maxLength: 200 }), confidence: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()])) }, { additionalProperties: false }),
+      { minItems: 1, maxItems: 10000 },
+    ),
+  },
+  { additionalProperties: false },
+);
+const PrioritiesBody = Type.Object(
+  { items: Type.Array(Type.Object({ itemId: Id, priority: Type.Union([Type.Number(), Type.Null()]) }, { additionalProperties: false }), { minItems: 1, maxItems: 100000 }) },
+  { additionalProperties: false },
+);
+
+/** What feeds the queue: suggestions shown with tasks, and priorities from a selection strategy. */
+export const curationRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
+  app.put<{ Params: ProjectParams; Body: Static<typeof SuggestionsBody> }>(
+    '/api/projects/:project/suggestions',
+    { config: { permission: 'suggestions.write' }, schema: { tags: ['curation'], summary: 'set suggestions (annotators see the labels, never the source)', params: ProjectParams, body: SuggestionsBody } },
+    async (req) => {
+      const { project, actor } = authOf(req);
+      return setSuggestions(store, project, actor, req.body.items);
+    },
+  );
+  app.put<{ Params: ProjectParams; Body: Static<typeof PrioritiesBody> }>(
+    '/api/projects/:project/priorities',
+    { config: { permission: 'priorities.write' }, schema: { tags: ['curation'], summary: 'set item priorities (higher first; null = import order)', params: ProjectParams, body: PrioritiesBody } },
+    async (req) => {
+      const { project, actor } = authOf(req);
+      return setPriorities(store, project, actor, req.body.items);
+    },
+  );
+};

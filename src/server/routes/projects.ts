@@ -1,0 +1,82 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Store } from '../../store/db.ts';
+import { membershipsOf } from '../../label/users.ts';
+import { getLabelSettings, type LabelSettingsPatch } from '../../label/settings.ts';
+import { findTaxonomy } from '../../label/taxonomies.ts';
+import { labelStatus, updateSettings } from '../../label/results.ts';
+import { METHOD_NAMES } from '../../label/consensus.ts';
+import { authOf, userOf } from '../auth.ts';
+import { can } from '../../label/roles.ts';
+import { ProjectParams, errors } from '../schemas.ts';
+
+const SettingsPatch = Type.Object(
+  {
+    overlap: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    leaseSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 604800 })),
+    consensus: Type.Optional(
+      Type.Object(
+        {
+          method: Type.Optional(Type.Union(METHOD_NAMES.map((m) => Type.Literal(m)))),
+          tie: Type.Optional(Type.Union([Type.Literal('unresolved'), Type.Literal('random'), Type.Literal('first')])),
+          seed: Type.Optional(Type.Integer()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    reviewThreshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    reviewOnDisagreement: Type.Optional(Type.Boolean()),
+    gold: Type.Optional(
+      Type.Object(
+        {
+          rate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+          threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+          minAnswers: Type.Optional(Type.Integer({ minimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    showSuggestions: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+/** Who am I, my projects, a project's summary and its labelling settings. */
+export const projectRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
+  app.get('/api/me', { config: { permission: 'authenticated' }, schema: { tags: ['projects'], summary: 'the calling user and their memberships', response: errors } }, async (req) => {
+    const { user } = userOf(req);
+    return { user: { name: user.name, displayName: user.displayName }, memberships: (await membershipsOf(store.db, user.id)).map((m) => ({ project: m.project, role: m.role })) };
+  });
+
+  app.get('/api/projects', { config: { permission: 'authenticated' }, schema: { tags: ['projects'], summary: 'projects the caller is a member of' } }, async (req) => {
+    const { user } = userOf(req);
+    return { projects: (await membershipsOf(store.db, user.id)).map((m) => ({ name: m.project, role: m.role })) };
+  });
+
+  app.get<{ Params: ProjectParams }>(
+    '/api/projects/:project',
+    { config: { permission: 'project.read' }, schema: { tags: ['projects'], summary: 'project summary: role, taxonomy version, labelling counts (not for annotators)', params: ProjectParams } },
+    async (req) => {
+      const { project, role } = authOf(req);
+      const taxonomy = await findTaxonomy(store.db, project.id);
+      const summary = { name: project.name, createdAt: project.createdAt, role, taxonomyVersion: taxonomy?.version ?? null };
+      // Counts of decided and disputed items are results: not for annotators (blind).
+      return can(role, 'results.read') ? { ...summary, status: await labelStatus(store.db, project.id) } : summary;
+    },
+  );
+
+  app.get<{ Params: ProjectParams }>(
+    '/api/projects/:project/settings',
+    { config: { permission: 'project.read' }, schema: { tags: ['projects'], summary: 'labelling settings (overlap, leases, consensus, review, gold)', params: ProjectParams } },
+    async (req) => getLabelSettings(store.db, authOf(req).project.id),
+  );
+
+  app.patch<{ Params: ProjectParams; Body: Static<typeof SettingsPatch> }>(
+    '/api/projects/:project/settings',
+    { config: { permission: 'settings.write' }, schema: { tags: ['projects'], summary: 'change labelling settings (partial update)', params: ProjectParams, body: SettingsPatch } },
+    async (req) => {
+      const { project, actor } = authOf(req);
+      return updateSettings(store, project, actor, req.body as LabelSettingsPatch);
+    },
+  );
+};

@@ -1,0 +1,73 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Store } from '../../store/db.ts';
+import { agreementReport } from '../../label/agreement.ts';
+import type { AlphaMetric, KappaWeights } from '../../consensus/index.ts';
+import { getFinalLabel, listAnnotations, listFinalLabels } from '../../label/results.ts';
+import { currentAnswers, rerunConsensus } from '../../label/settle.ts';
+import { currentTaxonomy } from '../../label/taxonomies.ts';
+import { authOf } from '../auth.ts';
+import { Id, ProjectParams, withProject } from '../schemas.ts';
+
+const LabelsQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    status: Type.Optional(Type.Union([Type.Literal('done'), Type.Literal('review'), Type.Literal('open')])),
+  },
+  { additionalProperties: false },
+);
+const AnnotationsQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    user: Type.Optional(Type.String({ maxLength: 64 })),
+    item: Type.Optional(Id),
+    question: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+const AgreementQuery = Type.Object(
+  {
+    level: Type.Optional(Type.Union(['nominal', 'ordinal', 'interval', 'ratio'].map((l) => Type.Literal(l)))),
+    weights: Type.Optional(Type.Union(['none', 'linear', 'quadratic'].map((l) => Type.Literal(l)))),
+  },
+  { additionalProperties: false },
+);
+const ItemParams = withProject({ item: Id });
+
+/** Results: final labels with provenance, raw annotations, agreement, consensus re-runs. */
+export const resultRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
+  app.get<{ Params: ProjectParams; Querystring: Static<typeof LabelsQuery> }>(
+    '/api/projects/:project/labels',
+    { config: { permission: 'results.read' }, schema: { tags: ['results'], summary: 'final labels with provenance (status done), or items open / in review', params: ProjectParams, querystring: LabelsQuery } },
+    async (req) => ({ labels: await listFinalLabels(store.db, authOf(req).project.id, req.query) }),
+  );
+  app.get<{ Params: Static<typeof ItemParams> }>(
+    '/api/projects/:project/labels/:item',
+    { config: { permission: 'results.read' }, schema: { tags: ['results'], summary: "one item's final label and provenance", params: ItemParams } },
+    async (req) => getFinalLabel(store.db, authOf(req).project.id, req.params.item),
+  );
+  app.get<{ Params: ProjectParams; Querystring: Static<typeof AnnotationsQuery> }>(
+    '/api/projects/:project/annotations',
+    { config: { permission: 'annotations.read' }, schema: { tags: ['results'], summary: 'raw annotations with annotators (filter: user, item, question)', params: ProjectParams, querystring: AnnotationsQuery } },
+    async (req) => ({ annotations: await listAnnotations(store.db, authOf(req).project.id, { ...req.query, itemId: req.query.item }) }),
+  );
+  app.get<{ Params: ProjectParams; Querystring: Static<typeof AgreementQuery> }>(
+    '/api/projects/:project/agreement',
+    { config: { permission: 'results.read' }, schema: { tags: ['results'], summary: 'agreement per project, per label, per annotator pair (current rounds)', params: ProjectParams, querystring: AgreementQuery } },
+    async (req) => {
+      const { project } = authOf(req);
+      const taxonomy = await currentTaxonomy(store.db, project.id);
+      return agreementReport(await currentAnswers(store.db, project.id, taxonomy), taxonomy, { level: req.query.level as AlphaMetric | undefined, weights: req.query.weights as KappaWeights | undefined });
+    },
+  );
+  app.post<{ Params: ProjectParams }>(
+    '/api/projects/:project/consensus/run',
+    { config: { permission: 'consensus.run' }, schema: { tags: ['results'], summary: "re-run consensus with the project's method over consensus-decided items", params: ProjectParams } },
+    async (req) => {
+      const { project, actor } = authOf(req);
+      return rerunConsensus(store, project, actor);
+    },
+  );
+};

@@ -1,0 +1,31 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/** Request schemas shared by the route plugins (each plugin keeps its own beside its routes). */
+export const ProjectName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
+export const Id = Type.Integer({ minimum: 1, maximum: 2147483647 });
+export const LabelList = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 1000 });
+
+export const ProjectParams = Type.Object({ project: ProjectName });
+export type ProjectParams = Static<typeof ProjectParams>;
+
+export const withProject = <P extends Record<string, TSchema>>(props: P) => Type.Object({ project: ProjectName, ...props });
+
+export const Page = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0, description: 'keyset pagination: ids greater than this' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+export type Page = Static<typeof Page>;
+
+export const ErrorReply = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) });
+
+/** The standard error responses, for the OpenAPI document. */
+export const errors = {
+  400: ErrorReply,
+  401: ErrorReply,
+  403: ErrorReply,
+  404: ErrorReply,
+  409: ErrorReply,
+};
