@@ -4,6 +4,7 @@ import { registerImport } from './commands/import.ts';
 import { registerItems } from './commands/items.ts';
 import { registerDrift } from './commands/drift.ts';
 import { registerJobs } from './commands/jobs.ts';
+import { registerLoop } from './commands/loop.ts';
 import { registerMl } from './commands/ml.ts';
 import { registerProjects } from './commands/projects.ts';
 import { registerStart } from './commands/start.ts';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerItems(program);
   registerJobs(program);
   registerMl(program);
+  registerLoop(program);
   registerDrift(program);
   registerStart(program);
   registerUsers(program);

@@ -74,8 +74,12 @@ async function taskOf(db: Conn, projectId: number, a: { id: number; item_id: num
   };
 }
 
-/** The annotator's next task (their live lease if they hold one), or null when nothing is left. */
-export async function nextTask(store: Store, project: Project, user: User): Promise<Task | null> {
+/**
+ * The annotator's next task (their live lease if they hold one), or null when nothing is left.
+ * `exclude`: live leases the client already holds (the web UI preloads the next item): another
+ * live lease, else a new one.
+ */
+export async function nextTask(store: Store, project: Project, user: User, opts: { exclude?: readonly number[] } = {}): Promise<Task | null> {
   return change(store, project, userActor(user), async (ctx) => {
     const taxonomy = await currentTaxonomy(ctx.conn, project.id);
     const s = await getLabelSettings(ctx.conn, project.id);
@@ -87,6 +91,7 @@ export async function nextTask(store: Store, project: Project, user: User): Prom
       .where('user_id', '=', user.id)
       .where('status', '=', 'leased')
       .where('expires_at', '>', now)
+      .$if((opts.exclude?.length ?? 0) > 0, (q) => q.where('id', 'not in', [...opts.exclude!]))
       .orderBy('id')
       .limit(1)
       .executeTakeFirst();
@@ -99,7 +104,9 @@ export async function nextTask(store: Store, project: Project, user: User): Prom
       if (g !== undefined) pick = { itemId: g, round: 0, gold: true };
     }
     if (!pick) {
-      const itemId = (await pickItem(ctx.conn, project.id, user.id, s.overlap, now, true)) ?? (await pickItem(ctx.conn, project.id, user.id, s.overlap, now, false));
+      const itemId =
+        (await pickItem(ctx.conn, project.id, user.id, s.overlap, now, true)) ??
+        (s.servePrioritisedOnly ? undefined : await pickItem(ctx.conn, project.id, user.id, s.overlap, now, false));
       if (itemId === undefined) return null;
       const li = await ensureLabelItem(ctx.conn, project.id, itemId);
       pick = { itemId, round: li.round, gold: false };

@@ -24,6 +24,11 @@ export interface LabelSettings {
   };
   /** Serve suggestions (labels only, never their source) with tasks. */
   showSuggestions: boolean;
+  /**
+   * Serve only items a selection strategy prioritised (active learning decides what is worth a
+   * label); otherwise, once they run out, the rest follow in import order.
+   */
+  servePrioritisedOnly: boolean;
 }
 
 export const DEFAULT_LABEL_SETTINGS: LabelSettings = {
@@ -34,6 +39,7 @@ export const DEFAULT_LABEL_SETTINGS: LabelSettings = {
   reviewOnDisagreement: true,
   gold: { rate: 0, threshold: 0.7, minAnswers: 10 },
   showSuggestions: true,
+  servePrioritisedOnly: false,
 };
 
 export type LabelSettingsPatch = Partial<Omit<LabelSettings, 'consensus' | 'gold'>> & {
@@ -63,6 +69,7 @@ export function mergeSettings(base: LabelSettings, patch: LabelSettingsPatch): L
   check(isUnit(s.gold.threshold), 'gold.threshold', 'a number from 0 to 1', s.gold.threshold);
   check(Number.isInteger(s.gold.minAnswers) && s.gold.minAnswers >= 0, 'gold.minAnswers', 'a whole number ≥ 0', s.gold.minAnswers);
   check(typeof s.showSuggestions === 'boolean', 'showSuggestions', 'true or false', s.showSuggestions);
+  check(typeof s.servePrioritisedOnly === 'boolean', 'servePrioritisedOnly', 'true or false', s.servePrioritisedOnly);
   return s;
 }
 

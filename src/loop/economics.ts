@@ -63,7 +63,7 @@ export function labelEconomics(run: CurvePoint[], baseline: CurvePoint[], priceP
     moneySaved: money,
     summary:
       saved > 0
-        ? `reached ${pct(target)} with ${used} labels; random selection without SSL needed ${base} — ${saved} labels (${money.toFixed(2)} at ${pricePerLabel}/label) saved${reviewCostSoFar ? `, review cost so far ${reviewCostSoFar.toFixed(2)}` : ''}`
+        ? `reached ${pct(target)} with ${used} labels; random selection without SSL needed ${base} — ${saved} labels (${money.toFixed(2)} at ${pricePerLabel.toFixed(2)} per labelled item) saved${reviewCostSoFar ? `, review cost so far ${reviewCostSoFar.toFixed(2)}` : ''}`
         : `reached ${pct(target)} with ${used} labels; random selection without SSL needed only ${base} — no saving here (${-saved} labels more)`,
   };
 }

@@ -37,6 +37,7 @@ const SettingsPatch = Type.Object(
       ),
     ),
     showSuggestions: Type.Optional(Type.Boolean()),
+    servePrioritisedOnly: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { UserError } from '../../core/errors.ts';
+import { jobHandlers } from '../../jobs/handlers.ts';
+import { InProcessRunner } from '../../jobs/runner.ts';
+import { parseAnnotatorSpec } from '../../loop/simulated.ts';
+import { runLoop, type LoopOptions, type LoopReport } from '../../loop/loop.ts';
+import type { Store } from '../../store/db.ts';
+import { act, actor, makeOut, parseIntOption, withStore, type Out } from '../context.ts';
+
+const price = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!(n >= 0)) throw new UserError(`${name} expects a price ≥ 0, got "${v}"`);
+  return n;
+};
+
+export function registerLoop(program: Command) {
+  program
+    .command('loop')
+    .description('run the data-engine loop: pretrain if needed → probe → select → label → consensus/review → fine-tune → evaluate, round by round')
+    .requiredOption('--project <name>')
+    .option('--rounds <n>', 'rounds (default 3)', parseIntOption('--rounds'), 3)
+    .option('--batch <n>', 'items selected per round (default 50)', parseIntOption('--batch'), 50)
+    .option('--annotators <spec>', 'simulated:K:NOISE (K annotators, mean error rate NOISE)', 'simulated:3:0.15')
+    .option('--price-label <x>', 'price of one annotation', price('--price-label'), 0.1)
+    .option('--price-review <y>', 'price of one review decision', price('--price-review'), 1)
+    .option('--strategy <s>', 'selection after round 0: random|least-confidence|margin|entropy|k-center|badge', 'badge')
+    .option('--overlap <n>', 'annotators per item (default min(K, 3))', parseIntOption('--overlap'))
+    .option('--seed <k>', 'seed', parseIntOption('--seed'), 0)
+    .option('--pretrain-epochs <n>', 'epochs when an encoder must be pretrained first (default 5)', parseIntOption('--pretrain-epochs'), 5)
+    .option('--pretext <name>', 'pretext when pretraining')
+    .option('--json', 'print one JSON document')
+    .action(
+      act(async (f: { project: string; rounds: number; batch: number; annotators: string; priceLabel: number; priceReview: number; strategy: string; overlap?: number; seed: number; pretrainEpochs: number; pretext?: string; json?: boolean }) => {
+        const out = makeOut(Boolean(f.json));
+        let annotators;
+        try {
+          annotators = parseAnnotatorSpec(f.annotators);
+        } catch (e) {
+          throw new UserError((e as Error).message);
+        }
+        if (f.rounds < 1 || f.batch < 1) throw new UserError('--rounds and --batch must be ≥ 1');
+        const opts: LoopOptions = {
+          project: f.project,
+          rounds: f.rounds,
+          batch: f.batch,
+          annotators,
+          priceLabel: f.priceLabel,
+          priceReview: f.priceReview,
+          seed: f.seed,
+          strategy: f.strategy,
+          overlap: f.overlap,
+          pretrain: { epochs: f.pretrainEpochs, batch: 128, pretext: f.pretext },
+          actor: actor(),
+        };
+        return withStore(async (store) => {
+          const report = await loopWithProgress(store, out, opts);
+          out.result(report, () => formatLoop(report));
+        });
+      }),
+    );
+}
+
+export async function loopWithProgress(store: Store, out: Out, opts: LoopOptions): Promise<LoopReport> {
+  const runner = new InProcessRunner(store, jobHandlers(store));
+  await runner.recover();
+  return runLoop(store, runner, opts, { log: (l) => out.log(l) });
+}
+
+export function formatLoop(r: LoopReport): string {
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const lines = [`loop on ${r.project}: encoder ${r.encoder}, ${r.testItems} held-out test items`];
+  if (r.probe) lines.push(`probe: ${r.probe.verdict.text}`);
+  lines.push('round  strategy          labelled  bought  reviews     cost   accuracy  macro-F1    ECE');
+  for (const x of r.rounds) {
+    lines.push(`${String(x.round).padStart(5)}  ${x.strategy.padEnd(16)} ${String(x.labelledItems).padStart(9)} ${String(x.labelsBought).padStart(7)} ${String(x.reviews).padStart(8)} ${x.cost.toFixed(2).padStart(8)} ${pct(x.test.accuracy).padStart(10)} ${pct(x.test.macroF1).padStart(9)} ${x.test.ece.toFixed(3).padStart(6)}`);
+  }
+  lines.push(r.summary);
+  return lines.join('\n');
+}

@@ -1,0 +1,365 @@
+import { mulberry32, shuffled } from '../core/rng.ts';
+import { UserError } from '../core/errors.ts';
+import type { Store } from '../store/db.ts';
+import { getProject, type Project } from '../store/projects.ts';
+import { createSnapshot, getModel, listModels, readEmbeddings, registerModel } from '../store/models.ts';
+import { appendAudit } from '../store/audit.ts';
+import type { InProcessRunner } from '../jobs/runner.ts';
+import { loadModalityData, projectModality, type LoadedData } from '../ssl/data.ts';
+import { rawFeatures } from '../probe/raw.ts';
+import { selectRows, type Features } from '../probe/features.ts';
+import type { ProbeReport } from '../probe/probe.ts';
+import { STRATEGIES } from '../select/index.ts';
+import { evaluate, fitHead, headProba, type Head, type Metrics } from '../train/linear-head.ts';
+import { cliActor, userActor, type Actor } from '../label/context.ts';
+import { createTaxonomy, findTaxonomy } from '../label/taxonomies.ts';
+import { createUser, findUser, setRole, type User } from '../label/users.ts';
+import { listFinalLabels, setPriorities, setSuggestions, updateSettings } from '../label/results.ts';
+import { nextTask, submitTask } from '../label/assignment.ts';
+import { decideReview, listReviews } from '../label/review.ts';
+import { simulatedAnnotators, type SimAnnotator } from './simulated.ts';
+import { labelEconomics, type CurvePoint, type Economics } from './economics.ts';
+
+export interface LoopOptions {
+  project: string;
+  rounds: number;
+  batch: number;
+  annotators: { count: number; noise: number };
+  priceLabel: number;
+  priceReview: number;
+  seed: number;
+  /** Strategy after round 0 (round 0, with no labels yet, uses the TypiClust cold start). */
+  strategy: string;
+  /** Annotators per item (default min(K, 3)). */
+  overlap?: number;
+  /** Held-out test split: at most this many labelled items (default 1000, and ≤ 20%). */
+  testSize?: number;
+  pretrain: { epochs: number; batch: number; pretext?: string; config?: Record<string, unknown> };
+  actor: string;
+}
+
+export interface RoundReport {
+  round: number;
+  strategy: string;
+  selected: number;
+  /** Annotations bought this round (items × overlap, give or take leases). */
+  labelsBought: number;
+  reviews: number;
+  cost: number;
+  totalCost: number;
+  /** Items with a final label so far. */
+  labelledItems: number;
+  model: number;
+  test: Metrics;
+  economics: Economics;
+}
+
+export interface LoopReport {
+  project: string;
+  encoder: number;
+  /** What the classifier head read. */
+  features: 'ssl' | 'raw';
+  probe: Pick<ProbeReport, 'labels' | 'representations' | 'verdict'> | null;
+  testItems: number;
+  rounds: RoundReport[];
+  baseline: CurvePoint[];
+  summary: string;
+}
+
+export interface LoopHooks {
+  log?(line: string): void;
+  onRound?(r: RoundReport): void;
+}
+
+/** What the loop knows about the project before the first round. */
+interface Setup {
+  project: Project;
+  loaded: LoadedData;
+  classes: string[];
+  truth: Map<number, string>;
+  row: Map<number, number>;
+  embeddings: Features;
+  /** What the classifier head reads: the SSL embeddings, or raw features when the probe says SSL does not help. */
+  features: Features;
+  featureSource: 'ssl' | 'raw';
+  encoderId: number;
+  testIds: number[];
+  annotators: Array<{ sim: SimAnnotator; user: User }>;
+  reviewer: User;
+  overlap: number;
+  actor: Actor;
+}
+
+/**
+ * The data-engine loop, round by round: (pretrain if needed → probe) → select → assign →
+ * annotate → consensus/review → fine-tune → evaluate on the held-out test split. Simulated
+ * annotators go through the same labelling path as people (leases, blind overlap, consensus,
+ * review queue, audit log); only their answers are generated.
+ */
+export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopOptions, hooks: LoopHooks = {}): Promise<LoopReport> {
+  const log = hooks.log ?? (() => {});
+  if (!STRATEGIES[opts.strategy]) throw new UserError(`unknown strategy "${opts.strategy}" (known: ${Object.keys(STRATEGIES).join(', ')})`);
+  const s = await setup(store, runner, opts, log);
+  const probe = await runProbeOnce(runner, opts, s, log);
+  const raw = await rawFeatures(s.loaded.data);
+  // The probe's rule: when the pretext did not teach what the task needs, the head reads raw features.
+  if (probe && !probe.verdict.sslHelps) {
+    s.features = raw;
+    s.featureSource = 'raw';
+    log('the classifier head will read raw features (the probe found SSL does not help here); selection geometry stays on the SSL embeddings');
+  }
+
+  const baselineCache = new Map<number, number>();
+  const baselineOrder = shuffled(
+    s.loaded.itemIds.filter((id) => s.truth.has(id) && !s.testIds.includes(id)),
+    mulberry32(opts.seed + 1),
+  );
+  const baselineAt = (n: number) => {
+    // Random selection, no SSL: raw features, linear head, clean labels (flattering the baseline, not us).
+    if (!baselineCache.has(n)) {
+      const ids = baselineOrder.slice(0, n);
+      const labels = ids.map((id) => s.truth.get(id)!);
+      if (new Set(labels).size < 2) baselineCache.set(n, 0);
+      else {
+        const head = fitHead(selectRows(raw, ids.map((id) => s.row.get(id)!)), labels, s.classes, opts.seed);
+        baselineCache.set(n, evaluate(head, selectRows(raw, s.testIds.map((id) => s.row.get(id)!)), s.testIds.map((id) => s.truth.get(id)!)).accuracy);
+      }
+    }
+    return baselineCache.get(n)!;
+  };
+
+  const fitOn = (labels: Map<number, { label: string }>) => {
+    const ids = [...labels.keys()].filter((id) => s.row.has(id));
+    return fitHead(selectRows(s.features, ids.map((id) => s.row.get(id)!)), ids.map((id) => labels.get(id)!.label), s.classes, opts.seed);
+  };
+  const rounds: RoundReport[] = [];
+  let totalCost = 0;
+  let head: Head | null = null;
+  for (let r = 0; r < opts.rounds; r++) {
+    const labelled = await finalLabels(store, s.project.id);
+    // A re-run starts from the labels earlier runs bought.
+    if (!head && new Set([...labelled.values()].map((l) => l.label)).size >= 2) head = fitOn(labelled);
+    const strategyName = head ? opts.strategy : 'typiclust';
+    const chosen = await selectBatch(store, s, strategyName, head, labelled, opts, r);
+    if (chosen.length === 0) {
+      log(`round ${r + 1}: nothing left to select`);
+      break;
+    }
+    await setPriorities(store, s.project, s.actor, chosen.map((itemId, i) => ({ itemId, priority: 1_000_000 - r * 10_000 - i })));
+    const bought = await annotate(store, s);
+    const reviews = await review(store, s);
+    const after = await finalLabels(store, s.project.id);
+    const ids = [...after.keys()].filter((id) => s.row.has(id));
+    head = fitOn(after);
+    const test = evaluate(head, selectRows(s.features, s.testIds.map((id) => s.row.get(id)!)), s.testIds.map((id) => s.truth.get(id)!));
+    const model = await registerClassifier(store, s, head, after, test, opts, r);
+    await suggest(store, s, head, after, model);
+
+    const cost = bought * opts.priceLabel + reviews * opts.priceReview;
+    totalCost += cost;
+    const curve = [...rounds.map((x) => ({ labels: x.labelledItems, accuracy: x.test.accuracy })), { labels: ids.length, accuracy: test.accuracy }];
+    const baseline = baselineCurve(baselineAt, ids.length, test.accuracy, opts.batch, baselineOrder.length);
+    // Each baseline item would be labelled the same way (overlap annotators), without reviews.
+    const economics = labelEconomics(curve, baseline, opts.priceLabel * s.overlap);
+    const report: RoundReport = { round: r + 1, strategy: strategyName, selected: chosen.length, labelsBought: bought, reviews, cost, totalCost, labelledItems: ids.length, model, test, economics };
+    rounds.push(report);
+    log(`round ${r + 1} (${strategyName}): ${chosen.length} selected, ${bought} labels bought, ${reviews} reviews, cost ${cost.toFixed(2)}; ${ids.length} labelled items → test accuracy ${(test.accuracy * 100).toFixed(1)}%, macro-F1 ${(test.macroF1 * 100).toFixed(1)}%, ECE ${test.ece.toFixed(3)}`);
+    hooks.onRound?.(report);
+  }
+  const baseline = [...baselineCache.entries()].sort((a, b) => a[0] - b[0]).map(([labels, accuracy]) => ({ labels, accuracy }));
+  const last = rounds[rounds.length - 1];
+  const summary = last
+    ? `label economics after ${rounds.length} round(s): ${last.economics.summary}. Total cost ${last.totalCost.toFixed(2)} (${rounds.reduce((a, x) => a + x.labelsBought, 0)} labels, ${rounds.reduce((a, x) => a + x.reviews, 0)} reviews).`
+    : 'no rounds ran';
+  await appendAudit(store.db, store.dialect, { projectId: s.project.id, actor: opts.actor, action: 'loop.run', subject: `project:${s.project.id}`, payload: { rounds: rounds.length, models: rounds.map((x) => x.model), summary } });
+  return { project: opts.project, encoder: s.encoderId, features: s.featureSource, probe, testItems: s.testIds.length, rounds, baseline, summary };
+}
+
+/** Baseline accuracies at growing label counts until it matches `target` (or runs out of pool). */
+function baselineCurve(at: (n: number) => number, used: number, target: number, step: number, pool: number): CurvePoint[] {
+  const sizes = new Set<number>();
+  for (let n = step; n <= Math.min(pool, used); n += step) sizes.add(n);
+  sizes.add(Math.min(pool, used));
+  const curve = [...sizes].sort((a, b) => a - b).map((n) => ({ labels: n, accuracy: at(n) }));
+  // Keep buying random labels for the baseline (doubling) until it reaches our accuracy.
+  let n = Math.min(pool, used);
+  while (curve[curve.length - 1].accuracy < target && n < pool) {
+    n = Math.min(pool, n * 2);
+    curve.push({ labels: n, accuracy: at(n) });
+  }
+  return curve;
+}
+
+async function setup(store: Store, runner: InProcessRunner, opts: LoopOptions, log: (l: string) => void): Promise<Setup> {
+  const project = await getProject(store.db, opts.project);
+  const actor = cliActor(opts.actor);
+  const modality = await projectModality(store, project.id);
+  const loaded = await loadModalityData(store, project.id, modality, { sampleRate: project.settings.sampleRate });
+  const truth = new Map<number, string>();
+  loaded.itemIds.forEach((id, i) => {
+    if (loaded.labels[i] !== null) truth.set(id, loaded.labels[i]!);
+  });
+  const classes = [...new Set(truth.values())].sort();
+  if (classes.length < 2) throw new UserError(`the loop simulates annotators from source labels: project "${opts.project}" needs items with source labels of at least 2 classes`);
+  const row = new Map(loaded.itemIds.map((id, i) => [id, i]));
+
+  if (!(await findTaxonomy(store.db, project.id))) {
+    await createTaxonomy(store, project, actor, { kind: 'single', labels: classes.map((name) => ({ name })), guidelines: 'Created by `tessera loop` from the source labels.' });
+    log(`taxonomy v1 created: ${classes.join(', ')}`);
+  }
+  const overlap = Math.min(opts.overlap ?? 3, opts.annotators.count);
+  await updateSettings(store, project, actor, { overlap, servePrioritisedOnly: true, showSuggestions: true });
+
+  const sims = simulatedAnnotators(opts.annotators.count, opts.annotators.noise, classes, opts.seed);
+  const ensureUser = async (name: string, role: string) => {
+    const u = (await findUser(store.db, name)) ?? (await createUser(store, actor, name)).user;
+    await setRole(store, project, actor, name, role);
+    return u;
+  };
+  const annotators = [];
+  for (const sim of sims) annotators.push({ sim, user: await ensureUser(sim.name, 'annotator') });
+  const reviewer = await ensureUser('sim-reviewer', 'reviewer');
+
+  const testIds = await testSplit(store, project, [...truth.keys()], opts);
+  log(`held-out test split: ${testIds.length} items (never selected, never shown to annotators)`);
+
+  let encoders = await listModels(store.db, project.id, 'encoder');
+  if (encoders.length === 0) {
+    log(`pretraining an encoder (${opts.pretrain.pretext ?? 'default pretext'}, ${opts.pretrain.epochs} epochs) on ${loaded.itemIds.length} unlabelled items…`);
+    const job = await runner.submitAndRun('pretrain', { project: opts.project, pretext: opts.pretrain.pretext, epochs: opts.pretrain.epochs, batch: opts.pretrain.batch, seed: opts.seed, config: opts.pretrain.config, actor: opts.actor }, project.id);
+    if (job.status !== 'succeeded') throw new Error(`pretraining failed: ${job.error ?? job.message}`);
+    encoders = await listModels(store.db, project.id, 'encoder');
+  }
+  const encoder = encoders[0];
+  let emb = await readEmbeddings(store.db, encoder.id, loaded.itemIds);
+  if (emb.missing > 0) {
+    log(`embedding ${loaded.itemIds.length} items with encoder ${encoder.id}…`);
+    const job = await runner.submitAndRun('embed', { project: opts.project, model: encoder.id }, project.id);
+    if (job.status !== 'succeeded') throw new Error(`embedding failed: ${job.error ?? job.message}`);
+    emb = await readEmbeddings(store.db, encoder.id, loaded.itemIds);
+  }
+  const embeddings = { rows: loaded.itemIds.length, dim: emb.dim, data: emb.data };
+  return { project, loaded, classes, truth, row, embeddings, features: embeddings, featureSource: 'ssl', encoderId: encoder.id, testIds, annotators, reviewer, overlap, actor };
+}
+
+/** A seeded, stratified test split, stored as a dataset so re-runs (and audits) use the same one. */
+async function testSplit(store: Store, project: Project, labelled: number[], opts: LoopOptions): Promise<number[]> {
+  const existing = await store.db.selectFrom('datasets').select('id').where('project_id', '=', project.id).where('kind', '=', 'split').where('name', '=', 'loop-test').executeTakeFirst();
+  if (existing) return (await store.db.selectFrom('dataset_items').select('item_id').where('dataset_id', '=', existing.id).orderBy('item_id').execute()).map((r) => r.item_id);
+  const size = Math.min(opts.testSize ?? 1000, Math.floor(labelled.length * 0.2));
+  const ids = shuffled(labelled, mulberry32(opts.seed + 2)).slice(0, size).sort((a, b) => a - b);
+  const { id } = await store.db
+    .insertInto('datasets')
+    .values({ project_id: project.id, name: 'loop-test', kind: 'split', spec: JSON.stringify({ seed: opts.seed, purpose: 'held-out test split of the loop' }), item_count: ids.length, created_at: new Date().toISOString() })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  for (let i = 0; i < ids.length; i += 1000) await store.db.insertInto('dataset_items').values(ids.slice(i, i + 1000).map((item_id) => ({ dataset_id: id, item_id, label: null, decided_by: null }))).execute();
+  return ids;
+}
+
+async function runProbeOnce(runner: InProcessRunner, opts: LoopOptions, s: Setup, log: (l: string) => void) {
+  const labels = Math.min(Math.max(opts.batch, 10 * s.classes.length), 200);
+  const job = await runner.submitAndRun('probe', { project: opts.project, labels, seed: opts.seed, model: s.encoderId, testMax: 2000 }, s.project.id);
+  if (job.status !== 'succeeded') {
+    log(`probe skipped: ${job.error ?? job.message}`);
+    return null;
+  }
+  const r = job.result as ProbeReport;
+  log(`probe (${r.labels} labels): ${r.verdict.text}`);
+  return { labels: r.labels, representations: r.representations, verdict: r.verdict };
+}
+
+/** Items with a final label: id → label and how it was decided. */
+async function finalLabels(store: Store, projectId: number): Promise<Map<number, { label: string; source: string | null; confidence: number | null }>> {
+  const out = new Map<number, { label: string; source: string | null; confidence: number | null }>();
+  for (let after = 0; ; ) {
+    const page = await listFinalLabels(store.db, projectId, { after, limit: 1000 });
+    for (const f of page) if (f.labels && f.labels.length === 1) out.set(f.itemId, { label: f.labels[0], source: f.source, confidence: f.confidence });
+    if (page.length < 1000) return out;
+    after = page[page.length - 1].itemId;
+  }
+}
+
+async function selectBatch(store: Store, s: Setup, strategy: string, head: Head | null, labelled: Map<number, unknown>, opts: LoopOptions, round: number): Promise<number[]> {
+  const test = new Set(s.testIds);
+  const taken = new Set((await store.db.selectFrom('label_items').select('item_id').where('project_id', '=', s.project.id).where('priority', 'is not', null).execute()).map((r) => r.item_id));
+  const poolIds = s.loaded.itemIds.filter((id) => !test.has(id) && !labelled.has(id) && !taken.has(id));
+  if (poolIds.length === 0) return [];
+  // Geometry (cold start, core-set) on the SSL embeddings; BADGE's gradient embeddings on what the head reads.
+  const space = strategy === 'badge' ? s.features : s.embeddings;
+  const rows = (ids: number[]) => selectRows(space, ids.map((id) => s.row.get(id)!));
+  const embeddings = rows(poolIds);
+  const labelledEmb = labelled.size ? rows([...labelled.keys()].filter((id) => s.row.has(id))) : undefined;
+  const probs = head ? { rows: poolIds.length, classes: s.classes.length, data: headProba(head, selectRows(s.features, poolIds.map((id) => s.row.get(id)!))) } : undefined;
+  return STRATEGIES[strategy].fn({ ids: poolIds, embeddings, probs }, opts.batch, { seed: opts.seed + round, labelled: labelledEmb });
+}
+
+/** Simulated annotators take turns asking for tasks until none is left for anyone. */
+async function annotate(store: Store, s: Setup): Promise<number> {
+  let bought = 0;
+  for (let active = true; active; ) {
+    active = false;
+    for (const a of s.annotators) {
+      const task = await nextTask(store, s.project, a.user);
+      if (!task) continue;
+      active = true;
+      const truth = s.truth.get(task.item.id);
+      if (truth === undefined) throw new Error(`item ${task.item.id} has no source label to simulate an answer from`);
+      await submitTask(store, s.project, a.user, task.id, { labels: [a.sim.answer(task.item.id, truth)], taxonomyVersion: task.taxonomy.version, timeMs: 4000 });
+      bought++;
+    }
+  }
+  return bought;
+}
+
+/** The simulated expert reviewer accepts a correct proposal and fixes a wrong one. */
+async function review(store: Store, s: Setup): Promise<number> {
+  let n = 0;
+  for (;;) {
+    const open = await listReviews(store.db, s.project.id, { status: 'open', limit: 200 });
+    if (open.length === 0) return n;
+    for (const e of open) {
+      const truth = s.truth.get(e.itemId)!;
+      const ok = e.proposal?.length === 1 && e.proposal[0] === truth;
+      await decideReview(store, s.project, userActor(s.reviewer), e.id, ok ? { decision: 'accept' } : { decision: 'fix', labels: [truth], note: 'simulated expert review' });
+      n++;
+    }
+  }
+}
+
+async function registerClassifier(store: Store, s: Setup, head: Head, labels: Map<number, { label: string; source: string | null; confidence: number | null }>, test: Metrics, opts: LoopOptions, round: number): Promise<number> {
+  const encoder = await getModel(store.db, s.project.id, s.encoderId);
+  const taxonomy = await findTaxonomy(store.db, s.project.id);
+  const ids = [...labels.keys()].sort((a, b) => a - b);
+  return store.db.transaction().execute(async (trx) => {
+    const datasetId = await createSnapshot(trx, s.project.id, `loop round ${round + 1}`, ids, { purpose: 'fine-tune', round: round + 1 }, ids.map((id) => ({ label: labels.get(id)!.label, decidedBy: { source: labels.get(id)!.source, confidence: labels.get(id)!.confidence } })));
+    const id = await registerModel(trx, {
+      projectId: s.project.id,
+      kind: 'classifier',
+      pretext: encoder.pretext,
+      parentId: encoder.id,
+      datasetId,
+      taxonomyVersion: taxonomy?.version ?? null,
+      checkpointPath: encoder.checkpointPath,
+      params: { head: s.featureSource === 'ssl' ? 'linear (frozen encoder)' : 'linear (raw features; the probe found SSL does not help)', features: s.featureSource, lambda: head.model.lambda, temperature: head.temperature, classes: head.classes, W: Array.from(head.model.W), b: Array.from(head.model.b), mean: Array.from(head.model.mean), std: Array.from(head.model.std), seed: opts.seed },
+      metrics: { test, labelledItems: ids.length, round: round + 1 },
+    });
+    await appendAudit(trx, store.dialect, { projectId: s.project.id, actor: opts.actor, action: 'model.fine-tune', subject: `model:${id}`, payload: { encoder: encoder.id, datasetId, round: round + 1, accuracy: test.accuracy } });
+    return id;
+  });
+}
+
+/** Pre-annotations for every unlabelled, non-test item: the predicted label and its calibrated confidence. */
+async function suggest(store: Store, s: Setup, head: Head, labelled: Map<number, unknown>, model: number): Promise<void> {
+  const test = new Set(s.testIds);
+  const ids = s.loaded.itemIds.filter((id) => !labelled.has(id) && !test.has(id));
+  if (ids.length === 0) return;
+  const p = headProba(head, selectRows(s.features, ids.map((id) => s.row.get(id)!)));
+  const C = s.classes.length;
+  const entries = ids.map((itemId, i) => {
+    let best = 0;
+    for (let c = 1; c < C; c++) if (p[i * C + c] > p[i * C + best]) best = c;
+    return { itemId, labels: [s.classes[best]], source: `model:${model}`, confidence: p[i * C + best] };
+  });
+  for (let i = 0; i < entries.length; i += 2000) await setSuggestions(store, s.project, s.actor, entries.slice(i, i + 2000));
+}

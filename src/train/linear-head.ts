@@ -1,0 +1,84 @@
+import { mulberry32, shuffled } from '../core/rng.ts';
+import type { Features } from '../probe/features.ts';
+import { selectRows } from '../probe/features.ts';
+import { fitLinearProbe, predictProba, type LinearModel } from '../probe/logreg.ts';
+import { accuracy, confusionMatrix, macroF1, perClassF1 } from '../probe/metrics.ts';
+import { expectedCalibrationError, fitTemperature, softmaxWithTemperature } from './calibration.ts';
+
+/** A classifier head on frozen embeddings, with the temperature that calibrates it. */
+export interface Head {
+  model: LinearModel;
+  temperature: number;
+  classes: string[];
+}
+
+export interface Metrics {
+  accuracy: number;
+  macroF1: number;
+  perClassF1: Record<string, number>;
+  confusion: number[][];
+  ece: number;
+}
+
+/**
+ * Fits a linear head (L2 logistic regression, λ by cross-validation) on labelled embeddings.
+ * A validation split (20%, stratified, when every class has ≥ 5 labels) fits the temperature;
+ * the head is then refitted on all labels with the chosen λ, and the temperature kept.
+ */
+export function fitHead(x: Features, labels: string[], classes: string[], seed: number): Head {
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const y = Int32Array.from(labels, (l) => index.get(l)!);
+  const counts = classes.map((_, c) => y.filter((v) => v === c).length);
+  let temperature = 1;
+  let lambda: number | undefined;
+  if (counts.every((n) => n >= 5)) {
+    const rand = mulberry32(seed);
+    const val: number[] = [];
+    const train: number[] = [];
+    classes.forEach((_, c) => {
+      const rows = shuffled(Array.from(y.keys()).filter((i) => y[i] === c), rand);
+      const k = Math.max(1, Math.round(rows.length * 0.2));
+      val.push(...rows.slice(0, k));
+      train.push(...rows.slice(k));
+    });
+    const m = fitLinearProbe(selectRows(x, train), Int32Array.from(train, (i) => y[i]), classes.length, { seed });
+    lambda = m.lambda;
+    temperature = fitTemperature(logitsOf(m, selectRows(x, val)), classes.length, Int32Array.from(val, (i) => y[i]));
+  }
+  const model = fitLinearProbe(x, y, classes.length, { seed, lambda });
+  return { model, temperature, classes };
+}
+
+/** Raw logits (log-probabilities up to a constant) of the head. */
+function logitsOf(m: LinearModel, x: Features): Float64Array {
+  const p = predictProba(m, x);
+  return p.map((v) => Math.log(Math.max(v, 1e-300)));
+}
+
+/** Calibrated class probabilities, rows × classes. */
+export function headProba(h: Head, x: Features): Float64Array {
+  return softmaxWithTemperature(logitsOf(h.model, x), h.classes.length, h.temperature);
+}
+
+export function evaluate(h: Head, x: Features, truth: string[]): Metrics {
+  const C = h.classes.length;
+  const index = new Map(h.classes.map((c, i) => [c, i]));
+  const y = Int32Array.from(truth, (l) => index.get(l) ?? -1);
+  const p = headProba(h, x);
+  const pred = Int32Array.from({ length: x.rows }, (_, i) => {
+    let best = 0;
+    for (let c = 1; c < C; c++) if (p[i * C + c] > p[i * C + best]) best = c;
+    return best;
+  });
+  const known = Array.from(y.keys()).filter((i) => y[i] >= 0);
+  const yk = Int32Array.from(known, (i) => y[i]);
+  const pk = Int32Array.from(known, (i) => pred[i]);
+  const f1 = perClassF1(yk, pk, C);
+  return {
+    accuracy: accuracy(yk, pk),
+    macroF1: macroF1(yk, pk, C),
+    perClassF1: Object.fromEntries(h.classes.map((c, i) => [c, f1[i]])),
+    confusion: confusionMatrix(yk, pk, C),
+    ece: expectedCalibrationError(Float64Array.from(known.flatMap((i) => Array.from(p.subarray(i * C, (i + 1) * C)))), C, yk),
+  };
+}
