@@ -13,6 +13,7 @@ import { registerLabel } from './commands/label.ts';
 import { registerAuditLog } from './commands/audit-log.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerCrowdFiles } from './commands/crowd-files.ts';
+import { registerAudit } from './commands/audit.ts';
 
 export function buildProgram(): Command {
   const program = new Command('tessera')
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerAuditLog(program);
   registerServe(program);
   registerCrowdFiles(program);
+  registerAudit(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -23,6 +23,7 @@ interface ImportFlags {
   labelFromFolder?: boolean;
   sampleRate?: number;
   region?: string;
+  redactPii?: boolean;
   encoding?: string;
   maxRecordBytes?: number;
   skipInvalid?: boolean;
@@ -47,6 +48,7 @@ export function registerImport(program: Command) {
     .option('--label-from-folder', 'images: the class is the sub-folder name')
     .option('--sample-rate <hz>', 'audio: project sample rate for a new project (default 16000)', parseIntOption('--sample-rate'))
     .option('--region <tag>', 'residency tag for these items (default: the project region)')
+    .option('--redact-pii', 'replace e-mails, phones, card/TFN/Medicare/ABN numbers and IPs with [KIND] before storing (the original is never stored)')
     .option('--encoding <enc>', 'text encoding of line-based files: utf8|latin1')
     .option('--max-record-bytes <n>', 'longest record accepted (default 1 MiB for text)', parseIntOption('--max-record-bytes'))
     .option('--skip-invalid', 'import the valid records and write the rejected ones to a report')
@@ -75,6 +77,7 @@ export function registerImport(program: Command) {
         },
         skipInvalid: Boolean(f.skipInvalid),
         region: f.region,
+        ...(f.redactPii ? { redactPii: true } : {}),
         actor: actor(),
         projectSettings: f.sampleRate ? { sampleRate: f.sampleRate } : undefined,
         rejectsFile: f.skipInvalid ? resolve(f.rejects ?? `${tesseraHome()}/rejects/import-${Date.now()}.jsonl`) : undefined,

@@ -3,8 +3,11 @@ import type { Command } from 'commander';
 import { jobHandlers } from '../../jobs/handlers.ts';
 import { InProcessRunner } from '../../jobs/runner.ts';
 import type { ImportReport } from '../../ingest/import.ts';
+import { runLoop } from '../../loop/loop.ts';
 import { getProject, projectStats } from '../../store/projects.ts';
-import { act, actor, makeOut, withStore } from '../context.ts';
+import { act, actor, makeOut, parseIntOption, withStore } from '../context.ts';
+import { serveUntilSignal } from '../serve-until.ts';
+import { formatLoop } from './loop.ts';
 import { formatStats } from './projects.ts';
 
 /** The bundled demo: SMS Spam Collection v1 (CC BY 4.0, Almeida & Gómez Hidalgo), see demo/sms-spam/SOURCE.md. */
@@ -14,11 +17,16 @@ export const DEMO_PROJECT = 'demo';
 export function registerStart(program: Command) {
   program
     .command('start')
-    .description('the main job on the bundled demo data (npm start): import the SMS Spam demo and report the project')
+    .description('the main job on the bundled demo data (npm start): import the SMS Spam demo, run a short loop, print the label economics, then serve')
     .option('--project <name>', 'project to use', DEMO_PROJECT)
-    .option('--json', 'print one JSON document')
+    .option('--rounds <n>', 'loop rounds (default 3)', parseIntOption('--rounds'), 3)
+    .option('--batch <n>', 'items selected per round (default 40)', parseIntOption('--batch'), 40)
+    .option('--port <port>', 'port to serve on afterwards', parseIntOption('--port'), 8787)
+    .option('--host <host>', 'interface to serve on', '127.0.0.1')
+    .option('--no-serve', 'stop after the report instead of serving')
+    .option('--json', 'print one JSON document (the report)')
     .action(
-      act(async (f: { project: string; json?: boolean }) => {
+      act(async (f: { project: string; rounds: number; batch: number; port: number; host: string; serve: boolean; json?: boolean }) => {
         const out = makeOut(Boolean(f.json));
         return withStore(async (store) => {
           const runner = new InProcessRunner(store, jobHandlers(store));
@@ -32,7 +40,26 @@ export function registerStart(program: Command) {
           }
           const report = job.result as ImportReport;
           const stats = await projectStats(store.db, (await getProject(store.db, f.project)).id);
-          out.result({ project: f.project, import: report, stats }, () => `import: ${report.imported} new, ${report.unchanged} unchanged, ${report.rejected} rejected\n${formatStats(f.project, stats)}`);
+          out.log(`import: ${report.imported} new, ${report.unchanged} unchanged, ${report.rejected} rejected\n${formatStats(f.project, stats)}`);
+          const loop = await runLoop(
+            store,
+            runner,
+            {
+              project: f.project,
+              rounds: f.rounds,
+              batch: f.batch,
+              annotators: { count: 3, noise: 0.15 },
+              priceLabel: 0.1,
+              priceReview: 1,
+              seed: 0,
+              strategy: 'badge',
+              pretrain: { epochs: 3, batch: 128 },
+              actor: actor(),
+            },
+            { log: (l) => out.log(l) },
+          );
+          out.result({ project: f.project, import: report, stats, loop }, () => formatLoop(loop));
+          if (f.serve) await serveUntilSignal(store, f.port, f.host);
         });
       }),
     );

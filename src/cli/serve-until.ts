@@ -1,0 +1,19 @@
+import type { Store } from '../store/db.ts';
+
+/** Serves the API (and UI) on `host:port` until SIGINT/SIGTERM; the caller owns the store. */
+export async function serveUntilSignal(store: Store, port: number, host: string): Promise<void> {
+  // Loaded here: Fastify and Swagger would add half a second to every other command.
+  const { buildApp } = await import('../server/app.ts');
+  const app = await buildApp({ store, logger: { level: process.env.TESSERA_LOG_LEVEL ?? 'info', stream: process.stderr } as never });
+  try {
+    const url = await app.listen({ port, host });
+    process.stderr.write(`tessera: serving ${store.dialect} store ${store.location} at ${url} (API under /api/, docs at ${url}/docs)\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    process.stderr.write('tessera: shutting down\n');
+  } finally {
+    await app.close();
+  }
+}
