@@ -4,6 +4,7 @@ import type { Store } from '../store/db.ts';
 export async function serveUntilSignal(store: Store, port: number, host: string): Promise<void> {
   // Loaded here: Fastify and Swagger would add half a second to every other command.
   const { buildApp } = await import('../server/app.ts');
+  await (await import('../server/web.ts')).ensureWebUi((line) => process.stderr.write(`tessera: ${line}\n`));
   const app = await buildApp({ store, logger: { level: process.env.TESSERA_LOG_LEVEL ?? 'info', stream: process.stderr } as never });
   try {
     const url = await app.listen({ port, host });

@@ -79,7 +79,8 @@ interface Touched {
   proposal: string[] | null;
 }
 
-async function touchedItems(db: Conn, projectId: number, touched: ReadonlySet<string>, map: LabelMap): Promise<Touched[]> {
+/** Items a mapping touches, with their state and proposal (also the taxonomy editor's migration preview). */
+export async function touchedItems(db: Conn, projectId: number, touched: ReadonlySet<string>, map: LabelMap): Promise<Touched[]> {
   const out: Touched[] = [];
   const states = await db.selectFrom('label_items').select(['item_id', 'round', 'status', 'final_labels']).where('project_id', '=', projectId).where('status', 'in', ['done', 'review', 'open']).orderBy('item_id').execute();
   const openProposals = new Map(

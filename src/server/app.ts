@@ -6,9 +6,11 @@ import { registerAuth } from './auth.ts';
 import { registerErrors } from './errors.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { curationRoutes } from './routes/curation.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { exportRoutes } from './routes/export.ts';
 import { goldRoutes } from './routes/gold.ts';
 import { itemRoutes } from './routes/items.ts';
+import { mapRoutes } from './routes/map.ts';
 import { memberRoutes } from './routes/members.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { resultRoutes } from './routes/results.ts';
@@ -16,16 +18,20 @@ import { reviewRoutes } from './routes/reviews.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { taxonomyRoutes } from './routes/taxonomy.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { workbenchRoutes } from './routes/workbench.ts';
+import { registerWeb } from './web.ts';
 import { WebhookDispatcher, type DispatcherOptions } from './webhook-dispatcher.ts';
 
 export interface AppOptions {
   store: Store;
   logger?: FastifyServerOptions['logger'];
   webhooks?: DispatcherOptions;
+  /** The browser UI (built into dist/web by `npm install`): its folder, or false for the API only. */
+  web?: { dir?: string } | false;
 }
 
 /** The route plugins, each with its schemas beside its routes. */
-export const ROUTE_PLUGINS = [projectRoutes, memberRoutes, taxonomyRoutes, taskRoutes, itemRoutes, resultRoutes, reviewRoutes, goldRoutes, curationRoutes, exportRoutes, auditRoutes, webhookRoutes];
+export const ROUTE_PLUGINS = [projectRoutes, memberRoutes, taxonomyRoutes, taskRoutes, itemRoutes, resultRoutes, reviewRoutes, goldRoutes, curationRoutes, exportRoutes, auditRoutes, webhookRoutes, dashboardRoutes, mapRoutes, workbenchRoutes];
 
 /**
  * The REST API: every route under /api/, validated against its JSON schema, authorised by role
@@ -65,6 +71,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerAuth(app, opts.store);
   for (const plugin of ROUTE_PLUGINS) await app.register(plugin, { store: opts.store });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } as never });
+  if (opts.web !== false) registerWeb(app, opts.web ?? {});
   // Changes may have queued webhook deliveries: send them now rather than at the next poll.
   app.addHook('onResponse', async (req) => {
     if (req.method !== 'GET') dispatcher.kick();

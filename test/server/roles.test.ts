@@ -59,6 +59,13 @@ const MATRIX: Record<string, readonly Role[] | 'any'> = {
   'POST /api/projects/:project/webhooks': ['admin'],
   'DELETE /api/projects/:project/webhooks/:webhook': ['admin'],
   'GET /api/projects/:project/webhooks/:webhook/deliveries': ['admin'],
+  // The web UI's routes (src/server/routes/dashboard.ts, map.ts, workbench.ts).
+  'GET /api/projects/:project/dashboard': READERS,
+  'GET /api/projects/:project/audit/recent': STAFF,
+  'GET /api/projects/:project/map': READERS,
+  'POST /api/projects/:project/labels/bulk': REVIEWERS,
+  'POST /api/projects/:project/tasks/ahead': ANNOTATOR,
+  'POST /api/projects/:project/taxonomy/preview': STAFF,
 };
 
 for (const kind of STORE_KINDS) {

@@ -8,7 +8,7 @@ import { authOf } from '../auth.ts';
 import { ProjectParams } from '../schemas.ts';
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
-const TaxonomyBody = Type.Object(
+export const TaxonomyBody = Type.Object(
   {
     kind: Type.Union([Type.Literal('single'), Type.Literal('multi')]),
     labels: Type.Array(

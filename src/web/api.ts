@@ -1,0 +1,251 @@
+/**
+ * The REST API client: the UI talks to the server through /api/ only, with the signed-in user's
+ * bearer token (kept in sessionStorage: gone when the tab closes).
+ */
+import type { Role } from '../label/roles.ts';
+
+const TOKEN_KEY = 'tessera.token';
+
+export const getToken = (): string | null => sessionStorage.getItem(TOKEN_KEY);
+export const setToken = (t: string | null) => (t ? sessionStorage.setItem(TOKEN_KEY, t) : sessionStorage.removeItem(TOKEN_KEY));
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Listener = () => void;
+const unauthorized = new Set<Listener>();
+/** Called when the server answers 401 (token revoked or wrong): the app signs out. */
+export const onUnauthorized = (f: Listener) => {
+  unauthorized.add(f);
+  return () => {
+    unauthorized.delete(f);
+  };
+};
+
+export async function api<T = unknown>(method: string, path: string, body?: unknown, token = getToken()): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json: unknown = undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+    if (res.status === 401) unauthorized.forEach((f) => f());
+    throw new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? (text.slice(0, 200) || res.statusText));
+  }
+  return json as T;
+}
+
+export const get = <T,>(path: string) => api<T>('GET', path);
+export const post = <T,>(path: string, body?: unknown) => api<T>('POST', path, body ?? {});
+
+/** Bytes of an item (image, audio) as a Blob: <img>/<audio> cannot send the bearer token. */
+export async function fetchBlob(path: string): Promise<Blob> {
+  const token = getToken();
+  const res = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  if (!res.ok) throw new ApiError(res.status, `HTTP_${res.status}`, `could not load ${path}`);
+  return res.blob();
+}
+
+/** A request that survives the page closing (the last pending answer on pagehide). */
+export function sendOnUnload(path: string, body: unknown) {
+  const token = getToken();
+  void fetch(path, { method: 'POST', keepalive: true, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) }).catch(() => undefined);
+}
+
+export const P = (project: string) => `/api/projects/${encodeURIComponent(project)}`;
+
+// ---- response shapes (as the server sends them) ----
+
+export interface Me {
+  user: { name: string; displayName: string };
+  memberships: Array<{ project: string; role: Role }>;
+}
+
+export interface LabelDef {
+  name: string;
+  description?: string;
+  examples?: string[];
+}
+
+export interface Taxonomy {
+  version: number;
+  kind: 'single' | 'multi';
+  labels: LabelDef[];
+  guidelines: string;
+  mapping: unknown[] | null;
+  createdAt: string;
+  createdBy: string | null;
+}
+
+export type Modality = 'text' | 'image' | 'audio' | 'tabular';
+
+export interface TaskItem {
+  id: number;
+  modality: Modality;
+  text: string | null;
+  values: Record<string, unknown> | null;
+  content: { mime: string; size: number } | null;
+}
+
+export interface Task {
+  id: number;
+  expiresAt: string;
+  item: TaskItem;
+  taxonomy: { version: number; kind: 'single' | 'multi'; labels: LabelDef[]; guidelines: string };
+  suggestion: { labels: string[]; confidence?: number | null } | null;
+}
+
+export interface LabelStatus {
+  items: number;
+  gold: number;
+  open: number;
+  review: number;
+  done: number;
+  annotations: number;
+  openReviews: number;
+}
+
+export interface Dashboard {
+  project: string;
+  role: Role;
+  taxonomy: { version: number; kind: string; labels: string[] } | null;
+  status: LabelStatus;
+  labels: Array<{ label: string; count: number; current: boolean }>;
+  decided: { consensus: number; review: number; meanConfidence: number | null };
+  reviews: { open: number; closed: number; byReason: Record<string, number>; oldestOpenAt: string | null };
+  annotations: { submitted: number; skipped: number; annotators: number; medianTimeMs: number | null };
+  activity: { unit: string; annotations: Array<{ at: string; n: number }>; decided: Array<{ at: string; n: number }> } | null;
+  learningCurve: Array<{ round: number; model: number; at: string; labelledItems: number | null; accuracy: number; macroF1: number | null; ece: number | null }>;
+  economics: { at: string; rounds: number | null; summary: string } | null;
+  auditFindings: { run: number; at: string; items: number; byKind: Array<{ kind: string; action: string; count: number }> } | null;
+  alerts: Array<{ id: number; kind: string; subject: string; message: string; createdAt: string }>;
+}
+
+export interface Agreement {
+  kind: string;
+  items: number;
+  annotators: number;
+  answers: number;
+  overall: { percent: number | null; fleiss: number | null; krippendorff: number | null; gwet: number | null; cohen: number | null } | null;
+  perLabel: Array<{ label: string; kappa: number | null; prevalence: number | null }>;
+  pairwise: { annotators: string[]; kappa: Array<Array<number | null>>; n: number[][] };
+}
+
+export interface AuditEvent {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  payload: Record<string, unknown>;
+  prevHash?: string;
+  hash?: string;
+}
+
+export interface ItemRow {
+  id: number;
+  modality: Modality;
+  text: string | null;
+  values: Record<string, unknown> | null;
+  blob: { sha256: string; mime: string; size: number } | null;
+  meta: Record<string, unknown>;
+  locator: string;
+  sourceKey: string;
+  sourceLabel: string | null;
+  createdAt: string;
+}
+
+export interface Suggestion {
+  labels: string[];
+  source?: string;
+  confidence?: number | null;
+}
+
+export interface Answer {
+  id: number;
+  annotator: string;
+  labels: string[];
+  at: string;
+  timeMs: number;
+  taxonomyVersion: number;
+  suggestion: Suggestion | null;
+  suggestionAccepted: boolean | null;
+}
+
+export interface ReviewEntry {
+  id: number;
+  itemId: number;
+  round: number;
+  reason: string;
+  detail: Record<string, unknown>;
+  proposal: string[] | null;
+  status: 'open' | 'closed';
+  createdAt: string;
+}
+
+export interface ReviewDetail extends ReviewEntry {
+  item: ItemRow;
+  annotations: Answer[];
+  gold: string[] | null;
+  final: { labels: string[]; source: string; taxonomyVersion: number } | null;
+}
+
+export interface FinalLabel {
+  itemId: number;
+  status: 'open' | 'review' | 'done';
+  labels: string[] | null;
+  source: string | null;
+  confidence: number | null;
+  taxonomyVersion: number | null;
+  decidedAt: string | null;
+  provenance: Record<string, unknown> | null;
+}
+
+export interface MapItem {
+  id: number;
+  modality: Modality;
+  text: string | null;
+  sourceLabel: string | null;
+  status: 'open' | 'review' | 'done';
+  labels: string[] | null;
+  confidence: number | null;
+  suggestion: { labels: string[]; confidence: number | null } | null;
+}
+
+export interface MapData {
+  source: { kind: 'model' | 'raw' | 'none'; model?: number; pretext?: string | null; features?: string; reason?: string };
+  total: number;
+  count: number;
+  dim: number;
+  vectors: string;
+  items: MapItem[];
+  labels: string[];
+}
+
+export interface Member {
+  user: string;
+  displayName: string;
+  role: Role;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  events: number;
+  verified: number;
+  head: { seq: number; hash: string } | null;
+  firstBad: { seq: number; kind: string; message: string } | null;
+}
