@@ -1,0 +1,169 @@
+/**
+ * The pretraining loop shared by every pretext method: seeded batch order, AdamW with warm-up
+ * + cosine schedule, abort between steps, per-epoch callback and checkpoint, exact resume.
+ *
+ * Exactness of resume: a checkpoint stores the weights, the heads, AdamW's moments and step,
+ * and the RNG state at the end of the epoch; a resumed run therefore draws the same batch
+ * orders, augmentations and dropout masks as an uninterrupted one (up to the wasm kernels
+ * being deterministic, which they are single-threaded).
+ */
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { tf } from '../ml/engine.ts';
+import { CancelledError } from '../core/errors.ts';
+import type { PretrainOptions } from './types.ts';
+import { num, sub, type Config } from './config.ts';
+import { AdamW, lrAt } from './nn.ts';
+import { Rng, type RngState } from './rng.ts';
+import { disposeMap, loadTensors, readJson, saveTensors, writeJson } from './io.ts';
+import type { Backbone } from './encoders/backbone.ts';
+import type { PretextTask } from './methods/method.ts';
+import type { SslEncoder } from './encoder.ts';
+
+export const STATE_FORMAT = 'tessera-ssl-train-state';
+
+export interface TrainState {
+  format: typeof STATE_FORMAT;
+  pretext: string;
+  /** Epochs completed. */
+  epoch: number;
+  /** Optimiser steps taken. */
+  step: number;
+  /** RNG state after `epoch` epochs. */
+  rng: RngState;
+  losses: number[];
+  /** Training seconds so far. */
+  seconds: number;
+  seed: number;
+  batch: number;
+  epochs: number;
+}
+
+export interface Trainer {
+  optimizer: AdamW;
+  /** Optimised variables with checkpoint names (`enc/…`, `head/…`). */
+  vars: Array<[string, tf.Variable]>;
+}
+
+export function makeTrainer(backbone: Backbone, task: PretextTask, cfg: Config): Trainer {
+  const o = sub(cfg, 'optim');
+  const vars: Array<[string, tf.Variable]> = [
+    ...backbone.params.trainable().map(([n, v]) => [`enc/${n}`, v] as [string, tf.Variable]),
+    ...task.heads.trainable().map(([n, v]) => [`head/${n}`, v] as [string, tf.Variable]),
+  ];
+  const optimizer = new AdamW(vars, {
+    lr: num(o, 'lr', { min: 0, where: 'config.optim' }),
+    weightDecay: num(o, 'weightDecay', { min: 0, where: 'config.optim' }),
+    clip: num(o, 'clip', { min: 0, where: 'config.optim' }),
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+  });
+  return { optimizer, vars };
+}
+
+/**
+ * Writes a complete checkpoint into `<dir>.next`, then swaps it in for `dir` (two renames), so
+ * `dir` always holds one consistent epoch — never weights of epoch k+1 with the state of k.
+ */
+export async function writeCheckpoint(dir: string, encoder: SslEncoder, task: PretextTask, trainer: Trainer, state: TrainState): Promise<void> {
+  const next = `${dir}.next`;
+  const prev = `${dir}.prev`;
+  await rm(next, { recursive: true, force: true });
+  await encoder.save(next);
+  const tdir = join(next, 'train');
+  await mkdir(tdir, { recursive: true });
+  const heads = task.heads.named().map(({ name, tensor }) => ({ name: `head/${name}`, tensor }));
+  await saveTensors(tdir, [...heads, ...trainer.optimizer.named()], { tessera: STATE_FORMAT, pretext: state.pretext }, STATE_FORMAT);
+  await writeJson(join(tdir, 'state.json'), state);
+  await rm(prev, { recursive: true, force: true });
+  if (existsSync(dir)) await rename(dir, prev);
+  await rename(next, dir);
+  await rm(prev, { recursive: true, force: true });
+}
+
+/** Reads the training state of a checkpoint folder (throws a precise error when absent). */
+export async function readTrainState(dir: string): Promise<TrainState> {
+  const s = await readJson<TrainState>(join(dir, 'train', 'state.json'), 'resume').catch((e: Error) => {
+    throw new Error(`${e.message}; resumeFrom needs a folder written with checkpointDir (Encoder.save alone writes no training state)`);
+  });
+  if (s.format !== STATE_FORMAT) throw new Error(`${join(dir, 'train', 'state.json')} is not a Tessera training state`);
+  return s;
+}
+
+/** Loads heads and optimiser moments saved by `writeCheckpoint`. */
+export async function loadTrainTensors(dir: string, task: PretextTask, trainer: Trainer, state: TrainState): Promise<void> {
+  const { tensors } = await loadTensors(join(dir, 'train'));
+  try {
+    task.heads.assign(tensors, 'head/');
+    trainer.optimizer.load(tensors, state.step);
+  } finally {
+    disposeMap(tensors);
+  }
+}
+
+export interface LoopArgs {
+  encoder: SslEncoder;
+  task: PretextTask;
+  trainer: Trainer;
+  cfg: Config;
+  n: number;
+  minBatch: number;
+  opts: PretrainOptions;
+  /** Where to start (fresh: epoch 0). */
+  state: TrainState;
+}
+
+/** Runs epochs state.epoch+1 … opts.epochs; returns the final state. */
+export async function trainLoop(a: LoopArgs): Promise<TrainState> {
+  const { task, trainer, opts, n } = a;
+  const batch = Math.min(n, Math.max(a.minBatch, Math.floor(opts.batch)));
+  if (n < a.minBatch) throw new Error(`${opts.pretext} needs at least ${a.minBatch} items, got ${n}`);
+  const stepsPerEpoch = Math.max(1, Math.floor(n / batch));
+  const total = stepsPerEpoch * opts.epochs;
+  const o = sub(a.cfg, 'optim');
+  const lr = num(o, 'lr');
+  const warmup = Math.round(num(o, 'warmup', { min: 0, max: 1, where: 'config.optim' }) * total);
+  const rng = new Rng(a.state.rng);
+  const state: TrainState = { ...a.state, losses: [...a.state.losses], batch, epochs: opts.epochs };
+  const varList = trainer.vars.map(([, v]) => v);
+  const check = (where: string) => {
+    if (opts.signal?.aborted) throw new CancelledError(`pretraining (${opts.pretext}) cancelled ${where}`);
+  };
+  for (let epoch = state.epoch + 1; epoch <= opts.epochs; epoch++) {
+    const t0 = performance.now();
+    let perm = rng.permutation(n);
+    if (task.arrange) perm = task.arrange(perm, batch, rng);
+    let sum = 0;
+    for (let s = 0; s < stepsPerEpoch; s++) {
+      check(`in epoch ${epoch}, before step ${s + 1}/${stepsPerEpoch}`);
+      const idx = perm.subarray(s * batch, (s + 1) * batch);
+      const rate = lrAt(state.step, total, lr, warmup);
+      const lossT = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => task.loss(idx, rng), varList);
+        const named = new Map<string, tf.Tensor>();
+        for (const [name, v] of trainer.vars) if (grads[v.name]) named.set(name, grads[v.name]);
+        trainer.optimizer.apply(named, rate);
+        return value;
+      });
+      const loss = (await lossT.data())[0];
+      lossT.dispose();
+      if (!Number.isFinite(loss)) {
+        throw new Error(`pretraining (${opts.pretext}) diverged at epoch ${epoch} step ${s + 1}: loss is ${loss}; lower config.optim.lr (now ${lr})`);
+      }
+      sum += loss;
+      state.step++;
+      await new Promise((r) => setImmediate(r));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    state.epoch = epoch;
+    state.losses.push(sum / stepsPerEpoch);
+    state.seconds += seconds;
+    state.rng = rng.state();
+    a.encoder.info.epochs = epoch;
+    if (opts.checkpointDir) await writeCheckpoint(opts.checkpointDir, a.encoder, task, trainer, state);
+    await opts.onEpoch?.({ epoch, loss: sum / stepsPerEpoch, seconds });
+  }
+  return state;
+}
