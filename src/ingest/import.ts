@@ -4,6 +4,8 @@ import { sha256Hex } from '../core/hash.ts';
 import { nowIso } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import { appendAudit } from '../store/audit.ts';
+import { redactRecord } from '../audit/redact.ts';
+import { redactPii } from '../audit/pii.ts';
 import { writeItems, type NewItem } from '../store/items.ts';
 import { ensureProject, type ProjectSettings } from '../store/projects.ts';
 import { guessFormat, impliedPreset, readerFor } from './formats.ts';
@@ -18,6 +20,8 @@ export interface ImportRequest {
   skipInvalid?: boolean;
   /** Residency tag for these items (default: the project's region). */
   region?: string;
+  /** Replace PII (src/audit/pii.ts) before anything is hashed or stored: the original is never stored. */
+  redactPii?: boolean;
   /** Who asked (recorded in the audit log). */
   actor: string;
   /** Settings for a project created by this import. */
@@ -29,6 +33,8 @@ export interface ImportReport {
   unchanged: number;
   rejected: number;
   errors: RejectedRecord[];
+  /** With redactPii: records that had PII replaced. */
+  redacted?: number;
 }
 
 export interface ImportHooks {
@@ -36,6 +42,8 @@ export interface ImportHooks {
   onProgress?(p: { records: number; imported: number; unchanged: number; rejected: number }): void;
   /** Every rejected record (the report keeps only the first MAX_REPORTED_ERRORS). */
   onReject?(r: RejectedRecord): void;
+  /** After the import committed: which project and import source (for monitors). */
+  onCommitted?(c: { projectId: number; sourceId: number; imported: number }): void;
 }
 
 export const MAX_REPORTED_ERRORS = 1000;
@@ -57,21 +65,23 @@ export async function runImport(store: Store, req: ImportRequest, hooks: ImportH
   const format = req.format ?? guessFormat(path);
   const options: ReaderOptions = { ...req.options, preset: req.options.preset ?? impliedPreset(path) };
   const reader = await readerFor(format);
-  const report: ImportReport = { imported: 0, unchanged: 0, rejected: 0, errors: [] };
-  const rejectRecord = (r: RejectedRecord) => {
+  const report: ImportReport = { imported: 0, unchanged: 0, rejected: 0, errors: [], ...(req.redactPii ? { redacted: 0 } : {}) };
+  const rejectRecord = (rec: RejectedRecord) => {
+    // Reader messages may quote the content: with redaction on, they are redacted too.
+    const r = req.redactPii ? { where: rec.where, message: redactPii(rec.message) } : rec;
     report.rejected++;
     if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push(r);
     hooks.onReject?.(r);
   };
 
-  await store.db.transaction().execute(async (trx) => {
+  const committed = await store.db.transaction().execute(async (trx) => {
     const { project } = await ensureProject(trx, req.project, req.projectSettings);
     const readerOptions: ReaderOptions = { ...options, sampleRate: options.sampleRate ?? project.settings.sampleRate };
     const residency = req.region ?? project.settings.region;
     const startedAt = nowIso();
     const source = await trx
       .insertInto('import_sources')
-      .values({ project_id: project.id, path, format, options: JSON.stringify(readerOptions), status: 'running', started_at: startedAt, imported: 0, unchanged: 0, rejected: 0, errors: '[]' })
+      .values({ project_id: project.id, path, format, options: JSON.stringify(req.redactPii ? { ...readerOptions, redactPii: true } : readerOptions), status: 'running', started_at: startedAt, imported: 0, unchanged: 0, rejected: 0, errors: '[]' })
       .returning('id')
       .executeTakeFirstOrThrow();
 
@@ -91,7 +101,11 @@ export async function runImport(store: Store, req: ImportRequest, hooks: ImportH
     for await (const r of reader(path, readerOptions)) {
       records++;
       if (!r.ok) rejectRecord(r.reject);
-      else batch.push(toNewItem(r.record, residency));
+      else if (req.redactPii) {
+        const red = redactRecord(r.record);
+        if (red.redacted) report.redacted!++;
+        batch.push(toNewItem(red.record, residency));
+      } else batch.push(toNewItem(r.record, residency));
       if (batch.length >= BATCH) await flush();
     }
     await flush();
@@ -107,9 +121,11 @@ export async function runImport(store: Store, req: ImportRequest, hooks: ImportH
       actor: req.actor,
       action: 'import',
       subject: `import_source:${source.id}`,
-      payload: { path, format, imported: report.imported, unchanged: report.unchanged, rejected: report.rejected },
+      payload: { path, format, imported: report.imported, unchanged: report.unchanged, rejected: report.rejected, ...(req.redactPii ? { redactPii: true, redacted: report.redacted } : {}) },
     });
+    return { projectId: project.id, sourceId: source.id, imported: report.imported };
   });
+  hooks.onCommitted?.(committed);
   return report;
 }
 

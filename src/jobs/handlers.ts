@@ -4,6 +4,8 @@ import { runImport, type ImportRequest } from '../ingest/import.ts';
 import type { Store } from '../store/db.ts';
 import type { JobHandler } from './runner.ts';
 import { mlJobHandlers } from './ml-handlers.ts';
+import { auditJobHandlers } from '../audit/job.ts';
+import { afterImport } from '../monitor/hook.ts';
 
 /** Parameters of an `import` job (JSON in the job table). */
 export interface ImportJobParams extends ImportRequest {
@@ -15,9 +17,11 @@ export interface ImportJobParams extends ImportRequest {
 export function jobHandlers(store: Store): Record<string, JobHandler> {
   return {
     ...mlJobHandlers(store),
+    ...auditJobHandlers(store),
     import: async ({ job, signal, progress }) => {
       const params = job.params as unknown as ImportJobParams;
       let rejects: ReturnType<typeof createWriteStream> | undefined;
+      let committed: { projectId: number; sourceId: number } | undefined;
       try {
         const report = await runImport(store, params, {
           signal,
@@ -31,8 +35,11 @@ export function jobHandlers(store: Store): Record<string, JobHandler> {
                 rejects.write(JSON.stringify(r) + '\n');
               }
             : undefined,
+          onCommitted: (c) => (committed = c),
         });
-        return { ...report, ...(rejects ? { rejectsFile: params.rejectsFile } : {}) };
+        // Drift monitors run on every import that committed (issue #6); nothing is added without monitors.
+        const monitors = await afterImport(store, committed, { actor: params.actor });
+        return { ...report, ...(rejects ? { rejectsFile: params.rejectsFile } : {}), ...monitors };
       } finally {
         if (rejects) await new Promise((res) => rejects!.end(res));
       }

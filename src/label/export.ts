@@ -1,4 +1,5 @@
 import { UserError } from '../core/errors.ts';
+import { exportAllowed, refusalPayload, residencyPolicy } from '../audit/residency.ts';
 import type { Store } from '../store/db.ts';
 import { listItems, type ItemRow } from '../store/items.ts';
 import type { Project } from '../store/projects.ts';
@@ -11,6 +12,8 @@ import { currentTaxonomy } from './taxonomies.ts';
  * CSV (one row per item, provenance summarised in columns), Label Studio JSON (tasks with each
  * annotation as a Label Studio annotation and the final label as the ground-truth one).
  * An export is audit-logged (who took which labels out, how many, in which format).
+ * Residency: items tagged for a region the project does not export to are left out, and the
+ * refusal is audit-logged (`residency.refused`) in the same transaction (src/audit/residency.ts).
  */
 export const EXPORT_FORMATS = ['jsonl', 'csv', 'label-studio'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -20,6 +23,8 @@ export interface ExportResult {
   contentType: string;
   items: number;
   body: string;
+  /** Items withheld by the residency policy (tagged for a region the project does not export to); audit-logged. */
+  refused?: { items: number; regions: Record<string, number> };
 }
 
 interface Row {
@@ -38,7 +43,7 @@ export async function exportLabels(store: Store, project: Project, actor: Actor,
   const fmt = format as ExportFormat;
   return change(store, project, actor, async (ctx) => {
     const taxonomy = await currentTaxonomy(ctx.conn, project.id);
-    const rows: Row[] = [];
+    let rows: Row[] = [];
     for (let after = 0; ; ) {
       const page = await listFinalLabels(ctx.conn, project.id, { after, limit: 1000 });
       if (page.length === 0) break;
@@ -46,10 +51,17 @@ export async function exportLabels(store: Store, project: Project, actor: Actor,
       for (const l of page) rows.push({ label: l, item: items.get(l.itemId)! });
       after = page[page.length - 1].itemId;
     }
+    const policy = residencyPolicy(project);
+    const refused = rows.filter((r) => !exportAllowed(policy, r.item.residency));
+    const refusal = refused.length ? refusalPayload('export', refused.map((r) => ({ id: r.item.id, region: r.item.residency })), policy, { format: fmt }) : null;
+    if (refusal) {
+      await record(ctx, 'residency.refused', `project:${project.id}`, refusal);
+      rows = rows.filter((r) => exportAllowed(policy, r.item.residency));
+    }
     await record(ctx, 'export', `project:${project.id}`, { format: fmt, items: rows.length, taxonomyVersion: taxonomy.version });
     const body = fmt === 'jsonl' ? toJsonl(rows, project) : fmt === 'csv' ? toCsv(rows) : toLabelStudio(rows, taxonomy.kind, project.name);
     const contentType = fmt === 'jsonl' ? 'application/x-ndjson' : fmt === 'csv' ? 'text/csv; charset=utf-8' : 'application/json';
-    return { format: fmt, contentType, items: rows.length, body };
+    return { format: fmt, contentType, items: rows.length, body, ...(refusal ? { refused: { items: refusal.items, regions: refusal.regions } } : {}) };
   });
 }
 

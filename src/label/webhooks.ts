@@ -3,6 +3,7 @@ import { NotFoundError, UserError } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
+import { exportAllowed, refusalPayload, residencyPolicy } from '../audit/residency.ts';
 import { change, record, type Actor, type TxCtx } from './context.ts';
 import type { Conn } from './tx.ts';
 
@@ -12,7 +13,7 @@ import type { Conn } from './tx.ts';
  * dispatcher (src/server/webhook-dispatcher.ts) sends them, signed, to the configured URL only,
  * and retries failures with exponential back-off.
  */
-export const WEBHOOK_EVENTS = ['annotation.created', 'consensus.reached', 'review.queued', 'review.done', 'gold.alert'] as const;
+export const WEBHOOK_EVENTS = ['annotation.created', 'consensus.reached', 'review.queued', 'review.done', 'gold.alert', 'drift.alert'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 export interface Webhook {
@@ -116,13 +117,26 @@ export async function listDeliveries(db: Conn, projectId: number, webhookId: num
   }));
 }
 
-/** Queues `event` for every active webhook of the project that subscribes to it (same transaction). */
+/**
+ * Queues `event` for every active webhook of the project that subscribes to it (same transaction).
+ * Residency: an event about an item tagged for a region the project does not export to is not
+ * sent; the refusal is audit-logged (`residency.refused`) in the same transaction instead.
+ */
 export async function emit(ctx: TxCtx, event: WebhookEvent, data: Record<string, unknown>): Promise<void> {
-  const hooks = await ctx.conn.selectFrom('webhooks').select(['id', 'events']).where('project_id', '=', ctx.project.id).where('active', '=', 1).execute();
+  const all = await ctx.conn.selectFrom('webhooks').select(['id', 'events']).where('project_id', '=', ctx.project.id).where('active', '=', 1).execute();
+  const hooks = all.filter((h) => parseJson<string[]>(h.events, []).includes(event));
+  if (hooks.length === 0) return;
+  if (typeof data.itemId === 'number') {
+    const item = await ctx.conn.selectFrom('items').select(['residency']).where('id', '=', data.itemId).where('project_id', '=', ctx.project.id).executeTakeFirst();
+    const policy = residencyPolicy(ctx.project);
+    if (item && !exportAllowed(policy, item.residency)) {
+      await record(ctx, 'residency.refused', `item:${data.itemId}`, refusalPayload('webhook', [{ id: data.itemId, region: item.residency }], policy, { event, webhooks: hooks.map((h) => h.id) }));
+      return;
+    }
+  }
   const at = nowIso();
   const payload = JSON.stringify({ event, project: ctx.project.name, at, data });
   for (const h of hooks) {
-    if (!parseJson<string[]>(h.events, []).includes(event)) continue;
     await ctx.conn
       .insertInto('webhook_deliveries')
       .values({ webhook_id: h.id, project_id: ctx.project.id, event, payload, status: 'pending', attempts: 0, next_attempt_at: at, created_at: at })

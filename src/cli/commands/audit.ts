@@ -153,7 +153,8 @@ function humanAudit(r: AuditReport): string {
     `exact duplicates: ${r.exactDuplicates.redundant} redundant copies in ${r.exactDuplicates.groups} groups (${r.exactDuplicates.items} items)`,
   ];
   if (nd.text) lines.push(`near-duplicate texts (${nd.text.method}, J ≥ ${nd.text.threshold}): ${nd.text.pairs} pairs, ${nd.text.clusters} clusters`);
-  if (nd.image) lines.push(`near-duplicate images (${nd.image.method}, ≤ ${nd.image.maxDistance} bits): ${nd.image.pairs} pairs, ${nd.image.clusters} clusters`);
+  if (nd.image?.skipped) lines.push(`near-duplicate images: skipped — ${nd.image.skipped}`);
+  else if (nd.image) lines.push(`near-duplicate images (${nd.image.method}, ≤ ${nd.image.maxDistance} bits): ${nd.image.pairs} pairs, ${nd.image.clusters} clusters`);
   if (nd.embedding) lines.push(`near-duplicate embeddings (${nd.embedding.method}, cos ≥ ${nd.embedding.threshold}): ${nd.embedding.pairs} pairs, ${nd.embedding.clusters} clusters`);
   lines.push(`empty ${r.problems.empty}, unreadable ${r.problems.unreadable}, truncated ${r.problems.truncated}, changed since import ${r.problems.hash_mismatch}`);
   for (const [m, s] of Object.entries(r.sizeOutliers)) lines.push(`${m} ${s.metric} outliers: ${s.outliers} (median ${s.median})`);
