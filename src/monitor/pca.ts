@@ -30,15 +30,22 @@ export function project(x: Sample, pca: { mean: Float64Array; components: Float6
   });
 }
 
-/** Cyclic Jacobi eigenvalue algorithm for a symmetric matrix (columns of `vectors` are eigenvectors). */
+/**
+ * Cyclic Jacobi eigenvalue algorithm for a small symmetric matrix (columns of `vectors` are
+ * eigenvectors); stops when the off-diagonal mass is negligible relative to the diagonal.
+ */
 export function jacobiEigen(m: Float64Array[]): { values: number[]; vectors: Float64Array[] } {
   const n = m.length;
   const a = m.map((r) => Float64Array.from(r));
   const v = Array.from({ length: n }, (_, i) => Float64Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
-  for (let sweep = 0; sweep < 100; sweep++) {
+  for (let sweep = 0; sweep < 60; sweep++) {
     let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p][q] ** 2;
-    if (off < 1e-22) break;
+    let scale = 0;
+    for (let p = 0; p < n; p++) {
+      scale += a[p][p] ** 2;
+      for (let q = p + 1; q < n; q++) off += a[p][q] ** 2;
+    }
+    if (off <= 1e-24 * Math.max(scale, 1e-300)) break;
     for (let p = 0; p < n; p++)
       for (let q = p + 1; q < n; q++) {
         if (Math.abs(a[p][q]) < 1e-300) continue;

@@ -1,3 +1,4 @@
+import { jacobiEigen } from '../monitor/pca.ts';
 import { mulberry32 } from '../core/rng.ts';
 
 /**
@@ -66,7 +67,7 @@ export function lsa(data: Float32Array, rows: number, dim: number, k: number, se
       for (let j = 0; j < dim; j++) s += Bt[j * l + a] * Bt[j * l + b];
       BBt[a][b] = BBt[b][a] = s;
     }
-  const { values, vectors } = symmetricEigen(BBt);
+  const { values, vectors } = jacobiEigen(BBt);
   const order = values.map((v, i) => [v, i] as const).sort((p, q) => q[0] - p[0]).slice(0, kk);
   const out = new Float32Array(rows * kk);
   for (let r = 0; r < rows; r++) {
@@ -98,47 +99,4 @@ function orthonormalize(A: Float64Array, n: number, m: number): void {
     norm = Math.sqrt(norm);
     for (let r = 0; r < n; r++) A[r * m + c] = norm > 1e-12 ? A[r * m + c] / norm : 0;
   }
-}
-
-/** Cyclic Jacobi eigen-decomposition of a small symmetric matrix (columns of `vectors`). */
-export function symmetricEigen(m: Float64Array[]): { values: number[]; vectors: Float64Array[] } {
-  const n = m.length;
-  const a = m.map((r) => Float64Array.from(r));
-  const v = Array.from({ length: n }, (_, i) => Float64Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    let scale = 0;
-    for (let p = 0; p < n; p++) {
-      scale += a[p][p] ** 2;
-      for (let q = p + 1; q < n; q++) off += a[p][q] ** 2;
-    }
-    if (off <= 1e-24 * Math.max(scale, 1e-300)) break;
-    for (let p = 0; p < n; p++)
-      for (let q = p + 1; q < n; q++) {
-        if (Math.abs(a[p][q]) < 1e-300) continue;
-        const theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k][p];
-          const akq = a[k][q];
-          a[k][p] = c * akp - s * akq;
-          a[k][q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p][k];
-          const aqk = a[q][k];
-          a[p][k] = c * apk - s * aqk;
-          a[q][k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k][p];
-          const vkq = v[k][q];
-          v[k][p] = c * vkp - s * vkq;
-          v[k][q] = s * vkp + c * vkq;
-        }
-      }
-  }
-  return { values: a.map((r, i) => r[i]), vectors: v };
 }
