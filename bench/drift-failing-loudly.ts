@@ -74,7 +74,7 @@ const knockOut = (frac: number): Shift => ({
   draw: (cands, rand) => shuffled(cands.filter((i) => labels[i] !== 0 || rand() >= frac), rand).slice(0, N),
 });
 const imbalance: Shift = {
-  name: 'class prior: digits 0–4 drawn 3× as often as 5–9',
+  name: 'class prior: 0–4 drawn 3× as often as 5–9',
   draw: (cands, rand) => {
     const out: number[] = [];
     const left = shuffled(cands, rand);

@@ -97,10 +97,12 @@ export function registerImport(program: Command) {
     );
 }
 
-function humanReport(r: ImportReport & { rejectsFile?: string }, status: string): string {
-  const lines = [`${status === 'succeeded' ? 'imported' : 'NOT imported'}: ${r.imported} new, ${r.unchanged} unchanged, ${r.rejected} rejected`];
+function humanReport(r: ImportReport & { rejectsFile?: string; monitors?: Array<{ monitor: number; status: string; alert?: number; message?: string }>; monitorError?: string }, status: string): string {
+  const lines = [`${status === 'succeeded' ? 'imported' : 'NOT imported'}: ${r.imported} new, ${r.unchanged} unchanged, ${r.rejected} rejected${r.redacted !== undefined ? `, ${r.redacted} with PII redacted` : ''}`];
   for (const e of r.errors.slice(0, 20)) lines.push(`  ${e.where}: ${e.message}`);
   if (r.errors.length > 20) lines.push(`  … and ${r.rejected - 20} more`);
   if (r.rejectsFile) lines.push(`rejected records written to ${r.rejectsFile}`);
+  for (const m of r.monitors ?? []) lines.push(`drift monitor ${m.monitor}: ${m.status}${m.alert ? ` — alert ${m.alert} (tessera alerts list)` : ''}${m.message ? ` (${m.message})` : ''}`);
+  if (r.monitorError) lines.push(`drift monitors could not run: ${r.monitorError}`);
   return lines.join('\n');
 }
