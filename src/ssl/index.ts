@@ -14,7 +14,7 @@ import { KITS } from './encoders/index.ts';
 import { METHODS } from './methods/index.ts';
 import type { PretextMethod } from './methods/method.ts';
 import { SslEncoder, loadBackbone, readEncoderFile } from './encoder.ts';
-import { STATE_FORMAT, loadTrainTensors, makeTrainer, readTrainState, trainLoop, type TrainState } from './train.ts';
+import { STATE_FORMAT, loadTrainTensors, makeTrainer, readTrainState, trainLoop, trainLoopParallel, type TrainState } from './train.ts';
 
 export type { Encoder, ModalityData, PretrainOptions, PretrainResult } from './types.ts';
 
@@ -65,9 +65,6 @@ function checkOptions(opts: PretrainOptions): void {
   if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 0)) {
     throw new UserError(`workers must be a non-negative integer, got ${opts.workers}`);
   }
-  // TODO(ml): opts.workers > 1 — run through src/ml/parallel.ts (replica per worker: backbone +
-  // task rebuilt from data/config/seed; 'sum' reduction with allGather of the projections for
-  // NT-Xent). Until then training runs in this thread whatever `workers` says.
 }
 
 export async function pretrain(data: ModalityData, opts: PretrainOptions): Promise<PretrainResult> {
@@ -115,7 +112,8 @@ export async function pretrain(data: ModalityData, opts: PretrainOptions): Promi
   try {
     if (opts.resumeFrom) await loadTrainTensors(opts.resumeFrom, task, trainer, state);
     const n = encoder.backbone.count(data);
-    state = await trainLoop({ encoder, task, trainer, cfg, n, minBatch: m.minBatch, opts, state });
+    const args = { encoder, task, trainer, cfg, n, minBatch: m.minBatch, opts, state };
+    state = (opts.workers ?? 1) > 1 ? await trainLoopParallel({ ...args, data, workers: opts.workers! }) : await trainLoop(args);
   } catch (e) {
     encoder.dispose();
     throw e;

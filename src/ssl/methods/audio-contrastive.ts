@@ -9,7 +9,7 @@ import { Params } from '../nn.ts';
 import { AUDIO_DEFAULTS, AudioBackbone } from '../encoders/audio.ts';
 import { augmentWave, maskSpec, type SpecAugment, type WaveAugment } from '../transforms/audio.ts';
 import { addProjection, projection } from '../heads/mlp.ts';
-import { ntXent } from '../losses/ntxent.ts';
+import { ntXentSharded } from '../losses/ntxent.ts';
 import { OPTIM_DEFAULTS, assertBackbone, type PretextMethod } from './method.ts';
 
 export function waveAugment(c: Config): WaveAugment {
@@ -74,10 +74,11 @@ export const audioContrastive: PretextMethod = {
     };
     return {
       heads,
-      loss(idx, r) {
+      coupled: true,
+      loss(idx, r, shard) {
         const z1 = projection(heads, 'proj', bb.trunk.forward(view(idx, r), true));
         const z2 = projection(heads, 'proj', bb.trunk.forward(view(idx, r), true));
-        return ntXent(z1, z2, tau);
+        return ntXentSharded(z1, z2, tau, shard);
       },
       dispose: () => heads.dispose(),
     };

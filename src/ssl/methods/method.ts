@@ -10,6 +10,7 @@ import type { Config } from '../config.ts';
 import type { Params } from '../nn.ts';
 import type { Rng } from '../rng.ts';
 import type { Backbone } from '../encoders/backbone.ts';
+import type { BatchShard } from '../losses/ntxent.ts';
 
 export interface PretextTask {
   /** Head weights (discarded after pretraining; saved in training checkpoints). */
@@ -18,7 +19,14 @@ export interface PretextTask {
    * Loss of the batch `idx` of the data given to `create`. Runs inside the gradient tape;
    * every random draw (augmentations, masks, dropout seeds) comes from `rng`.
    */
-  loss(idx: Int32Array, rng: Rng): tf.Scalar;
+  loss(idx: Int32Array, rng: Rng, shard?: BatchShard): tf.Scalar;
+  /**
+   * True when the loss couples the rows of a batch (contrastive: every other item is a
+   * negative). Data-parallel training then gives `loss` a `shard` to all-gather the other
+   * workers' rows and sums the workers' gradients; otherwise each worker's loss is the mean
+   * over its own rows and the gradients are averaged.
+   */
+  readonly coupled?: boolean;
   /**
    * Optional: reorders an epoch's shuffled item order before it is cut into batches (text
    * groups texts of similar length so batches carry little padding).

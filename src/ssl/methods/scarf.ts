@@ -9,7 +9,7 @@ import { Params } from '../nn.ts';
 import { TABULAR_DEFAULTS, TabularBackbone } from '../encoders/tabular.ts';
 import { corruptFromMarginals } from '../transforms/tabular.ts';
 import { addProjection, projection } from '../heads/mlp.ts';
-import { ntXent } from '../losses/ntxent.ts';
+import { ntXentSharded } from '../losses/ntxent.ts';
 import { OPTIM_DEFAULTS, assertBackbone, type PretextMethod } from './method.ts';
 
 export const scarf: PretextMethod = {
@@ -36,13 +36,14 @@ export const scarf: PretextMethod = {
     addProjection(heads, 'proj', bb.dim, projDim, projDim, rng);
     return {
       heads,
-      loss(idx, r) {
+      coupled: true,
+      loss(idx, r, shard) {
         const B = idx.length;
         const x = bb.rows(table, idx);
         const xc = corruptFromMarginals(x, B, table, bb.numFeatures, bb.catCount, rate, r, 'exact');
         const z1 = projection(heads, 'proj', bb.forward(x, B, { training: true, rng: r }));
         const z2 = projection(heads, 'proj', bb.forward(xc, B, { training: true, rng: r }));
-        return ntXent(z1, z2, tau);
+        return ntXentSharded(z1, z2, tau, shard);
       },
       dispose: () => heads.dispose(),
     };

@@ -10,7 +10,7 @@ import { IMAGE_DEFAULTS, ImageBackbone } from '../encoders/image.ts';
 import { photometric, randomGeometry } from '../transforms/image.ts';
 import { imageAugment } from '../transforms/config.ts';
 import { addProjection, projection } from '../heads/mlp.ts';
-import { ntXent } from '../losses/ntxent.ts';
+import { ntXentSharded } from '../losses/ntxent.ts';
 import { OPTIM_DEFAULTS, assertBackbone, type PretextMethod } from './method.ts';
 
 export const SIMCLR_AUGMENT: Config = {
@@ -51,10 +51,11 @@ export const simclr: PretextMethod = {
     };
     return {
       heads,
-      loss(idx, r) {
+      coupled: true,
+      loss(idx, r, shard) {
         const z1 = projection(heads, 'proj', bb.trunk.forward(view(idx, r), true));
         const z2 = projection(heads, 'proj', bb.trunk.forward(view(idx, r), true));
-        return ntXent(z1, z2, tau);
+        return ntXentSharded(z1, z2, tau, shard);
       },
       dispose: () => heads.dispose(),
     };

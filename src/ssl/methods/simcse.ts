@@ -11,7 +11,7 @@ import { TEXT_DEFAULTS, TextBackbone } from '../encoders/text.ts';
 import { expectModality } from '../encoders/backbone.ts';
 import { dropTokens } from '../transforms/text.ts';
 import { addProjection, projection } from '../heads/mlp.ts';
-import { ntXent } from '../losses/ntxent.ts';
+import { ntXentSharded } from '../losses/ntxent.ts';
 import { OPTIM_DEFAULTS, assertBackbone, bucketByLength, type PretextMethod } from './method.ts';
 
 export const simcse: PretextMethod = {
@@ -43,11 +43,12 @@ export const simcse: PretextMethod = {
     const head = (z: ReturnType<typeof bb.forward>['pooled']) => (projDim > 0 ? projection(heads, 'proj', z) : z);
     return {
       heads,
-      loss(idx, r) {
+      coupled: true,
+      loss(idx, r, shard) {
         const tb = bb.batch(texts, idx);
         const z1 = bb.forward(dropTokens(tb, tokenDrop, r), { training: true, rng: r }).pooled;
         const z2 = bb.forward(dropTokens(tb, tokenDrop, r), { training: true, rng: r }).pooled;
-        return ntXent(head(z1), head(z2), tau);
+        return ntXentSharded(head(z1), head(z2), tau, shard);
       },
       arrange: (perm, batch, r) => bucketByLength(perm, (i) => bb.tokenized(texts)[i].length, batch, r),
       dispose: () => heads.dispose(),
