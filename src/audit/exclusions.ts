@@ -45,6 +45,17 @@ export async function auditExclusions(store: Store | { db: Db }, projectId: numb
   return { run: run.id, at: run.created_at, exclude: [...exclude], flag: [...flag], pii: [...pii], reasons };
 }
 
+/**
+ * The review-worthy findings (`flag`: outliers, conflicting source labels) of the latest audit
+ * for one item — consensus sends such an item to review instead of finalising it.
+ */
+export async function auditFlagsFor(db: Db, projectId: number, itemId: number): Promise<{ run: number; kinds: string[] } | null> {
+  const run = await latestAuditRun(db, projectId);
+  if (!run) return null;
+  const rows = await db.selectFrom('audit_findings').select('kind').where('run_id', '=', run.id).where('item_id', '=', itemId).where('action', '=', 'flag').execute();
+  return rows.length ? { run: run.id, kinds: [...new Set(rows.map((r) => r.kind))].sort() } : null;
+}
+
 /** The stored report of the latest audit (what `tessera audit` printed), or null. */
 export async function latestAuditReport(db: Db, projectId: number): Promise<Record<string, unknown> | null> {
   const run = await latestAuditRun(db, projectId);

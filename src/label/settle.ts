@@ -1,4 +1,5 @@
 import { parseJson } from '../core/json.ts';
+import { auditFlagsFor } from '../audit/exclusions.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
 import { change, record, type Actor, type TxCtx } from './context.ts';
@@ -68,6 +69,13 @@ async function decide(ctx: TxCtx, s: LabelSettings, taxonomy: Taxonomy, itemId: 
   const consensus = consensusDetail(s, c);
   if (j.kind === 'review') {
     await queueReview(ctx, { itemId, round, reason: j.reason, detail: { consensus, threshold: s.reviewThreshold, annotations: answers.map((a) => a.id) }, proposal: j.proposal });
+    return 'review';
+  }
+  // The corpus audit flagged this item (outlier, conflicting source labels): a reviewer confirms
+  // the consensus label before it becomes final.
+  const flags = await auditFlagsFor(ctx.conn, ctx.project.id, itemId);
+  if (flags) {
+    await queueReview(ctx, { itemId, round, reason: 'audit_flag', detail: { consensus, audit: flags, annotations: answers.map((a) => a.id) }, proposal: j.labels });
     return 'review';
   }
   await finalize(ctx, itemId, {

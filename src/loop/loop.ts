@@ -4,6 +4,7 @@ import type { Store } from '../store/db.ts';
 import { getProject, type Project } from '../store/projects.ts';
 import { createSnapshot, getModel, listModels, readEmbeddings, registerModel } from '../store/models.ts';
 import { appendAudit } from '../store/audit.ts';
+import { auditExclusions } from '../audit/exclusions.ts';
 import type { InProcessRunner } from '../jobs/runner.ts';
 import { loadModalityData, projectModality, type LoadedData } from '../ssl/data.ts';
 import { rawFeatures } from '../probe/raw.ts';
@@ -283,7 +284,9 @@ async function finalLabels(store: Store, projectId: number): Promise<Map<number,
 async function selectBatch(store: Store, s: Setup, strategy: string, head: Head | null, labelled: Map<number, unknown>, opts: LoopOptions, round: number): Promise<number[]> {
   const test = new Set(s.testIds);
   const taken = new Set((await store.db.selectFrom('label_items').select('item_id').where('project_id', '=', s.project.id).where('priority', 'is not', null).execute()).map((r) => r.item_id));
-  const poolIds = s.loaded.itemIds.filter((id) => !test.has(id) && !labelled.has(id) && !taken.has(id));
+  // The latest corpus audit's exclusions (redundant duplicates, empty / corrupt items) are never bought.
+  const excluded = new Set((await auditExclusions(store, s.project.id)).exclude);
+  const poolIds = s.loaded.itemIds.filter((id) => !test.has(id) && !labelled.has(id) && !taken.has(id) && !excluded.has(id));
   if (poolIds.length === 0) return [];
   // Geometry (cold start, core-set) on the SSL embeddings; BADGE's gradient embeddings on what the head reads.
   const space = strategy === 'badge' ? s.features : s.embeddings;

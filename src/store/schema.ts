@@ -269,7 +269,7 @@ export interface SuggestionsTable {
   created_at: string;
 }
 
-export type ReviewReason = 'disagreement' | 'low_confidence' | 'gold_failed' | 'taxonomy_change';
+export type ReviewReason = 'disagreement' | 'low_confidence' | 'gold_failed' | 'taxonomy_change' | 'audit_flag';
 
 export interface ReviewQueueTable {
   id: Generated<number>;
