@@ -5,7 +5,8 @@ import { appendAudit } from '../store/audit.ts';
 import type { Project } from '../store/projects.ts';
 import { change, record, type Actor } from './context.ts';
 import { isRole, ROLES, type Role } from './roles.ts';
-import { digestsEqual, generateToken, hashToken, looksLikeToken } from './tokens.ts';
+import { sha256Hex } from '../core/hash.ts';
+import { digestsEqual, displayPrefix, generateToken, hashTokenScrypt, lookupKey, looksLikeToken, schemeOf, verifyToken, type NewToken } from './tokens.ts';
 import { writeTx, type Conn } from './tx.ts';
 
 export interface User {
@@ -58,19 +59,28 @@ export interface IssuedToken {
   prefix: string;
 }
 
-async function insertToken(conn: Conn, userId: number, name: string): Promise<IssuedToken> {
-  const t = generateToken();
+async function insertToken(conn: Conn, userId: number, name: string, t: NewToken): Promise<IssuedToken> {
   const { id } = await conn
     .insertInto('api_tokens')
-    .values({ user_id: userId, name, token_hash: t.hash, prefix: t.prefix, created_at: nowIso() })
+    .values({ user_id: userId, name, token_hash: t.hash, lookup: t.lookup, prefix: t.prefix, created_at: nowIso() })
     .returning('id')
     .executeTakeFirstOrThrow();
   return { id, token: t.token, prefix: t.prefix };
 }
 
+/** A new token whose 96-bit lookup key no stored token has (a collision is ~2^-96; checked anyway). */
+async function freshToken(conn: Conn): Promise<NewToken> {
+  for (;;) {
+    const t = await generateToken();
+    if (!(await conn.selectFrom('api_tokens').select('id').where('lookup', '=', t.lookup).executeTakeFirst())) return t;
+  }
+}
+
 /** Creates a user with a first API token, audit-logged (the token itself never is). */
 export async function createUser(store: Store, actor: Actor, name: string, displayName?: string): Promise<{ user: User; token: IssuedToken }> {
   validateUserName(name);
+  // scrypt (~50 ms) runs before the write transaction, not inside it.
+  const fresh = await freshToken(store.db);
   return writeTx(store, null, async (conn) => {
     if (await findUser(conn, name)) throw new UserError(`user "${name}" already exists`, 'E_EXISTS');
     const { id } = await conn
@@ -78,16 +88,18 @@ export async function createUser(store: Store, actor: Actor, name: string, displ
       .values({ name, display_name: displayName ?? name, token_hash: null, created_at: nowIso() })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const token = await insertToken(conn, id, 'default');
+    const token = await insertToken(conn, id, 'default', fresh);
     await appendAudit(conn, store.dialect, { projectId: null, actor: actor.name, action: 'user.create', subject: `user:${id}`, payload: { name, tokenId: token.id, tokenPrefix: token.prefix } });
     return { user: (await findUser(conn, name))!, token };
   });
 }
 
 export async function issueToken(store: Store, actor: Actor, userName: string, tokenName = 'default'): Promise<IssuedToken> {
+  await getUser(store.db, userName);
+  const fresh = await freshToken(store.db);
   return writeTx(store, null, async (conn) => {
     const u = await getUser(conn, userName);
-    const token = await insertToken(conn, u.id, tokenName);
+    const token = await insertToken(conn, u.id, tokenName, fresh);
     await appendAudit(conn, store.dialect, { projectId: null, actor: actor.name, action: 'token.issue', subject: `user:${u.id}`, payload: { tokenId: token.id, tokenPrefix: token.prefix, name: tokenName } });
     return token;
   });
@@ -105,21 +117,75 @@ export async function revokeTokens(store: Store, actor: Actor, userName: string,
 }
 
 /**
- * The user a bearer token belongs to, or undefined. The lookup is by the token's sha256 (an
- * index), then the stored digest is compared in constant time; malformed tokens are refused
- * before any lookup.
+ * Tokens this process has verified with scrypt: row id → (stored hash, sha256 of the token).
+ * scrypt costs ~50 ms, so each token pays it once per process; later requests compare the
+ * token's sha256 with the remembered one in constant time. The row is still read on every
+ * request, so a revocation (or a re-hash) takes effect at once, in every process. Memory only.
+ */
+const verified = new Map<number, { stored: string; digest: string }>();
+const VERIFIED_MAX = 10000;
+
+function remember(rowId: number, stored: string, digest: string) {
+  verified.delete(rowId);
+  verified.set(rowId, { stored, digest });
+  if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+}
+
+/** Forgets every verified token (tests; a process that wants to re-verify everything). */
+export function forgetVerifiedTokens() {
+  verified.clear();
+}
+
+type TokenRow = { token_id: number; token_hash: string; revoked_at: string | null; id: number; name: string; display_name: string; created_at: string };
+
+const tokenRows = (db: Conn) =>
+  db
+    .selectFrom('api_tokens')
+    .innerJoin('users', 'users.id', 'api_tokens.user_id')
+    .select(['api_tokens.id as token_id', 'api_tokens.token_hash', 'api_tokens.revoked_at', 'users.id', 'users.name', 'users.display_name', 'users.created_at']);
+
+/**
+ * The user a bearer token belongs to, or undefined. Malformed tokens are refused before any
+ * lookup. The row is found by the token's public lookup key (an index), then the stored scrypt
+ * hash is verified in constant time (see tokens.ts). Tokens from before migration 005 (no lookup
+ * key yet) are found by their short display prefix among the rows without a lookup key, verified
+ * against their wrapped (or bare) sha256, and re-hashed into the current form on that first use.
  */
 export async function authenticate(db: Conn, token: string): Promise<User | undefined> {
   if (!looksLikeToken(token)) return undefined;
-  const hash = hashToken(token);
-  const r = await db
-    .selectFrom('api_tokens')
-    .innerJoin('users', 'users.id', 'api_tokens.user_id')
-    .select(['api_tokens.token_hash', 'api_tokens.revoked_at', 'users.id', 'users.name', 'users.display_name', 'users.created_at'])
-    .where('api_tokens.token_hash', '=', hash)
-    .executeTakeFirst();
-  if (!r || r.revoked_at !== null || !digestsEqual(r.token_hash, hash)) return undefined;
-  return toUser(r);
+  const digest = sha256Hex(token);
+  const row = await tokenRows(db).where('api_tokens.lookup', '=', lookupKey(token)).executeTakeFirst();
+  if (row) {
+    if (row.revoked_at !== null) return undefined;
+    const known = verified.get(row.token_id);
+    if (known && known.stored === row.token_hash && digestsEqual(known.digest, digest)) return toUser(row);
+    if (!(await verifyToken(token, row.token_hash))) return undefined;
+    remember(row.token_id, row.token_hash, digest);
+    return toUser(row);
+  }
+  // Tokens issued before migration 005: a handful of candidates share the display prefix.
+  const legacy: TokenRow[] = await tokenRows(db).where('api_tokens.lookup', 'is', null).where('api_tokens.prefix', '=', displayPrefix(token)).execute();
+  for (const r of legacy) {
+    if (!(await verifyToken(token, r.token_hash))) continue;
+    if (r.revoked_at !== null) return undefined;
+    await upgradeLegacy(db, r, token);
+    return toUser(r);
+  }
+  return undefined;
+}
+
+/** Re-hashes a pre-005 token into the current form on its first successful use. */
+async function upgradeLegacy(db: Conn, r: TokenRow, token: string) {
+  const scheme = schemeOf(r.token_hash);
+  if (scheme === 'scrypt') return;
+  const hash = await hashTokenScrypt(token);
+  // Only if nobody changed the row meanwhile (two first uses at once: one of them wins).
+  await db
+    .updateTable('api_tokens')
+    .set({ token_hash: hash, lookup: lookupKey(token), last_used_at: nowIso() })
+    .where('id', '=', r.token_id)
+    .where('token_hash', '=', r.token_hash)
+    .execute();
 }
 
 export async function roleIn(db: Conn, userId: number, projectId: number): Promise<Role | null> {

@@ -3,7 +3,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Store } from '../store/db.ts';
 import { registerAuth } from './auth.ts';
+import type { AuthLimitOptions } from './auth-limit.ts';
 import { registerErrors } from './errors.ts';
+import { checkRouteSchemas, isNoBody, loggerOptions, rejectTraversal, securityHeaders, trustProxyFromEnv, BODY_LIMIT } from './security.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { curationRoutes } from './routes/curation.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
@@ -19,7 +21,7 @@ import { taskRoutes } from './routes/tasks.ts';
 import { taxonomyRoutes } from './routes/taxonomy.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { workbenchRoutes } from './routes/workbench.ts';
-import { registerWeb } from './web.ts';
+import { DOCS_CSP, registerWeb } from './web.ts';
 import { WebhookDispatcher, type DispatcherOptions } from './webhook-dispatcher.ts';
 
 export interface AppOptions {
@@ -28,6 +30,13 @@ export interface AppOptions {
   webhooks?: DispatcherOptions;
   /** The browser UI (built into dist/web by `npm install`): its folder, or false for the API only. */
   web?: { dir?: string } | false;
+  /** Limit on failed authentications (default: 10 per minute per address and per token key, shared through the store). */
+  authLimit?: AuthLimitOptions;
+  /**
+   * Which proxies to trust for the client address (X-Forwarded-For), as Fastify's `trustProxy`:
+   * default TESSERA_TRUST_PROXY (`true`, a hop count, or comma-separated addresses/CIDRs), else none.
+   */
+  trustProxy?: boolean | string | string[] | number;
 }
 
 /** The route plugins, each with its schemas beside its routes. */
@@ -43,22 +52,39 @@ declare module 'fastify' {
     /** Sends queued webhook deliveries while this instance runs. */
     dispatcher: WebhookDispatcher;
     /** Every /api/ route with the permission it requires (the role-matrix test walks this). */
-    apiRoutes: Array<{ method: string; url: string; permission: string }>;
+    apiRoutes: Array<{ method: string; url: string; permission: string; schema?: unknown }>;
+    /** Every route outside /api/ (the UI, its assets, the OpenAPI docs): served without a token. */
+    publicRoutes: Array<{ method: string; url: string }>;
   }
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? false,
-    bodyLimit: 16 << 20,
+    logger: loggerOptions(opts.logger ?? false),
+    // 1 MiB unless a route says more (the bulk routes: suggestions, priorities, gold, taxonomy).
+    bodyLimit: BODY_LIMIT,
+    // A hop count is supported at run time (Fastify's types omit it).
+    trustProxy: (opts.trustProxy ?? trustProxyFromEnv()) as boolean | string | string[],
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
+  securityHeaders(app);
+  rejectTraversal(app);
   const dispatcher = new WebhookDispatcher(opts.store, { log: (m) => app.log.warn(m), ...opts.webhooks });
   app.decorate('dispatcher', dispatcher);
-  app.decorate('apiRoutes', [] as Array<{ method: string; url: string; permission: string }>);
+  app.decorate('apiRoutes', [] as Array<{ method: string; url: string; permission: string; schema?: unknown }>);
+  app.decorate('publicRoutes', [] as Array<{ method: string; url: string }>);
   app.addHook('onRoute', (r) => {
-    if (!r.url.startsWith('/api/')) return;
-    for (const m of [r.method].flat()) if (m !== 'HEAD') app.apiRoutes.push({ method: m, url: r.url, permission: String(r.config?.permission) });
+    if (!r.url.startsWith('/api/')) {
+      for (const m of [r.method].flat()) if (m !== 'HEAD') app.publicRoutes.push({ method: m, url: r.url });
+      return;
+    }
+    // Strict input: params, querystring and (for writes) body schemas, every object closed.
+    checkRouteSchemas(r);
+    for (const m of [r.method].flat()) if (m !== 'HEAD') app.apiRoutes.push({ method: m, url: r.url, permission: String(r.config?.permission), schema: r.schema });
+  });
+  // A route that takes no body accepts none at all, or `{}`.
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined && isNoBody(req.routeOptions.schema?.body)) req.body = {};
   });
   registerErrors(app);
   await app.register(swagger, {
@@ -68,9 +94,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
-  registerAuth(app, opts.store);
+  registerAuth(app, opts.store, opts.authLimit);
   for (const plugin of ROUTE_PLUGINS) await app.register(plugin, { store: opts.store });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } as never });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } as never, staticCSP: DOCS_CSP });
   if (opts.web !== false) registerWeb(app, opts.web ?? {});
   // Changes may have queued webhook deliveries: send them now rather than at the next poll.
   app.addHook('onResponse', async (req) => {

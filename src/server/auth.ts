@@ -5,6 +5,9 @@ import { userActor, type Actor } from '../label/context.ts';
 import { ForbiddenError, UnauthorizedError } from '../label/errors.ts';
 import { can, PERMISSIONS, type Permission, type Role } from '../label/roles.ts';
 import { authenticate, roleIn, type User } from '../label/users.ts';
+import { looksLikeToken, TOKEN_PREFIX, LOOKUP_CHARS } from '../label/tokens.ts';
+import { AuthFailureLimiter, type AuthLimitOptions } from './auth-limit.ts';
+import { RateLimitedError } from './errors.ts';
 
 /**
  * Authentication and authorisation, deny by default. Every route under /api/ must declare
@@ -41,7 +44,8 @@ export function bearerToken(req: FastifyRequest): string | undefined {
 }
 
 /** Registers the checks on the root instance (so they cover every route plugin). */
-export function registerAuth(app: FastifyInstance, store: Store) {
+export function registerAuth(app: FastifyInstance, store: Store, limit: AuthLimitOptions = {}) {
+  const limiter = new AuthFailureLimiter(store, limit);
   app.decorateRequest('auth', null);
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/api/')) return;
@@ -53,9 +57,21 @@ export function registerAuth(app: FastifyInstance, store: Store) {
   app.addHook('onRequest', async (req) => {
     if (!req.url.startsWith('/api/')) return;
     const permission = req.routeOptions.config?.permission;
-    const token = bearerToken(req);
+    const token = bearerToken(req) ?? (req.headers.authorization ? '' : undefined);
+    // A request that sends a credential is checked against the failure limit first (429).
+    const keys = token === undefined ? null : { ip: req.ip, token: looksLikeToken(token) ? token.slice(0, TOKEN_PREFIX.length + LOOKUP_CHARS) : undefined };
+    if (keys) {
+      const wait = await limiter.check(keys);
+      if (wait !== null) throw new RateLimitedError(wait);
+    }
     const user = token ? await authenticate(store.db, token) : undefined;
-    if (!user) throw new UnauthorizedError(token ? 'invalid or revoked token' : undefined);
+    if (!user) {
+      if (keys) {
+        const wait = await limiter.fail(keys);
+        if (wait !== null) throw new RateLimitedError(wait);
+      }
+      throw new UnauthorizedError(token ? 'invalid or revoked token' : token === '' ? 'the Authorization header must be "Bearer <token>"' : undefined);
+    }
     req.auth = { user, actor: userActor(user), project: null, role: null };
     if (req.routeOptions.url === undefined) return; // no such route: the not-found handler answers 404
     if (permission === undefined) throw new ForbiddenError('this route is not open to anyone');

@@ -1,9 +1,19 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { NotFoundError, TesseraError, UserError } from '../core/errors.ts';
 import { ConflictError, ForbiddenError, UnauthorizedError } from '../label/errors.ts';
+import { scrubTokens } from '../label/tokens.ts';
+
+/** Too many failed authentications from this address or for this token key (see auth-limit.ts). */
+export class RateLimitedError extends TesseraError {
+  constructor(readonly retryAfter: number) {
+    super(`too many failed authentications from this address or for this token; retry in ${retryAfter} s`, 'E_RATE_LIMITED', 1);
+    this.name = 'RateLimitedError';
+  }
+}
 
 /** HTTP status of a typed error; anything untyped is a 500 with no internals in the reply. */
 export function statusOf(e: unknown): number {
+  if (e instanceof RateLimitedError) return 429;
   if (e instanceof UnauthorizedError) return 401;
   if (e instanceof ForbiddenError) return 403;
   if (e instanceof NotFoundError) return 404;
@@ -22,6 +32,7 @@ export function registerErrors(app: FastifyInstance) {
     if (err instanceof TesseraError) {
       const status = statusOf(err);
       if (status === 401) reply.header('www-authenticate', 'Bearer');
+      if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfter));
       return reply.code(status).send({ error: { code: err.code, message: err.message } });
     }
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
@@ -31,6 +42,6 @@ export function registerErrors(app: FastifyInstance) {
     return reply.code(500).send({ error: { code: 'E_INTERNAL', message: 'internal error (logged on the server)' } });
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+    reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: `no route ${req.method} ${scrubTokens(req.url.split('?')[0])}` } });
   });
 }

@@ -5,10 +5,18 @@ export const ProjectName = Type.String({ minLength: 1, maxLength: 64, pattern: '
 export const Id = Type.Integer({ minimum: 1, maximum: 2147483647 });
 export const LabelList = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 1000 });
 
-export const ProjectParams = Type.Object({ project: ProjectName });
+export const ProjectParams = Type.Object({ project: ProjectName }, { additionalProperties: false });
 export type ProjectParams = Static<typeof ProjectParams>;
 
-export const withProject = <P extends Record<string, TSchema>>(props: P) => Type.Object({ project: ProjectName, ...props });
+export const withProject = <P extends Record<string, TSchema>>(props: P) => Type.Object({ project: ProjectName, ...props }, { additionalProperties: false });
+
+/**
+ * Every /api/ route describes all of its input (src/server/security.ts refuses one that does
+ * not): a route without query parameters says so (`?anything` is a 400), and a write without a
+ * body takes none (absent, or `{}`; anything else is a 400).
+ */
+export const NoQuery = Type.Object({}, { additionalProperties: false, description: 'no query parameters' });
+export const NoBody = Type.Object({}, { additionalProperties: false, description: 'no body (absent, or {})' });
 
 export const Page = Type.Object(
   {

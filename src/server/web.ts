@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -45,6 +45,53 @@ export const UI_HEADERS: Record<string, string> = {
 
 /** API answers are data, never a document: nothing in them may run if opened directly. */
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
+/**
+ * The OpenAPI docs (/docs, Swagger UI from @fastify/swagger-ui, served from this origin): its
+ * scripts and styles from here (no inline script), inline style attributes (Swagger UI sets
+ * them), images from here or data: URLs, requests to this origin only, never framed.
+ */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "object-src 'none'",
+].join('; ');
+
+/**
+ * An asset path as the UI's build names them (`assets/index-3f2a1b.js`, maybe a sub-folder):
+ * segments of letters, digits, `_`, `-` and `.`, never starting with a dot. Anything else —
+ * `..`, `%2e%2e`, backslashes, NUL bytes, empty segments, absolute paths — is not an asset.
+ */
+const ASSET_PATH = /^(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}\/){0,4}[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
+
+/**
+ * The file under `root` that `rel` names, or null: `rel` must look like an asset path, and the
+ * file's real path (symlinks resolved) must still lie inside the real root and be a regular file.
+ */
+export function safeAssetPath(root: string, rel: string): string | null {
+  if (!ASSET_PATH.test(rel)) return null;
+  let realRoot: string;
+  let real: string;
+  try {
+    realRoot = realpathSync(root);
+    real = realpathSync(join(root, rel));
+  } catch {
+    return null;
+  }
+  if (!real.startsWith(realRoot + sep)) return null;
+  try {
+    return statSync(real).isFile() ? real : null;
+  } catch {
+    return null;
+  }
+}
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -117,14 +164,7 @@ export function registerWeb(app: FastifyInstance, opts: { dir?: string } = {}) {
   const dir = resolve(opts.dir ?? WEB_DIST);
   const assets = join(dir, 'assets');
 
-  app.addHook('onSend', async (req, reply, payload) => {
-    if (req.url.startsWith('/api/')) {
-      reply.header('content-security-policy', API_CSP);
-      reply.header('x-content-type-options', 'nosniff');
-    }
-    return payload;
-  });
-
+  // API answers get their headers (API_CSP, nosniff, …) from securityHeaders in security.ts.
   const send = (reply: FastifyReply, file: string, cache: string) => {
     reply.headers(UI_HEADERS);
     reply.header('cache-control', cache);
@@ -142,10 +182,8 @@ export function registerWeb(app: FastifyInstance, opts: { dir?: string } = {}) {
   app.get('/', { schema: { hide: true } }, index);
   app.get('/index.html', { schema: { hide: true } }, index);
   app.get<{ Params: { '*': string } }>('/assets/*', { schema: { hide: true } }, async (req, reply) => {
-    const file = resolve(assets, req.params['*']);
-    if (!file.startsWith(assets + sep) || !existsSync(file) || !statSync(file).isFile()) {
-      return reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: `no asset ${req.params['*']}` } });
-    }
+    const file = safeAssetPath(assets, req.params['*']);
+    if (!file) return reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: 'no such asset' } });
     return send(reply, file, 'public, max-age=31536000, immutable');
   });
   app.get('/favicon.ico', { schema: { hide: true } }, async (_req, reply) => reply.code(204).send());

@@ -9,6 +9,7 @@ import { up001 } from './migrations/001_initial.ts';
 import { up002 } from './migrations/002_embeddings.ts';
 import { up003 } from './migrations/003_labelling.ts';
 import { up004 } from './migrations/004_audit.ts';
+import { up005 } from './migrations/005_token_security.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -37,7 +38,7 @@ export interface Store {
 }
 
 function migrations(dialect: Dialect): Record<string, Migration> {
-  return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) }, '003_labelling': { up: up003(dialect) }, '004_audit': { up: up004(dialect) } };
+  return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) }, '003_labelling': { up: up003(dialect) }, '004_audit': { up: up004(dialect) }, '005_token_security': { up: up005(dialect) } };
 }
 
 export async function openStore(config: StoreConfig): Promise<Store> {

@@ -290,8 +290,13 @@ export interface ApiTokensTable {
   id: Generated<number>;
   user_id: number;
   name: string;
-  /** sha256 of the token (the token itself is shown once and never stored). */
+  /**
+   * scrypt of the token with a per-token salt, `scrypt$N$r$p$salt$hash` (the token itself is shown
+   * once and never stored); `scrypt-sha256$…` for a pre-005 token not used since (see src/label/tokens.ts).
+   */
   token_hash: string;
+  /** The token's public lookup key (16 characters after `tsr_`); null until a pre-005 token is first used. */
+  lookup: string | null;
   prefix: string;
   created_at: string;
   last_used_at: string | null;
@@ -324,6 +329,14 @@ export interface WebhookDeliveriesTable {
   delivered_at: string | null;
 }
 
+/** Failed authentications per hashed key (client address, token key) and time bucket (migration 005). */
+export interface AuthFailuresTable {
+  key: string;
+  /** floor(epoch ms / window ms); PostgreSQL returns a bigint as a string: read it with Number(). */
+  bucket: number;
+  count: number;
+}
+
 export interface Database {
   label_settings: LabelSettingsTable;
   label_items: LabelItemsTable;
@@ -332,6 +345,7 @@ export interface Database {
   suggestions: SuggestionsTable;
   review_queue: ReviewQueueTable;
   api_tokens: ApiTokensTable;
+  auth_failures: AuthFailuresTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -7,7 +7,7 @@ import { UserError } from '../../src/core/errors.ts';
 import { checkLabels, checkTaxonomy, mapLabels, type Taxonomy } from '../../src/label/taxonomy.ts';
 import { consensusFor, judge } from '../../src/label/consensus.ts';
 import { DEFAULT_LABEL_SETTINGS, mergeSettings } from '../../src/label/settings.ts';
-import { digestsEqual, generateToken, hashToken, looksLikeToken } from '../../src/label/tokens.ts';
+import { digestsEqual, generateToken, hashToken, hashTokenScrypt, looksLikeToken, verifyToken, wrapLegacyHash } from '../../src/label/tokens.ts';
 import { backoffMs, checkWebhookUrl, signPayload } from '../../src/label/webhooks.ts';
 import { can, PERMISSIONS, ROLES } from '../../src/label/roles.ts';
 import { agreementReport } from '../../src/label/agreement.ts';
@@ -102,16 +102,32 @@ test('settings: partial updates are checked field by field', () => {
   rejects(() => mergeSettings(s, { leaseSeconds: 0 }), /settings\.leaseSeconds/);
 });
 
-test('tokens: 256-bit, prefixed, stored as sha256, compared in constant time', () => {
-  const a = generateToken();
-  const b = generateToken();
+test('tokens: 256-bit, prefixed, stored as salted scrypt with a public lookup key, compared in constant time', async () => {
+  const a = await generateToken();
+  const b = await generateToken();
   assert.notEqual(a.token, b.token);
   assert.ok(looksLikeToken(a.token));
-  assert.equal(a.hash, hashToken(a.token));
-  assert.match(a.hash, /^[0-9a-f]{64}$/);
-  assert.ok(digestsEqual(a.hash, hashToken(a.token)));
-  assert.ok(!digestsEqual(a.hash, b.hash));
-  assert.ok(!digestsEqual(a.hash, a.hash.slice(1)));
+  assert.match(a.hash, /^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  assert.equal(a.lookup, a.token.slice(4, 20));
+  assert.ok(!a.hash.includes(a.token.slice(4)) && !a.hash.includes(hashToken(a.token)));
+  assert.ok(await verifyToken(a.token, a.hash));
+  assert.ok(!(await verifyToken(b.token, a.hash)));
+  assert.ok(!(await verifyToken(a.token.slice(0, -1) + (a.token.endsWith('A') ? 'B' : 'A'), a.hash)));
+  // Same token, fresh salt: a different stored hash, both verify.
+  const again = await hashTokenScrypt(a.token);
+  assert.notEqual(again, a.hash);
+  assert.ok(await verifyToken(a.token, again));
+  // Legacy forms: a bare sha256 (pre-005) and the migration's scrypt wrap of it.
+  const legacy = hashToken(a.token);
+  assert.match(legacy, /^[0-9a-f]{64}$/);
+  assert.ok(await verifyToken(a.token, legacy));
+  assert.ok(await verifyToken(a.token, await wrapLegacyHash(legacy)));
+  assert.ok(!(await verifyToken(b.token, await wrapLegacyHash(legacy))));
+  // Garbage or an excessive cost never matches (and never throws).
+  for (const bad of ['', 'scrypt$', 'scrypt$1048576$8$1$AAAA$AAAAAAAAAAAAAAAAAAAAAA', 'md5$x', a.hash.replace('$8$', '$99$')]) assert.equal(await verifyToken(a.token, bad), false);
+  assert.ok(digestsEqual(legacy, hashToken(a.token)));
+  assert.ok(!digestsEqual(legacy, hashToken(b.token)));
+  assert.ok(!digestsEqual(legacy, legacy.slice(1)));
   assert.ok(!looksLikeToken('Bearer x'));
 });
 

@@ -8,7 +8,7 @@ import { runImport } from '../../src/ingest/import.ts';
 import { cliActor } from '../../src/label/context.ts';
 import { ROLES, type Role } from '../../src/label/roles.ts';
 import { createUser, setRole } from '../../src/label/users.ts';
-import { buildApp } from '../../src/server/app.ts';
+import { buildApp, type AppOptions } from '../../src/server/app.ts';
 import type { DispatcherOptions } from '../../src/server/webhook-dispatcher.ts';
 import type { Store } from '../../src/store/db.ts';
 import { getProject, type Project } from '../../src/store/projects.ts';
@@ -48,8 +48,12 @@ export interface Api {
   close(): Promise<void>;
 }
 
-export async function startApi(store: Store, webhooks?: DispatcherOptions): Promise<Api> {
-  const app = await buildApp({ store, webhooks: { pollMs: 50, backoffBaseMs: 50, ...webhooks } });
+/**
+ * A server on 127.0.0.1. The failed-authentication limit is raised out of the way (these tests
+ * send bad tokens on purpose, all from one address); test/server/security.test.ts checks it.
+ */
+export async function startApi(store: Store, webhooks?: DispatcherOptions, extra: Partial<AppOptions> = {}): Promise<Api> {
+  const app = await buildApp({ store, webhooks: { pollMs: 50, backoffBaseMs: 50, ...webhooks }, authLimit: { max: 1_000_000, shared: false }, ...extra });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;

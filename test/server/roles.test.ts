@@ -127,7 +127,7 @@ for (const kind of STORE_KINDS) {
       const { token } = await createUser(t.store, OPERATOR, 'temp');
       assert.equal((await api.call('GET', '/api/me', token.token)).status, 200);
       const rows = await t.store.db.selectFrom('api_tokens').selectAll().execute();
-      assert.ok(rows.every((r) => /^[0-9a-f]{64}$/.test(r.token_hash)));
+      assert.ok(rows.every((r) => /^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/.test(r.token_hash)), 'tokens are stored as salted scrypt');
       const dump = JSON.stringify(await t.store.db.selectFrom('audit_events').selectAll().execute()) + JSON.stringify(rows) + JSON.stringify(await t.store.db.selectFrom('users').selectAll().execute());
       for (const v of Object.values(tok).concat(token.token)) assert.ok(!dump.includes(v), 'a token is stored in clear');
       await revokeTokens(t.store, OPERATOR, 'temp');

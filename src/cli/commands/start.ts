@@ -21,12 +21,13 @@ export function registerStart(program: Command) {
     .option('--project <name>', 'project to use', DEMO_PROJECT)
     .option('--rounds <n>', 'loop rounds (default 3)', parseIntOption('--rounds'), 3)
     .option('--batch <n>', 'items selected per round (default 40)', parseIntOption('--batch'), 40)
+    .option('--epochs <n>', 'pretraining epochs (default 3; fewer for a quick check)', parseIntOption('--epochs'), 3)
     .option('--port <port>', 'port to serve on afterwards', parseIntOption('--port'), 8787)
     .option('--host <host>', 'interface to serve on', '127.0.0.1')
     .option('--no-serve', 'stop after the report instead of serving')
     .option('--json', 'print one JSON document (the report)')
     .action(
-      act(async (f: { project: string; rounds: number; batch: number; port: number; host: string; serve: boolean; json?: boolean }) => {
+      act(async (f: { project: string; rounds: number; batch: number; epochs: number; port: number; host: string; serve: boolean; json?: boolean }) => {
         const out = makeOut(Boolean(f.json));
         return withStore(async (store) => {
           const runner = new InProcessRunner(store, jobHandlers(store));
@@ -53,7 +54,7 @@ export function registerStart(program: Command) {
               priceReview: 1,
               seed: 0,
               strategy: 'badge',
-              pretrain: { epochs: 3, batch: 128 },
+              pretrain: { epochs: f.epochs, batch: 128 },
               actor: actor(),
             },
             { log: (l) => out.log(l) },

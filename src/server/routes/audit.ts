@@ -3,7 +3,7 @@ import { parseJson } from '../../core/json.ts';
 import type { Store } from '../../store/db.ts';
 import { verifyAuditLog } from '../../label/audit-verify.ts';
 import { authOf } from '../auth.ts';
-import { Page, ProjectParams } from '../schemas.ts';
+import { Page, ProjectParams, NoQuery } from '../schemas.ts';
 
 /** The audit log: a project's events, and verification of the whole hash chain. */
 export const auditRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
@@ -24,7 +24,7 @@ export const auditRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { s
   );
   app.get<{ Params: ProjectParams }>(
     '/api/projects/:project/audit/verify',
-    { config: { permission: 'audit.read' }, schema: { tags: ['audit'], summary: 'verify the hash chain of the whole log; names the first bad event', params: ProjectParams } },
+    { config: { permission: 'audit.read' }, schema: { tags: ['audit'], summary: 'verify the hash chain of the whole log; names the first bad event', params: ProjectParams, querystring: NoQuery } },
     async () => verifyAuditLog(store.db),
   );
 };

@@ -3,7 +3,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../store/db.ts';
 import { setPriorities, setSuggestions } from '../../label/results.ts';
 import { authOf } from '../auth.ts';
-import { Id, LabelList, ProjectParams } from '../schemas.ts';
+import { BULK_BODY_LIMIT } from '../security.ts';
+import { Id, LabelList, ProjectParams, NoQuery } from '../schemas.ts';
 
 const SuggestionsBody = Type.Object(
   {
@@ -23,7 +24,7 @@ const PrioritiesBody = Type.Object(
 export const curationRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
   app.put<{ Params: ProjectParams; Body: Static<typeof SuggestionsBody> }>(
     '/api/projects/:project/suggestions',
-    { config: { permission: 'suggestions.write' }, schema: { tags: ['curation'], summary: 'set suggestions (annotators see the labels, never the source)', params: ProjectParams, body: SuggestionsBody } },
+    { config: { permission: 'suggestions.write' }, bodyLimit: BULK_BODY_LIMIT, schema: { tags: ['curation'], summary: 'set suggestions (annotators see the labels, never the source)', params: ProjectParams, body: SuggestionsBody, querystring: NoQuery } },
     async (req) => {
       const { project, actor } = authOf(req);
       return setSuggestions(store, project, actor, req.body.items);
@@ -31,7 +32,7 @@ export const curationRoutes: FastifyPluginAsync<{ store: Store }> = async (app, 
   );
   app.put<{ Params: ProjectParams; Body: Static<typeof PrioritiesBody> }>(
     '/api/projects/:project/priorities',
-    { config: { permission: 'priorities.write' }, schema: { tags: ['curation'], summary: 'set item priorities (higher first; null = import order)', params: ProjectParams, body: PrioritiesBody } },
+    { config: { permission: 'priorities.write' }, bodyLimit: BULK_BODY_LIMIT, schema: { tags: ['curation'], summary: 'set item priorities (higher first; null = import order)', params: ProjectParams, body: PrioritiesBody, querystring: NoQuery } },
     async (req) => {
       const { project, actor } = authOf(req);
       return setPriorities(store, project, actor, req.body.items);

@@ -8,7 +8,7 @@ import { findTaxonomy } from '../../label/taxonomies.ts';
 import { labelNames } from '../../label/taxonomy.ts';
 import type { Conn } from '../../label/tx.ts';
 import { authOf } from '../auth.ts';
-import { ProjectParams } from '../schemas.ts';
+import { ProjectParams, NoQuery } from '../schemas.ts';
 
 const RecentQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })) }, { additionalProperties: false });
 
@@ -41,7 +41,7 @@ async function buckets(db: Conn, table: 'annotations' | 'label_items', column: '
 export const dashboardRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
   app.get<{ Params: ProjectParams }>(
     '/api/projects/:project/dashboard',
-    { config: { permission: 'results.read' }, schema: { tags: ['results'], summary: 'the project dashboard: progress, label distribution, decisions, review backlog, activity, learning curve, economics, audit findings, alerts', params: ProjectParams } },
+    { config: { permission: 'results.read' }, schema: { tags: ['results'], summary: 'the project dashboard: progress, label distribution, decisions, review backlog, activity, learning curve, economics, audit findings, alerts', params: ProjectParams, querystring: NoQuery } },
     async (req) => {
       const { project, role } = authOf(req);
       const db = store.db;

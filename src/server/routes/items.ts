@@ -6,7 +6,7 @@ import { getBlob, getItem, listItems } from '../../store/items.ts';
 import { annotatorView, wasServed } from '../../label/assignment.ts';
 import { listAnnotations } from '../../label/results.ts';
 import { authOf, type Auth } from '../auth.ts';
-import { Id, Page, ProjectParams, withProject } from '../schemas.ts';
+import { Id, Page, ProjectParams, withProject, NoQuery } from '../schemas.ts';
 import type { Project } from '../../store/projects.ts';
 
 const ItemParams = withProject({ item: Id });
@@ -40,7 +40,7 @@ export const itemRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { st
   );
   app.get<{ Params: ItemParams }>(
     '/api/projects/:project/items/:item',
-    { config: { permission: 'project.read' }, schema: { tags: ['items'], summary: 'one item (annotators: only items served to them, content only)', params: ItemParams } },
+    { config: { permission: 'project.read' }, schema: { tags: ['items'], summary: 'one item (annotators: only items served to them, content only)', params: ItemParams, querystring: NoQuery } },
     async (req) => {
       const auth = authOf(req);
       const item = await visible(auth, req.params.item);
@@ -49,7 +49,7 @@ export const itemRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { st
   );
   app.get<{ Params: ItemParams }>(
     '/api/projects/:project/items/:item/content',
-    { config: { permission: 'project.read' }, schema: { tags: ['items'], summary: "the item's bytes (image, audio) or text", params: ItemParams } },
+    { config: { permission: 'project.read' }, schema: { tags: ['items'], summary: "the item's bytes (image, audio) or text", params: ItemParams, querystring: NoQuery } },
     async (req, reply) => {
       const item = await visible(authOf(req), req.params.item);
       if (item.blob) {
@@ -62,7 +62,7 @@ export const itemRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { st
   );
   app.get<{ Params: ItemParams }>(
     '/api/projects/:project/items/:item/annotations',
-    { config: { permission: 'annotations.read' }, schema: { tags: ['items'], summary: "every annotation of an item, with annotators (never for annotators)", params: ItemParams } },
+    { config: { permission: 'annotations.read' }, schema: { tags: ['items'], summary: "every annotation of an item, with annotators (never for annotators)", params: ItemParams, querystring: NoQuery } },
     async (req) => {
       const { project } = authOf(req);
       await getItem(store.db, project.id, req.params.item);

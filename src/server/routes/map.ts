@@ -12,7 +12,7 @@ import { currentTaxonomy, findTaxonomy } from '../../label/taxonomies.ts';
 import type { Conn } from '../../label/tx.ts';
 import { authOf } from '../auth.ts';
 import { lsa } from '../map-features.ts';
-import { Id, LabelList, ProjectParams } from '../schemas.ts';
+import { Id, LabelList, NoQuery, ProjectParams } from '../schemas.ts';
 
 const MapQuery = Type.Object(
   {
@@ -151,6 +151,7 @@ export const mapRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { sto
         tags: ['results'],
         summary: "bulk-label items (e.g. a lasso on the embedding map): open items get these labels as a reviewer's final decision; items decided, in review or gold are left alone and listed",
         params: ProjectParams,
+        querystring: NoQuery,
         body: BulkBody,
       },
     },

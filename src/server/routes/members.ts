@@ -4,7 +4,7 @@ import type { Store } from '../../store/db.ts';
 import { ROLES } from '../../label/roles.ts';
 import { listMembers, removeRole, setRole } from '../../label/users.ts';
 import { authOf } from '../auth.ts';
-import { ProjectParams, withProject } from '../schemas.ts';
+import { ProjectParams, withProject, NoQuery, NoBody } from '../schemas.ts';
 
 const MemberParams = withProject({ user: Type.String({ minLength: 1, maxLength: 64 }) });
 const RoleBody = Type.Object({ role: Type.Union(ROLES.map((r) => Type.Literal(r))) }, { additionalProperties: false });
@@ -13,12 +13,12 @@ const RoleBody = Type.Object({ role: Type.Union(ROLES.map((r) => Type.Literal(r)
 export const memberRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
   app.get<{ Params: ProjectParams }>(
     '/api/projects/:project/members',
-    { config: { permission: 'members.read' }, schema: { tags: ['members'], summary: 'members and their roles', params: ProjectParams } },
+    { config: { permission: 'members.read' }, schema: { tags: ['members'], summary: 'members and their roles', params: ProjectParams, querystring: NoQuery } },
     async (req) => ({ members: await listMembers(store.db, authOf(req).project.id) }),
   );
   app.put<{ Params: Static<typeof MemberParams>; Body: Static<typeof RoleBody> }>(
     '/api/projects/:project/members/:user',
-    { config: { permission: 'members.write' }, schema: { tags: ['members'], summary: "grant or change a user's role", params: MemberParams, body: RoleBody } },
+    { config: { permission: 'members.write' }, schema: { tags: ['members'], summary: "grant or change a user's role", params: MemberParams, body: RoleBody, querystring: NoQuery } },
     async (req) => {
       const { project, actor } = authOf(req);
       return setRole(store, project, actor, req.params.user, req.body.role);
@@ -26,7 +26,7 @@ export const memberRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
   );
   app.delete<{ Params: Static<typeof MemberParams> }>(
     '/api/projects/:project/members/:user',
-    { config: { permission: 'members.write' }, schema: { tags: ['members'], summary: 'remove a member', params: MemberParams } },
+    { config: { permission: 'members.write' }, schema: { tags: ['members'], summary: 'remove a member', params: MemberParams, querystring: NoQuery, body: NoBody } },
     async (req) => {
       const { project, actor } = authOf(req);
       return removeRole(store, project, actor, req.params.user);

@@ -8,7 +8,7 @@ import { labelStatus, updateSettings } from '../../label/results.ts';
 import { METHOD_NAMES } from '../../label/consensus.ts';
 import { authOf, userOf } from '../auth.ts';
 import { can } from '../../label/roles.ts';
-import { ProjectParams, errors } from '../schemas.ts';
+import { ProjectParams, errors, NoQuery } from '../schemas.ts';
 
 const SettingsPatch = Type.Object(
   {
@@ -44,19 +44,19 @@ const SettingsPatch = Type.Object(
 
 /** Who am I, my projects, a project's summary and its labelling settings. */
 export const projectRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
-  app.get('/api/me', { config: { permission: 'authenticated' }, schema: { tags: ['projects'], summary: 'the calling user and their memberships', response: errors } }, async (req) => {
+  app.get('/api/me', { config: { permission: 'authenticated' }, schema: { tags: ['projects'], summary: 'the calling user and their memberships', querystring: NoQuery, response: errors } }, async (req) => {
     const { user } = userOf(req);
     return { user: { name: user.name, displayName: user.displayName }, memberships: (await membershipsOf(store.db, user.id)).map((m) => ({ project: m.project, role: m.role })) };
   });
 
-  app.get('/api/projects', { config: { permission: 'authenticated' }, schema: { tags: ['projects'], summary: 'projects the caller is a member of' } }, async (req) => {
+  app.get('/api/projects', { config: { permission: 'authenticated' }, schema: { tags: ['projects'], summary: 'projects the caller is a member of', querystring: NoQuery } }, async (req) => {
     const { user } = userOf(req);
     return { projects: (await membershipsOf(store.db, user.id)).map((m) => ({ name: m.project, role: m.role })) };
   });
 
   app.get<{ Params: ProjectParams }>(
     '/api/projects/:project',
-    { config: { permission: 'project.read' }, schema: { tags: ['projects'], summary: 'project summary: role, taxonomy version, labelling counts (not for annotators)', params: ProjectParams } },
+    { config: { permission: 'project.read' }, schema: { tags: ['projects'], summary: 'project summary: role, taxonomy version, labelling counts (not for annotators)', params: ProjectParams, querystring: NoQuery } },
     async (req) => {
       const { project, role } = authOf(req);
       const taxonomy = await findTaxonomy(store.db, project.id);
@@ -68,13 +68,13 @@ export const projectRoutes: FastifyPluginAsync<{ store: Store }> = async (app, {
 
   app.get<{ Params: ProjectParams }>(
     '/api/projects/:project/settings',
-    { config: { permission: 'project.read' }, schema: { tags: ['projects'], summary: 'labelling settings (overlap, leases, consensus, review, gold)', params: ProjectParams } },
+    { config: { permission: 'project.read' }, schema: { tags: ['projects'], summary: 'labelling settings (overlap, leases, consensus, review, gold)', params: ProjectParams, querystring: NoQuery } },
     async (req) => getLabelSettings(store.db, authOf(req).project.id),
   );
 
   app.patch<{ Params: ProjectParams; Body: Static<typeof SettingsPatch> }>(
     '/api/projects/:project/settings',
-    { config: { permission: 'settings.write' }, schema: { tags: ['projects'], summary: 'change labelling settings (partial update)', params: ProjectParams, body: SettingsPatch } },
+    { config: { permission: 'settings.write' }, schema: { tags: ['projects'], summary: 'change labelling settings (partial update)', params: ProjectParams, body: SettingsPatch, querystring: NoQuery } },
     async (req) => {
       const { project, actor } = authOf(req);
       return updateSettings(store, project, actor, req.body as LabelSettingsPatch);

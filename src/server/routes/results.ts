@@ -7,7 +7,7 @@ import { getFinalLabel, listAnnotations, listFinalLabels } from '../../label/res
 import { currentAnswers, rerunConsensus } from '../../label/settle.ts';
 import { currentTaxonomy } from '../../label/taxonomies.ts';
 import { authOf } from '../auth.ts';
-import { Id, ProjectParams, withProject } from '../schemas.ts';
+import { Id, ProjectParams, withProject, NoQuery, NoBody } from '../schemas.ts';
 
 const LabelsQuery = Type.Object(
   {
@@ -45,7 +45,7 @@ export const resultRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
   );
   app.get<{ Params: Static<typeof ItemParams> }>(
     '/api/projects/:project/labels/:item',
-    { config: { permission: 'results.read' }, schema: { tags: ['results'], summary: "one item's final label and provenance", params: ItemParams } },
+    { config: { permission: 'results.read' }, schema: { tags: ['results'], summary: "one item's final label and provenance", params: ItemParams, querystring: NoQuery } },
     async (req) => getFinalLabel(store.db, authOf(req).project.id, req.params.item),
   );
   app.get<{ Params: ProjectParams; Querystring: Static<typeof AnnotationsQuery> }>(
@@ -64,7 +64,7 @@ export const resultRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
   );
   app.post<{ Params: ProjectParams }>(
     '/api/projects/:project/consensus/run',
-    { config: { permission: 'consensus.run' }, schema: { tags: ['results'], summary: "re-run consensus with the project's method over consensus-decided items", params: ProjectParams } },
+    { config: { permission: 'consensus.run' }, schema: { tags: ['results'], summary: "re-run consensus with the project's method over consensus-decided items", params: ProjectParams, querystring: NoQuery, body: NoBody } },
     async (req) => {
       const { project, actor } = authOf(req);
       return rerunConsensus(store, project, actor);

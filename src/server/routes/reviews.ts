@@ -4,7 +4,7 @@ import type { Store } from '../../store/db.ts';
 import { decideReview, listReviews, reviewDetail } from '../../label/review.ts';
 import type { ReviewReason } from '../../store/schema.ts';
 import { authOf } from '../auth.ts';
-import { Id, LabelList, ProjectParams, withProject } from '../schemas.ts';
+import { Id, LabelList, ProjectParams, withProject, NoQuery } from '../schemas.ts';
 
 const ReviewParams = withProject({ review: Id });
 const ReviewsQuery = Type.Object(
@@ -34,12 +34,12 @@ export const reviewRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
   );
   app.get<{ Params: Static<typeof ReviewParams> }>(
     '/api/projects/:project/reviews/:review',
-    { config: { permission: 'review.read' }, schema: { tags: ['reviews'], summary: 'one entry with the item, its annotations, the proposal and the gold label', params: ReviewParams } },
+    { config: { permission: 'review.read' }, schema: { tags: ['reviews'], summary: 'one entry with the item, its annotations, the proposal and the gold label', params: ReviewParams, querystring: NoQuery } },
     async (req) => reviewDetail(store.db, authOf(req).project.id, req.params.review),
   );
   app.post<{ Params: Static<typeof ReviewParams>; Body: Static<typeof DecisionBody> }>(
     '/api/projects/:project/reviews/:review/decision',
-    { config: { permission: 'review.decide' }, schema: { tags: ['reviews'], summary: 'accept the proposal, fix with labels, or reject (back to labelling)', params: ReviewParams, body: DecisionBody } },
+    { config: { permission: 'review.decide' }, schema: { tags: ['reviews'], summary: 'accept the proposal, fix with labels, or reject (back to labelling)', params: ReviewParams, body: DecisionBody, querystring: NoQuery } },
     async (req) => {
       const { project, actor } = authOf(req);
       return decideReview(store, project, actor, req.params.review, req.body);

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../store/db.ts';
 import { nextTask, ownAnnotations, releaseTask, skipTask, submitTask } from '../../label/assignment.ts';
 import { authOf } from '../auth.ts';
-import { Id, LabelList, Page, ProjectParams, withProject } from '../schemas.ts';
+import { Id, LabelList, Page, ProjectParams, withProject, NoQuery, NoBody } from '../schemas.ts';
 
 const TaskParams = withProject({ task: Id });
 type TaskParams = Static<typeof TaskParams>;
@@ -26,7 +26,7 @@ const SkipBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 20
 export const taskRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
   app.post<{ Params: ProjectParams }>(
     '/api/projects/:project/tasks/next',
-    { config: { permission: 'task.annotate' }, schema: { tags: ['tasks'], summary: 'lease the next item to label (or get back the live lease); {"task": null} when none is left', params: ProjectParams } },
+    { config: { permission: 'task.annotate' }, schema: { tags: ['tasks'], summary: 'lease the next item to label (or get back the live lease); {"task": null} when none is left', params: ProjectParams, querystring: NoQuery, body: NoBody } },
     async (req) => {
       const { project, user } = authOf(req);
       return { task: await nextTask(store, project, user) };
@@ -34,7 +34,7 @@ export const taskRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { st
   );
   app.post<{ Params: TaskParams; Body: Static<typeof SubmitBody> }>(
     '/api/projects/:project/tasks/:task/submit',
-    { config: { permission: 'task.annotate' }, schema: { tags: ['tasks'], summary: 'submit labels for a leased task (409 when the lease expired or the taxonomy changed)', params: TaskParams, body: SubmitBody } },
+    { config: { permission: 'task.annotate' }, schema: { tags: ['tasks'], summary: 'submit labels for a leased task (409 when the lease expired or the taxonomy changed)', params: TaskParams, body: SubmitBody, querystring: NoQuery } },
     async (req, reply) => {
       const { project, user } = authOf(req);
       return reply.code(201).send(await submitTask(store, project, user, req.params.task, req.body));
@@ -42,7 +42,7 @@ export const taskRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { st
   );
   app.post<{ Params: TaskParams; Body: Static<typeof SkipBody> }>(
     '/api/projects/:project/tasks/:task/skip',
-    { config: { permission: 'task.annotate' }, schema: { tags: ['tasks'], summary: 'skip a task, with a reason', params: TaskParams, body: SkipBody } },
+    { config: { permission: 'task.annotate' }, schema: { tags: ['tasks'], summary: 'skip a task, with a reason', params: TaskParams, body: SkipBody, querystring: NoQuery } },
     async (req, reply) => {
       const { project, user } = authOf(req);
       return reply.code(201).send(await skipTask(store, project, user, req.params.task, req.body.reason));
@@ -50,7 +50,7 @@ export const taskRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { st
   );
   app.post<{ Params: TaskParams }>(
     '/api/projects/:project/tasks/:task/release',
-    { config: { permission: 'task.annotate' }, schema: { tags: ['tasks'], summary: 'give a task back unanswered', params: TaskParams } },
+    { config: { permission: 'task.annotate' }, schema: { tags: ['tasks'], summary: 'give a task back unanswered', params: TaskParams, querystring: NoQuery, body: NoBody } },
     async (req) => {
       const { project, user } = authOf(req);
       return releaseTask(store, project, user, req.params.task);

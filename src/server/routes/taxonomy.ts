@@ -5,7 +5,8 @@ import type { Store } from '../../store/db.ts';
 import { createTaxonomy, findTaxonomy, listTaxonomies } from '../../label/taxonomies.ts';
 import type { TaxonomyInput } from '../../label/taxonomy.ts';
 import { authOf } from '../auth.ts';
-import { ProjectParams } from '../schemas.ts';
+import { TAXONOMY_BODY_LIMIT } from '../security.ts';
+import { ProjectParams, NoQuery } from '../schemas.ts';
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 export const TaxonomyBody = Type.Object(
@@ -34,7 +35,7 @@ export const TaxonomyBody = Type.Object(
 export const taxonomyRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
   app.get<{ Params: ProjectParams }>(
     '/api/projects/:project/taxonomy',
-    { config: { permission: 'project.read' }, schema: { tags: ['taxonomy'], summary: 'the current taxonomy version', params: ProjectParams } },
+    { config: { permission: 'project.read' }, schema: { tags: ['taxonomy'], summary: 'the current taxonomy version', params: ProjectParams, querystring: NoQuery } },
     async (req) => {
       const t = await findTaxonomy(store.db, authOf(req).project.id);
       if (!t) throw new NotFoundError('taxonomy (none created yet)');
@@ -43,14 +44,15 @@ export const taxonomyRoutes: FastifyPluginAsync<{ store: Store }> = async (app, 
   );
   app.get<{ Params: ProjectParams }>(
     '/api/projects/:project/taxonomy/versions',
-    { config: { permission: 'project.read' }, schema: { tags: ['taxonomy'], summary: 'every version with its mapping from the previous one', params: ProjectParams } },
+    { config: { permission: 'project.read' }, schema: { tags: ['taxonomy'], summary: 'every version with its mapping from the previous one', params: ProjectParams, querystring: NoQuery } },
     async (req) => ({ versions: await listTaxonomies(store.db, authOf(req).project.id) }),
   );
   app.post<{ Params: ProjectParams; Body: Static<typeof TaxonomyBody> }>(
     '/api/projects/:project/taxonomy',
     {
       config: { permission: 'taxonomy.write' },
-      schema: { tags: ['taxonomy'], summary: 'create the next version (items whose labels the mapping touches go to review)', params: ProjectParams, body: TaxonomyBody },
+      bodyLimit: TAXONOMY_BODY_LIMIT,
+      schema: { tags: ['taxonomy'], summary: 'create the next version (items whose labels the mapping touches go to review)', params: ProjectParams, body: TaxonomyBody, querystring: NoQuery },
     },
     async (req, reply) => {
       const { project, actor } = authOf(req);

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../store/db.ts';
 import { createWebhook, deleteWebhook, listDeliveries, listWebhooks, WEBHOOK_EVENTS } from '../../label/webhooks.ts';
 import { authOf } from '../auth.ts';
-import { Id, ProjectParams, withProject } from '../schemas.ts';
+import { Id, ProjectParams, withProject, NoQuery, NoBody } from '../schemas.ts';
 
 const WebhookParams = withProject({ webhook: Id });
 const WebhookBody = Type.Object(
@@ -19,12 +19,12 @@ const WebhookBody = Type.Object(
 export const webhookRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
   app.get<{ Params: ProjectParams }>(
     '/api/projects/:project/webhooks',
-    { config: { permission: 'webhooks.manage' }, schema: { tags: ['webhooks'], summary: 'configured webhooks (secrets are not shown)', params: ProjectParams } },
+    { config: { permission: 'webhooks.manage' }, schema: { tags: ['webhooks'], summary: 'configured webhooks (secrets are not shown)', params: ProjectParams, querystring: NoQuery } },
     async (req) => ({ webhooks: await listWebhooks(store.db, authOf(req).project.id) }),
   );
   app.post<{ Params: ProjectParams; Body: Static<typeof WebhookBody> }>(
     '/api/projects/:project/webhooks',
-    { config: { permission: 'webhooks.manage' }, schema: { tags: ['webhooks'], summary: 'register a webhook; the signing secret is returned once', params: ProjectParams, body: WebhookBody } },
+    { config: { permission: 'webhooks.manage' }, schema: { tags: ['webhooks'], summary: 'register a webhook; the signing secret is returned once', params: ProjectParams, body: WebhookBody, querystring: NoQuery } },
     async (req, reply) => {
       const { project, actor } = authOf(req);
       return reply.code(201).send(await createWebhook(store, project, actor, req.body));
@@ -32,7 +32,7 @@ export const webhookRoutes: FastifyPluginAsync<{ store: Store }> = async (app, {
   );
   app.delete<{ Params: Static<typeof WebhookParams> }>(
     '/api/projects/:project/webhooks/:webhook',
-    { config: { permission: 'webhooks.manage' }, schema: { tags: ['webhooks'], summary: 'deactivate a webhook', params: WebhookParams } },
+    { config: { permission: 'webhooks.manage' }, schema: { tags: ['webhooks'], summary: 'deactivate a webhook', params: WebhookParams, querystring: NoQuery, body: NoBody } },
     async (req) => {
       const { project, actor } = authOf(req);
       await deleteWebhook(store, project, actor, req.params.webhook);
@@ -41,7 +41,7 @@ export const webhookRoutes: FastifyPluginAsync<{ store: Store }> = async (app, {
   );
   app.get<{ Params: Static<typeof WebhookParams> }>(
     '/api/projects/:project/webhooks/:webhook/deliveries',
-    { config: { permission: 'webhooks.manage' }, schema: { tags: ['webhooks'], summary: 'recent deliveries with status, attempts and last error', params: WebhookParams } },
+    { config: { permission: 'webhooks.manage' }, schema: { tags: ['webhooks'], summary: 'recent deliveries with status, attempts and last error', params: WebhookParams, querystring: NoQuery } },
     async (req) => ({ deliveries: await listDeliveries(store.db, authOf(req).project.id, req.params.webhook) }),
   );
 };

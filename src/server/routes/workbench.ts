@@ -7,7 +7,8 @@ import { getLabelSettings } from '../../label/settings.ts';
 import { checkTaxonomy, labelNames, type TaxonomyInput } from '../../label/taxonomy.ts';
 import { findTaxonomy, touchedItems } from '../../label/taxonomies.ts';
 import { authOf } from '../auth.ts';
-import { Id, ProjectParams } from '../schemas.ts';
+import { TAXONOMY_BODY_LIMIT } from '../security.ts';
+import { Id, NoQuery, ProjectParams } from '../schemas.ts';
 import { TaxonomyBody } from './taxonomy.ts';
 
 /** Live leases one annotator may hold at once through the preloading route. */
@@ -31,6 +32,7 @@ export const workbenchRoutes: FastifyPluginAsync<{ store: Store }> = async (app,
         tags: ['tasks'],
         summary: `a task besides the ones the client holds (so the labelling view can preload the next item): another live lease, else a new one; {"task": null} when nothing is left or ${MAX_HELD} leases are live. The suggestion carries its confidence when the project shows suggestions (never its source)`,
         params: ProjectParams,
+        querystring: NoQuery,
         body: AheadBody,
       },
     },
@@ -63,10 +65,12 @@ export const workbenchRoutes: FastifyPluginAsync<{ store: Store }> = async (app,
     '/api/projects/:project/taxonomy/preview',
     {
       config: { permission: 'taxonomy.write' },
+      bodyLimit: TAXONOMY_BODY_LIMIT,
       schema: {
         tags: ['taxonomy'],
         summary: 'what creating this version would do (nothing is written): labels added, removed and mapped, and the items that would go to review, by state',
         params: ProjectParams,
+        querystring: NoQuery,
         body: TaxonomyBody,
       },
     },
