@@ -14,6 +14,7 @@ import { registerAuditLog } from './commands/audit-log.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerCrowdFiles } from './commands/crowd-files.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerBench } from './commands/bench.ts';
 
 export function buildProgram(): Command {
   const program = new Command('tessera')
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerCrowdFiles(program);
   registerAudit(program);
+  registerBench(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

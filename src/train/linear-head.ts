@@ -61,11 +61,23 @@ export function headProba(h: Head, x: Features): Float64Array {
 }
 
 export function evaluate(h: Head, x: Features, truth: string[]): Metrics {
-  const C = h.classes.length;
-  const index = new Map(h.classes.map((c, i) => [c, i]));
-  const y = Int32Array.from(truth, (l) => index.get(l) ?? -1);
-  const p = headProba(h, x);
-  const pred = Int32Array.from({ length: x.rows }, (_, i) => {
+  return metricsFromProba(headProba(h, x), h.classes, truth);
+}
+
+/**
+ * Accuracy, macro-F1, per-class F1, confusion matrix and ECE of class probabilities `p`
+ * (rows × classes) against `truth` (class names, or class ids); rows whose truth is not one of
+ * `classes` (or a negative id) are left out. Shared by the linear head and fine-tuned models.
+ */
+export function metricsFromProba(p: Float64Array, classes: string[], truth: ArrayLike<string> | ArrayLike<number>): Metrics {
+  const C = classes.length;
+  const rows = truth.length;
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const y = Int32Array.from({ length: rows }, (_, i) => {
+    const t = truth[i];
+    return typeof t === 'number' ? (Number.isInteger(t) && t >= 0 && t < C ? t : -1) : (index.get(t) ?? -1);
+  });
+  const pred = Int32Array.from({ length: rows }, (_, i) => {
     let best = 0;
     for (let c = 1; c < C; c++) if (p[i * C + c] > p[i * C + best]) best = c;
     return best;
@@ -77,7 +89,7 @@ export function evaluate(h: Head, x: Features, truth: string[]): Metrics {
   return {
     accuracy: accuracy(yk, pk),
     macroF1: macroF1(yk, pk, C),
-    perClassF1: Object.fromEntries(h.classes.map((c, i) => [c, f1[i]])),
+    perClassF1: Object.fromEntries(classes.map((c, i) => [c, f1[i]])),
     confusion: confusionMatrix(yk, pk, C),
     ece: expectedCalibrationError(Float64Array.from(known.flatMap((i) => Array.from(p.subarray(i * C, (i + 1) * C)))), C, yk),
   };

@@ -1,0 +1,51 @@
+// bench/label-efficiency: `tessera bench label-efficiency` over several shared datasets and
+// seeds, one summary table (mean over seeds) — SSL + active learning vs SSL + random labels vs
+// training from scratch vs every label. Each (dataset, seed) run writes its own JSON report and
+// learning-curve SVG under bench/out/. Encoders are cached in bench/.cache/encoders/ (pretrained
+// once per dataset, pretext, epochs and seed).
+// Usage: npx tsx bench/label-efficiency.ts [--only digits,sms-spam] [--budget 100] [--seeds 0,1,2]
+//        [--strategy badge] [--rounds 4] [--fixmatch] [--epochs 30] [--full-epochs E]
+import { resolve } from 'node:path';
+import { ARMS, BENCH_DATASETS, runLabelEfficiency, type LabelEfficiencyReport } from '../src/train/label-efficiency.ts';
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? def : process.argv[i + 1];
+};
+const only = arg('--only', 'digits,sms-spam').split(',').filter(Boolean);
+const budget = Number(arg('--budget', '100'));
+const seeds = arg('--seeds', '0').split(',').map(Number);
+const strategy = arg('--strategy', 'badge');
+const rounds = Number(arg('--rounds', '4'));
+const fixmatch = process.argv.includes('--fixmatch');
+const epochs = process.argv.includes('--epochs') ? Number(arg('--epochs', '30')) : undefined;
+const fullEpochs = process.argv.includes('--full-epochs') ? Number(arg('--full-epochs', '5')) : undefined;
+const root = resolve(import.meta.dirname, '..');
+
+console.log(`bench/label-efficiency — budget ${budget}, ${strategy} after a TypiClust cold start, ${rounds} rounds, seeds ${seeds.join(',')}${fixmatch ? ', FixMatch' : ''}; node ${process.version}`);
+for (const name of only) {
+  if (!BENCH_DATASETS[name]) throw new Error(`unknown dataset ${name}; known: ${Object.keys(BENCH_DATASETS).join(', ')}`);
+  const reports: LabelEfficiencyReport[] = [];
+  for (const seed of seeds) {
+    reports.push(
+      await runLabelEfficiency({
+        dataset: name,
+        budget,
+        strategy,
+        seed,
+        rounds,
+        fixmatch,
+        epochs,
+        fullEpochs,
+        cacheDir: resolve(root, 'bench/.cache/encoders'),
+        datasetsDir: resolve(root, '../shared/datasets'),
+        fashionDir: '/usr/share/datasets/fashion-mnist',
+        reportPath: resolve(root, `bench/out/label-efficiency-${name}-b${budget}-${strategy}-s${seed}${fixmatch ? '-fixmatch' : ''}.json`),
+        log: (l) => process.stderr.write(`[${name} s${seed}] ${l}\n`),
+      }),
+    );
+  }
+  const mean = (f: (r: LabelEfficiencyReport) => number) => reports.reduce((a, r) => a + f(r), 0) / reports.length;
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`.padStart(7);
+  console.log(`${name.padEnd(14)} ` + ARMS.map((a) => `${a} ${pct(mean((r) => r.results[a].accuracy))}`).join(' | ') + ` | labels→95%: active ${reports.map((r) => r.labelsTo95pct.active ?? '–').join('/')}, random ${reports.map((r) => r.labelsTo95pct.random ?? '–').join('/')} (${mean((r) => r.seconds).toFixed(0)} s/run)`);
+}

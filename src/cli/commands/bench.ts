@@ -1,0 +1,106 @@
+import type { Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../../core/errors.ts';
+import { ARMS, BENCH_DATASETS, runLabelEfficiency, type LabelEfficiencyReport } from '../../train/label-efficiency.ts';
+import { act, makeOut, parseIntOption } from '../context.ts';
+
+/** The checkout's root (this file is src/cli/commands/bench.ts). */
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+interface LabelEfficiencyFlags {
+  dataset?: string;
+  train?: string;
+  test?: string;
+  textColumn?: string;
+  labelColumn?: string;
+  budget: number;
+  strategy: string;
+  seed: number;
+  rounds: number;
+  fixmatch?: boolean;
+  encoder?: string;
+  pretrainEpochs?: number;
+  epochs?: number;
+  fullEpochs?: number;
+  cacheDir?: string;
+  datasets?: string;
+  report?: string;
+  svg?: string;
+  json?: boolean;
+}
+
+const positive = (name: string) => (v: string) => {
+  const n = parseIntOption(name)(v);
+  if (n < 1) throw new UserError(`${name} expects a whole number ≥ 1, got "${v}"`);
+  return n;
+};
+
+export function registerBench(program: Command) {
+  const bench = program.command('bench').description('benchmarks that report one JSON document');
+  bench
+    .command('label-efficiency')
+    .description('accuracy a label budget buys: SSL + active learning vs SSL + random labels vs training from scratch vs every label')
+    .option('--dataset <name>', `a shared dataset: ${Object.keys(BENCH_DATASETS).join('|')}`)
+    .option('--train <file>', 'generic mode: a labelled text CSV (header row) to train on')
+    .option('--test <file>', 'generic mode: the labelled text CSV to test on')
+    .option('--text-column <c>', 'generic mode: the text column')
+    .option('--label-column <l>', 'generic mode: the label column')
+    .requiredOption('--budget <n>', 'labels the budget arms may buy', positive('--budget'))
+    .option('--strategy <s>', 'active-learning strategy after the TypiClust cold start: badge|margin|entropy|least-confidence|k-center|random', 'badge')
+    .option('--seed <k>', 'seed (pretraining, selection, splits, training)', parseIntOption('--seed'), 0)
+    .option('--rounds <n>', 'selection rounds = points on the learning curve (default 4)', positive('--rounds'), 4)
+    .option('--fixmatch', 'fine-tune with FixMatch on the unlabelled training items (τ 0.95, μ 7, λu 1)')
+    .option('--encoder <dir>', 'use this saved SSL encoder instead of the cache')
+    .option('--pretrain-epochs <n>', 'pretraining epochs (default: a cached encoder of this dataset, else the dataset\'s default)', positive('--pretrain-epochs'))
+    .option('--epochs <n>', 'most fine-tuning epochs per arm (default 30; early stopping usually ends sooner)', positive('--epochs'))
+    .option('--full-epochs <n>', 'fine-tuning epochs for full_supervised (default: as many as fit in ~600 steps, at most --epochs)', positive('--full-epochs'))
+    .option('--cache-dir <dir>', 'encoder cache (default bench/.cache/encoders)')
+    .option('--datasets <dir>', 'the shared datasets folder (default ../shared/datasets beside the checkout)')
+    .option('--report <file>', 'JSON report (default bench/out/label-efficiency-<dataset>-b<budget>-<strategy>-s<seed>.json)')
+    .option('--svg <file>', 'learning-curve SVG (default: the report path with .svg)')
+    .option('--json', 'print one JSON document')
+    .action(
+      act(async (f: LabelEfficiencyFlags) => {
+        const out = makeOut(Boolean(f.json));
+        const generic = [f.train, f.test, f.textColumn, f.labelColumn];
+        if (f.dataset !== undefined && generic.some((g) => g !== undefined)) throw new UserError('give either --dataset or --train/--test/--text-column/--label-column, not both');
+        if (f.dataset === undefined) {
+          const missing = (['--train', '--test', '--text-column', '--label-column'] as const).filter((_, i) => generic[i] === undefined);
+          if (missing.length === 4) throw new UserError('give --dataset NAME, or --train FILE --test FILE --text-column C --label-column L');
+          if (missing.length) throw new UserError(`generic CSV mode needs ${missing.join(', ')}`);
+        }
+        const name = f.dataset ?? `csv-${(f.train ?? '').replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}`;
+        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${f.fixmatch ? '-fixmatch' : ''}.json`));
+        const r = await runLabelEfficiency({
+          dataset: f.dataset,
+          csv: f.dataset === undefined ? { train: f.train!, test: f.test!, textColumn: f.textColumn!, labelColumn: f.labelColumn! } : undefined,
+          budget: f.budget,
+          strategy: f.strategy,
+          seed: f.seed,
+          rounds: f.rounds,
+          fixmatch: Boolean(f.fixmatch),
+          encoderDir: f.encoder && resolve(f.encoder),
+          pretrainEpochs: f.pretrainEpochs,
+          epochs: f.epochs,
+          fullEpochs: f.fullEpochs,
+          cacheDir: resolve(f.cacheDir ?? join(ROOT, 'bench', '.cache', 'encoders')),
+          datasetsDir: resolve(f.datasets ?? process.env.TESSERA_DATASETS ?? join(ROOT, '..', 'shared', 'datasets')),
+          fashionDir: process.env.TESSERA_FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist',
+          reportPath,
+          svgPath: f.svg && resolve(f.svg),
+          log: out.log,
+        });
+        out.result(r, () => human(r));
+      }),
+    );
+}
+
+function human(r: LabelEfficiencyReport): string {
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const lines = [`label efficiency — ${r.dataset}, budget ${r.budget}, ${r.strategy}, seed ${r.seed} (${r.seconds.toFixed(0)} s)`, 'arm               accuracy  macro-F1'];
+  for (const a of ARMS) lines.push(`${a.padEnd(16)} ${pct(r.results[a].accuracy).padStart(9)} ${pct(r.results[a].macroF1).padStart(9)}`);
+  lines.push(`labels to 95% of full supervision: active ${r.labelsTo95pct.active ?? 'not reached'}, random ${r.labelsTo95pct.random ?? 'not reached'}`);
+  lines.push(`report: ${String(r.details.report)}  curve: ${String(r.details.svg)}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,509 @@
+/**
+ * Full fine-tuning: an SSL encoder (or the same architecture randomly initialised — the honest
+ * `scratch` baseline, called with exactly the same options) trained end to end with a linear
+ * classifier head on a labelled set.
+ *
+ *  - AdamW (decoupled weight decay, src/ssl/nn.ts), linear warm-up then cosine decay (`lrAt`),
+ *    global gradient-norm clipping; optionally a lower learning rate for the encoder than for
+ *    the head (`encoderLr`), the usual protection of pretrained features.
+ *  - Augmentation: the modality's pretext view transforms at "weak" strength (src/train/views.ts).
+ *  - Regularisation: label smoothing (Szegedy et al. 2016, §7) and weight decay.
+ *  - Head initialisation by a linear probe on the frozen features (LP-FT, Kumar et al. 2022:
+ *    fine-tuning from a fitted head distorts pretrained features less than from a random one).
+ *  - A validation split carved from the labelled set (stratified), evaluated after every epoch
+ *    (and before the first): **early stopping** after `patience` epochs without improvement, and
+ *    the best-validation weights (encoder, batch-norm statistics and head) restored. Better =
+ *    higher validation accuracy, or equal accuracy and a validation loss lower by ≥ 0.01 nats
+ *    (small validation splits saturate at 100% accuracy; the loss still tells epochs apart).
+ *  - Temperature scaling (src/train/calibration.ts) on the validation split at the end.
+ *  - Optional FixMatch (src/train/fixmatch.ts) on an unlabelled pool.
+ *
+ * The encoder is trained in place: callers who need the original weights again load it again.
+ */
+import { tf, initEngine } from '../ml/engine.ts';
+import { CancelledError, UserError } from '../core/errors.ts';
+import type { Encoder, ModalityData } from '../ssl/types.ts';
+import { SslEncoder } from '../ssl/encoder.ts';
+import { AdamW, Params, dense, lrAt } from '../ssl/nn.ts';
+import { Rng } from '../ssl/rng.ts';
+import { fitLinearProbe } from '../probe/logreg.ts';
+import { fitTemperature, softmaxWithTemperature } from './calibration.ts';
+import { metricsFromProba, type Metrics } from './linear-head.ts';
+import { viewsFor, type AugLevel, type Views } from './views.ts';
+import { FIXMATCH_DEFAULTS, fixmatchUnlabelledLoss, pseudoLabels, type FixMatchOptions } from './fixmatch.ts';
+
+export interface FineTuneOptions {
+  seed: number;
+  /** Most epochs (an epoch = one pass over the training split, at least `minStepsPerEpoch` steps). Default 30. */
+  epochs?: number;
+  /** Default 32 (capped at the training split's size). */
+  batch?: number;
+  minStepsPerEpoch?: number;
+  /** Head learning rate (default 3e-3). */
+  lr?: number;
+  /** Encoder learning rate (default lr / 10; 0 freezes the encoder). */
+  encoderLr?: number;
+  /** AdamW decoupled weight decay (default 0.01; not applied to biases and norm gains). */
+  weightDecay?: number;
+  /** Label smoothing ε (default 0.1). */
+  labelSmoothing?: number;
+  /** Fraction of steps spent warming up (default 0.1). */
+  warmup?: number;
+  /** Global gradient-norm clip (default 1; 0 = off). */
+  clip?: number;
+  /** Augmentation of the supervised batches (default 'weak'). */
+  augment?: AugLevel;
+  /** Epochs without validation improvement before stopping (default 6). */
+  patience?: number;
+  /** Validation fraction carved (stratified) from the labelled set when `validation` is not given (default 0.2). */
+  valFraction?: number;
+  /** Explicit validation items (indices into `data`) and their class ids; then every labelled item trains. */
+  validation?: { idx: ArrayLike<number>; y: ArrayLike<number> };
+  /** 'probe' (default: LP-FT) or 'random'. */
+  headInit?: 'probe' | 'random';
+  /** FixMatch on these unlabelled items (indices into `data`). */
+  fixmatch?: FixMatchOptions & { unlabelled: ArrayLike<number> };
+  signal?: AbortSignal;
+  onEpoch?(e: EpochReport): void;
+}
+
+export interface EpochReport {
+  epoch: number;
+  steps: number;
+  trainLoss: number;
+  valAccuracy: number;
+  valLoss: number;
+  /** FixMatch: fraction of unlabelled items whose pseudo-label passed τ this epoch. */
+  pseudoLabelRate?: number;
+}
+
+export interface FineTuneResult {
+  model: FineTunedClassifier;
+  /** Epoch 0 = before training. */
+  history: EpochReport[];
+  bestEpoch: number;
+  epochsRun: number;
+  stoppedEarly: boolean;
+  trainCount: number;
+  valCount: number;
+  /** Validation accuracy of the restored (best) weights, before temperature scaling (argmax is unchanged by it). */
+  valAccuracy: number;
+  seconds: number;
+  settings: Required<Omit<FineTuneOptions, 'validation' | 'fixmatch' | 'signal' | 'onEpoch'>> & { fixmatch: (FixMatchOptions & { unlabelled: number }) | null };
+}
+
+/** Linear head on an encoder: calibrated probabilities and metrics on any data of the modality. */
+export class FineTunedClassifier {
+  constructor(
+    readonly encoder: SslEncoder,
+    readonly head: Params,
+    readonly classes: string[],
+    private readonly views: Views,
+    public temperature = 1,
+  ) {}
+
+  /** Raw logits rows × classes (no augmentation, running statistics). */
+  async logits(data: ModalityData, idx?: ArrayLike<number>): Promise<Float32Array> {
+    const ids = idx ? Int32Array.from(idx) : Int32Array.from({ length: this.encoder.backbone.count(data) }, (_, i) => i);
+    return logitsOf(this.encoder, this.head, this.views, data, ids, this.classes.length);
+  }
+
+  async proba(data: ModalityData, idx?: ArrayLike<number>): Promise<Float64Array> {
+    return softmaxWithTemperature(await this.logits(data, idx), this.classes.length, this.temperature);
+  }
+
+  /** Accuracy, macro-F1, per-class F1, confusion, ECE on items `idx` with true class ids or names `truth`. */
+  async evaluate(data: ModalityData, idx: ArrayLike<number>, truth: ArrayLike<number> | ArrayLike<string>): Promise<Metrics> {
+    return metricsFromProba(await this.proba(data, idx), this.classes, truth);
+  }
+
+  /** Frees the head (the encoder belongs to the caller). */
+  dispose(): void {
+    this.head.dispose();
+  }
+}
+
+async function logitsOf(enc: SslEncoder, head: Params, views: Views, data: ModalityData, ids: Int32Array, K: number): Promise<Float32Array> {
+  const out = new Float32Array(ids.length * K);
+  const dummy = new Rng(0);
+  for (let s = 0; s < ids.length; s += 256) {
+    const part = ids.subarray(s, Math.min(ids.length, s + 256));
+    const t = tf.tidy(() => dense(head, 'cls', views.forward(data, part, 'none', false, dummy)));
+    out.set(await t.data(), s * K);
+    t.dispose();
+  }
+  void enc;
+  return out;
+}
+
+/** Stratified split of positions 0..y.length-1: per class round(n·fraction) to validation, at least one left to train. */
+export function stratifiedSplit(y: ArrayLike<number>, fraction: number, seed: number): { train: number[]; val: number[] } {
+  const rng = Rng.derive(seed, 'fine-tune/val-split');
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < y.length; i++) {
+    if (!byClass.has(y[i])) byClass.set(y[i], []);
+    byClass.get(y[i])!.push(i);
+  }
+  const train: number[] = [];
+  const val: number[] = [];
+  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
+    const rows = rng.shuffle(byClass.get(c)!.slice());
+    const k = Math.min(rows.length - 1, Math.round(rows.length * fraction));
+    val.push(...rows.slice(0, Math.max(0, k)));
+    train.push(...rows.slice(Math.max(0, k)));
+  }
+  return { train: train.sort((a, b) => a - b), val: val.sort((a, b) => a - b) };
+}
+
+/**
+ * Keeps a copy of the variables at their best score so far and puts it back on `restore`
+ * (early stopping's "restore best weights"). Scores compare lexicographically.
+ */
+export class BestWeights {
+  private saved: Map<string, tf.Tensor> | null = null;
+  bestScore: number[] | null = null;
+  bestEpoch = -1;
+
+  /** `minDelta[i]`: how much component i must grow to count as better (ties go to the next component). */
+  constructor(
+    private readonly vars: Array<[string, tf.Variable]>,
+    private readonly minDelta: number[] = [],
+  ) {}
+
+  better(a: number[], b: number[] | null): boolean {
+    if (!b) return true;
+    for (let i = 0; i < a.length; i++) {
+      const d = Math.max(1e-12, this.minDelta[i] ?? 0);
+      if (a[i] > b[i] + d) return true;
+      if (a[i] < b[i] - 1e-12) return false;
+    }
+    return false;
+  }
+
+  /** Records `score` for `epoch`; keeps a copy of the weights when it is the best so far. */
+  offer(epoch: number, score: number[]): boolean {
+    if (!this.better(score, this.bestScore)) return false;
+    this.release();
+    this.saved = new Map(this.vars.map(([n, v]) => [n, tf.clone(v)]));
+    this.bestScore = score;
+    this.bestEpoch = epoch;
+    return true;
+  }
+
+  restore(): void {
+    if (!this.saved) return;
+    for (const [n, v] of this.vars) v.assign(this.saved.get(n)!);
+  }
+
+  private release(): void {
+    if (this.saved) for (const t of this.saved.values()) t.dispose();
+    this.saved = null;
+  }
+
+  dispose(): void {
+    this.release();
+  }
+}
+
+/**
+ * A copy of every encoder variable (batch-norm statistics too), to put the encoder back as it
+ * was before a fine-tuning run: cheaper than loading it again, and the backbone keeps its
+ * per-data caches (tokenised texts, spectrograms).
+ */
+export function snapshotEncoder(encoder: Encoder): { restore(): void; dispose(): void } {
+  if (!(encoder instanceof SslEncoder)) throw new Error('snapshotEncoder needs an encoder from src/ssl');
+  const keeper = new BestWeights(encoder.backbone.params.named().map(({ name, tensor }) => [name, tensor as tf.Variable] as [string, tf.Variable]));
+  keeper.offer(0, [0]);
+  return { restore: () => keeper.restore(), dispose: () => keeper.dispose() };
+}
+
+/** Mean cross-entropy against targets smoothed to (1−ε)·onehot + ε/K. */
+export function smoothedCrossEntropy(logits: tf.Tensor, labels: ArrayLike<number>, epsilon: number): tf.Scalar {
+  const [n, K] = logits.shape as [number, number];
+  return tf.tidy(() => {
+    const onehot = tf.oneHot(tf.tensor1d(Int32Array.from(labels), 'int32'), K).toFloat();
+    const target = epsilon > 0 ? tf.add(tf.mul(onehot, 1 - epsilon), epsilon / K) : onehot;
+    return tf.neg(tf.div(tf.sum(tf.mul(tf.logSoftmax(logits), target)), n)) as tf.Scalar;
+  });
+}
+
+/** Endless seeded batches over `items`: a fresh permutation each pass. */
+class Sampler {
+  private order: Int32Array;
+  private at = 0;
+  constructor(
+    private readonly items: Int32Array,
+    private readonly rng: Rng,
+  ) {
+    this.order = this.shuffle();
+  }
+  private shuffle(): Int32Array {
+    const p = this.rng.permutation(this.items.length);
+    return Int32Array.from(p, (i) => this.items[i]);
+  }
+  next(k: number): Int32Array {
+    const out = new Int32Array(k);
+    for (let i = 0; i < k; i++) {
+      if (this.at >= this.order.length) {
+        this.order = this.shuffle();
+        this.at = 0;
+      }
+      out[i] = this.order[this.at++];
+    }
+    return out;
+  }
+}
+
+export const FINE_TUNE_DEFAULTS = {
+  epochs: 30,
+  batch: 32,
+  minStepsPerEpoch: 8,
+  lr: 3e-3,
+  weightDecay: 0.01,
+  labelSmoothing: 0.1,
+  warmup: 0.1,
+  clip: 1,
+  augment: 'weak' as AugLevel,
+  patience: 6,
+  valFraction: 0.2,
+  headInit: 'probe' as 'probe' | 'random',
+};
+
+/**
+ * Fine-tunes `encoder` with a new linear head on items `labelled.idx` of `data` (class ids
+ * `labelled.y` into `classes`). See the file comment for the procedure.
+ */
+export async function fineTune(
+  encoder: Encoder,
+  data: ModalityData,
+  labelled: { idx: ArrayLike<number>; y: ArrayLike<number> },
+  classes: string[],
+  options: FineTuneOptions,
+): Promise<FineTuneResult> {
+  await initEngine();
+  if (!(encoder instanceof SslEncoder)) throw new Error('fineTune needs an encoder from src/ssl (pretrain, loadEncoder or randomEncoder)');
+  const d = FINE_TUNE_DEFAULTS;
+  const o = {
+    seed: options.seed,
+    epochs: options.epochs ?? d.epochs,
+    batch: options.batch ?? d.batch,
+    minStepsPerEpoch: options.minStepsPerEpoch ?? d.minStepsPerEpoch,
+    lr: options.lr ?? d.lr,
+    weightDecay: options.weightDecay ?? d.weightDecay,
+    labelSmoothing: options.labelSmoothing ?? d.labelSmoothing,
+    warmup: options.warmup ?? d.warmup,
+    clip: options.clip ?? d.clip,
+    augment: options.augment ?? d.augment,
+    patience: options.patience ?? d.patience,
+    valFraction: options.valFraction ?? d.valFraction,
+    headInit: options.headInit ?? d.headInit,
+  };
+  const encoderLr = options.encoderLr ?? o.lr / 10;
+  const K = classes.length;
+  if (K < 2) throw new UserError(`fine-tuning needs at least 2 classes, got ${K}`);
+  if (labelled.idx.length !== labelled.y.length) throw new Error(`labelled: ${labelled.idx.length} items but ${labelled.y.length} labels`);
+  for (let i = 0; i < labelled.y.length; i++) {
+    const c = labelled.y[i];
+    if (!Number.isInteger(c) || c < 0 || c >= K) throw new UserError(`labelled item ${i}: class id ${c} is not one of 0..${K - 1}`);
+  }
+  if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new UserError(`epochs must be a whole number ≥ 0, got ${o.epochs}`);
+  const t0 = performance.now();
+  let trainIdx: Int32Array;
+  let trainY: Int32Array;
+  let valIdx: Int32Array;
+  let valY: Int32Array;
+  if (options.validation) {
+    trainIdx = Int32Array.from(labelled.idx);
+    trainY = Int32Array.from(labelled.y);
+    valIdx = Int32Array.from(options.validation.idx);
+    valY = Int32Array.from(options.validation.y);
+  } else {
+    const split = stratifiedSplit(labelled.y, o.valFraction, o.seed);
+    trainIdx = Int32Array.from(split.train, (i) => labelled.idx[i]);
+    trainY = Int32Array.from(split.train, (i) => labelled.y[i]);
+    valIdx = Int32Array.from(split.val, (i) => labelled.idx[i]);
+    valY = Int32Array.from(split.val, (i) => labelled.y[i]);
+  }
+  if (trainIdx.length === 0) throw new UserError('fine-tuning needs at least one labelled training item');
+  const labelOf = new Map<number, number>();
+  trainIdx.forEach((item, i) => labelOf.set(item, trainY[i]));
+
+  const views = viewsFor(encoder);
+  const bb = encoder.backbone;
+  const rng = Rng.derive(o.seed, 'fine-tune');
+  const head = new Params();
+  head.add('cls/w', [encoder.dim, K], 'glorot', Rng.derive(o.seed, 'fine-tune/head'));
+  head.add('cls/b', [K], 'zeros', rng);
+  if (o.headInit === 'probe') await probeInit(encoder, views, head, data, trainIdx, trainY, K, o.seed);
+
+  const encVars = bb.params.trainable();
+  const headVars = head.trainable();
+  const adamCfg = { weightDecay: o.weightDecay, clip: o.clip, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+  const encOpt = encoderLr > 0 ? new AdamW(encVars, { ...adamCfg, lr: encoderLr }) : null;
+  const headOpt = new AdamW(headVars, { ...adamCfg, lr: o.lr });
+  const varList = [...(encOpt ? encVars : []), ...headVars].map(([, v]) => v);
+  // Everything early stopping must put back: all encoder variables (batch-norm running statistics too) and the head.
+  // Better = higher validation accuracy, or the same accuracy and a validation loss lower by ≥ 0.01 nats.
+  const keeper = new BestWeights(
+    [...bb.params.named().map(({ name, tensor }) => [`enc/${name}`, tensor as tf.Variable] as [string, tf.Variable]), ...headVars.map(([n, v]) => [`head/${n}`, v] as [string, tf.Variable])],
+    [0, 0.01],
+  );
+
+  const f = options.fixmatch;
+  const fm = f
+    ? { tau: f.tau ?? FIXMATCH_DEFAULTS.tau, mu: f.mu ?? FIXMATCH_DEFAULTS.mu, lambdaU: f.lambdaU ?? FIXMATCH_DEFAULTS.lambdaU, unlabelled: Int32Array.from(f.unlabelled) }
+    : null;
+  const batch = Math.max(1, Math.min(o.batch, trainIdx.length));
+  const stepsPerEpoch = Math.max(o.minStepsPerEpoch, Math.ceil(trainIdx.length / batch));
+  const total = stepsPerEpoch * o.epochs;
+  const warmup = Math.round(o.warmup * total);
+  const sampler = new Sampler(trainIdx, Rng.derive(o.seed, 'fine-tune/order'));
+  const uSampler = fm && fm.unlabelled.length > 0 ? new Sampler(fm.unlabelled, Rng.derive(o.seed, 'fine-tune/unlabelled')) : null;
+
+  const validate = async (): Promise<{ acc: number; loss: number }> => {
+    if (valIdx.length === 0) return { acc: NaN, loss: NaN };
+    const lg = await logitsOf(encoder, head, views, data, valIdx, K);
+    let ok = 0;
+    let loss = 0;
+    for (let i = 0; i < valIdx.length; i++) {
+      const row = lg.subarray(i * K, (i + 1) * K);
+      let best = 0;
+      let max = -Infinity;
+      for (let c = 0; c < K; c++) {
+        if (row[c] > row[best]) best = c;
+        max = Math.max(max, row[c]);
+      }
+      let s = 0;
+      for (let c = 0; c < K; c++) s += Math.exp(row[c] - max);
+      loss += Math.log(s) + max - row[valY[i]];
+      if (best === valY[i]) ok++;
+    }
+    return { acc: ok / valIdx.length, loss: loss / valIdx.length };
+  };
+
+  const history: EpochReport[] = [];
+  const v0 = await validate();
+  history.push({ epoch: 0, steps: 0, trainLoss: NaN, valAccuracy: v0.acc, valLoss: v0.loss });
+  if (valIdx.length > 0) keeper.offer(0, [v0.acc, -v0.loss]);
+  let step = 0;
+  let stoppedEarly = false;
+  let epoch = 0;
+  try {
+    for (epoch = 1; epoch <= o.epochs; epoch++) {
+      let sum = 0;
+      let passed = 0;
+      let seen = 0;
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        if (options.signal?.aborted) throw new CancelledError(`fine-tuning cancelled in epoch ${epoch}`);
+        const idx = sampler.next(batch);
+        const y = Int32Array.from(idx, (i) => labelOf.get(i)!);
+        let pseudo: { idx: Int32Array; labels: Int32Array; mask: Float32Array } | null = null;
+        if (fm && uSampler) {
+          const uIdx = uSampler.next(Math.max(1, Math.round(fm.mu * batch)));
+          // Pseudo-labels from the weak view, outside the gradient tape (no gradient flows through them).
+          const weak = tf.tidy(() => tf.softmax(dense(head, 'cls', views.forward(data, uIdx, 'weak', false, rng))));
+          const probs = await weak.data();
+          weak.dispose();
+          const pl = pseudoLabels(probs, K, fm.tau);
+          passed += pl.count;
+          seen += uIdx.length;
+          pseudo = { idx: uIdx, labels: pl.labels, mask: pl.mask };
+        }
+        const rate = lrAt(step, total, 1, warmup, 0);
+        const lossT = tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(() => {
+            const logits = dense(head, 'cls', views.forward(data, idx, o.augment, true, rng));
+            let loss = smoothedCrossEntropy(logits, y, o.labelSmoothing);
+            if (pseudo && pseudo.mask.some((m) => m > 0)) {
+              const strong = dense(head, 'cls', views.forward(data, pseudo.idx, 'strong', true, rng));
+              loss = tf.add(loss, tf.mul(fixmatchUnlabelledLoss(strong, pseudo.labels, pseudo.mask), fm!.lambdaU)) as tf.Scalar;
+            }
+            return loss;
+          }, varList);
+          const pick = (vars: Array<[string, tf.Variable]>) => {
+            const m = new Map<string, tf.Tensor>();
+            for (const [n, v] of vars) if (grads[v.name]) m.set(n, grads[v.name]);
+            return m;
+          };
+          encOpt?.apply(pick(encVars), encoderLr * rate);
+          headOpt.apply(pick(headVars), o.lr * rate);
+          return value;
+        });
+        const loss = (await lossT.data())[0];
+        lossT.dispose();
+        if (!Number.isFinite(loss)) throw new Error(`fine-tuning diverged at epoch ${epoch} step ${s + 1} (loss ${loss}); lower lr (now ${o.lr}) or encoderLr (now ${encoderLr})`);
+        sum += loss;
+        step++;
+        await new Promise((r) => setImmediate(r));
+      }
+      const v = await validate();
+      const rep: EpochReport = { epoch, steps: step, trainLoss: sum / stepsPerEpoch, valAccuracy: v.acc, valLoss: v.loss, ...(fm ? { pseudoLabelRate: seen ? passed / seen : 0 } : {}) };
+      history.push(rep);
+      options.onEpoch?.(rep);
+      if (valIdx.length > 0) {
+        keeper.offer(epoch, [v.acc, -v.loss]);
+        if (epoch - keeper.bestEpoch >= o.patience) {
+          stoppedEarly = true;
+          break;
+        }
+      }
+    }
+    if (epoch > o.epochs) epoch = o.epochs;
+    if (valIdx.length > 0) keeper.restore();
+  } catch (e) {
+    head.dispose();
+    throw e;
+  } finally {
+    keeper.dispose();
+    encOpt?.dispose();
+    headOpt.dispose();
+  }
+  const model = new FineTunedClassifier(encoder, head, classes, views);
+  let valAccuracy = NaN;
+  if (valIdx.length > 0) {
+    const lg = await model.logits(data, valIdx);
+    valAccuracy = metricsFromProba(softmaxWithTemperature(lg, K, 1), classes, valY).accuracy;
+    if (valIdx.length >= 10) model.temperature = fitTemperature(lg, K, valY);
+  }
+  return {
+    model,
+    history,
+    bestEpoch: valIdx.length > 0 ? keeper.bestEpoch : epoch,
+    epochsRun: epoch,
+    stoppedEarly,
+    trainCount: trainIdx.length,
+    valCount: valIdx.length,
+    valAccuracy,
+    seconds: (performance.now() - t0) / 1000,
+    settings: { ...o, encoderLr, fixmatch: fm ? { tau: fm.tau, mu: fm.mu, lambdaU: fm.lambdaU, unlabelled: fm.unlabelled.length } : null },
+  };
+}
+
+/** LP-FT: the head starts as a linear probe (L2 logistic regression) fitted on the frozen features, its standardisation folded into W and b. */
+async function probeInit(enc: SslEncoder, views: Views, head: Params, data: ModalityData, idx: Int32Array, y: Int32Array, K: number, seed: number): Promise<void> {
+  const D = enc.dim;
+  const x = new Float32Array(idx.length * D);
+  const dummy = new Rng(0);
+  for (let s = 0; s < idx.length; s += 256) {
+    const part = idx.subarray(s, Math.min(idx.length, s + 256));
+    const t = views.forward(data, part, 'none', false, dummy);
+    x.set(await t.data(), s * D);
+    t.dispose();
+  }
+  const m = fitLinearProbe({ rows: idx.length, dim: D, data: x }, y, K, { seed });
+  const W = new Float32Array(D * K);
+  const b = new Float32Array(K);
+  for (let c = 0; c < K; c++) {
+    let bc = m.b[c];
+    for (let d = 0; d < D; d++) {
+      const w = m.W[d * K + c] / m.std[d];
+      W[d * K + c] = w;
+      bc -= m.mean[d] * w;
+    }
+    b[c] = bc;
+  }
+  tf.tidy(() => {
+    head.get('cls/w').assign(tf.tensor2d(W, [D, K]));
+    head.get('cls/b').assign(tf.tensor1d(b));
+  });
+}

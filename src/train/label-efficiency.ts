@@ -1,0 +1,530 @@
+/**
+ * The label-efficiency benchmark behind `tessera bench label-efficiency`: how much accuracy a
+ * label budget buys with SSL + active learning, against random labels and against training
+ * from scratch, on one dataset (a shared benchmark set or any labelled text CSV pair).
+ *
+ * Arms (every one on the same held-out test split, which is never selected from):
+ *  - ssl_active:     the SSL encoder (default pretext, pretrained on the training items without
+ *                    labels, cached); labels bought in rounds — round 0 TypiClust (cold start),
+ *                    then the strategy on a linear head over the frozen SSL embeddings; then trained.
+ *  - ssl_random:     the same encoder and training, labels drawn uniformly at random (seeded).
+ *  - scratch_random: the same architecture randomly initialised (`randomEncoder`), the same random
+ *                    labels, augmentation, regularisation and budget.
+ *  - full_supervised: the SSL encoder with every training label (epochs capped for big sets).
+ * "Trained" = the better on a validation split (20% of the labels, stratified) of a linear head on
+ * the frozen encoder and full fine-tuning (src/train/fine-tune.ts; FixMatch on the unlabelled
+ * pool with `fixmatch`); the linear head is refitted on every label when it wins.
+ * The learning curve (test accuracy after each round) of both SSL arms gives labelsTo95pct: the
+ * labels needed to reach 95% of full_supervised's accuracy (src/loop/economics.ts labelsToReach),
+ * null when a curve never gets there within the budget.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UserError } from '../core/errors.ts';
+import { sha256Hex } from '../core/hash.ts';
+import type { Modality } from '../core/modality.ts';
+import { mulberry32, shuffled } from '../core/rng.ts';
+import { ImportRejectedError, runImport } from '../ingest/import.ts';
+import type { Format, ReaderOptions } from '../ingest/types.ts';
+import { openStore } from '../store/db.ts';
+import { getProject } from '../store/projects.ts';
+import { loadModalityData, subsetData } from '../ssl/data.ts';
+import { defaultPretext, loadEncoder, pretrain, randomEncoder, type Encoder, type ModalityData } from '../ssl/index.ts';
+import { selectRows, type Features } from '../probe/features.ts';
+import { STRATEGIES } from '../select/index.ts';
+import { labelsToReach, type CurvePoint } from '../loop/economics.ts';
+import { evaluate, fitHead, headProba } from './linear-head.ts';
+import { FINE_TUNE_DEFAULTS, fineTune, snapshotEncoder, stratifiedSplit } from './fine-tune.ts';
+import { FIXMATCH_DEFAULTS } from './fixmatch.ts';
+import { learningCurveSvg } from './curve-svg.ts';
+
+export const ARMS = ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised'] as const;
+export type Arm = (typeof ARMS)[number];
+
+interface Source {
+  path: string;
+  format?: Format;
+  options?: ReaderOptions;
+  role: 'train' | 'test';
+}
+
+interface DatasetSpec {
+  sources(dirs: { datasets: string; fashion: string }): Source[];
+  /** Default pretraining epochs and batch (bench/probe-datasets.ts' settings). */
+  epochs: number;
+  batch: number;
+  /** Which rows are test rows when there is no test file. */
+  testRows?: (meta: Array<Record<string, unknown>>) => boolean[];
+  split: string;
+}
+
+const seededHoldout = (meta: unknown[]) => {
+  const r = mulberry32(0);
+  return meta.map(() => r() < 0.2);
+};
+
+/** The shared datasets (../shared/datasets) and their official splits, as in bench/probe-datasets.ts. */
+export const BENCH_DATASETS: Record<string, DatasetSpec> = {
+  'sms-spam': { sources: (d) => [{ path: join(d.datasets, 'text/sms-spam/SMSSpamCollection'), role: 'train' }], epochs: 8, batch: 128, testRows: seededHoldout, split: 'seeded 80/20 (mulberry32(0), r < 0.2 → test, in file order)' },
+  trec: {
+    sources: (d) => [
+      { path: join(d.datasets, 'text/trec/TREC.train'), role: 'train' },
+      { path: join(d.datasets, 'text/trec/TREC.test'), role: 'test' },
+    ],
+    epochs: 10,
+    batch: 128,
+    split: 'official: TREC.train / TREC.test',
+  },
+  digits: { sources: (d) => [{ path: join(d.datasets, 'images/digits/digits.csv.gz'), role: 'train' }], epochs: 40, batch: 256, testRows: seededHoldout, split: 'seeded 80/20 (mulberry32(0), r < 0.2 → test, in file order)' },
+  fsdd: {
+    sources: (d) => [{ path: join(d.datasets, 'audio/fsdd/recordings'), format: 'wav', options: { labelPattern: '{label}_{speaker}_{index}.wav' }, role: 'train' }],
+    epochs: 20,
+    batch: 128,
+    testRows: (meta) => meta.map((m) => Number(m.index) <= 4),
+    split: 'official: recording index 0–4 → test',
+  },
+  'nsl-kdd': {
+    sources: (d) => [
+      { path: join(d.datasets, 'tabular/nsl-kdd/KDDTrain+_20Percent.txt'), role: 'train' },
+      { path: join(d.datasets, 'tabular/nsl-kdd/KDDTest+.txt'), role: 'test' },
+    ],
+    epochs: 10,
+    batch: 256,
+    split: 'official: KDDTrain+_20Percent / KDDTest+',
+  },
+  'fashion-mnist': {
+    sources: (d) => [
+      { path: join(d.fashion, 'train-images-idx3-ubyte.gz'), format: 'idx', role: 'train' },
+      { path: join(d.fashion, 't10k-images-idx3-ubyte.gz'), format: 'idx', role: 'test' },
+    ],
+    epochs: 20,
+    batch: 256,
+    split: 'official: 60,000 train / 10,000 test',
+  },
+};
+
+export interface LabelEfficiencyOptions {
+  /** A BENCH_DATASETS name, or… */
+  dataset?: string;
+  /** …a labelled text CSV pair. */
+  csv?: { train: string; test: string; textColumn: string; labelColumn: string };
+  budget: number;
+  /** Active-learning strategy after round 0 (a src/select STRATEGIES name; default badge). */
+  strategy: string;
+  seed: number;
+  /** Selection rounds (round 0 = TypiClust cold start); the learning curve has one point per round. */
+  rounds: number;
+  fixmatch: boolean;
+  /** Use this saved encoder instead of the cache. */
+  encoderDir?: string;
+  pretrainEpochs?: number;
+  /** Encoder cache root (bench/.cache/encoders). */
+  cacheDir: string;
+  /** ../shared/datasets and the Fashion-MNIST folder. */
+  datasetsDir: string;
+  fashionDir: string;
+  /** Most fine-tuning epochs for the budget arms (default FINE_TUNE_DEFAULTS.epochs). */
+  epochs?: number;
+  /** Fine-tuning steps full_supervised gets at most (its epochs are capped to fit; default 600). */
+  fullSteps?: number;
+  /** Or an explicit epoch cap for full_supervised. */
+  fullEpochs?: number;
+  /** Where to write the JSON report and the SVG (the SVG defaults to the report's path with .svg). */
+  reportPath: string;
+  svgPath?: string;
+  log(line: string): void;
+}
+
+export interface ArmScore {
+  labels: number;
+  accuracy: number;
+  macroF1: number;
+  ece: number;
+  /** What won on validation. */
+  method: 'linear' | 'fine-tune' | 'fixmatch';
+  valLinear: number | null;
+  valFineTune: number | null;
+  fineTuneEpochs: number | null;
+  /** The epoch whose weights fine-tuning kept (0 = it never beat its linear-probe start). */
+  fineTuneBestEpoch: number | null;
+  seconds: number;
+}
+
+export interface LabelEfficiencyReport {
+  dataset: string;
+  budget: number;
+  strategy: string;
+  seed: number;
+  seconds: number;
+  results: Record<Arm, { accuracy: number; macroF1: number }>;
+  labelsTo95pct: { active: number | null; random: number | null };
+  details: Record<string, unknown>;
+}
+
+interface BenchData {
+  name: string;
+  modality: Modality;
+  data: ModalityData;
+  labels: Array<string | null>;
+  /** Positions of the training items (labelled or not: all are pretraining data). */
+  train: number[];
+  /** Positions of the labelled test items. */
+  test: number[];
+  classes: string[];
+  /** Class id per position, −1 when unlabelled. */
+  y: Int32Array;
+  split: string;
+  pretrainEpochs: number;
+  pretrainBatch: number;
+}
+
+async function importOrExplain(store: Awaited<ReturnType<typeof openStore>>, project: string, s: Source): Promise<void> {
+  if (!existsSync(s.path)) throw new UserError(`${s.path}: no such file or folder`);
+  try {
+    await runImport(store, { project, path: s.path, format: s.format, options: s.options ?? {}, actor: 'bench', region: s.role });
+  } catch (e) {
+    if (e instanceof ImportRejectedError) {
+      const [first] = e.report.errors;
+      const more = e.report.rejected > 1 ? ` (and ${e.report.rejected - 1} more rejected record(s))` : '';
+      throw new UserError(`malformed ${s.role} file ${s.path}: ${first ? `${first.where}: ${first.message}` : 'records rejected'}${more}`);
+    }
+    throw e;
+  }
+}
+
+/** Imports the dataset through the real import path into a temporary SQLite store and decodes it. */
+export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset' | 'csv' | 'datasetsDir' | 'fashionDir'>): Promise<BenchData> {
+  let name: string;
+  let sources: Source[];
+  let spec: DatasetSpec | undefined;
+  if (opts.dataset !== undefined) {
+    spec = BENCH_DATASETS[opts.dataset];
+    if (!spec) throw new UserError(`unknown dataset "${opts.dataset}" (known: ${Object.keys(BENCH_DATASETS).join(', ')}); or give --train/--test/--text-column/--label-column`);
+    if (opts.dataset === 'fashion-mnist' && !existsSync(opts.fashionDir)) {
+      throw new UserError(`Fashion-MNIST not found in ${opts.fashionDir} (apt-get install -y dataset-fashion-mnist)`);
+    }
+    name = opts.dataset;
+    sources = spec.sources({ datasets: opts.datasetsDir, fashion: opts.fashionDir });
+  } else if (opts.csv) {
+    const c = opts.csv;
+    name = `csv-${basename(c.train).replace(/\.[^.]*$/, '')}`;
+    const csvOpts: ReaderOptions = { textColumn: c.textColumn, labelColumn: c.labelColumn };
+    sources = [
+      { path: resolve(c.train), format: 'csv', options: csvOpts, role: 'train' },
+      { path: resolve(c.test), format: 'csv', options: csvOpts, role: 'test' },
+    ];
+  } else throw new UserError('give --dataset NAME, or --train FILE --test FILE --text-column C --label-column L');
+
+  const dir = await mkdtemp(join(tmpdir(), 'tessera-label-efficiency-'));
+  const store = await openStore({ kind: 'sqlite', location: join(dir, 'bench.db') });
+  try {
+    for (const s of sources) await importOrExplain(store, 'bench', s);
+    const project = await getProject(store.db, 'bench');
+    const first = await store.db.selectFrom('items').select('modality').where('project_id', '=', project.id).executeTakeFirst();
+    if (!first) throw new UserError(`${sources.map((s) => s.path).join(', ')}: no items imported`);
+    const loaded = await loadModalityData(store, project.id, first.modality, { sampleRate: project.settings.sampleRate });
+    const rows = await store.db.selectFrom('items').select(['id', 'residency', 'meta']).where('project_id', '=', project.id).execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const info = loaded.itemIds.map((id) => byId.get(id)!);
+    const isTest = spec?.testRows ? spec.testRows(info.map((r) => JSON.parse(r.meta) as Record<string, unknown>)) : info.map((r) => r.residency === 'test');
+    const classes = [...new Set(loaded.labels.filter((l): l is string => l !== null))].sort();
+    const index = new Map(classes.map((c, i) => [c, i]));
+    const y = Int32Array.from(loaded.labels, (l) => (l === null ? -1 : index.get(l)!));
+    const train = info.map((_, i) => i).filter((i) => !isTest[i]);
+    const test = info.map((_, i) => i).filter((i) => isTest[i] && y[i] >= 0);
+    const where = opts.csv ? opts.csv.train : name;
+    if (classes.length < 2) throw new UserError(`${where}: needs labels of at least 2 classes, found ${classes.length}${opts.csv ? ` in column "${opts.csv.labelColumn}"` : ''}`);
+    if (test.length === 0) throw new UserError(`${opts.csv ? opts.csv.test : name}: no labelled test items`);
+    if (!train.some((i) => y[i] >= 0)) throw new UserError(`${where}: no labelled training items`);
+    return {
+      name,
+      modality: first.modality,
+      data: loaded.data,
+      labels: loaded.labels,
+      train,
+      test,
+      classes,
+      y,
+      split: spec?.split ?? `the given files: ${basename(sources[0].path)} (train) / ${basename(sources[1].path)} (test)`,
+      pretrainEpochs: spec?.epochs ?? 8,
+      pretrainBatch: spec?.batch ?? 128,
+    };
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Cumulative labels after each round: budget split evenly over `rounds`, the last round takes the rest. */
+export function roundSizes(budget: number, rounds: number): number[] {
+  const out: number[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    const n = Math.round((budget * r) / rounds);
+    if (n > (out.at(-1) ?? 0)) out.push(n);
+  }
+  return out;
+}
+
+interface CachedEncoder {
+  dir: string;
+  epochs: number;
+  pretrainedNow: boolean;
+  pretrainSeconds: number | null;
+}
+
+/** Cache key of the data: the dataset name; a CSV pair adds a hash of both files and the columns. */
+function cacheName(bd: BenchData, csvHash: string | null): string {
+  return csvHash ? `${bd.name}-${csvHash}` : bd.name;
+}
+
+/** The encoder folder to use: --encoder, else a cached one, else pretrain now and cache it. */
+async function resolveEncoder(bd: BenchData, trainData: ModalityData, pretext: string, opts: LabelEfficiencyOptions, csvHash: string | null): Promise<CachedEncoder> {
+  if (opts.encoderDir) {
+    if (!existsSync(join(opts.encoderDir, 'encoder.json'))) throw new UserError(`--encoder ${opts.encoderDir}: no encoder.json there (expected a folder written by Encoder.save)`);
+    const f = JSON.parse(await readFile(join(opts.encoderDir, 'encoder.json'), 'utf8')) as { epochs?: number };
+    return { dir: opts.encoderDir, epochs: f.epochs ?? NaN, pretrainedNow: false, pretrainSeconds: null };
+  }
+  const base = cacheName(bd, csvHash);
+  const dirFor = (e: number) => join(opts.cacheDir, `${base}-${pretext}-e${e}-s${opts.seed}`);
+  if (opts.pretrainEpochs === undefined && existsSync(opts.cacheDir)) {
+    // Any cached encoder of this dataset and pretext: this seed first, then the most epochs.
+    const re = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-${pretext}-e(\\d+)-s(\\d+)$`);
+    const found = readdirSync(opts.cacheDir)
+      .map((n) => ({ n, m: re.exec(n) }))
+      .filter((x) => x.m && existsSync(join(opts.cacheDir, x.n, 'encoder.json')) && statSync(join(opts.cacheDir, x.n)).isDirectory())
+      .map((x) => ({ dir: join(opts.cacheDir, x.n), epochs: Number(x.m![1]), seed: Number(x.m![2]) }))
+      .sort((a, b) => Number(b.seed === opts.seed) - Number(a.seed === opts.seed) || b.epochs - a.epochs);
+    if (found.length) return { dir: found[0].dir, epochs: found[0].epochs, pretrainedNow: false, pretrainSeconds: null };
+  }
+  const epochs = opts.pretrainEpochs ?? bd.pretrainEpochs;
+  const dir = dirFor(epochs);
+  if (existsSync(join(dir, 'encoder.json'))) return { dir, epochs, pretrainedNow: false, pretrainSeconds: null };
+  opts.log(`pretraining ${pretext} for ${epochs} epochs on ${trainData.modality === 'text' ? trainData.texts.length : 'the'} training items (no labels) → ${dir}`);
+  const res = await pretrain(trainData, {
+    pretext,
+    epochs,
+    batch: bd.pretrainBatch,
+    seed: opts.seed,
+    onEpoch: (e) => opts.log(`  pretrain epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
+  });
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await res.encoder.save(tmp);
+  res.encoder.dispose();
+  await mkdir(dirname(dir), { recursive: true });
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+  return { dir, epochs, pretrainedNow: true, pretrainSeconds: res.seconds };
+}
+
+async function embedAll(enc: Encoder, data: ModalityData): Promise<Features> {
+  const data32 = await enc.embed(data);
+  return { rows: data32.length / enc.dim, dim: enc.dim, data: data32 };
+}
+
+export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<LabelEfficiencyReport> {
+  const t0 = performance.now();
+  const log = opts.log;
+  if (!STRATEGIES[opts.strategy]) throw new UserError(`unknown strategy "${opts.strategy}" (known: ${Object.keys(STRATEGIES).join(', ')})`);
+  if (!Number.isInteger(opts.budget) || opts.budget < 2) throw new UserError(`--budget expects a whole number ≥ 2, got ${opts.budget}`);
+  if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new UserError(`--rounds expects a whole number ≥ 1, got ${opts.rounds}`);
+  const bd = await loadBenchData(opts);
+  const { data, classes, y, test } = bd;
+  const pool = bd.train.filter((i) => y[i] >= 0);
+  const unlabelledTrain = bd.train.filter((i) => y[i] < 0);
+  if (opts.budget > pool.length) throw new UserError(`--budget ${opts.budget} is more than the ${pool.length} labelled training items`);
+  const csvHash = opts.csv ? sha256Hex(Buffer.concat([await readFile(opts.csv.train), Buffer.from('\0'), await readFile(opts.csv.test), Buffer.from(`\0${opts.csv.textColumn}\0${opts.csv.labelColumn}`)])).slice(0, 12) : null;
+  log(`${bd.name}: ${bd.modality}, ${bd.train.length} training items (${pool.length} labelled), ${test.length} test items, ${classes.length} classes; split: ${bd.split}`);
+
+  const trainData = subsetData(data, bd.train);
+  const pretext = defaultPretext(bd.modality);
+  const cached = await resolveEncoder(bd, trainData, pretext, opts, csvHash);
+  const base = await loadEncoder(cached.dir);
+  if (base.modality !== bd.modality) {
+    base.dispose();
+    throw new UserError(`encoder ${cached.dir} is for ${base.modality} data, ${bd.name} is ${bd.modality}`);
+  }
+  log(`encoder: ${cached.dir} (${base.pretext}, ${cached.epochs} epochs${cached.pretrainedNow ? `, pretrained now in ${cached.pretrainSeconds?.toFixed(0)} s` : ', cached'})`);
+  const sslEmb = await embedAll(base, data);
+  const scratchEnc = await randomEncoder(trainData, { pretext, seed: opts.seed });
+  const scratchEmb = await embedAll(scratchEnc, data);
+  // One instance per kind, put back to its initial weights before every fine-tuning run (it keeps
+  // its caches of tokenised texts / spectrograms of the whole dataset).
+  const initial = { ssl: snapshotEncoder(base), scratch: snapshotEncoder(scratchEnc) };
+  const encoders = { ssl: base, scratch: scratchEnc };
+
+  const labelNames = (pos: number[]) => pos.map((p) => classes[y[p]]);
+  const epochs = opts.epochs ?? FINE_TUNE_DEFAULTS.epochs;
+  const runArms = async () => {
+    const testNames = labelNames(test);
+
+    /** Linear head vs fine-tuning (or FixMatch), chosen on a validation split of the labels. */
+    const trainArm = async (kind: 'ssl' | 'scratch', labelled: number[], o: { epochs: number; fixmatch: boolean }): Promise<ArmScore> => {
+      const ta = performance.now();
+      const emb = kind === 'ssl' ? sslEmb : scratchEmb;
+      const ly = labelled.map((p) => y[p]);
+      const split = stratifiedSplit(ly, FINE_TUNE_DEFAULTS.valFraction, opts.seed);
+      const trainPos = split.train.map((i) => labelled[i]);
+      const valPos = split.val.map((i) => labelled[i]);
+      let valLinear: number | null = null;
+      let valFineTune: number | null = null;
+      let fineTuneEpochs: number | null = null;
+      let fineTuneBestEpoch: number | null = null;
+      let method: ArmScore['method'] = 'linear';
+      let metrics: { accuracy: number; macroF1: number; ece: number } | null = null;
+      if (valPos.length > 0) {
+        const h = fitHead(selectRows(emb, trainPos), labelNames(trainPos), classes, opts.seed);
+        valLinear = evaluate(h, selectRows(emb, valPos), labelNames(valPos)).accuracy;
+        const enc = encoders[kind];
+        initial[kind].restore();
+        {
+          const labelledSet = new Set(labelled);
+          const ft = await fineTune(enc, data, { idx: trainPos, y: trainPos.map((p) => y[p]) }, classes, {
+            seed: opts.seed,
+            epochs: o.epochs,
+            // No pretrained features to protect: the scratch encoder learns at the head's rate.
+            encoderLr: kind === 'scratch' ? FINE_TUNE_DEFAULTS.lr : undefined,
+            validation: { idx: valPos, y: valPos.map((p) => y[p]) },
+            fixmatch: o.fixmatch ? { unlabelled: [...pool.filter((p) => !labelledSet.has(p)), ...unlabelledTrain] } : undefined,
+          });
+          valFineTune = ft.valAccuracy;
+          fineTuneEpochs = ft.epochsRun;
+          fineTuneBestEpoch = ft.bestEpoch;
+          // Fine-tuning wins when it moved off its linear-probe start (only a better validation
+          // score, accuracy then loss, does that) and is not worse than the linear head there.
+          if (ft.bestEpoch > 0 && ft.valAccuracy >= valLinear) {
+            method = o.fixmatch ? 'fixmatch' : 'fine-tune';
+            metrics = await ft.model.evaluate(data, test, testNames);
+          }
+          ft.model.dispose();
+        }
+      }
+      if (!metrics) metrics = evaluate(fitHead(selectRows(emb, labelled), labelNames(labelled), classes, opts.seed), selectRows(emb, test), testNames);
+      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch, seconds: (performance.now() - ta) / 1000 };
+    };
+
+    const sizes = roundSizes(opts.budget, opts.rounds);
+    const showScore = (arm: string, s: ArmScore) =>
+      log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}; ${s.seconds.toFixed(1)} s)`);
+
+    // ssl_active: TypiClust in round 0, then the strategy on a linear head over the frozen SSL embeddings.
+    const active: number[] = [];
+    const activeCurve: Array<ArmScore & { strategy: string }> = [];
+    for (let r = 0; r < sizes.length; r++) {
+      const k = sizes[r] - active.length;
+      const chosenSet = new Set(active);
+      const candidates = pool.filter((p) => !chosenSet.has(p));
+      const strategy = r === 0 ? 'typiclust' : opts.strategy;
+      const s = STRATEGIES[strategy];
+      let probs: { rows: number; classes: number; data: Float64Array } | undefined;
+      const candEmb = selectRows(sslEmb, candidates);
+      if (r > 0 && s.needs.includes('probs')) {
+        const h = fitHead(selectRows(sslEmb, active), labelNames(active), classes, opts.seed);
+        probs = { rows: candidates.length, classes: classes.length, data: headProba(h, candEmb) };
+      }
+      const picked = s.fn({ ids: candidates, embeddings: candEmb, probs }, k, { seed: opts.seed + r, labelled: active.length ? selectRows(sslEmb, active) : undefined });
+      active.push(...picked.slice(0, k));
+      const score = await trainArm('ssl', active.slice(), { epochs, fixmatch: opts.fixmatch });
+      activeCurve.push({ ...score, strategy });
+      showScore(`ssl_active r${r}`, score);
+    }
+
+    // ssl_random: nested random label sets (the first n of one seeded permutation).
+    const order = shuffled(pool, mulberry32(opts.seed + 7919));
+    const randomCurve: ArmScore[] = [];
+    for (const n of sizes) {
+      const score = await trainArm('ssl', order.slice(0, n), { epochs, fixmatch: opts.fixmatch });
+      randomCurve.push(score);
+      showScore(`ssl_random`, score);
+    }
+
+    const scratch = await trainArm('scratch', order.slice(0, opts.budget), { epochs, fixmatch: opts.fixmatch });
+    showScore('scratch_random', scratch);
+
+    const fullSteps = opts.fullSteps ?? 600;
+    const fullTrain = Math.round(pool.length * (1 - FINE_TUNE_DEFAULTS.valFraction));
+    const fullEpochs = opts.fullEpochs ?? Math.max(2, Math.min(epochs, Math.ceil((fullSteps * FINE_TUNE_DEFAULTS.batch) / Math.max(1, fullTrain))));
+    const full = await trainArm('ssl', pool, { epochs: fullEpochs, fixmatch: false });
+    showScore('full_supervised', full);
+    return { sizes, activeCurve, randomCurve, scratch, full, fullEpochs, fullSteps };
+  };
+  let arms: Awaited<ReturnType<typeof runArms>>;
+  try {
+    arms = await runArms();
+  } finally {
+    for (const k of ['ssl', 'scratch'] as const) {
+      initial[k].dispose();
+      encoders[k].dispose();
+    }
+  }
+  const { sizes, activeCurve, randomCurve, scratch, full, fullEpochs, fullSteps } = arms;
+
+  const target = 0.95 * full.accuracy;
+  const curve = (c: ArmScore[]): CurvePoint[] => c.map((p) => ({ labels: p.labels, accuracy: p.accuracy }));
+  const labelsTo95pct = { active: labelsToReach(curve(activeCurve), target), random: labelsToReach(curve(randomCurve), target) };
+  const pick = (s: ArmScore) => ({ accuracy: s.accuracy, macroF1: s.macroF1 });
+  const results: Record<Arm, { accuracy: number; macroF1: number }> = {
+    ssl_active: pick(activeCurve.at(-1)!),
+    ssl_random: pick(randomCurve.at(-1)!),
+    scratch_random: pick(scratch),
+    full_supervised: pick(full),
+  };
+  const svgPath = opts.svgPath ?? opts.reportPath.replace(/\.json$/i, '') + '.svg';
+  const armDetail = (s: ArmScore) => ({ labels: s.labels, method: s.method, ece: s.ece, valLinear: s.valLinear, valFineTune: s.valFineTune, fineTuneEpochs: s.fineTuneEpochs, fineTuneBestEpoch: s.fineTuneBestEpoch, seconds: s.seconds });
+  const report: LabelEfficiencyReport = {
+    dataset: bd.name,
+    budget: opts.budget,
+    strategy: opts.strategy,
+    seed: opts.seed,
+    seconds: (performance.now() - t0) / 1000,
+    results,
+    labelsTo95pct,
+    details: {
+      protocol:
+        'test split never selected from; SSL encoder pretrained on the training items without labels; per arm the better on a 20% stratified validation split of its labels of a linear head (L2 logistic regression on frozen embeddings, refitted on all labels) and full fine-tuning (LP-FT head init, AdamW, warm-up+cosine, label smoothing, weak augmentation, early stopping with best-validation weights restored' +
+        (opts.fixmatch ? ', FixMatch on the unlabelled training items' : '') +
+        '); ssl_active: round 0 TypiClust, later rounds the strategy on a linear head over frozen SSL embeddings; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)',
+      modality: bd.modality,
+      classes: classes.length,
+      split: { rule: bd.split, train: bd.train.length, labelledTrain: pool.length, unlabelledTrain: unlabelledTrain.length, test: test.length },
+      encoder: { dir: cached.dir, pretext, epochs: cached.epochs, pretrainedNow: cached.pretrainedNow, pretrainSeconds: cached.pretrainSeconds },
+      rounds: sizes,
+      fixmatch: opts.fixmatch ? { enabled: true, ...FIXMATCH_DEFAULTS } : { enabled: false },
+      fineTune: { ...FINE_TUNE_DEFAULTS, epochs, encoderLr: FINE_TUNE_DEFAULTS.lr / 10, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },
+      fullSupervised: { labels: pool.length, epochsCap: fullEpochs, note: `fine-tuning epochs capped at ${fullEpochs}${opts.fullEpochs === undefined ? ` (≈${fullSteps} steps of ${FINE_TUNE_DEFAULTS.batch})` : ' (--full-epochs)'} for the full label set; SSL encoder, no FixMatch` },
+      arms: { ssl_active: armDetail(activeCurve.at(-1)!), ssl_random: armDetail(randomCurve.at(-1)!), scratch_random: armDetail(scratch), full_supervised: armDetail(full) },
+      curves: {
+        ssl_active: activeCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method, selectedBy: p.strategy })),
+        ssl_random: randomCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method })),
+      },
+      target95pct: target,
+      report: opts.reportPath,
+      svg: svgPath,
+    },
+  };
+  const svg = learningCurveSvg({
+    title: `Label efficiency — ${bd.name} (budget ${opts.budget}, ${opts.strategy}, seed ${opts.seed})`,
+    series: [
+      { name: `SSL + ${opts.strategy}`, color: '#1f77b4', points: curve(activeCurve) },
+      { name: 'SSL + random', color: '#ff7f0e', points: curve(randomCurve) },
+      { name: 'scratch + random', color: '#7f7f7f', points: [{ labels: scratch.labels, accuracy: scratch.accuracy }] },
+    ],
+    lines: [
+      { name: `full supervision (${pool.length})`, color: '#2ca02c', y: full.accuracy },
+      { name: '95% of full', color: '#d62728', y: target },
+    ],
+    xLabel: 'labels bought',
+    yLabel: 'test accuracy',
+  });
+  await mkdir(dirname(svgPath), { recursive: true });
+  await writeFile(svgPath, svg);
+  await mkdir(dirname(opts.reportPath), { recursive: true });
+  await writeFile(opts.reportPath, JSON.stringify(report, null, 2) + '\n');
+  return report;
+}
+
+function fmtPct(v: number | null): string {
+  return v === null || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`;
+}

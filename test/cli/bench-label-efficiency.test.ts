@@ -1,0 +1,148 @@
+/**
+ * `tessera bench label-efficiency` in generic CSV mode, as other tools call it: the exact JSON
+ * contract key by key (on train/test CSVs cut from SMS Spam, tiny budget, 1 pretraining epoch),
+ * the report and SVG files, the encoder cache, and malformed input → exit 2 naming file/line/field.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tessera } from '../helpers/cli.ts';
+import { dataset } from '../helpers/datasets.ts';
+import { mulberry32, shuffled } from '../../src/core/rng.ts';
+import { learningCurveSvg } from '../../src/train/curve-svg.ts';
+
+let dir: string;
+const csvField = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tessera-bench-le-'));
+  const lines = readFileSync(dataset('text', 'sms-spam', 'SMSSpamCollection'), 'utf8').trim().split('\n');
+  const rows = lines.map((l) => ({ label: l.slice(0, l.indexOf('\t')), text: l.slice(l.indexOf('\t') + 1) }));
+  // Balanced-ish small subset: 60 spam + 140 ham, seeded.
+  const r = mulberry32(11);
+  const spam = shuffled(rows.filter((x) => x.label === 'spam'), r).slice(0, 60);
+  const ham = shuffled(rows.filter((x) => x.label === 'ham'), r).slice(0, 140);
+  const all = shuffled([...spam, ...ham], r);
+  const write = (name: string, part: typeof rows) => writeFileSync(join(dir, name), 'id,message,category\n' + part.map((x, i) => `${i},${csvField(x.text)},${x.label}`).join('\n') + '\n');
+  write('train.csv', all.slice(0, 150));
+  write('test.csv', all.slice(150));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A minimal XML well-formedness check: one root, every tag closed in order, attributes quoted, entities known. */
+function assertWellFormedXml(xml: string): void {
+  const body = xml.replace(/^<\?xml[^?]*\?>\s*/, '');
+  const stack: string[] = [];
+  let roots = 0;
+  const tag = /<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>|<!--[\s\S]*?-->/g;
+  let last = 0;
+  for (let m = tag.exec(body); m; m = tag.exec(body)) {
+    const text = body.slice(last, m.index);
+    assert.ok(!/[<>]/.test(text), `stray markup in text: ${JSON.stringify(text.slice(0, 80))}`);
+    assert.ok(!/&(?!(amp|lt|gt|quot|apos|#\d+);)/.test(text), `bad entity in text: ${JSON.stringify(text.slice(0, 80))}`);
+    last = tag.lastIndex;
+    if (m[0].startsWith('<!--')) continue;
+    const [, close, name, , selfClose] = m;
+    if (close) assert.equal(stack.pop(), name, `</${name}> closes the wrong element`);
+    else if (!selfClose) {
+      if (stack.length === 0) roots++;
+      stack.push(name);
+    } else if (stack.length === 0) roots++;
+  }
+  assert.equal(body.slice(last).trim(), '', 'nothing after the root element');
+  assert.deepEqual(stack, [], 'every element closed');
+  assert.equal(roots, 1, 'one root element');
+}
+
+test('bench label-efficiency, generic CSV mode: exact JSON contract, report, SVG and encoder cache', () => {
+  const cache = join(dir, 'cache');
+  const report = join(dir, 'out', 'report.json');
+  const r = tessera(
+    ['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category',
+      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--cache-dir', cache, '--report', report, '--json'],
+    {},
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const j = r.json;
+  assert.deepEqual(Object.keys(j), ['dataset', 'budget', 'strategy', 'seed', 'seconds', 'results', 'labelsTo95pct', 'details']);
+  assert.equal(j.dataset, 'csv-train');
+  assert.equal(j.budget, 12);
+  assert.equal(j.strategy, 'badge');
+  assert.equal(j.seed, 0);
+  assert.equal(typeof j.seconds, 'number');
+  assert.ok(j.seconds > 0);
+  assert.deepEqual(Object.keys(j.results), ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']);
+  for (const [arm, v] of Object.entries(j.results) as Array<[string, Record<string, unknown>]>) {
+    assert.deepEqual(Object.keys(v), ['accuracy', 'macroF1'], arm);
+    for (const k of ['accuracy', 'macroF1']) {
+      const x = v[k] as number;
+      assert.ok(typeof x === 'number' && x >= 0 && x <= 1, `${arm}.${k} = ${x}`);
+    }
+  }
+  assert.deepEqual(Object.keys(j.labelsTo95pct), ['active', 'random']);
+  for (const k of ['active', 'random']) {
+    const n = j.labelsTo95pct[k];
+    assert.ok(n === null || (Number.isInteger(n) && n >= 1 && n <= 12), `labelsTo95pct.${k} = ${n}`);
+  }
+  // Details: the learning curves behind labelsTo95pct, and what each arm used.
+  const d = j.details;
+  assert.deepEqual(d.curves.ssl_active.map((p: { labels: number }) => p.labels), [6, 12]);
+  assert.deepEqual(d.curves.ssl_random.map((p: { labels: number }) => p.labels), [6, 12]);
+  assert.equal(d.curves.ssl_active[0].selectedBy, 'typiclust');
+  assert.equal(d.curves.ssl_active[1].selectedBy, 'badge');
+  assert.equal(d.curves.ssl_active[1].accuracy, j.results.ssl_active.accuracy);
+  for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) assert.ok(['linear', 'fine-tune', 'fixmatch'].includes(d.arms[arm].method), arm);
+  assert.equal(d.arms.full_supervised.labels, 150);
+  assert.equal(d.fullSupervised.epochsCap, 1);
+  assert.equal(d.split.test, 50);
+  assert.equal(d.fixmatch.enabled, false);
+  assert.equal(d.encoder.epochs, 1);
+  assert.equal(d.encoder.pretrainedNow, true);
+  // Files: the report (same document) and the SVG beside it; the encoder cached by data hash, pretext, epochs, seed.
+  assert.deepEqual(JSON.parse(readFileSync(report, 'utf8')), j);
+  const svgPath = join(dir, 'out', 'report.svg');
+  assert.equal(d.svg, svgPath);
+  const svg = readFileSync(svgPath, 'utf8');
+  assertWellFormedXml(svg);
+  for (const s of ['SSL + badge', 'SSL + random', 'scratch + random', 'full supervision', 'labels bought', 'test accuracy']) assert.ok(svg.includes(s), `SVG shows "${s}"`);
+  const cached = readdirSync(cache);
+  assert.equal(cached.length, 1);
+  assert.match(cached[0], /^csv-train-[0-9a-f]{12}-mlm-e1-s0$/);
+  assert.ok(existsSync(join(cache, cached[0], 'encoder.json')));
+});
+
+test('bench label-efficiency: malformed CSV → exit 2 naming the file, line and field', () => {
+  const bad = join(dir, 'bad.csv');
+  writeFileSync(bad, 'message,category\nhello there,ham\nhi,there,spam\n"unterminated, spam\n');
+  const a = tessera(['bench', 'label-efficiency', '--train', bad, '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category', '--budget', '4', '--cache-dir', join(dir, 'c2'), '--json'], {});
+  assert.equal(a.code, 2, a.stderr);
+  assert.match(a.json.error.message, /^malformed train file .*bad\.csv: bad\.csv:3: wrong column count: expected 2 fields \(message,category\), got 3 \(and 1 more rejected record\(s\)\)$/);
+  assert.match(a.stderr, /bad\.csv:3/);
+
+  const c = tessera(['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'body', '--label-column', 'category', '--budget', '4', '--json'], {});
+  assert.equal(c.code, 2);
+  assert.match(c.json.error.message, /train\.csv:1: header has no text column "body"/);
+
+  const d = tessera(['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--text-column', 'message', '--budget', '4', '--json'], {});
+  assert.equal(d.code, 2);
+  assert.equal(d.json.error.message, 'generic CSV mode needs --test, --label-column');
+});
+
+test('learning-curve SVG: well-formed XML with axes, tick labels, legend; text escaped', () => {
+  const svg = learningCurveSvg({
+    title: 'A <b> & "c"',
+    series: [
+      { name: 'SSL & active', color: '#1f77b4', points: [{ labels: 10, accuracy: 0.5 }, { labels: 20, accuracy: 0.8 }] },
+      { name: 'random', color: '#ff7f0e', points: [{ labels: 10, accuracy: 0.4 }, { labels: 20, accuracy: 0.7 }] },
+    ],
+    lines: [{ name: 'full', color: 'green', y: 0.9 }],
+  });
+  assertWellFormedXml(svg);
+  assert.ok(svg.includes('A &lt;b&gt; &amp; &quot;c&quot;'));
+  assert.ok(svg.includes('SSL &amp; active'));
+  assert.equal((svg.match(/<polyline/g) ?? []).length, 2);
+  assert.ok(svg.includes('>20<'), 'x tick label');
+  assert.ok(svg.includes('>80%<'), 'y tick label');
+});

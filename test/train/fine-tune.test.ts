@@ -1,0 +1,179 @@
+/**
+ * Fine-tuning (src/train/fine-tune.ts) and FixMatch (src/train/fixmatch.ts): end-to-end
+ * training beats frozen random features on real digits; early stopping puts the
+ * best-validation weights back; pseudo-labels only above τ; the validation split.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { initEngine, tf } from '../../src/ml/engine.ts';
+import { randomEncoder } from '../../src/ssl/index.ts';
+import type { ModalityData } from '../../src/ssl/types.ts';
+import { Rng } from '../../src/ssl/rng.ts';
+import { BestWeights, fineTune, smoothedCrossEntropy, stratifiedSplit } from '../../src/train/fine-tune.ts';
+import { fixmatchUnlabelledLoss, pseudoLabels } from '../../src/train/fixmatch.ts';
+import { evaluate, fitHead } from '../../src/train/linear-head.ts';
+import { selectRows } from '../../src/probe/features.ts';
+import { mulberry32, shuffled } from '../../src/core/rng.ts';
+import { loadDigits } from '../helpers/digits.ts';
+
+before(async () => {
+  await initEngine();
+});
+
+const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+test('digits: fine-tuning a random-init CNN end to end beats a linear head on its frozen random features', async (t) => {
+  const d = loadDigits();
+  const data: ModalityData = { modality: 'image', pixels: d.x, count: d.rows, height: 8, width: 8, channels: 1 };
+  const order = shuffled([...Array(d.rows).keys()], mulberry32(3));
+  const train = order.slice(0, 300);
+  const testIdx = order.slice(300, 700);
+  const truth = testIdx.map((i) => String(d.y[i]));
+  const small = { encoder: { channels: [8, 8, 16, 16, 16, 16] } };
+
+  // Baseline: the same random architecture, frozen, with a linear head on all 300 labels.
+  const frozen = await randomEncoder(data, { pretext: 'simclr', seed: 1, config: small });
+  const emb = await frozen.embed(data);
+  frozen.dispose();
+  const feats = { rows: d.rows, dim: emb.length / d.rows, data: emb };
+  const head = fitHead(selectRows(feats, train), train.map((i) => String(d.y[i])), DIGITS, 0);
+  const linear = evaluate(head, selectRows(feats, testIdx), truth);
+
+  const enc = await randomEncoder(data, { pretext: 'simclr', seed: 1, config: small });
+  const ft = await fineTune(enc, data, { idx: train, y: train.map((i) => d.y[i]) }, DIGITS, { seed: 0, epochs: 12, patience: 12, encoderLr: 3e-3 });
+  const m = await ft.model.evaluate(data, testIdx, truth);
+  ft.model.dispose();
+  enc.dispose();
+
+  t.diagnostic(`test accuracy: fine-tuned ${m.accuracy.toFixed(3)} (best epoch ${ft.bestEpoch}/${ft.epochsRun}), linear head on frozen random features ${linear.accuracy.toFixed(3)}`);
+  assert.equal(ft.trainCount + ft.valCount, 300);
+  assert.equal(ft.valCount, 60, '20% stratified validation split');
+  assert.ok(m.accuracy > linear.accuracy + 0.05, `fine-tuned ${m.accuracy.toFixed(3)} vs linear on random features ${linear.accuracy.toFixed(3)}`);
+  assert.ok(m.accuracy > 0.75, `fine-tuned accuracy ${m.accuracy}`);
+  // The metrics every classifier reports.
+  assert.deepEqual(Object.keys(m.perClassF1), DIGITS);
+  assert.equal(m.confusion.length, 10);
+  assert.equal(m.confusion.flat().reduce((a, b) => a + b, 0), testIdx.length);
+  assert.ok(m.ece >= 0 && m.ece <= 1);
+  assert.ok(m.macroF1 > 0 && m.macroF1 <= 1);
+});
+
+/** Two Gaussian features; the class is the sign of the first. */
+function blobs(n: number, seed: number): { data: ModalityData; y: number[] } {
+  const r = new Rng(seed);
+  const rows: number[][] = [];
+  const y: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x0 = r.normal();
+    rows.push([x0, r.normal()]);
+    y.push(x0 > 0 ? 1 : 0);
+  }
+  return { data: { modality: 'tabular', rows, columns: [{ name: 'a', type: 'num' }, { name: 'b', type: 'num' }] }, y };
+}
+
+test('early stopping: validation labels that disagree with training → stops, and the best-validation weights are restored', async (t) => {
+  const { data, y } = blobs(240, 4);
+  const train = [...Array(160).keys()];
+  const val = Array.from({ length: 80 }, (_, i) => 160 + i);
+  // The constructed case: validation labels are the opposite of the rule the training labels follow,
+  // so the better the model fits the training set, the worse it does on validation.
+  const valY = val.map((i) => 1 - y[i]);
+  const enc = await randomEncoder(data, { pretext: 'vime', seed: 2, config: { encoder: { widths: [16, 16] } } });
+  const ft = await fineTune(enc, data, { idx: train, y: train.map((i) => y[i]) }, ['neg', 'pos'], {
+    seed: 1,
+    epochs: 40,
+    patience: 4,
+    lr: 1e-2,
+    headInit: 'random',
+    augment: 'none',
+    validation: { idx: val, y: valY },
+  });
+  t.diagnostic(`validation accuracy by epoch: ${ft.history.map((h) => h.valAccuracy.toFixed(2)).join(' ')}; best ${ft.bestEpoch}`);
+  const last = ft.history.at(-1)!;
+  const best = ft.history[ft.bestEpoch];
+  assert.ok(ft.stoppedEarly, 'stopped before the epoch limit');
+  assert.equal(ft.epochsRun, ft.bestEpoch + 4, 'stopped after `patience` epochs without improvement');
+  assert.ok(last.valAccuracy < best.valAccuracy - 0.2, `validation got worse: best ${best.valAccuracy} (epoch ${ft.bestEpoch}), last ${last.valAccuracy}`);
+  // The returned model is the best epoch's, not the last one's.
+  const m = await ft.model.evaluate(data, val, valY);
+  assert.equal(m.accuracy, best.valAccuracy);
+  assert.equal(ft.valAccuracy, best.valAccuracy);
+  ft.model.dispose();
+  enc.dispose();
+});
+
+test('BestWeights keeps the best-scoring copy (accuracy, then loss) and restores it', () => {
+  const v = tf.variable(tf.tensor1d([0, 0]));
+  const keeper = new BestWeights([['v', v]]);
+  const scores: Array<[number, number[]]> = [
+    [1, [0.5, -0.9]],
+    [2, [0.8, -0.7]],
+    [3, [0.8, -0.8]], // same accuracy, higher loss: not better
+    [4, [0.6, -0.1]],
+  ];
+  for (const [value, score] of scores) {
+    v.assign(tf.tensor1d([value, -value]));
+    keeper.offer(value, score);
+  }
+  assert.equal(keeper.bestEpoch, 2);
+  keeper.restore();
+  assert.deepEqual(Array.from(v.dataSync()), [2, -2]);
+  keeper.dispose();
+  v.dispose();
+});
+
+test('FixMatch pseudo-labels: arg-max kept only where the top probability is ≥ τ', () => {
+  const probs = [0.96, 0.04, 0.94, 0.06, 0.5, 0.5, 0.02, 0.98, 0.95, 0.05];
+  const pl = pseudoLabels(probs, 2, 0.95);
+  assert.deepEqual(Array.from(pl.labels), [0, 0, 0, 1, 0]);
+  assert.deepEqual(Array.from(pl.mask), [1, 0, 0, 1, 1]);
+  assert.equal(pl.count, 3);
+  assert.equal(pseudoLabels(probs, 2, 0.99).count, 0);
+
+  // ℓ_u = Σ mask·CE / (μB): the masked-out rows add nothing but still count in the mean.
+  const logits = tf.tensor2d([2, 0, 0, 3, 1, 1], [3, 2]);
+  const labels = Int32Array.from([0, 1, 0]);
+  const lse = (a: number, b: number) => Math.log(Math.exp(a) + Math.exp(b));
+  const expected = ((lse(2, 0) - 2) + (lse(0, 3) - 3)) / 3;
+  assert.ok(Math.abs(fixmatchUnlabelledLoss(logits, labels, Float32Array.from([1, 1, 0])).dataSync()[0] - expected) < 1e-5);
+  assert.equal(fixmatchUnlabelledLoss(logits, labels, new Float32Array(3)).dataSync()[0], 0);
+  logits.dispose();
+});
+
+test('FixMatch in the loop: pseudo-labels pass only when confident enough (τ = 1.01 → none, τ = 0 → all)', async () => {
+  const { data, y } = blobs(200, 6);
+  const labelled = [...Array(40).keys()];
+  const unlabelled = Array.from({ length: 160 }, (_, i) => 40 + i);
+  const rates: Record<string, number[]> = {};
+  for (const tau of [1.01, 0]) {
+    const enc = await randomEncoder(data, { pretext: 'vime', seed: 3, config: { encoder: { widths: [16, 16] } } });
+    const ft = await fineTune(enc, data, { idx: labelled, y: labelled.map((i) => y[i]) }, ['neg', 'pos'], { seed: 0, epochs: 2, batch: 8, fixmatch: { unlabelled, tau, mu: 2 } });
+    rates[tau] = ft.history.slice(1).map((h) => h.pseudoLabelRate!);
+    assert.deepEqual(ft.settings.fixmatch, { tau, mu: 2, lambdaU: 1, unlabelled: 160 });
+    ft.model.dispose();
+    enc.dispose();
+  }
+  assert.deepEqual(rates['1.01'], [0, 0]);
+  assert.deepEqual(rates['0'], [1, 1]);
+});
+
+test('label smoothing: ε = 0 is plain cross-entropy; ε > 0 raises the loss of a confident correct prediction', () => {
+  const logits = tf.tensor2d([4, 0, 0], [1, 3]);
+  const plain = smoothedCrossEntropy(logits, [0], 0).dataSync()[0];
+  const lse = Math.log(Math.exp(4) + 2);
+  assert.ok(Math.abs(plain - (lse - 4)) < 1e-5);
+  const smooth = smoothedCrossEntropy(logits, [0], 0.3).dataSync()[0];
+  assert.ok(Math.abs(smooth - (0.8 * (lse - 4) + 0.1 * lse + 0.1 * lse)) < 1e-5);
+  logits.dispose();
+});
+
+test('stratified validation split: about the fraction per class, at least one item of each class left to train', () => {
+  const y = [...Array(50).fill(0), ...Array(10).fill(1), 2];
+  const { train, val } = stratifiedSplit(y, 0.2, 0);
+  assert.equal(train.length + val.length, y.length);
+  assert.deepEqual([...new Set([...train, ...val])].sort((a, b) => a - b), [...y.keys()]);
+  assert.equal(val.filter((i) => y[i] === 0).length, 10);
+  assert.equal(val.filter((i) => y[i] === 1).length, 2);
+  assert.equal(val.filter((i) => y[i] === 2).length, 0, 'a class with one item stays in training');
+  assert.deepEqual(stratifiedSplit(y, 0.2, 0), { train, val }, 'seeded');
+});
