@@ -105,7 +105,7 @@ export class FineTunedClassifier {
   /** Raw logits rows × classes (no augmentation, running statistics). */
   async logits(data: ModalityData, idx?: ArrayLike<number>): Promise<Float32Array> {
     const ids = idx ? Int32Array.from(idx) : Int32Array.from({ length: this.encoder.backbone.count(data) }, (_, i) => i);
-    return logitsOf(this.encoder, this.head, this.views, data, ids, this.classes.length);
+    return logitsOf(this.head, this.views, data, ids, this.classes.length);
   }
 
   async proba(data: ModalityData, idx?: ArrayLike<number>): Promise<Float64Array> {
@@ -123,7 +123,7 @@ export class FineTunedClassifier {
   }
 }
 
-async function logitsOf(enc: SslEncoder, head: Params, views: Views, data: ModalityData, ids: Int32Array, K: number): Promise<Float32Array> {
+async function logitsOf(head: Params, views: Views, data: ModalityData, ids: Int32Array, K: number): Promise<Float32Array> {
   const out = new Float32Array(ids.length * K);
   const dummy = new Rng(0);
   for (let s = 0; s < ids.length; s += 256) {
@@ -132,7 +132,6 @@ async function logitsOf(enc: SslEncoder, head: Params, views: Views, data: Modal
     out.set(await t.data(), s * K);
     t.dispose();
   }
-  void enc;
   return out;
 }
 
@@ -362,7 +361,7 @@ export async function fineTune(
 
   const validate = async (): Promise<{ acc: number; loss: number }> => {
     if (valIdx.length === 0) return { acc: NaN, loss: NaN };
-    const lg = await logitsOf(encoder, head, views, data, valIdx, K);
+    const lg = await logitsOf(head, views, data, valIdx, K);
     let ok = 0;
     let loss = 0;
     for (let i = 0; i < valIdx.length; i++) {

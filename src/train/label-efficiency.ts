@@ -269,7 +269,10 @@ export function roundSizes(budget: number, rounds: number): number[] {
 
 interface CachedEncoder {
   dir: string;
+  /** Epochs the saved encoder was trained for (its encoder.json; a checkpoint of a run still going has fewer than its folder name says). */
   epochs: number;
+  /** Epochs the folder name announces, when it follows the cache naming. */
+  plannedEpochs: number | null;
   pretrainedNow: boolean;
   pretrainSeconds: number | null;
 }
@@ -279,12 +282,16 @@ function cacheName(bd: BenchData, csvHash: string | null): string {
   return csvHash ? `${bd.name}-${csvHash}` : bd.name;
 }
 
+async function trainedEpochs(dir: string): Promise<number> {
+  const f = JSON.parse(await readFile(join(dir, 'encoder.json'), 'utf8')) as { epochs?: unknown };
+  return typeof f.epochs === 'number' ? f.epochs : NaN;
+}
+
 /** The encoder folder to use: --encoder, else a cached one, else pretrain now and cache it. */
 async function resolveEncoder(bd: BenchData, trainData: ModalityData, pretext: string, opts: LabelEfficiencyOptions, csvHash: string | null): Promise<CachedEncoder> {
   if (opts.encoderDir) {
     if (!existsSync(join(opts.encoderDir, 'encoder.json'))) throw new UserError(`--encoder ${opts.encoderDir}: no encoder.json there (expected a folder written by Encoder.save)`);
-    const f = JSON.parse(await readFile(join(opts.encoderDir, 'encoder.json'), 'utf8')) as { epochs?: number };
-    return { dir: opts.encoderDir, epochs: f.epochs ?? NaN, pretrainedNow: false, pretrainSeconds: null };
+    return { dir: opts.encoderDir, epochs: await trainedEpochs(opts.encoderDir), plannedEpochs: null, pretrainedNow: false, pretrainSeconds: null };
   }
   const base = cacheName(bd, csvHash);
   const dirFor = (e: number) => join(opts.cacheDir, `${base}-${pretext}-e${e}-s${opts.seed}`);
@@ -296,11 +303,11 @@ async function resolveEncoder(bd: BenchData, trainData: ModalityData, pretext: s
       .filter((x) => x.m && existsSync(join(opts.cacheDir, x.n, 'encoder.json')) && statSync(join(opts.cacheDir, x.n)).isDirectory())
       .map((x) => ({ dir: join(opts.cacheDir, x.n), epochs: Number(x.m![1]), seed: Number(x.m![2]) }))
       .sort((a, b) => Number(b.seed === opts.seed) - Number(a.seed === opts.seed) || b.epochs - a.epochs);
-    if (found.length) return { dir: found[0].dir, epochs: found[0].epochs, pretrainedNow: false, pretrainSeconds: null };
+    if (found.length) return { dir: found[0].dir, epochs: await trainedEpochs(found[0].dir), plannedEpochs: found[0].epochs, pretrainedNow: false, pretrainSeconds: null };
   }
   const epochs = opts.pretrainEpochs ?? bd.pretrainEpochs;
   const dir = dirFor(epochs);
-  if (existsSync(join(dir, 'encoder.json'))) return { dir, epochs, pretrainedNow: false, pretrainSeconds: null };
+  if (existsSync(join(dir, 'encoder.json'))) return { dir, epochs: await trainedEpochs(dir), plannedEpochs: epochs, pretrainedNow: false, pretrainSeconds: null };
   opts.log(`pretraining ${pretext} for ${epochs} epochs on ${trainData.modality === 'text' ? trainData.texts.length : 'the'} training items (no labels) → ${dir}`);
   const res = await pretrain(trainData, {
     pretext,
@@ -316,7 +323,7 @@ async function resolveEncoder(bd: BenchData, trainData: ModalityData, pretext: s
   await mkdir(dirname(dir), { recursive: true });
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
-  return { dir, epochs, pretrainedNow: true, pretrainSeconds: res.seconds };
+  return { dir, epochs, plannedEpochs: epochs, pretrainedNow: true, pretrainSeconds: res.seconds };
 }
 
 async function embedAll(enc: Encoder, data: ModalityData): Promise<Features> {
@@ -347,6 +354,9 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     throw new UserError(`encoder ${cached.dir} is for ${base.modality} data, ${bd.name} is ${bd.modality}`);
   }
   log(`encoder: ${cached.dir} (${base.pretext}, ${cached.epochs} epochs${cached.pretrainedNow ? `, pretrained now in ${cached.pretrainSeconds?.toFixed(0)} s` : ', cached'})`);
+  if (cached.plannedEpochs !== null && cached.epochs < cached.plannedEpochs) {
+    log(`warning: ${cached.dir} holds ${cached.epochs} of ${cached.plannedEpochs} pretraining epochs (a checkpoint of an unfinished or running pretraining); the report says so`);
+  }
   const sslEmb = await embedAll(base, data);
   const scratchEnc = await randomEncoder(trainData, { pretext, seed: opts.seed });
   const scratchEmb = await embedAll(scratchEnc, data);
@@ -489,7 +499,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       modality: bd.modality,
       classes: classes.length,
       split: { rule: bd.split, train: bd.train.length, labelledTrain: pool.length, unlabelledTrain: unlabelledTrain.length, test: test.length },
-      encoder: { dir: cached.dir, pretext, epochs: cached.epochs, pretrainedNow: cached.pretrainedNow, pretrainSeconds: cached.pretrainSeconds },
+      encoder: { dir: cached.dir, pretext, epochs: cached.epochs, plannedEpochs: cached.plannedEpochs, pretrainedNow: cached.pretrainedNow, pretrainSeconds: cached.pretrainSeconds },
       rounds: sizes,
       fixmatch: opts.fixmatch ? { enabled: true, ...FIXMATCH_DEFAULTS } : { enabled: false },
       fineTune: { ...FINE_TUNE_DEFAULTS, epochs, encoderLr: FINE_TUNE_DEFAULTS.lr / 10, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },

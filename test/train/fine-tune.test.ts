@@ -9,7 +9,7 @@ import { initEngine, tf } from '../../src/ml/engine.ts';
 import { randomEncoder } from '../../src/ssl/index.ts';
 import type { ModalityData } from '../../src/ssl/types.ts';
 import { Rng } from '../../src/ssl/rng.ts';
-import { BestWeights, fineTune, smoothedCrossEntropy, stratifiedSplit } from '../../src/train/fine-tune.ts';
+import { BestWeights, fineTune, smoothedCrossEntropy, snapshotEncoder, stratifiedSplit } from '../../src/train/fine-tune.ts';
 import { fixmatchUnlabelledLoss, pseudoLabels } from '../../src/train/fixmatch.ts';
 import { evaluate, fitHead } from '../../src/train/linear-head.ts';
 import { selectRows } from '../../src/probe/features.ts';
@@ -99,6 +99,21 @@ test('early stopping: validation labels that disagree with training → stops, a
   assert.equal(m.accuracy, best.valAccuracy);
   assert.equal(ft.valAccuracy, best.valAccuracy);
   ft.model.dispose();
+  enc.dispose();
+});
+
+test('snapshotEncoder: fine-tuning changes the encoder in place; restore puts every weight back', async () => {
+  const { data, y } = blobs(120, 8);
+  const enc = await randomEncoder(data, { pretext: 'vime', seed: 5, config: { encoder: { widths: [16, 16] } } });
+  const before = await enc.embed(data);
+  const snap = snapshotEncoder(enc);
+  const idx = [...Array(120).keys()];
+  const ft = await fineTune(enc, data, { idx, y }, ['neg', 'pos'], { seed: 0, epochs: 2, patience: 99, valFraction: 0 });
+  ft.model.dispose();
+  assert.notDeepEqual(await enc.embed(data), before, 'fine-tuning trained the encoder');
+  snap.restore();
+  assert.deepEqual(await enc.embed(data), before);
+  snap.dispose();
   enc.dispose();
 });
 
