@@ -5,7 +5,7 @@
 // initialised, and raw features — mean over 3 probe seeds, on each dataset's official test
 // split where it has one (FSDD: recording index 0–4; TREC: TREC.test; NSL-KDD: KDDTest+),
 // else a seeded 80/20 split (SMS Spam, digits; seed 0).
-// Usage: npx tsx bench/probe-datasets.ts [--only sms-spam,digits] [--epochs-scale 1] [--seeds 3]
+// Usage: npx tsx bench/probe-datasets.ts [--only sms-spam,digits] [--epochs-scale 1] [--seeds 3] [--workers 2]
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,6 +27,7 @@ const arg = (name: string, def: string) => {
 const D = resolve(import.meta.dirname, '../../shared/datasets');
 const SEEDS = Array.from({ length: Number(arg('--seeds', '3')) }, (_, i) => i);
 const SCALE = Number(arg('--epochs-scale', '1'));
+const WORKERS = Number(arg('--workers', '2'));
 
 interface Spec {
   name: string;
@@ -60,7 +61,7 @@ const only = arg('--only', '');
 const specs = only ? SPECS.filter((s) => only.split(',').includes(s.name)) : SPECS;
 const dir = mkdtempSync(join(tmpdir(), 'tessera-probe-bench-'));
 const store = await openStore({ kind: 'sqlite', location: join(dir, 'tessera.db') });
-console.log(`bench/probe-datasets — protocol: default pretext per modality, pretrain on the training items only (no labels), probes at 10/class and 100 labels, mean over probe seeds ${SEEDS.join(',')}; kNN k=5 cosine; linear = L2 logistic regression (λ by 3-fold CV). node ${process.version}`);
+console.log(`bench/probe-datasets — protocol: default pretext per modality, pretrain on the training items only (no labels), probes at 10/class and 100 labels, mean over probe seeds ${SEEDS.join(',')}; kNN k=5 cosine; linear = L2 logistic regression (λ by 3-fold CV); pretraining on ${WORKERS} worker thread(s). node ${process.version}`);
 const results: Record<string, unknown> = {};
 
 for (const spec of specs) {
@@ -78,7 +79,7 @@ for (const spec of specs) {
   const pretext = defaultPretext(loaded.data.modality);
   const epochs = Math.max(1, Math.round(spec.epochs * SCALE));
   const tp = performance.now();
-  const res = await pretrain(trainData, { pretext, epochs, batch: spec.batch, seed: 0 });
+  const res = await pretrain(trainData, { pretext, epochs, batch: spec.batch, seed: 0, workers: WORKERS });
   const pretrainSeconds = (performance.now() - tp) / 1000;
   const { y, classes } = labelIndex(loaded.labels);
   const raw = await rawFeatures(loaded.data);

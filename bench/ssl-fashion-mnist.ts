@@ -45,7 +45,9 @@ function images(file: string, limit: number): ModalityData & { modality: 'image'
   for (let i = 0; i < pixels.length; i++) pixels[i] = data[i] / 255;
   return { modality: 'image', pixels, count: n, height: 28, width: 28, channels: 1 };
 }
-const train = images(`${DIR}/train-images-idx3-ubyte.gz`, TRAIN_SUBSET);
+const train = images(`${DIR}/train-images-idx3-ubyte.gz`, 60000);
+// --train-subset (quick experiments) limits what pretraining sees; the probes always use the protocol subsets.
+const pretrainData: ModalityData = TRAIN_SUBSET < train.count ? { ...train, count: TRAIN_SUBSET, pixels: train.pixels.subarray(0, TRAIN_SUBSET * 784) } : train;
 const test = images(`${DIR}/t10k-images-idx3-ubyte.gz`, TEST_SUBSET);
 const trainY = Int32Array.from(idx(`${DIR}/train-labels-idx1-ubyte.gz`, 'labels').data);
 const testY = Int32Array.from(idx(`${DIR}/t10k-labels-idx1-ubyte.gz`, 'labels').data.subarray(0, test.count));
@@ -54,7 +56,7 @@ const subsets = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../shar
 const name = `fashion-mnist-${PRETEXT}-e${EPOCHS}-s${SEED}${TRAIN_SUBSET < 60000 ? `-n${TRAIN_SUBSET}` : ''}${TAG ? `-${TAG}` : ''}`;
 const ckpt = resolve(import.meta.dirname, '.cache/encoders', name);
 console.log(`# bench/ssl-fashion-mnist  ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-console.log(`protocol: ${PRETEXT} on ${train.count.toLocaleString('en')} training images (no labels), ${EPOCHS} epochs, batch ${BATCH}, seed ${SEED}, ${WORKERS} worker threads, config ${JSON.stringify(CONFIG)}; ` +
+console.log(`protocol: ${PRETEXT} on ${Math.min(TRAIN_SUBSET, train.count).toLocaleString('en')} training images (no labels), ${EPOCHS} epochs, batch ${BATCH}, seed ${SEED}, ${WORKERS} worker threads, config ${JSON.stringify(CONFIG)}; ` +
   `probes on the protocol subsets (600, 100 labels × seeds 0–2) → ${test.count.toLocaleString('en')} test images. checkpoint ${ckpt}`);
 
 // Pretraining (resumes from the checkpoint when one exists).
@@ -69,10 +71,10 @@ if (done && done.epoch >= EPOCHS) {
   finalLoss = done.losses.at(-1)!;
   console.log(`pretraining: reused ${ckpt} (${done.epoch} epochs, ${done.seconds.toFixed(0)} s of training when it ran)`);
 } else {
-  const res = await pretrain(train, {
+  const res = await pretrain(pretrainData, {
     pretext: PRETEXT, epochs: EPOCHS, batch: BATCH, seed: SEED, workers: WORKERS, config: CONFIG,
     checkpointDir: ckpt, resumeFrom: done ? ckpt : undefined,
-    onEpoch: ({ epoch, loss, seconds }) => console.log(`  epoch ${epoch}/${EPOCHS}: loss ${loss.toFixed(4)}  ${seconds.toFixed(0)} s  (${((BATCH * Math.floor(train.count / BATCH)) / seconds).toFixed(0)} images/s)`),
+    onEpoch: ({ epoch, loss, seconds }) => console.log(`  epoch ${epoch}/${EPOCHS}: loss ${loss.toFixed(4)}  ${seconds.toFixed(0)} s  (${((BATCH * Math.floor(Math.min(TRAIN_SUBSET, train.count) / BATCH)) / seconds).toFixed(0)} images/s)`),
   });
   encoder = res.encoder;
   pretrainSeconds = res.seconds;
@@ -96,7 +98,7 @@ for (const seed of [0, 1, 2]) {
   const rnd = await randomEncoder(train, { pretext: PRETEXT, seed, config: CONFIG });
   const rndTest = await rnd.embed(test);
   for (const labels of [600, 100]) {
-    const rows = subsets[`${labels}_seed${seed}`].filter((r) => r < train.count);
+    const rows = subsets[`${labels}_seed${seed}`];
     const y = Int32Array.from([...rows.map((r) => trainY[r]), ...testY]);
     const split = { train: rows.map((_, i) => i), test: Array.from(testY, (_, i) => rows.length + i) };
     const both = (a: Float32Array, b: Float32Array) => { const o = new Float32Array(a.length + b.length); o.set(a); o.set(b, a.length); return o; };

@@ -14,6 +14,7 @@ import { maskPatches } from '../../src/ssl/transforms/audio.ts';
 import { ntXent } from '../../src/ssl/losses/ntxent.ts';
 import { AdamW, Params, gatherRows, mm, conv1d, addConv1d } from '../../src/ssl/nn.ts';
 import { bucketByLength } from '../../src/ssl/methods/method.ts';
+import { gridPool } from '../../src/ssl/encoders/cnn.ts';
 
 const near = (a: number, b: number, eps: number, what = '') => assert.ok(Math.abs(a - b) <= eps, `${what} ${a} vs ${b} (±${eps})`);
 
@@ -235,4 +236,17 @@ test('AdamW: first step moves each weight by lr·sign(g) (bias-corrected), decay
   assert.equal(opt.step, 1);
   opt.dispose();
   p.dispose();
+});
+
+test('grid pooling: means over a 2×2 grid of the final map, odd sides split with a shared middle row', () => {
+  // 4×4 map, 2 channels: channel 0 = row·4 + col, channel 1 = 1.
+  const v = Float32Array.from({ length: 32 }, (_, i) => (i % 2 === 0 ? i / 2 : 1));
+  const out = Array.from(gridPool(tf.tensor4d(v, [1, 4, 4, 2])).dataSync());
+  // Cells top-left, top-right, bottom-left, bottom-right; each [c0, c1].
+  assert.deepEqual(out, [2.5, 1, 4.5, 1, 10.5, 1, 12.5, 1]);
+  // 3×3: rows/cols [0,1] and [1,2] (the middle one in both halves).
+  const odd = Array.from(gridPool(tf.tensor4d(Float32Array.from({ length: 9 }, (_, i) => i), [1, 3, 3, 1])).dataSync());
+  assert.deepEqual(odd, [2, 3, 5, 6]);
+  // 1×1 maps (8×8 digits after the strides end at 2×2; smaller ones at 1×1) repeat the only cell.
+  assert.deepEqual(Array.from(gridPool(tf.tensor4d([7], [1, 1, 1, 1])).dataSync()), [7, 7, 7, 7]);
 });

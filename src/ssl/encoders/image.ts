@@ -1,7 +1,7 @@
 /**
  * Image encoder: images resized so the longer side is at most `maxSide` (bilinear), pixels
  * standardised per channel with the data's mean/std (fitted, saved), then the small CNN of
- * src/ml/models/small-cnn.ts (encoders/cnn.ts) with global average pooling.
+ * src/ml/models/small-cnn.ts (encoders/cnn.ts), its final map pooled over a 2×2 grid (config `pooling`).
  *
  * `strides: 'auto'` keeps full resolution for small images (≤ 16 px: strides 1,1,2,1,2,1 — an
  * 8×8 digit ends as a 2×2 map) and halves it at the stem for larger ones (2,1,2,1,2,1).
@@ -24,8 +24,12 @@ export const IMAGE_DEFAULTS: Config = {
   strides: 'auto',
   kernelSize: 3,
   bnMomentum: 0.9,
-  /** 'mean' (global average) or 'meanstd' (mean and std over the final map). */
-  pooling: 'mean',
+  /**
+   * 'grid' (means over a 2×2 grid of the final map, 4 × 128 dims), 'mean' (global average) or
+   * 'meanstd' (mean and std over the final map). 'grid' by default: on Fashion-MNIST (10k images,
+   * 1 SimCLR epoch) its linear probe at 600 labels read 0.764 against 0.734 for 'mean'.
+   */
+  pooling: 'grid',
 };
 
 type ImageData = Extract<ModalityData, { modality: 'image' }>;
