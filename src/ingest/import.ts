@@ -100,7 +100,9 @@ export async function runImport(store: Store, req: ImportRequest, hooks: ImportH
     };
     for await (const r of reader(path, readerOptions)) {
       records++;
+      const nul = r.ok ? nulIn(r.record) : null;
       if (!r.ok) rejectRecord(r.reject);
+      else if (nul) rejectRecord({ where: r.record.locator, message: `${nul} holds a NUL character (U+0000); expected text without NUL (PostgreSQL cannot store it, so no store accepts it)` });
       else if (req.redactPii) {
         const red = redactRecord(r.record);
         if (red.redacted) report.redacted!++;
@@ -127,6 +129,28 @@ export async function runImport(store: Store, req: ImportRequest, hooks: ImportH
   });
   hooks.onCommitted?.(committed);
   return report;
+}
+
+/**
+ * Where a record's strings (id, text, label, values, metadata and their keys) hold U+0000, e.g.
+ * `field "text" at character 5`, or null. PostgreSQL text and JSON cannot hold it (the import
+ * failed there with an internal error while SQLite stored it), so it is refused on both stores.
+ */
+export function nulIn(r: SourceRecord): string | null {
+  const stack: Array<[unknown, string]> = [[r.meta, 'metadata'], [r.values, 'values'], [r.sourceLabel, 'the label'], [r.text, 'the text'], [r.key, 'the id']];
+  while (stack.length > 0) {
+    const [v, what] = stack.pop()!;
+    if (typeof v === 'string') {
+      const i = v.indexOf('\u0000');
+      if (i >= 0) return `${what} (at character ${i})`;
+    } else if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) {
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes('\u0000')) return `a field name in ${what}`;
+        stack.push([x, what === 'metadata' || what === 'values' ? `field "${k}"` : `${what}.${k}`]);
+      }
+    }
+  }
+  return null;
 }
 
 /** Hashes the content (what an exact-duplicate audit compares) and encodes the payload. */

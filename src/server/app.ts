@@ -4,8 +4,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Store } from '../store/db.ts';
 import { registerAuth } from './auth.ts';
 import type { AuthLimitOptions } from './auth-limit.ts';
-import { registerErrors } from './errors.ts';
-import { checkRouteSchemas, isNoBody, loggerOptions, rejectTraversal, securityHeaders, trustProxyFromEnv, BODY_LIMIT } from './security.ts';
+import { frameworkErrors, registerErrors } from './errors.ts';
+import { checkRouteSchemas, isNoBody, loggerOptions, rejectNonFiniteNumbers, rejectTraversal, securityHeaders, trustProxyFromEnv, BODY_LIMIT } from './security.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { curationRoutes } from './routes/curation.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
@@ -66,6 +66,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // A hop count is supported at run time (Fastify's types omit it).
     trustProxy: (opts.trustProxy ?? trustProxyFromEnv()) as boolean | string | string[],
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // Router-level failures (over-long path parameter, bad URL) in the API's error shape, with the security headers.
+    frameworkErrors,
   });
   securityHeaders(app);
   rejectTraversal(app);
@@ -86,6 +88,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('preValidation', async (req) => {
     if (req.body === undefined && isNoBody(req.routeOptions.schema?.body)) req.body = {};
   });
+  rejectNonFiniteNumbers(app);
   registerErrors(app);
   await app.register(swagger, {
     openapi: {

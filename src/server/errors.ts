@@ -1,7 +1,8 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError, TesseraError, UserError } from '../core/errors.ts';
 import { ConflictError, ForbiddenError, UnauthorizedError } from '../label/errors.ts';
 import { scrubTokens } from '../label/tokens.ts';
+import { setSecurityHeaders } from './security.ts';
 
 /** Too many failed authentications from this address or for this token key (see auth-limit.ts). */
 export class RateLimitedError extends TesseraError {
@@ -20,6 +21,24 @@ export function statusOf(e: unknown): number {
   if (e instanceof ConflictError) return 409;
   if (e instanceof UserError) return 400;
   return 500;
+}
+
+/**
+ * Fastify's `frameworkErrors`: failures the router answers before any route runs (a path
+ * parameter over `maxParamLength` → 414, a malformed URL component → 400). Without it Fastify
+ * writes its own `{"error":"Bad Request",…}` body straight to the socket, skipping the error
+ * shape and the security headers (this reply runs no onSend hook, so they are set here). The path is not echoed.
+ */
+export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  const message =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'a path parameter is too long (at most 100 characters)'
+      : err.code === 'FST_ERR_BAD_URL'
+        ? 'the URL has a component that is not valid percent-encoding'
+        : 'bad request';
+  setSecurityHeaders(req.raw.url ?? '', reply);
+  reply.code(status).send({ error: { code: err.code ?? 'E_INPUT', message } });
 }
 
 /** Replies `{"error": {"code", "message"}}` for every failure, like the CLI's --json errors. */

@@ -20,7 +20,7 @@ export const NoBody = Type.Object({}, { additionalProperties: false, description
 
 export const Page = Type.Object(
   {
-    after: Type.Optional(Type.Integer({ minimum: 0, description: 'keyset pagination: ids greater than this' })),
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'keyset pagination: ids greater than this' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
   },
   { additionalProperties: false },

@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyServerOptions, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyServerOptions, RouteOptions } from 'fastify';
+import { UserError } from '../core/errors.ts';
 import { scrubTokens } from '../label/tokens.ts';
 import { API_CSP, CSP } from './web.ts';
 
@@ -58,6 +59,26 @@ export function checkRouteSchemas(r: RouteOptions) {
 }
 
 /**
+ * After validation, no number in the path or query string may be Infinity or NaN. Ajv coerces
+ * a string such as `1e400` or 400 nines to Infinity and does not re-check it: its integer type
+ * test and its minimum/maximum are skipped for non-finite values, so `?limit=999…` reached the
+ * database (SQLite: "datatype mismatch", a 500) and `?after=1e400` did on PostgreSQL too.
+ * JSON bodies are not affected (a body's 1e400 fails the type test, as it is not coerced).
+ */
+export function rejectNonFiniteNumbers(app: FastifyInstance) {
+  app.addHook('preHandler', async (req) => {
+    for (const [part, values] of [['path parameter', req.params], ['query parameter', req.query]] as const) {
+      if (!values || typeof values !== 'object') continue;
+      for (const [k, v] of Object.entries(values as Record<string, unknown>)) {
+        for (const x of Array.isArray(v) ? v : [v]) {
+          if (typeof x === 'number' && !Number.isFinite(x)) throw new UserError(`invalid request: ${part} "${k}" must be a finite number`);
+        }
+      }
+    }
+  });
+}
+
+/**
  * Security headers on every response: nosniff, no referrer, no framing, and a Content Security
  * Policy on everything: `default-src 'none'; frame-ancestors 'none'; sandbox` on every /api/
  * answer whatever its type (item content too), the UI's policy on other HTML (the UI and its 503
@@ -66,18 +87,23 @@ export function checkRouteSchemas(r: RouteOptions) {
  */
 export function securityHeaders(app: FastifyInstance) {
   app.addHook('onSend', async (req, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    // API answers are data (item content included, whatever its type): never a document.
-    if (req.url.startsWith('/api/')) reply.header('content-security-policy', API_CSP);
-    if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'no-referrer');
-    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
-    if (!reply.hasHeader('cross-origin-resource-policy')) reply.header('cross-origin-resource-policy', 'same-origin');
-    if (!reply.hasHeader('content-security-policy')) {
-      const type = String(reply.getHeader('content-type') ?? '');
-      reply.header('content-security-policy', type.startsWith('text/html') ? CSP : API_CSP);
-    }
+    setSecurityHeaders(req.url, reply);
     return payload;
   });
+}
+
+/** The headers above, for one reply (also used where Fastify answers without running onSend: see errors.ts frameworkErrors). */
+export function setSecurityHeaders(url: string, reply: FastifyReply) {
+  reply.header('x-content-type-options', 'nosniff');
+  // API answers are data (item content included, whatever its type): never a document.
+  if (url.startsWith('/api/')) reply.header('content-security-policy', API_CSP);
+  if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'no-referrer');
+  if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
+  if (!reply.hasHeader('cross-origin-resource-policy')) reply.header('cross-origin-resource-policy', 'same-origin');
+  if (!reply.hasHeader('content-security-policy')) {
+    const type = String(reply.getHeader('content-type') ?? '');
+    reply.header('content-security-policy', type.startsWith('text/html') ? CSP : API_CSP);
+  }
 }
 
 /**

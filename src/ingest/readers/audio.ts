@@ -14,6 +14,13 @@ import { reject } from './common.ts';
 import { downmix, encodeWav16, parseWav, resample } from '../wav.ts';
 
 export const DEFAULT_AUDIO_SAMPLE_RATE = 16000;
+/**
+ * Source sample rates accepted (Hz). Outside this range a file is not a recording but a header
+ * that would make the resampler blow up: a 2 KB file declaring 1 Hz became 32 M samples after
+ * 53 s of work, one declaring 4294967295 Hz made it allocate a 27-billion-entry filter table.
+ */
+export const MIN_SOURCE_SAMPLE_RATE = 1000;
+export const MAX_SOURCE_SAMPLE_RATE = 768000;
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /**
@@ -113,9 +120,19 @@ export const readAudio: Reader = async function* readAudio(path, opts) {
       yield reject(f.rel, `${errorMessage(e)}`);
       continue;
     }
+    if (wav.sampleRate < MIN_SOURCE_SAMPLE_RATE || wav.sampleRate > MAX_SOURCE_SAMPLE_RATE) {
+      yield reject(f.rel, `sample rate ${wav.sampleRate} Hz in the "fmt " chunk: expected ${MIN_SOURCE_SAMPLE_RATE}–${MAX_SOURCE_SAMPLE_RATE} Hz`);
+      continue;
+    }
     const frames = wav.channels[0].length;
     if (frames === 0) {
       yield reject(f.rel, `no audio: the data chunk is empty (expected at least one sample frame)`);
+      continue;
+    }
+    // The resampled item must fit the media limit too (upsampling multiplies the size: up to 384× from 1 kHz).
+    const outBytes = 44 + 2 * Math.round((frames * target) / wav.sampleRate);
+    if (outBytes > maxBytes) {
+      yield reject(f.rel, `resampled to ${target} Hz it would be ${outBytes} bytes, over the ${maxBytes}-byte limit (maxRecordBytes)`);
       continue;
     }
     if (wav.format === 'float') {

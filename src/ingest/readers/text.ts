@@ -14,6 +14,11 @@ export const readJsonl: Reader = async function* (path, opts) {
       continue;
     }
     if (line.text.trim() === '') continue;
+    const deep = tooDeep(line.text);
+    if (deep >= 0) {
+      yield reject(where, `JSON nested more than ${MAX_JSON_DEPTH} levels deep (at character ${deep}); expected one flat-ish JSON object per line`);
+      continue;
+    }
     let obj: unknown;
     try {
       obj = JSON.parse(line.text);
@@ -28,6 +33,30 @@ export const readJsonl: Reader = async function* (path, opts) {
     yield textRecord(path, where, obj as Record<string, unknown>, textCol, opts.idColumn, opts.labelColumn);
   }
 };
+
+/** Deepest nesting of arrays/objects accepted in a JSONL record (metadata is kept as JSON). */
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * Where `text` (JSON) first nests deeper than MAX_JSON_DEPTH, or -1. Checked before parsing:
+ * a 20 KB line of 10,000 nested arrays parsed, then overflowed the stack later (a RangeError,
+ * not a rejected record). Brackets inside strings are skipped.
+ */
+function tooDeep(text: string): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_JSON_DEPTH) return i;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return -1;
+}
 
 /** CSV with a header row; choose the text, id and label columns by name. */
 export const readTextCsv: Reader = async function* (path, opts) {

@@ -11,7 +11,7 @@ import { Id, ProjectParams, withProject, NoQuery, NoBody } from '../schemas.ts';
 
 const LabelsQuery = Type.Object(
   {
-    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     status: Type.Optional(Type.Union([Type.Literal('done'), Type.Literal('review'), Type.Literal('open')])),
   },
@@ -19,7 +19,7 @@ const LabelsQuery = Type.Object(
 );
 const AnnotationsQuery = Type.Object(
   {
-    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     user: Type.Optional(Type.String({ maxLength: 64 })),
     item: Type.Optional(Id),

@@ -11,7 +11,7 @@ const ReviewsQuery = Type.Object(
   {
     status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
     reason: Type.Optional(Type.Union(['disagreement', 'low_confidence', 'gold_failed', 'taxonomy_change', 'audit_flag'].map((r) => Type.Literal(r)))),
-    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   },
   { additionalProperties: false },

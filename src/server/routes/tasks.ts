@@ -10,7 +10,7 @@ type TaskParams = Static<typeof TaskParams>;
 const SubmitBody = Type.Object(
   {
     labels: LabelList,
-    taxonomyVersion: Type.Integer({ minimum: 1, description: 'the version the task was served with' }),
+    taxonomyVersion: Type.Integer({ minimum: 1, maximum: 2147483647, description: 'the version the task was served with' }),
     timeMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400000, description: 'time spent (default: since the lease began)' })),
     question: Type.Optional(Type.Boolean({ description: 'a question about the guidelines' })),
     comment: Type.Optional(Type.String({ maxLength: 10000 })),
