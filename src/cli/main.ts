@@ -12,6 +12,7 @@ import { registerUsers } from './commands/users.ts';
 import { registerLabel } from './commands/label.ts';
 import { registerAuditLog } from './commands/audit-log.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerWorker } from './commands/worker.ts';
 import { registerCrowdFiles } from './commands/crowd-files.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerBench } from './commands/bench.ts';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerLabel(program);
   registerAuditLog(program);
   registerServe(program);
+  registerWorker(program);
   registerCrowdFiles(program);
   registerAudit(program);
   registerBench(program);

@@ -32,7 +32,7 @@ export class InProcessRunner {
   private wake?: () => void;
 
   constructor(
-    store: Store,
+    private readonly store: Store,
     private readonly handlers: Record<string, JobHandler>,
     opts: RunnerOptions = {},
   ) {
@@ -47,8 +47,22 @@ export class InProcessRunner {
     return this.queue.recover(this.staleMs);
   }
 
-  /** Enqueues a job and runs it here, now; resolves with the finished job. */
+  /**
+   * Enqueues a job and runs it here, now; resolves with the finished job. On PostgreSQL with live
+   * `tessera worker`s serving its type (or TESSERA_JOBS=workers), the job goes to them through
+   * pg-boss instead and this waits for it, relaying progress (src/jobs/cluster.ts). SQLite: always here.
+   */
   async submitAndRun(type: string, params: Record<string, unknown>, projectId: number | null, onProgress?: (job: Job, fraction: number | null, message?: string) => void): Promise<Job> {
+    if (this.store.dialect === 'postgres') {
+      const cluster = await import('./cluster.ts');
+      if ((await cluster.routeFor(this.store, type)) === 'workers') {
+        const queued = await cluster.submitToWorkers(this.store, type, params, projectId);
+        // Should every worker stop before one takes the job, it runs here after all.
+        return cluster.waitForJob(this.store, queued.id, onProgress, 500, async () => {
+          if (await this.queue.claim(queued.id, this.owner)) await this.execute(await this.queue.get(queued.id), onProgress);
+        });
+      }
+    }
     const job = await this.queue.enqueue(type, params, projectId);
     if (!(await this.queue.claim(job.id, this.owner))) return this.queue.get(job.id);
     return this.execute(await this.queue.get(job.id), onProgress);

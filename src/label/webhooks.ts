@@ -154,10 +154,19 @@ export interface DueDelivery {
 }
 
 /**
+ * A claimed delivery is 'sending' until this long after the claim (its next_attempt_at); a
+ * dispatcher that has not settled it by then died, and any `tessera serve` re-queues it. Far longer
+ * than a request's timeout (10 s), so a live dispatcher's delivery is never sent twice.
+ */
+export const SENDING_LEASE_MS = 120_000;
+
+/**
  * Claims up to `limit` deliveries that are due: each moves pending → sending with a
- * conditional update, so two dispatchers never send the same one.
+ * conditional update, so two dispatchers (several `tessera serve` processes) never send the same
+ * one. Deliveries whose dispatcher died mid-send go back to pending first.
  */
 export async function claimDue(db: Conn, limit = 10): Promise<DueDelivery[]> {
+  await requeueStuck(db);
   const rows = await db
     .selectFrom('webhook_deliveries')
     .innerJoin('webhooks', 'webhooks.id', 'webhook_deliveries.webhook_id')
@@ -170,7 +179,8 @@ export async function claimDue(db: Conn, limit = 10): Promise<DueDelivery[]> {
     .execute();
   const claimed: DueDelivery[] = [];
   for (const r of rows) {
-    const res = await db.updateTable('webhook_deliveries').set({ status: 'sending' }).where('id', '=', r.id).where('status', '=', 'pending').executeTakeFirst();
+    const lease = new Date(Date.now() + SENDING_LEASE_MS).toISOString();
+    const res = await db.updateTable('webhook_deliveries').set({ status: 'sending', next_attempt_at: lease }).where('id', '=', r.id).where('status', '=', 'pending').executeTakeFirst();
     if (Number(res.numUpdatedRows) === 1) claimed.push(r);
   }
   return claimed;
@@ -202,7 +212,10 @@ export async function settleDelivery(
     .execute();
 }
 
-/** Deliveries left 'sending' by a dispatcher that died go back to pending. */
+/**
+ * Deliveries left 'sending' by a dispatcher that died (claimed more than SENDING_LEASE_MS ago) go
+ * back to pending. Only those: another live server's in-flight deliveries stay with it.
+ */
 export async function requeueStuck(db: Conn): Promise<void> {
-  await db.updateTable('webhook_deliveries').set({ status: 'pending' }).where('status', '=', 'sending').execute();
+  await db.updateTable('webhook_deliveries').set({ status: 'pending' }).where('status', '=', 'sending').where('next_attempt_at', '<', nowIso()).execute();
 }

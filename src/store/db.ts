@@ -10,6 +10,7 @@ import { up002 } from './migrations/002_embeddings.ts';
 import { up003 } from './migrations/003_labelling.ts';
 import { up004 } from './migrations/004_audit.ts';
 import { up005 } from './migrations/005_token_security.ts';
+import { up006 } from './migrations/006_cluster.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -34,11 +35,13 @@ export interface Store {
    * PostgreSQL: the same pool (other pooled connections are free).
    */
   side(): Kysely<Database>;
+  /** PostgreSQL only: how to connect again (cluster mode opens pg-boss on the same database). */
+  readonly connection?: { url: string; schema?: string };
   close(): Promise<void>;
 }
 
 function migrations(dialect: Dialect): Record<string, Migration> {
-  return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) }, '003_labelling': { up: up003(dialect) }, '004_audit': { up: up004(dialect) }, '005_token_security': { up: up005(dialect) } };
+  return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) }, '003_labelling': { up: up003(dialect) }, '004_audit': { up: up004(dialect) }, '005_token_security': { up: up005(dialect) }, '006_cluster': { up: up006(dialect) } };
 }
 
 export async function openStore(config: StoreConfig): Promise<Store> {
@@ -126,6 +129,7 @@ async function openPostgres(config: StoreConfig): Promise<Store> {
     db,
     location: redact(config.location) + (schema ? ` (schema ${schema})` : ''),
     side: () => db,
+    connection: { url: config.location, schema },
     close: async () => {
       await db.destroy();
     },

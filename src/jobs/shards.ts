@@ -1,0 +1,314 @@
+import type { Selectable } from 'kysely';
+import { CancelledError } from '../core/errors.ts';
+import { nowIso, parseJson } from '../core/json.ts';
+import type { Store } from '../store/db.ts';
+import { getModel } from '../store/models.ts';
+import { getProject } from '../store/projects.ts';
+import type { JobShardsTable } from '../store/schema.ts';
+import type { Encoder } from '../ssl/types.ts';
+import { loadShard, planShards, type ShardPlan } from './shard-data.ts';
+
+/**
+ * Sharded jobs (cluster mode, PostgreSQL): a job's items are split into shards of consecutive item
+ * ids; any number of runners lease shards with `FOR UPDATE SKIP LOCKED`, each lease expiring
+ * unless renewed. A runner that dies stops renewing: once its lease expires another runner takes
+ * the shard over and runs it again. A shard's output is written with an upsert keyed by
+ * (model, item) in the same transaction that marks the shard done, so a shard run twice (a lease
+ * taken over from a runner that was only slow) still leaves exactly one row per item.
+ */
+
+export type Shard = Selectable<JobShardsTable>;
+
+/** A shard leased this many times without finishing fails its job (a shard that crashes every runner). */
+export const MAX_SHARD_ATTEMPTS = 5;
+
+export interface ShardOptions {
+  /** Items per shard (default 2,000; TESSERA_SHARD_ITEMS). */
+  shardItems?: number;
+  /** A lease not renewed for this long is taken over (default 60 s; TESSERA_SHARD_LEASE_SECONDS). */
+  leaseMs?: number;
+  /** How often the coordinator looks again while other runners hold the last shards (ms). */
+  pollMs?: number;
+}
+
+export function shardDefaults(env: NodeJS.ProcessEnv = process.env): Required<ShardOptions> {
+  const num = (v: string | undefined, d: number) => (v && Number.isFinite(Number(v)) && Number(v) > 0 ? Number(v) : d);
+  return {
+    shardItems: Math.round(num(env.TESSERA_SHARD_ITEMS, 2000)),
+    leaseMs: num(env.TESSERA_SHARD_LEASE_SECONDS, 60) * 1000,
+    pollMs: 500,
+  };
+}
+
+export interface EmbedPlan {
+  kind: 'embed';
+  projectId: number;
+  modelId: number;
+  checkpointPath: string;
+  sampleRate: number | null;
+  data: ShardPlan;
+}
+
+/**
+ * Creates the shards of a job once (the plan row is the guard: a second coordinator, e.g. after
+ * recovery, finds it and reuses the shards, keeping those already done).
+ */
+export async function ensureShards(store: Store, jobId: number, make: () => Promise<{ plan: EmbedPlan; itemIds: number[] }>, shardItems: number): Promise<{ plan: EmbedPlan; created: boolean; shards: number; items: number }> {
+  const existing = await store.db.selectFrom('job_shard_plans').selectAll().where('job_id', '=', jobId).executeTakeFirst();
+  if (existing) return { plan: parseJson(existing.plan, {} as EmbedPlan), created: false, shards: existing.shards, items: existing.items };
+  const { plan, itemIds } = await make();
+  const shards: Array<{ lo: number; hi: number; items: number }> = [];
+  for (let i = 0; i < itemIds.length; i += shardItems) {
+    const ids = itemIds.slice(i, i + shardItems);
+    shards.push({ lo: ids[0], hi: ids[ids.length - 1], items: ids.length });
+  }
+  const created = await store.db.transaction().execute(async (trx) => {
+    const ins = await trx
+      .insertInto('job_shard_plans')
+      .values({ job_id: jobId, plan: JSON.stringify(plan), shards: shards.length, items: itemIds.length, created_at: nowIso() })
+      .onConflict((oc) => oc.column('job_id').doNothing())
+      .returning('job_id')
+      .executeTakeFirst();
+    if (!ins) return false;
+    for (let i = 0; i < shards.length; i += 1000) {
+      await trx
+        .insertInto('job_shards')
+        .values(shards.slice(i, i + 1000).map((s, k) => ({ job_id: jobId, shard: i + k, lo: s.lo, hi: s.hi, items: s.items, status: 'pending' as const })))
+        .execute();
+    }
+    return true;
+  });
+  if (!created) return ensureShards(store, jobId, make, shardItems);
+  return { plan, created: true, shards: shards.length, items: itemIds.length };
+}
+
+/**
+ * Leases the next shard that is pending, or whose lease has expired; undefined when none is
+ * leasable now. Concurrent runners never get the same shard (row locks, SKIP LOCKED).
+ */
+export async function leaseShard(store: Store, jobId: number, owner: string, leaseMs: number): Promise<Shard | undefined> {
+  const now = nowIso();
+  const expires = new Date(Date.now() + leaseMs).toISOString();
+  const leasable = store.db
+    .selectFrom('job_shards')
+    .select('shard')
+    .where('job_id', '=', jobId)
+    .where('attempts', '<', MAX_SHARD_ATTEMPTS)
+    .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'leased'), eb('lease_expires_at', '<', now)])]))
+    .orderBy('shard')
+    .limit(1)
+    .forUpdate()
+    .skipLocked();
+  const row = await store.db
+    .updateTable('job_shards')
+    .set((eb) => ({ status: 'leased', owner, lease_expires_at: expires, attempts: eb('attempts', '+', 1) }))
+    .where('job_id', '=', jobId)
+    .where('shard', '=', leasable)
+    .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'leased'), eb('lease_expires_at', '<', now)])]))
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) return undefined;
+  // History of leases (only the lease holder writes it).
+  const owners = [...parseJson<string[]>(row.owners, []), owner];
+  await store.db.updateTable('job_shards').set({ owners: JSON.stringify(owners) }).where('job_id', '=', jobId).where('shard', '=', row.shard).where('owner', '=', owner).execute();
+  return { ...row, owners: JSON.stringify(owners) };
+}
+
+/** Extends a held lease; false when it was lost (expired and taken over, or the shard is done). */
+export async function renewLease(store: Store, s: Shard, owner: string, leaseMs: number): Promise<boolean> {
+  const r = await store.db
+    .updateTable('job_shards')
+    .set({ lease_expires_at: new Date(Date.now() + leaseMs).toISOString() })
+    .where('job_id', '=', s.job_id)
+    .where('shard', '=', s.shard)
+    .where('owner', '=', owner)
+    .where('status', '=', 'leased')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Gives back every lease `owner` holds on a job (graceful shutdown, cancellation). */
+export async function releaseLeases(store: Store, owner: string, jobId?: number): Promise<number> {
+  let q = store.db.updateTable('job_shards').set({ status: 'pending', owner: null, lease_expires_at: null }).where('owner', '=', owner).where('status', '=', 'leased');
+  if (jobId !== undefined) q = q.where('job_id', '=', jobId);
+  return Number((await q.executeTakeFirst()).numUpdatedRows);
+}
+
+export async function shardCounts(store: Store, jobId: number): Promise<{ shards: number; done: number; items: number; doneItems: number; leased: number }> {
+  const rows = await store.db
+    .selectFrom('job_shards')
+    .select(['status', (e) => e.fn.countAll<number>().as('n'), (e) => e.fn.sum<number>('items').as('items')])
+    .where('job_id', '=', jobId)
+    .groupBy('status')
+    .execute();
+  const out = { shards: 0, done: 0, items: 0, doneItems: 0, leased: 0 };
+  for (const r of rows) {
+    out.shards += Number(r.n);
+    out.items += Number(r.items);
+    if (r.status === 'done') {
+      out.done += Number(r.n);
+      out.doneItems += Number(r.items);
+    }
+    if (r.status === 'leased') out.leased += Number(r.n);
+  }
+  return out;
+}
+
+/** Whether helpers should keep working on a job: it is running and nobody asked it to stop. */
+async function jobLive(store: Store, jobId: number): Promise<boolean> {
+  const r = await store.db.selectFrom('jobs').select(['status', 'cancel_requested']).where('id', '=', jobId).executeTakeFirst();
+  return r?.status === 'running' && r.cancel_requested !== 1;
+}
+
+// ---- the embed job, sharded ----
+
+/** Encoders loaded in this process, by checkpoint path (loading one costs far more than a shard). */
+const encoders = new Map<string, Promise<Encoder>>();
+
+async function encoderFor(path: string): Promise<Encoder> {
+  let e = encoders.get(path);
+  if (!e) {
+    e = import('../ssl/index.ts').then((m) => m.loadEncoder(path));
+    encoders.set(path, e);
+    e.catch(() => encoders.delete(path));
+    // Keep the two most recent; older ones are disposed when no shard of theirs can still be running.
+    while (encoders.size > 2) {
+      const [oldest] = encoders.keys();
+      const old = encoders.get(oldest)!;
+      encoders.delete(oldest);
+      setTimeout(() => void old.then((x) => x.dispose()).catch(() => {}), 10 * 60_000).unref();
+    }
+  }
+  return e;
+}
+
+/** Disposes every cached encoder (worker shutdown). */
+export async function disposeEncoders(): Promise<void> {
+  const all = [...encoders.values()];
+  encoders.clear();
+  for (const e of all) (await e.catch(() => undefined))?.dispose();
+}
+
+/** Hook for tests and benchmarks: runs before a shard's output is written (e.g. to slow a shard down). */
+export const shardHooks: { beforeWrite?: (s: Shard) => Promise<void> } = {};
+
+/**
+ * Runs one leased embed shard: decode its items by the plan, embed, then in one transaction upsert
+ * the vectors and mark the shard done (only if this runner still holds the lease; if it lost the
+ * lease the upsert rewrites the same vectors, so nothing is duplicated either way).
+ */
+export async function runEmbedShard(store: Store, plan: EmbedPlan, s: Shard, owner: string, leaseMs: number): Promise<{ items: number; held: boolean }> {
+  const renew = setInterval(() => void renewLease(store, s, owner, leaseMs).catch(() => {}), Math.max(250, leaseMs / 3));
+  try {
+    const encoder = await encoderFor(plan.checkpointPath);
+    const { itemIds, data } = await loadShard(store, plan.projectId, plan.data, s.lo, s.hi, plan.sampleRate ?? undefined);
+    const vectors = itemIds.length ? await encoder.embed(data) : new Float32Array(0);
+    const dim = encoder.dim;
+    await shardHooks.beforeWrite?.(s);
+    const held = await store.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < itemIds.length; i += 1000) {
+        const ids = itemIds.slice(i, i + 1000);
+        await trx
+          .insertInto('embeddings')
+          .values(ids.map((item_id, k) => ({ model_id: plan.modelId, item_id, dim, vector: Buffer.from(vectors.buffer, vectors.byteOffset + (i + k) * dim * 4, dim * 4) })))
+          .onConflict((oc) => oc.columns(['model_id', 'item_id']).doUpdateSet({ dim: (eb) => eb.ref('excluded.dim'), vector: (eb) => eb.ref('excluded.vector') }))
+          .execute();
+      }
+      const r = await trx
+        .updateTable('job_shards')
+        .set({ status: 'done', done_at: nowIso(), done_by: owner, lease_expires_at: null })
+        .where('job_id', '=', s.job_id)
+        .where('shard', '=', s.shard)
+        .where('owner', '=', owner)
+        .where('status', '=', 'leased')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    });
+    return { items: itemIds.length, held };
+  } finally {
+    clearInterval(renew);
+  }
+}
+
+/** Leases and runs shards of `jobId` until none is leasable; returns how many this runner ran. */
+export async function workShards(store: Store, jobId: number, plan: EmbedPlan, owner: string, opts: { leaseMs: number; signal?: AbortSignal; onShard?: (s: Shard, items: number) => void }): Promise<number> {
+  let n = 0;
+  for (;;) {
+    if (opts.signal?.aborted) return n;
+    if (!(await jobLive(store, jobId))) return n;
+    const s = await leaseShard(store, jobId, owner, opts.leaseMs);
+    if (!s) return n;
+    const r = await runEmbedShard(store, plan, s, owner, opts.leaseMs);
+    n++;
+    opts.onShard?.(s, r.items);
+  }
+}
+
+export interface EmbedJobParams {
+  project: string;
+  model?: number;
+}
+
+/**
+ * The embed job as a cluster coordinator: plans the shards (once), asks other workers to help
+ * (`askHelp(n)` sends n helper jobs), works shards itself, then waits for shards leased by others,
+ * taking over any whose lease expires. Progress is the fraction of items in finished shards.
+ */
+export async function coordinateEmbed(
+  store: Store,
+  ctx: { jobId: number; params: EmbedJobParams; owner: string; signal: AbortSignal; progress(f: number | null, m?: string): void },
+  askHelp: (helpers: number) => Promise<void>,
+  opts: ShardOptions = {},
+): Promise<unknown> {
+  const o = { ...shardDefaults(), ...opts };
+  const t0 = performance.now();
+  const { plan, shards, items } = await ensureShards(
+    store,
+    ctx.jobId,
+    async () => {
+      const project = await getProject(store.db, ctx.params.project);
+      const model = await getModel(store.db, project.id, ctx.params.model);
+      const { projectModality } = await import('../ssl/data.ts');
+      const modality = await projectModality(store, project.id);
+      const { itemIds, plan: data } = await planShards(store, project.id, modality);
+      return { itemIds, plan: { kind: 'embed', projectId: project.id, modelId: model.id, checkpointPath: model.checkpointPath!, sampleRate: project.settings.sampleRate ?? null, data } };
+    },
+    o.shardItems,
+  );
+  await askHelp(Math.min(shards - 1, 256));
+  let mine = 0;
+  const report = async () => {
+    const c = await shardCounts(store, ctx.jobId);
+    ctx.progress(c.items ? c.doneItems / c.items : 0, `${c.done}/${c.shards} shards (${c.doneItems.toLocaleString('en')} of ${c.items.toLocaleString('en')} items)`);
+    return c;
+  };
+  for (;;) {
+    if (ctx.signal.aborted) {
+      await releaseLeases(store, ctx.owner, ctx.jobId);
+      throw new CancelledError('embed job stopped');
+    }
+    mine += await workShards(store, ctx.jobId, plan, ctx.owner, { leaseMs: o.leaseMs, signal: ctx.signal, onShard: () => void report().catch(() => {}) });
+    const c = await report();
+    if (c.done === c.shards) break;
+    const stuck = await store.db
+      .selectFrom('job_shards')
+      .select(['shard', 'owners'])
+      .where('job_id', '=', ctx.jobId)
+      .where('status', '!=', 'done')
+      .where('attempts', '>=', MAX_SHARD_ATTEMPTS)
+      .where((eb) => eb.or([eb('status', '=', 'pending'), eb('lease_expires_at', '<', nowIso())]))
+      .executeTakeFirst();
+    if (stuck) throw new Error(`shard ${stuck.shard} of job ${ctx.jobId} did not finish after ${MAX_SHARD_ATTEMPTS} leases (runners: ${parseJson<string[]>(stuck.owners, []).join(', ')}); see those workers' logs`);
+    if (ctx.signal.aborted) continue;
+    await new Promise((res) => setTimeout(res, o.pollMs));
+  }
+  const stats = await store.db
+    .selectFrom('job_shards')
+    .select([(e) => e.fn.countAll<number>().as('n'), (e) => e.fn.max('attempts').as('maxAttempts'), (e) => e.fn.count<number>('done_by').distinct().as('runners')])
+    .where('job_id', '=', ctx.jobId)
+    .executeTakeFirstOrThrow();
+  const rerun = await store.db.selectFrom('job_shards').select((e) => e.fn.countAll<number>().as('n')).where('job_id', '=', ctx.jobId).where('attempts', '>', 1).executeTakeFirstOrThrow();
+  const seconds = (performance.now() - t0) / 1000;
+  const encoder = await encoderFor(plan.checkpointPath);
+  return { model: plan.modelId, items, dim: encoder.dim, seconds, shards, shardsByCoordinator: mine, shardsRerun: Number(rerun.n), runners: Number(stats.runners), itemsPerSecond: items / seconds };
+}
