@@ -134,13 +134,24 @@ function plan(a: LoopArgs) {
   };
   const diverged = (epoch: number, s: number, loss: number) =>
     new Error(`pretraining (${opts.pretext}) diverged at epoch ${epoch} step ${s + 1}: loss is ${loss}; lower config.optim.lr (now ${lr})`);
-  return { batch, stepsPerEpoch, total, lr, warmup, state, check, diverged };
+  /** Records a finished epoch in `state`, checkpoints it with `save` (when asked to) and reports it. */
+  const endEpoch = async (epoch: number, sum: number, t0: number, rng: Rng, save: (dir: string) => Promise<unknown>) => {
+    const seconds = (performance.now() - t0) / 1000;
+    state.epoch = epoch;
+    state.losses.push(sum / stepsPerEpoch);
+    state.seconds += seconds;
+    state.rng = rng.state();
+    a.encoder.info.epochs = epoch;
+    if (opts.checkpointDir) await save(opts.checkpointDir);
+    await opts.onEpoch?.({ epoch, loss: sum / stepsPerEpoch, seconds });
+  };
+  return { batch, stepsPerEpoch, total, lr, warmup, state, check, diverged, endEpoch };
 }
 
 /** Runs epochs state.epoch+1 … opts.epochs; returns the final state. */
 export async function trainLoop(a: LoopArgs): Promise<TrainState> {
   const { task, trainer, opts, n } = a;
-  const { batch, stepsPerEpoch, total, lr, warmup, state, check, diverged } = plan(a);
+  const { batch, stepsPerEpoch, total, lr, warmup, state, check, diverged, endEpoch } = plan(a);
   const rng = new Rng(a.state.rng);
   const varList = trainer.vars.map(([, v]) => v);
   for (let epoch = state.epoch + 1; epoch <= opts.epochs; epoch++) {
@@ -166,14 +177,7 @@ export async function trainLoop(a: LoopArgs): Promise<TrainState> {
       state.step++;
       await new Promise((r) => setImmediate(r));
     }
-    const seconds = (performance.now() - t0) / 1000;
-    state.epoch = epoch;
-    state.losses.push(sum / stepsPerEpoch);
-    state.seconds += seconds;
-    state.rng = rng.state();
-    a.encoder.info.epochs = epoch;
-    if (opts.checkpointDir) await writeCheckpoint(opts.checkpointDir, a.encoder, task, trainer, state);
-    await opts.onEpoch?.({ epoch, loss: sum / stepsPerEpoch, seconds });
+    await endEpoch(epoch, sum, t0, rng, (dir) => writeCheckpoint(dir, a.encoder, task, trainer, state));
   }
   return state;
 }
@@ -189,7 +193,7 @@ export async function trainLoop(a: LoopArgs): Promise<TrainState> {
  */
 export async function trainLoopParallel(a: LoopArgs & { data: ModalityData; workers: number }): Promise<TrainState> {
   const { opts, n } = a;
-  const { batch, stepsPerEpoch, total, lr, warmup, state, check, diverged } = plan(a);
+  const { batch, stepsPerEpoch, total, lr, warmup, state, check, diverged, endEpoch } = plan(a);
   if (batch < a.workers) throw new Error(`batch ${batch} cannot be split over ${a.workers} workers`);
   const rng = new Rng(a.state.rng);
   const init = await mkdtemp(join(tmpdir(), 'tessera-replica-'));
@@ -211,14 +215,7 @@ export async function trainLoopParallel(a: LoopArgs & { data: ModalityData; work
         sum += loss;
         state.step++;
       }
-      const seconds = (performance.now() - t0) / 1000;
-      state.epoch = epoch;
-      state.losses.push(sum / stepsPerEpoch);
-      state.seconds += seconds;
-      state.rng = rng.state();
-      a.encoder.info.epochs = epoch;
-      if (opts.checkpointDir) await trainer.call('checkpoint', [opts.checkpointDir, state], 0);
-      await opts.onEpoch?.({ epoch, loss: sum / stepsPerEpoch, seconds });
+      await endEpoch(epoch, sum, t0, rng, (dir) => trainer!.call('checkpoint', [dir, state], 0));
     }
     // Bring the trained weights (and running statistics) back into this thread's encoder.
     const weights = await trainer.getWeights();
