@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { tesseraHome } from '../core/config.ts';
 import { UserError } from '../core/errors.ts';
@@ -42,6 +42,26 @@ export function checkpointDir(project: string, jobId: number): string {
   return join(tesseraHome(), 'models', project, `job-${jobId}`);
 }
 
+/**
+ * The checkpoint a re-run pretraining job resumes from: `<dir>/checkpoint`, or undefined when no
+ * epoch finished. A process killed between the two renames that swap a new checkpoint in
+ * (src/ssl/train.ts writeCheckpoint: `checkpoint` → `.prev`, then `.next` → `checkpoint`) left no
+ * `checkpoint` but a complete `checkpoint.next` (its train/state.json is written last) and maybe
+ * `checkpoint.prev`: the swap is finished here (newest complete one first) instead of the job
+ * starting over from epoch 1.
+ */
+export function resumableCheckpoint(dir: string): string | undefined {
+  const ckpt = join(dir, 'checkpoint');
+  if (existsSync(ckpt)) return ckpt;
+  for (const candidate of [`${ckpt}.next`, `${ckpt}.prev`]) {
+    if (existsSync(join(candidate, 'train', 'state.json'))) {
+      renameSync(candidate, ckpt);
+      return ckpt;
+    }
+  }
+  return undefined;
+}
+
 async function pretrainJob(store: Store, { job, signal, progress }: JobContext) {
   const p = job.params as unknown as PretrainJobParams;
   const project = await getProject(store.db, p.project);
@@ -53,7 +73,7 @@ async function pretrainJob(store: Store, { job, signal, progress }: JobContext) 
   if (known.modality !== loaded.data.modality) throw new UserError(`pretext "${pretext}" is for ${known.modality}; project "${p.project}" holds ${loaded.data.modality}`);
   const dir = checkpointDir(p.project, job.id);
   // A job re-run after a crash continues from its last epoch checkpoint.
-  const resumeFrom = existsSync(join(dir, 'checkpoint')) ? join(dir, 'checkpoint') : undefined;
+  const resumeFrom = resumableCheckpoint(dir);
   const result = await pretrain(loaded.data, {
     pretext,
     epochs: p.epochs,

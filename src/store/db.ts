@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from 'kysely';
+import type pg from 'pg';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Migration, type SqliteDialectConfig } from 'kysely';
 import type { StoreConfig } from '../core/config.ts';
 import type { Database } from './schema.ts';
 import { up001 } from './migrations/001_initial.ts';
@@ -14,8 +14,15 @@ import { up006 } from './migrations/006_cluster.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
-// COUNT(*) and BIGINT come back from pg as strings; every count here fits a JS number.
-pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+/**
+ * The pg driver, loaded on first use (SQLite stores never pay for it). COUNT(*) and BIGINT come
+ * back from pg as strings; every count here fits a JS number.
+ */
+async function loadPg(): Promise<typeof pg> {
+  const driver = (await import('pg')).default;
+  driver.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+  return driver;
+}
 
 /**
  * One open store: a Kysely instance for typed queries in both dialects, plus the raw SQLite
@@ -63,18 +70,41 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   return store;
 }
 
+/**
+ * SQLite transactions (`db.transaction()`) begin IMMEDIATE: they take the write lock up front,
+ * waiting for it (busy_timeout) like any writer. Kysely's default, a deferred BEGIN, takes it at
+ * the first write instead; when another process committed in between (the server recording an
+ * annotation while an import read its project), SQLite cannot wait — the transaction's snapshot
+ * is stale — and fails at once with "database is locked". Imports failed that way under live
+ * annotation traffic (found by test/crash/). Labelling changes already use BEGIN IMMEDIATE (tx.ts).
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly sqliteConfig: SqliteDialectConfig) {
+    super(sqliteConfig);
+  }
+  override createDriver(): SqliteDriver {
+    return new ImmediateSqliteDriver(this.sqliteConfig);
+  }
+}
+
 function openSqlite(file: string): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const raw = new SQLite(file);
-  // WAL: readers (UI, job polling) never wait for the importer; NORMAL sync is durable in WAL mode
-  // against process crashes, which is what an acknowledged annotation needs.
+  // WAL: readers (UI, job polling) never wait for the importer. NORMAL sync is durable in WAL
+  // mode against a killed process (test/crash/), not against power loss: see syncEveryCommit.
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
   // 64 MiB page cache (default 2 MiB): index pages of a million-item project stay in memory.
   raw.pragma('cache_size = -65536');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: raw }) });
   let side: Kysely<Database> | undefined;
   return {
     dialect: 'sqlite',
@@ -97,6 +127,7 @@ function openSqlite(file: string): Store {
 }
 
 async function openPostgres(config: StoreConfig): Promise<Store> {
+  const pg = await loadPg();
   const schema = config.schema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
     throw new Error(`invalid PostgreSQL schema name "${schema}" (expected [a-z_][a-z0-9_]*)`);
@@ -134,6 +165,20 @@ async function openPostgres(config: StoreConfig): Promise<Store> {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Makes every later commit wait until it is on disk, so that what the store acknowledged survives
+ * an OS crash or power loss, not only a killed process. SQLite: synchronous=FULL (in WAL mode one
+ * fsync of the WAL per commit, ~1–3 ms here; NORMAL, the default for batch commands, leaves the
+ * last commits in the OS cache). PostgreSQL already does this (synchronous_commit=on). `tessera
+ * serve` calls it: an annotation is acknowledged (201) only after its commit returns.
+ * Returns what syncs commits: `FULL` (SQLite) or `server` (PostgreSQL's own setting).
+ */
+export function syncEveryCommit(store: Store): 'FULL' | 'server' {
+  if (!store.sqlite) return 'server';
+  store.sqlite.pragma('synchronous = FULL');
+  return 'FULL';
 }
 
 /** Connection strings may hold passwords: never print them. */
