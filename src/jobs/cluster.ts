@@ -364,33 +364,14 @@ export class ClusterWorker {
     this.stats.jobs++;
     this.log(`job ${jobId} (${job.type}) started`);
     const t0 = performance.now();
-    let fraction: number | null = 0;
-    let message: string | null = null;
-    let beating = false;
-    const beat = setInterval(() => {
-      if (beating) return;
-      beating = true;
-      this.queue
-        .heartbeat(jobId, fraction ?? 0, message)
-        .then((cancel) => {
-          if (cancel && !slot.controller.signal.aborted) {
-            slot.reason = 'cancel';
-            slot.controller.abort();
-          }
-        })
-        .catch(() => {})
-        .finally(() => (beating = false));
-    }, this.o.heartbeatMs);
+    const beat = this.queue.startHeartbeat(jobId, this.o.heartbeatMs, () => {
+      if (slot.controller.signal.aborted) return;
+      slot.reason = 'cancel';
+      slot.controller.abort();
+    });
     try {
-      const result = await handler({
-        job,
-        signal: slot.controller.signal,
-        progress: (f, m) => {
-          fraction = f;
-          message = m ?? message;
-        },
-      });
-      await this.queue.finish(jobId, 'succeeded', { result, progress: 1, message });
+      const result = await handler({ job, signal: slot.controller.signal, progress: beat.progress });
+      await this.queue.finish(jobId, 'succeeded', { result, progress: 1, message: beat.state.message });
       this.log(`job ${jobId} (${job.type}) succeeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return 'succeeded';
     } catch (e) {
@@ -408,13 +389,13 @@ export class ClusterWorker {
       const cancelled = e instanceof CancelledError || slot.controller.signal.aborted;
       await this.queue.finish(jobId, cancelled ? 'cancelled' : 'failed', {
         error: cancelled ? undefined : errorMessage(e),
-        message: cancelled ? errorMessage(e) : message,
+        message: cancelled ? errorMessage(e) : beat.state.message,
         result: (e as { report?: unknown }).report,
       });
       this.log(`job ${jobId} (${job.type}) ${cancelled ? 'cancelled' : `failed: ${errorMessage(e)}`}`);
       return cancelled ? 'cancelled' : 'failed';
     } finally {
-      clearInterval(beat);
+      beat.stop();
     }
   }
 

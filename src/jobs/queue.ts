@@ -127,6 +127,34 @@ export class JobQueue {
     return r?.cancel_requested === 1;
   }
 
+  /**
+   * Heartbeats a running job every `everyMs` with its latest progress (one beat in flight at a
+   * time) and calls `onCancel` when its row asks it to stop. `progress` records what the handler
+   * reports; `stop` ends the beats.
+   */
+  startHeartbeat(id: number, everyMs: number, onCancel: () => void) {
+    const state: { fraction: number | null; message: string | null } = { fraction: 0, message: null };
+    let beating = false;
+    const timer = setInterval(() => {
+      if (beating) return;
+      beating = true;
+      this.heartbeat(id, state.fraction ?? 0, state.message)
+        .then((cancel) => {
+          if (cancel) onCancel();
+        })
+        .catch(() => {})
+        .finally(() => (beating = false));
+    }, everyMs);
+    return {
+      state,
+      progress(fraction: number | null, message?: string) {
+        state.fraction = fraction;
+        state.message = message ?? state.message;
+      },
+      stop: () => clearInterval(timer),
+    };
+  }
+
   async finish(id: number, status: 'succeeded' | 'failed' | 'cancelled', fields: { result?: unknown; error?: string; message?: string | null; progress?: number }): Promise<void> {
     await this.db
       .updateTable('jobs')

@@ -104,40 +104,26 @@ export class InProcessRunner {
       return this.queue.get(job.id);
     }
     const controller = new AbortController();
-    let fraction: number | null = 0;
-    let message: string | null = null;
-    let beating = false;
-    const beat = setInterval(() => {
-      if (beating) return;
-      beating = true;
-      this.queue
-        .heartbeat(job.id, fraction ?? 0, message)
-        .then((cancel) => {
-          if (cancel) controller.abort();
-        })
-        .catch(() => {})
-        .finally(() => (beating = false));
-    }, this.heartbeatMs);
+    const beat = this.queue.startHeartbeat(job.id, this.heartbeatMs, () => controller.abort());
     try {
       const result = await handler({
         job,
         signal: controller.signal,
         progress: (f, m) => {
-          fraction = f;
-          message = m ?? message;
+          beat.progress(f, m);
           onProgress?.(job, f, m);
         },
       });
-      await this.queue.finish(job.id, 'succeeded', { result, progress: 1, message });
+      await this.queue.finish(job.id, 'succeeded', { result, progress: 1, message: beat.state.message });
     } catch (e) {
       const cancelled = e instanceof CancelledError || controller.signal.aborted;
       await this.queue.finish(job.id, cancelled ? 'cancelled' : 'failed', {
         error: cancelled ? undefined : errorMessage(e),
-        message: cancelled ? errorMessage(e) : message,
+        message: cancelled ? errorMessage(e) : beat.state.message,
         result: (e as { report?: unknown }).report,
       });
     } finally {
-      clearInterval(beat);
+      beat.stop();
     }
     return this.queue.get(job.id);
   }
