@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { mulberry32, shuffled } from '../core/rng.ts';
+import { tesseraHome } from '../core/config.ts';
 import { UserError } from '../core/errors.ts';
 import type { Store } from '../store/db.ts';
 import { getProject, type Project } from '../store/projects.ts';
@@ -12,6 +14,9 @@ import { selectRows, type Features } from '../probe/features.ts';
 import type { ProbeReport } from '../probe/probe.ts';
 import { STRATEGIES } from '../select/index.ts';
 import { evaluate, fitHead, headProba, type Head, type Metrics } from '../train/linear-head.ts';
+import { FINE_TUNE_DEFAULTS, snapshotEncoder } from '../train/fine-tune.ts';
+import { TRAIN_METHODS, trainClassifier, type TrainMethod, type TrainedClassifier } from '../train/train-classifier.ts';
+import { loadEncoder, type Encoder } from '../ssl/index.ts';
 import { cliActor, userActor, type Actor } from '../label/context.ts';
 import { createTaxonomy, findTaxonomy } from '../label/taxonomies.ts';
 import { createUser, findUser, setRole, type User } from '../label/users.ts';
@@ -36,7 +41,29 @@ export interface LoopOptions {
   /** Held-out test split: at most this many labelled items (default 1000, and ≤ 20%). */
   testSize?: number;
   pretrain: { epochs: number; batch: number; pretext?: string; config?: Record<string, unknown> };
+  /**
+   * How each round's classifier is trained (src/train/train-classifier.ts): `linear` head on the
+   * frozen features, `fine-tune` the encoder, or `auto` (default) the better of the two on a
+   * stratified validation split of the labels. `epochs`: most fine-tuning epochs (default 30).
+   */
+  train?: { method?: TrainMethod; epochs?: number };
+  /** Where fine-tuned classifiers are saved (default $TESSERA_HOME/models/<project>). */
+  modelsDir?: string;
   actor: string;
+}
+
+/** How a round's classifier was trained. */
+export interface RoundTraining {
+  /** What won (or was asked for). */
+  method: 'linear' | 'fine-tune';
+  requested: TrainMethod;
+  validationItems: number;
+  /** Validation accuracy of the linear head (fitted on the training part) and of the fine-tuned model. */
+  valLinear: number | null;
+  valFineTune: number | null;
+  fineTuneEpochs: number | null;
+  fineTuneBestEpoch: number | null;
+  seconds: number;
 }
 
 export interface RoundReport {
@@ -51,6 +78,7 @@ export interface RoundReport {
   /** Items with a final label so far. */
   labelledItems: number;
   model: number;
+  training: RoundTraining;
   test: Metrics;
   economics: Economics;
 }
@@ -100,6 +128,10 @@ interface Setup {
 export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopOptions, hooks: LoopHooks = {}): Promise<LoopReport> {
   const log = hooks.log ?? (() => {});
   if (!STRATEGIES[opts.strategy]) throw new UserError(`unknown strategy "${opts.strategy}" (known: ${Object.keys(STRATEGIES).join(', ')})`);
+  const method = opts.train?.method ?? 'auto';
+  if (!TRAIN_METHODS.includes(method)) throw new UserError(`unknown training method "${method}" (known: ${TRAIN_METHODS.join(', ')})`);
+  const ftEpochs = opts.train?.epochs ?? FINE_TUNE_DEFAULTS.epochs;
+  if (!Number.isInteger(ftEpochs) || ftEpochs < 0) throw new UserError(`fine-tuning epochs must be a whole number ≥ 0, got ${ftEpochs}`);
   const s = await setup(store, runner, opts, log);
   const probe = await runProbeOnce(runner, opts, s, log);
   const raw = await rawFeatures(s.loaded.data);
@@ -133,39 +165,80 @@ export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopO
     const ids = [...labels.keys()].filter((id) => s.row.has(id));
     return fitHead(selectRows(s.features, ids.map((id) => s.row.get(id)!)), ids.map((id) => labels.get(id)!.label), s.classes, opts.seed);
   };
+  // Fine-tuning starts every round from the pretrained encoder: loaded once, put back before each run.
+  let tunable: { encoder: Encoder; initial: ReturnType<typeof snapshotEncoder> } | null = null;
+  const classIndex = new Map(s.classes.map((c, i) => [c, i]));
+  const train = async (labels: Map<number, { label: string }>): Promise<TrainedClassifier> => {
+    // Ascending item id: the snapshot's order, so the validation split can be recomputed from it.
+    const ids = [...labels.keys()].filter((id) => s.row.has(id)).sort((a, b) => a - b);
+    if (method !== 'linear' && !tunable) {
+      const enc = await getModel(store.db, s.project.id, s.encoderId);
+      const encoder = await loadEncoder(enc.checkpointPath!);
+      tunable = { encoder, initial: snapshotEncoder(encoder) };
+    }
+    tunable?.initial.restore();
+    return trainClassifier(
+      { features: s.features, labelled: ids.map((id) => s.row.get(id)!), y: ids.map((id) => classIndex.get(labels.get(id)!.label)!), classes: s.classes, encoder: tunable?.encoder, data: s.loaded.data },
+      { method, seed: opts.seed, epochs: ftEpochs },
+    );
+  };
   const rounds: RoundReport[] = [];
   let totalCost = 0;
   let head: Head | null = null;
-  for (let r = 0; r < opts.rounds; r++) {
-    const labelled = await finalLabels(store, s.project.id);
-    // A re-run starts from the labels earlier runs bought.
-    if (!head && new Set([...labelled.values()].map((l) => l.label)).size >= 2) head = fitOn(labelled);
-    const strategyName = head ? opts.strategy : 'typiclust';
-    const chosen = await selectBatch(store, s, strategyName, head, labelled, opts, r);
-    if (chosen.length === 0) {
-      log(`round ${r + 1}: nothing left to select`);
-      break;
-    }
-    await setPriorities(store, s.project, s.actor, chosen.map((itemId, i) => ({ itemId, priority: 1_000_000 - r * 10_000 - i })));
-    const bought = await annotate(store, s);
-    const reviews = await review(store, s);
-    const after = await finalLabels(store, s.project.id);
-    const ids = [...after.keys()].filter((id) => s.row.has(id));
-    head = fitOn(after);
-    const test = evaluate(head, selectRows(s.features, s.testIds.map((id) => s.row.get(id)!)), s.testIds.map((id) => s.truth.get(id)!));
-    const model = await registerClassifier(store, s, head, after, test, opts, r);
-    await suggest(store, s, head, after, model);
+  try {
+    for (let r = 0; r < opts.rounds; r++) {
+      const labelled = await finalLabels(store, s.project.id);
+      // A re-run starts from the labels earlier runs bought.
+      if (!head && new Set([...labelled.values()].map((l) => l.label)).size >= 2) head = fitOn(labelled);
+      const strategyName = head ? opts.strategy : 'typiclust';
+      const chosen = await selectBatch(store, s, strategyName, head, labelled, opts, r);
+      if (chosen.length === 0) {
+        log(`round ${r + 1}: nothing left to select`);
+        break;
+      }
+      await setPriorities(store, s.project, s.actor, chosen.map((itemId, i) => ({ itemId, priority: 1_000_000 - r * 10_000 - i })));
+      const bought = await annotate(store, s);
+      const reviews = await review(store, s);
+      const after = await finalLabels(store, s.project.id);
+      const ids = [...after.keys()].filter((id) => s.row.has(id));
+      const trained = await train(after);
+      let test: Metrics;
+      let model: number;
+      try {
+        test = await trained.evaluate(s.testIds.map((id) => s.row.get(id)!), s.testIds.map((id) => s.truth.get(id)!));
+        model = await registerClassifier(store, s, trained, after, test, opts, r);
+        await suggest(store, s, trained, after, model);
+      } finally {
+        trained.dispose();
+      }
+      // Selection in the next round reads a linear head on the frozen features (the winner's own when linear won).
+      head = trained.head ?? fitOn(after);
+      const training: RoundTraining = {
+        method: trained.method === 'linear' ? 'linear' : 'fine-tune',
+        requested: method,
+        validationItems: trained.valCount,
+        valLinear: trained.valLinear,
+        valFineTune: trained.valFineTune,
+        fineTuneEpochs: trained.fineTuneEpochs,
+        fineTuneBestEpoch: trained.fineTuneBestEpoch,
+        seconds: trained.seconds,
+      };
 
-    const cost = bought * opts.priceLabel + reviews * opts.priceReview;
-    totalCost += cost;
-    const curve = [...rounds.map((x) => ({ labels: x.labelledItems, accuracy: x.test.accuracy })), { labels: ids.length, accuracy: test.accuracy }];
-    const baseline = baselineCurve(baselineAt, ids.length, test.accuracy, opts.batch, baselineOrder.length);
-    // Each baseline item would be labelled the same way (overlap annotators), without reviews.
-    const economics = labelEconomics(curve, baseline, opts.priceLabel * s.overlap);
-    const report: RoundReport = { round: r + 1, strategy: strategyName, selected: chosen.length, labelsBought: bought, reviews, cost, totalCost, labelledItems: ids.length, model, test, economics };
-    rounds.push(report);
-    log(`round ${r + 1} (${strategyName}): ${chosen.length} selected, ${bought} labels bought, ${reviews} reviews, cost ${cost.toFixed(2)}; ${ids.length} labelled items → test accuracy ${(test.accuracy * 100).toFixed(1)}%, macro-F1 ${(test.macroF1 * 100).toFixed(1)}%, ECE ${test.ece.toFixed(3)}`);
-    hooks.onRound?.(report);
+      const cost = bought * opts.priceLabel + reviews * opts.priceReview;
+      totalCost += cost;
+      const curve = [...rounds.map((x) => ({ labels: x.labelledItems, accuracy: x.test.accuracy })), { labels: ids.length, accuracy: test.accuracy }];
+      const baseline = baselineCurve(baselineAt, ids.length, test.accuracy, opts.batch, baselineOrder.length);
+      // Each baseline item would be labelled the same way (overlap annotators), without reviews.
+      const economics = labelEconomics(curve, baseline, opts.priceLabel * s.overlap);
+      const report: RoundReport = { round: r + 1, strategy: strategyName, selected: chosen.length, labelsBought: bought, reviews, cost, totalCost, labelledItems: ids.length, model, training, test, economics };
+      rounds.push(report);
+      log(`round ${r + 1} (${strategyName}): ${chosen.length} selected, ${bought} labels bought, ${reviews} reviews, cost ${cost.toFixed(2)}; ${ids.length} labelled items → ${describeTraining(training)} → test accuracy ${(test.accuracy * 100).toFixed(1)}%, macro-F1 ${(test.macroF1 * 100).toFixed(1)}%, ECE ${test.ece.toFixed(3)}`);
+      hooks.onRound?.(report);
+    }
+  } finally {
+    const t = tunable as { encoder: Encoder; initial: ReturnType<typeof snapshotEncoder> } | null;
+    t?.initial.dispose();
+    t?.encoder.dispose();
   }
   const baseline = [...baselineCache.entries()].sort((a, b) => a[0] - b[0]).map(([labels, accuracy]) => ({ labels, accuracy }));
   const last = rounds[rounds.length - 1];
@@ -174,6 +247,12 @@ export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopO
     : 'no rounds ran';
   await appendAudit(store.db, store.dialect, { projectId: s.project.id, actor: opts.actor, action: 'loop.run', subject: `project:${s.project.id}`, payload: { rounds: rounds.length, models: rounds.map((x) => x.model), summary } });
   return { project: opts.project, encoder: s.encoderId, features: s.featureSource, probe, testItems: s.testIds.length, rounds, baseline, summary };
+}
+
+function describeTraining(t: RoundTraining): string {
+  const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)}%`);
+  const val = t.validationItems > 0 ? ` (validation on ${t.validationItems}: linear ${pct(t.valLinear)}, fine-tune ${pct(t.valFineTune)}${t.fineTuneBestEpoch !== null ? ` at epoch ${t.fineTuneBestEpoch}/${t.fineTuneEpochs}` : ''})` : '';
+  return `${t.method}${t.requested === 'auto' ? ' won' : ''}${val}, ${t.seconds.toFixed(1)} s`;
 }
 
 /** Baseline accuracies at growing label counts until it matches `target` (or runs out of pool). */
@@ -330,10 +409,45 @@ async function review(store: Store, s: Setup): Promise<number> {
   }
 }
 
-async function registerClassifier(store: Store, s: Setup, head: Head, labels: Map<number, { label: string; source: string | null; confidence: number | null }>, test: Metrics, opts: LoopOptions, round: number): Promise<number> {
+async function registerClassifier(store: Store, s: Setup, trained: TrainedClassifier, labels: Map<number, { label: string; source: string | null; confidence: number | null }>, test: Metrics, opts: LoopOptions, round: number): Promise<number> {
   const encoder = await getModel(store.db, s.project.id, s.encoderId);
   const taxonomy = await findTaxonomy(store.db, s.project.id);
   const ids = [...labels.keys()].sort((a, b) => a - b);
+  const itemAt = new Map(s.loaded.itemIds.map((id, i) => [i, id]));
+  const validation = {
+    rule: `stratified ${FINE_TUNE_DEFAULTS.valFraction * 100}% of the snapshot (ascending item id), seed ${opts.seed} (src/train/fine-tune.ts stratifiedSplit)`,
+    fraction: FINE_TUNE_DEFAULTS.valFraction,
+    items: trained.valPositions.map((p) => itemAt.get(p)!).sort((a, b) => a - b),
+    linear: trained.valLinear,
+    fineTune: trained.valFineTune,
+  };
+  const ft = trained.fineTune;
+  const fineTuneInfo =
+    trained.fineTuneEpochs === null
+      ? null
+      : { maxEpochs: opts.train?.epochs ?? FINE_TUNE_DEFAULTS.epochs, epochsRun: trained.fineTuneEpochs, bestEpoch: trained.fineTuneBestEpoch, ...(ft ? { stoppedEarly: ft.stoppedEarly, trainItems: ft.trainCount, settings: ft.settings, history: ft.history, seconds: ft.seconds } : {}) };
+  const common = { method: trained.method, requested: trained.requested, seed: opts.seed, classes: s.classes, validation, fineTune: fineTuneInfo };
+  let checkpointPath = encoder.checkpointPath;
+  let params: Record<string, unknown>;
+  if (ft) {
+    // The fine-tuned encoder and its head, loadable with loadFineTuned (src/train/fine-tune.ts).
+    checkpointPath = join(opts.modelsDir ?? join(tesseraHome(), 'models', s.project.name), `classifier-r${round + 1}-${Date.now().toString(36)}`);
+    await ft.model.save(checkpointPath, { encoder: encoder.id, round: round + 1 });
+    params = { ...common, head: 'fine-tuned encoder + linear head', features: 'encoder', temperature: ft.model.temperature };
+  } else {
+    const head = trained.head!;
+    params = {
+      ...common,
+      head: s.featureSource === 'ssl' ? 'linear (frozen encoder)' : 'linear (raw features; the probe found SSL does not help)',
+      features: s.featureSource,
+      lambda: head.model.lambda,
+      temperature: head.temperature,
+      W: Array.from(head.model.W),
+      b: Array.from(head.model.b),
+      mean: Array.from(head.model.mean),
+      std: Array.from(head.model.std),
+    };
+  }
   return store.db.transaction().execute(async (trx) => {
     const datasetId = await createSnapshot(trx, s.project.id, `loop round ${round + 1}`, ids, { purpose: 'fine-tune', round: round + 1 }, ids.map((id) => ({ label: labels.get(id)!.label, decidedBy: { source: labels.get(id)!.source, confidence: labels.get(id)!.confidence } })));
     const id = await registerModel(trx, {
@@ -343,21 +457,21 @@ async function registerClassifier(store: Store, s: Setup, head: Head, labels: Ma
       parentId: encoder.id,
       datasetId,
       taxonomyVersion: taxonomy?.version ?? null,
-      checkpointPath: encoder.checkpointPath,
-      params: { head: s.featureSource === 'ssl' ? 'linear (frozen encoder)' : 'linear (raw features; the probe found SSL does not help)', features: s.featureSource, lambda: head.model.lambda, temperature: head.temperature, classes: head.classes, W: Array.from(head.model.W), b: Array.from(head.model.b), mean: Array.from(head.model.mean), std: Array.from(head.model.std), seed: opts.seed },
-      metrics: { test, labelledItems: ids.length, round: round + 1 },
+      checkpointPath,
+      params,
+      metrics: { test, validation: { items: validation.items.length, linear: validation.linear, fineTune: validation.fineTune }, method: trained.method, labelledItems: ids.length, round: round + 1 },
     });
-    await appendAudit(trx, store.dialect, { projectId: s.project.id, actor: opts.actor, action: 'model.fine-tune', subject: `model:${id}`, payload: { encoder: encoder.id, datasetId, round: round + 1, accuracy: test.accuracy } });
+    await appendAudit(trx, store.dialect, { projectId: s.project.id, actor: opts.actor, action: 'model.fine-tune', subject: `model:${id}`, payload: { encoder: encoder.id, datasetId, round: round + 1, method: trained.method, accuracy: test.accuracy } });
     return id;
   });
 }
 
 /** Pre-annotations for every unlabelled, non-test item: the predicted label and its calibrated confidence. */
-async function suggest(store: Store, s: Setup, head: Head, labelled: Map<number, unknown>, model: number): Promise<void> {
+async function suggest(store: Store, s: Setup, trained: TrainedClassifier, labelled: Map<number, unknown>, model: number): Promise<void> {
   const test = new Set(s.testIds);
   const ids = s.loaded.itemIds.filter((id) => !labelled.has(id) && !test.has(id));
   if (ids.length === 0) return;
-  const p = headProba(head, selectRows(s.features, ids.map((id) => s.row.get(id)!)));
+  const p = await trained.proba(ids.map((id) => s.row.get(id)!));
   const C = s.classes.length;
   const entries = ids.map((itemId, i) => {
     let best = 0;

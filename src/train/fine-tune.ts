@@ -20,10 +20,13 @@
  *
  * The encoder is trained in place: callers who need the original weights again load it again.
  */
+import { join } from 'node:path';
 import { tf, initEngine } from '../ml/engine.ts';
 import { CancelledError, UserError } from '../core/errors.ts';
 import type { Encoder, ModalityData } from '../ssl/types.ts';
 import { SslEncoder } from '../ssl/encoder.ts';
+import { loadEncoder } from '../ssl/index.ts';
+import { disposeMap, loadTensors, readJson, saveTensors, writeJson } from '../ssl/io.ts';
 import { AdamW, Params, dense, lrAt } from '../ssl/nn.ts';
 import { Rng } from '../ssl/rng.ts';
 import { fitLinearProbe } from '../probe/logreg.ts';
@@ -117,10 +120,65 @@ export class FineTunedClassifier {
     return metricsFromProba(await this.proba(data, idx), this.classes, truth);
   }
 
+  /**
+   * Writes a loadable classifier folder: the (fine-tuned) encoder as `Encoder.save` writes it
+   * (encoder.json, model.json, weights.bin: `loadEncoder` reads it), the head (head.json +
+   * head.bin) and classifier.json (classes, temperature). `loadFineTuned` reads it back.
+   */
+  async save(dir: string, extra: Record<string, unknown> = {}): Promise<void> {
+    await this.encoder.save(dir);
+    await saveTensors(dir, this.head.named(), { tessera: CLASSIFIER_FORMAT, classes: this.classes.length }, CLASSIFIER_FORMAT, 'head.json', 'head.bin');
+    const f: ClassifierFile = { format: CLASSIFIER_FORMAT, version: 1, classes: this.classes, temperature: this.temperature, dim: this.encoder.dim, ...extra };
+    // Written last: a folder without it is an unfinished save.
+    await writeJson(join(dir, 'classifier.json'), f);
+  }
+
   /** Frees the head (the encoder belongs to the caller). */
   dispose(): void {
     this.head.dispose();
   }
+}
+
+export const CLASSIFIER_FORMAT = 'tessera-classifier';
+
+interface ClassifierFile {
+  format: typeof CLASSIFIER_FORMAT;
+  version: number;
+  classes: string[];
+  temperature: number;
+  dim: number;
+  [k: string]: unknown;
+}
+
+/**
+ * Loads a classifier folder written by `FineTunedClassifier.save`. The returned model owns its
+ * encoder: `dispose()` the model and then `model.encoder.dispose()`.
+ */
+export async function loadFineTuned(dir: string): Promise<FineTunedClassifier> {
+  await initEngine();
+  const f = await readJson<ClassifierFile>(join(dir, 'classifier.json'), 'classifier');
+  if (f.format !== CLASSIFIER_FORMAT) throw new Error(`${join(dir, 'classifier.json')} is not a Tessera classifier (format ${JSON.stringify(f.format)})`);
+  if (f.version > 1) throw new Error(`${join(dir, 'classifier.json')} was written by a newer version (${f.version} > 1)`);
+  const encoder = await loadEncoder(dir);
+  if (!(encoder instanceof SslEncoder) || encoder.dim !== f.dim) {
+    encoder.dispose();
+    throw new Error(`classifier ${dir}: the encoder's embedding width is ${encoder.dim}, the head expects ${f.dim}`);
+  }
+  const head = new Params();
+  const rng = new Rng(0);
+  head.add('cls/w', [f.dim, f.classes.length], 'zeros', rng);
+  head.add('cls/b', [f.classes.length], 'zeros', rng);
+  const { tensors } = await loadTensors(dir, 'head.json', 'head.bin');
+  try {
+    head.assign(tensors);
+  } catch (e) {
+    head.dispose();
+    encoder.dispose();
+    throw new Error(`classifier ${dir}: ${(e as Error).message}`);
+  } finally {
+    disposeMap(tensors);
+  }
+  return new FineTunedClassifier(encoder, head, f.classes, viewsFor(encoder), f.temperature);
 }
 
 async function logitsOf(head: Params, views: Views, data: ModalityData, ids: Int32Array, K: number): Promise<Float32Array> {

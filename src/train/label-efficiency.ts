@@ -13,7 +13,8 @@
  *  - full_supervised: the SSL encoder with every training label (epochs capped for big sets).
  * "Trained" = the better on a validation split (20% of the labels, stratified) of a linear head on
  * the frozen encoder and full fine-tuning (src/train/fine-tune.ts; FixMatch on the unlabelled
- * pool with `fixmatch`); the linear head is refitted on every label when it wins.
+ * pool with `fixmatch`); the linear head is refitted on every label when it wins
+ * (src/train/train-classifier.ts, shared with the loop).
  * The learning curve (test accuracy after each round) of both SSL arms gives labelsTo95pct: the
  * labels needed to reach 95% of full_supervised's accuracy (src/loop/economics.ts labelsToReach),
  * null when a curve never gets there within the budget.
@@ -35,8 +36,9 @@ import { defaultPretext, loadEncoder, pretrain, randomEncoder, type Encoder, typ
 import { selectRows, type Features } from '../probe/features.ts';
 import { STRATEGIES } from '../select/index.ts';
 import { labelsToReach, type CurvePoint } from '../loop/economics.ts';
-import { evaluate, fitHead, headProba } from './linear-head.ts';
-import { FINE_TUNE_DEFAULTS, fineTune, snapshotEncoder, stratifiedSplit } from './fine-tune.ts';
+import { fitHead, headProba } from './linear-head.ts';
+import { FINE_TUNE_DEFAULTS, snapshotEncoder } from './fine-tune.ts';
+import { trainClassifier } from './train-classifier.ts';
 import { FIXMATCH_DEFAULTS } from './fixmatch.ts';
 import { learningCurveSvg } from './curve-svg.ts';
 
@@ -370,48 +372,26 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   const runArms = async () => {
     const testNames = labelNames(test);
 
-    /** Linear head vs fine-tuning (or FixMatch), chosen on a validation split of the labels. */
+    /** Linear head vs fine-tuning (or FixMatch), chosen on a validation split of the labels (src/train/train-classifier.ts). */
     const trainArm = async (kind: 'ssl' | 'scratch', labelled: number[], o: { epochs: number; fixmatch: boolean }): Promise<ArmScore> => {
       const ta = performance.now();
-      const emb = kind === 'ssl' ? sslEmb : scratchEmb;
-      const ly = labelled.map((p) => y[p]);
-      const split = stratifiedSplit(ly, FINE_TUNE_DEFAULTS.valFraction, opts.seed);
-      const trainPos = split.train.map((i) => labelled[i]);
-      const valPos = split.val.map((i) => labelled[i]);
-      let valLinear: number | null = null;
-      let valFineTune: number | null = null;
-      let fineTuneEpochs: number | null = null;
-      let fineTuneBestEpoch: number | null = null;
-      let method: ArmScore['method'] = 'linear';
-      let metrics: { accuracy: number; macroF1: number; ece: number } | null = null;
-      if (valPos.length > 0) {
-        const h = fitHead(selectRows(emb, trainPos), labelNames(trainPos), classes, opts.seed);
-        valLinear = evaluate(h, selectRows(emb, valPos), labelNames(valPos)).accuracy;
-        const enc = encoders[kind];
-        initial[kind].restore();
+      // Fine-tuning trains the encoder in place: start from its initial weights.
+      initial[kind].restore();
+      const labelledSet = new Set(labelled);
+      const trained = await trainClassifier(
+        { features: kind === 'ssl' ? sslEmb : scratchEmb, labelled, y: labelled.map((p) => y[p]), classes, encoder: encoders[kind], data },
         {
-          const labelledSet = new Set(labelled);
-          const ft = await fineTune(enc, data, { idx: trainPos, y: trainPos.map((p) => y[p]) }, classes, {
-            seed: opts.seed,
-            epochs: o.epochs,
-            // No pretrained features to protect: the scratch encoder learns at the head's rate.
-            encoderLr: kind === 'scratch' ? FINE_TUNE_DEFAULTS.lr : undefined,
-            validation: { idx: valPos, y: valPos.map((p) => y[p]) },
-            fixmatch: o.fixmatch ? { unlabelled: [...pool.filter((p) => !labelledSet.has(p)), ...unlabelledTrain] } : undefined,
-          });
-          valFineTune = ft.valAccuracy;
-          fineTuneEpochs = ft.epochsRun;
-          fineTuneBestEpoch = ft.bestEpoch;
-          // Fine-tuning wins when it moved off its linear-probe start (only a better validation
-          // score, accuracy then loss, does that) and is not worse than the linear head there.
-          if (ft.bestEpoch > 0 && ft.valAccuracy >= valLinear) {
-            method = o.fixmatch ? 'fixmatch' : 'fine-tune';
-            metrics = await ft.model.evaluate(data, test, testNames);
-          }
-          ft.model.dispose();
-        }
-      }
-      if (!metrics) metrics = evaluate(fitHead(selectRows(emb, labelled), labelNames(labelled), classes, opts.seed), selectRows(emb, test), testNames);
+          method: 'auto',
+          seed: opts.seed,
+          epochs: o.epochs,
+          // No pretrained features to protect: the scratch encoder learns at the head's rate.
+          encoderLr: kind === 'scratch' ? FINE_TUNE_DEFAULTS.lr : undefined,
+          fixmatchUnlabelled: o.fixmatch ? [...pool.filter((p) => !labelledSet.has(p)), ...unlabelledTrain] : undefined,
+        },
+      );
+      const metrics = await trained.evaluate(test, testNames);
+      trained.dispose();
+      const { method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch } = trained;
       return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch, seconds: (performance.now() - ta) / 1000 };
     };
 

@@ -38,7 +38,7 @@ describe('audit findings in the loop (SQLite)', () => {
     const runner = new InProcessRunner(t.store, jobHandlers(t.store));
     await runLoop(t.store, runner, {
       project: 'sms', rounds: 1, batch: 400, annotators: { count: 3, noise: 0 }, priceLabel: 1, priceReview: 1,
-      seed: 0, strategy: 'margin', testSize: 40, pretrain: { epochs: 1, batch: 64 }, actor: 'test',
+      seed: 0, strategy: 'margin', testSize: 40, pretrain: { epochs: 1, batch: 64 }, train: { method: 'linear' }, actor: 'test',
     });
   });
   after(async () => {

@@ -37,6 +37,8 @@ describe('the loop, end to end (SQLite)', () => {
       strategy: 'margin',
       testSize: 200,
       pretrain: { epochs: 1, batch: 64 },
+      // auto with a short fine-tuning budget: text fine-tuning runs in the loop, whichever wins.
+      train: { method: 'auto', epochs: 2 },
       actor: 'test',
     });
   });

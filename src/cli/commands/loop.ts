@@ -4,6 +4,7 @@ import { jobHandlers } from '../../jobs/handlers.ts';
 import { InProcessRunner } from '../../jobs/runner.ts';
 import { parseAnnotatorSpec } from '../../loop/simulated.ts';
 import { runLoop, type LoopOptions, type LoopReport } from '../../loop/loop.ts';
+import { TRAIN_METHODS, type TrainMethod } from '../../train/train-classifier.ts';
 import type { Store } from '../../store/db.ts';
 import { act, actor, makeOut, parseIntOption, withStore, type Out } from '../context.ts';
 
@@ -11,6 +12,11 @@ const price = (name: string) => (v: string) => {
   const n = Number(v);
   if (!(n >= 0)) throw new UserError(`${name} expects a price ≥ 0, got "${v}"`);
   return n;
+};
+
+export const parseTrainMethod = (v: string): TrainMethod => {
+  if (!(TRAIN_METHODS as readonly string[]).includes(v)) throw new UserError(`--train expects ${TRAIN_METHODS.join('|')}, got "${v}"`);
+  return v as TrainMethod;
 };
 
 export function registerLoop(program: Command) {
@@ -28,9 +34,11 @@ export function registerLoop(program: Command) {
     .option('--seed <k>', 'seed', parseIntOption('--seed'), 0)
     .option('--pretrain-epochs <n>', 'epochs when an encoder must be pretrained first (default 5)', parseIntOption('--pretrain-epochs'), 5)
     .option('--pretext <name>', 'pretext when pretraining')
+    .option('--train <method>', 'each round’s classifier: linear (head on the frozen encoder) | fine-tune (the whole encoder) | auto (the better on a validation split)', parseTrainMethod, 'auto')
+    .option('--fine-tune-epochs <n>', 'most fine-tuning epochs (early stopping usually ends sooner; default 30)', parseIntOption('--fine-tune-epochs'), 30)
     .option('--json', 'print one JSON document')
     .action(
-      act(async (f: { project: string; rounds: number; batch: number; annotators: string; priceLabel: number; priceReview: number; strategy: string; overlap?: number; seed: number; pretrainEpochs: number; pretext?: string; json?: boolean }) => {
+      act(async (f: { project: string; rounds: number; batch: number; annotators: string; priceLabel: number; priceReview: number; strategy: string; overlap?: number; seed: number; pretrainEpochs: number; pretext?: string; train: TrainMethod; fineTuneEpochs: number; json?: boolean }) => {
         const out = makeOut(Boolean(f.json));
         let annotators;
         try {
@@ -50,6 +58,7 @@ export function registerLoop(program: Command) {
           strategy: f.strategy,
           overlap: f.overlap,
           pretrain: { epochs: f.pretrainEpochs, batch: 128, pretext: f.pretext },
+          train: { method: f.train, epochs: f.fineTuneEpochs },
           actor: actor(),
         };
         return withStore(async (store) => {
@@ -70,9 +79,9 @@ export function formatLoop(r: LoopReport): string {
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
   const lines = [`loop on ${r.project}: encoder ${r.encoder}, ${r.testItems} held-out test items`];
   if (r.probe) lines.push(`probe: ${r.probe.verdict.text}`);
-  lines.push('round  strategy          labelled  bought  reviews     cost   accuracy  macro-F1    ECE');
+  lines.push('round  strategy          labelled  bought  reviews     cost  model      model id   accuracy  macro-F1    ECE');
   for (const x of r.rounds) {
-    lines.push(`${String(x.round).padStart(5)}  ${x.strategy.padEnd(16)} ${String(x.labelledItems).padStart(9)} ${String(x.labelsBought).padStart(7)} ${String(x.reviews).padStart(8)} ${x.cost.toFixed(2).padStart(8)} ${pct(x.test.accuracy).padStart(10)} ${pct(x.test.macroF1).padStart(9)} ${x.test.ece.toFixed(3).padStart(6)}`);
+    lines.push(`${String(x.round).padStart(5)}  ${x.strategy.padEnd(16)} ${String(x.labelledItems).padStart(9)} ${String(x.labelsBought).padStart(7)} ${String(x.reviews).padStart(8)} ${x.cost.toFixed(2).padStart(8)}  ${x.training.method.padEnd(9)} ${String(x.model).padStart(9)} ${pct(x.test.accuracy).padStart(10)} ${pct(x.test.macroF1).padStart(9)} ${x.test.ece.toFixed(3).padStart(6)}`);
   }
   lines.push(r.summary);
   return lines.join('\n');

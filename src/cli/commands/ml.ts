@@ -94,7 +94,7 @@ export function registerMl(program: Command) {
         const out = makeOut(Boolean(f.json));
         return withStore(async (store) => {
           const list = await listModels(store.db, (await getProject(store.db, f.project)).id);
-          out.result(list, () => (list.length ? list.map((m) => `${m.id}\t${m.kind}\t${m.pretext ?? '-'}\tsnapshot ${m.datasetId ?? '-'}\t${m.createdAt}`).join('\n') : 'no models yet'));
+          out.result(list, () => (list.length ? list.map((m) => `${m.id}\t${m.kind}${typeof m.params.method === 'string' ? ` (${m.params.method})` : ''}\t${m.pretext ?? '-'}\tsnapshot ${m.datasetId ?? '-'}\t${m.createdAt}`).join('\n') : 'no models yet'));
         });
       }),
     );

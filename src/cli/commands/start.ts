@@ -7,12 +7,15 @@ import { runLoop } from '../../loop/loop.ts';
 import { getProject, projectStats } from '../../store/projects.ts';
 import { act, actor, makeOut, parseIntOption, withStore } from '../context.ts';
 import { serveUntilSignal } from '../serve-until.ts';
-import { formatLoop } from './loop.ts';
+import { formatLoop, parseTrainMethod } from './loop.ts';
+import type { TrainMethod } from '../../train/train-classifier.ts';
 import { formatStats } from './projects.ts';
 
 /** The bundled demo: SMS Spam Collection v1 (CC BY 4.0, Almeida & Gómez Hidalgo), see demo/sms-spam/SOURCE.md. */
 export const DEMO_PATH = fileURLToPath(new URL('../../../demo/sms-spam/SMSSpamCollection', import.meta.url));
 export const DEMO_PROJECT = 'demo';
+/** Most fine-tuning epochs per round in `npm start` (kept so the whole job stays under 5 minutes on 2 cores). */
+export const START_FINE_TUNE_EPOCHS = 30;
 
 export function registerStart(program: Command) {
   program
@@ -22,12 +25,14 @@ export function registerStart(program: Command) {
     .option('--rounds <n>', 'loop rounds (default 3)', parseIntOption('--rounds'), 3)
     .option('--batch <n>', 'items selected per round (default 40)', parseIntOption('--batch'), 40)
     .option('--epochs <n>', 'pretraining epochs (default 3; fewer for a quick check)', parseIntOption('--epochs'), 3)
+    .option('--train <method>', 'each round’s classifier: linear | fine-tune | auto (the better on a validation split; default)', parseTrainMethod, 'auto')
+    .option('--fine-tune-epochs <n>', `most fine-tuning epochs per round (default ${START_FINE_TUNE_EPOCHS})`, parseIntOption('--fine-tune-epochs'), START_FINE_TUNE_EPOCHS)
     .option('--port <port>', 'port to serve on afterwards', parseIntOption('--port'), 8787)
     .option('--host <host>', 'interface to serve on', '127.0.0.1')
     .option('--no-serve', 'stop after the report instead of serving')
     .option('--json', 'print one JSON document (the report)')
     .action(
-      act(async (f: { project: string; rounds: number; batch: number; epochs: number; port: number; host: string; serve: boolean; json?: boolean }) => {
+      act(async (f: { project: string; rounds: number; batch: number; epochs: number; train: TrainMethod; fineTuneEpochs: number; port: number; host: string; serve: boolean; json?: boolean }) => {
         const out = makeOut(Boolean(f.json));
         return withStore(async (store) => {
           const runner = new InProcessRunner(store, jobHandlers(store));
@@ -55,6 +60,7 @@ export function registerStart(program: Command) {
               seed: 0,
               strategy: 'badge',
               pretrain: { epochs: f.epochs, batch: 128 },
+              train: { method: f.train, epochs: f.fineTuneEpochs },
               actor: actor(),
             },
             { log: (l) => out.log(l) },

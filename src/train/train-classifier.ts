@@ -1,0 +1,152 @@
+/**
+ * Training a classifier on labelled items, as the loop (`tessera loop --train`) and the
+ * label-efficiency benchmark do it:
+ *
+ *  - `linear`:    a linear head (L2 logistic regression, temperature-scaled; src/train/linear-head.ts)
+ *                 on frozen features, fitted on every label;
+ *  - `fine-tune`: full fine-tuning of the encoder (src/train/fine-tune.ts: LP-FT, AdamW, cosine,
+ *                 early stopping on the validation split, temperature scaling), trained on the
+ *                 training part of the split;
+ *  - `auto`:      both, on one stratified validation split of the labels (20%); fine-tuning wins
+ *                 when it moved off its linear-probe start (only a better validation score —
+ *                 accuracy, then loss — does that) and its validation accuracy is not below the
+ *                 linear head's; otherwise the linear head wins and is refitted on every label.
+ *
+ * The validation split is `stratifiedSplit(y, valFraction, seed)` over the labelled items in the
+ * order given: callers pass them in a fixed order (the loop: ascending item id, as its snapshot)
+ * so the split can be recomputed from the snapshot.
+ */
+import type { Encoder, ModalityData } from '../ssl/types.ts';
+import { selectRows, type Features } from '../probe/features.ts';
+import { evaluate, fitHead, headProba, metricsFromProba, type Head, type Metrics } from './linear-head.ts';
+import { FINE_TUNE_DEFAULTS, fineTune, stratifiedSplit, type EpochReport, type FineTuneResult } from './fine-tune.ts';
+
+export const TRAIN_METHODS = ['linear', 'fine-tune', 'auto'] as const;
+export type TrainMethod = (typeof TRAIN_METHODS)[number];
+
+export interface TrainClassifierInput {
+  /** What the linear head reads, one row per position of `data` (frozen embeddings or raw features). */
+  features: Features;
+  /** Positions (rows of `features` / items of `data`) of the labelled items. */
+  labelled: number[];
+  /** Class id of each labelled item, in `labelled`'s order. */
+  y: ArrayLike<number>;
+  classes: string[];
+  /** The encoder to fine-tune (trained in place) and the data it reads; needed unless method is linear. */
+  encoder?: Encoder;
+  data?: ModalityData;
+}
+
+export interface TrainClassifierOptions {
+  method: TrainMethod;
+  seed: number;
+  /** Most fine-tuning epochs (default FINE_TUNE_DEFAULTS.epochs). */
+  epochs?: number;
+  /** Encoder learning rate (default: fineTune's, a tenth of the head's). */
+  encoderLr?: number;
+  /** Fine-tune with FixMatch on these unlabelled positions. */
+  fixmatchUnlabelled?: number[];
+  /** Validation fraction (default FINE_TUNE_DEFAULTS.valFraction). */
+  valFraction?: number;
+  signal?: AbortSignal;
+  onEpoch?(e: EpochReport): void;
+}
+
+/** A trained classifier: the linear head or the fine-tuned model, whichever the method chose. */
+export interface TrainedClassifier {
+  method: 'linear' | 'fine-tune' | 'fixmatch';
+  requested: TrainMethod;
+  classes: string[];
+  /** Labelled items, and how many trained / validated (a linear winner is refitted on all of them). */
+  labels: number;
+  trainCount: number;
+  valCount: number;
+  /** Positions of the validation items (empty when the split left none). */
+  valPositions: number[];
+  /** Validation accuracy of the linear head fitted on the training part (null when not computed). */
+  valLinear: number | null;
+  /** Validation accuracy of the fine-tuned model's best weights (null when it did not run or there was no validation). */
+  valFineTune: number | null;
+  fineTuneEpochs: number | null;
+  /** The epoch whose weights fine-tuning kept (0 = it never beat its linear-probe start). */
+  fineTuneBestEpoch: number | null;
+  /** The linear head when it won (fitted on every label). */
+  head: Head | null;
+  /** The fine-tuning run when it won: `fineTune.model` holds the head, the encoder was trained in place. */
+  fineTune: FineTuneResult | null;
+  seconds: number;
+  /** Calibrated class probabilities (rows × classes) of positions `pos`. */
+  proba(pos: number[]): Promise<Float64Array>;
+  evaluate(pos: number[], truth: ArrayLike<string> | ArrayLike<number>): Promise<Metrics>;
+  /** Frees the fine-tuned head (the encoder belongs to the caller). */
+  dispose(): void;
+}
+
+/** Trains the classifier `opts.method` asks for; see the file comment. */
+export async function trainClassifier(input: TrainClassifierInput, opts: TrainClassifierOptions): Promise<TrainedClassifier> {
+  const t0 = performance.now();
+  const { features, labelled, y, classes } = input;
+  if (labelled.length !== y.length) throw new Error(`trainClassifier: ${labelled.length} labelled items but ${y.length} labels`);
+  const names = (ys: ArrayLike<number>) => Array.from(ys, (c) => classes[c]);
+  const split = stratifiedSplit(y, opts.valFraction ?? FINE_TUNE_DEFAULTS.valFraction, opts.seed);
+  const trainPos = split.train.map((i) => labelled[i]);
+  const trainY = split.train.map((i) => y[i]);
+  const valPos = split.val.map((i) => labelled[i]);
+  const valY = split.val.map((i) => y[i]);
+
+  let valLinear: number | null = null;
+  if (valPos.length > 0) {
+    const h = fitHead(selectRows(features, trainPos), names(trainY), classes, opts.seed);
+    valLinear = evaluate(h, selectRows(features, valPos), names(valY)).accuracy;
+  }
+
+  let won: FineTuneResult | null = null;
+  let valFineTune: number | null = null;
+  let fineTuneEpochs: number | null = null;
+  let fineTuneBestEpoch: number | null = null;
+  const runFineTune = opts.method === 'fine-tune' || (opts.method === 'auto' && valPos.length > 0);
+  if (runFineTune) {
+    if (!input.encoder || !input.data) throw new Error(`trainClassifier: method ${opts.method} needs the encoder and its data`);
+    const ft = await fineTune(input.encoder, input.data, { idx: trainPos, y: trainY }, classes, {
+      seed: opts.seed,
+      epochs: opts.epochs ?? FINE_TUNE_DEFAULTS.epochs,
+      encoderLr: opts.encoderLr,
+      validation: { idx: valPos, y: valY },
+      fixmatch: opts.fixmatchUnlabelled ? { unlabelled: opts.fixmatchUnlabelled } : undefined,
+      signal: opts.signal,
+      onEpoch: opts.onEpoch,
+    });
+    valFineTune = Number.isFinite(ft.valAccuracy) ? ft.valAccuracy : null;
+    fineTuneEpochs = ft.epochsRun;
+    fineTuneBestEpoch = ft.bestEpoch;
+    const wins = opts.method === 'fine-tune' || (ft.bestEpoch > 0 && valLinear !== null && ft.valAccuracy >= valLinear);
+    if (wins) won = ft;
+    else ft.model.dispose();
+  }
+  const head = won ? null : fitHead(selectRows(features, labelled), names(y), classes, opts.seed);
+  const method: TrainedClassifier['method'] = won ? (opts.fixmatchUnlabelled ? 'fixmatch' : 'fine-tune') : 'linear';
+  const proba = async (pos: number[]): Promise<Float64Array> => (won ? won.model.proba(input.data!, pos) : headProba(head!, selectRows(features, pos)));
+  return {
+    method,
+    requested: opts.method,
+    classes,
+    labels: labelled.length,
+    trainCount: won ? trainPos.length : labelled.length,
+    valCount: valPos.length,
+    valPositions: valPos,
+    valLinear,
+    valFineTune,
+    fineTuneEpochs,
+    fineTuneBestEpoch,
+    head,
+    fineTune: won,
+    seconds: (performance.now() - t0) / 1000,
+    proba,
+    async evaluate(pos, truth) {
+      return metricsFromProba(await proba(pos), classes, truth);
+    },
+    dispose() {
+      won?.model.dispose();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * trainClassifier (src/train/train-classifier.ts), shared by the loop and the label-efficiency
+ * benchmark: `auto` picks by validation — constructed cases force each outcome — and `linear` /
+ * `fine-tune` do what they are asked whatever the validation says.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { initEngine } from '../../src/ml/engine.ts';
+import { randomEncoder } from '../../src/ssl/index.ts';
+import type { ModalityData } from '../../src/ssl/types.ts';
+import { Rng } from '../../src/ssl/rng.ts';
+import type { Features } from '../../src/probe/features.ts';
+import { trainClassifier, type TrainMethod } from '../../src/train/train-classifier.ts';
+
+before(async () => {
+  await initEngine();
+});
+
+const N = 400;
+const r = new Rng(11);
+const hidden = Array.from({ length: N }, () => [r.normal(), r.normal()]);
+const y = hidden.map(([a, b]) => (a + 0.3 * b > 0 ? 1 : 0));
+/** Tabular rows: the two hidden variables, or noise. */
+const rows = (informative: boolean): ModalityData => ({
+  modality: 'tabular',
+  rows: hidden.map(([a, b]) => (informative ? [a, b] : [r.normal(), r.normal()])),
+  columns: [{ name: 'a', type: 'num' }, { name: 'b', type: 'num' }],
+});
+/** Frozen features for the linear head: the deciding value a + 0.3·b (and noise), or noise. */
+const feats = (informative: boolean): Features => ({ rows: N, dim: 2, data: Float32Array.from(hidden.flatMap(([a, b]) => [informative ? a + 0.3 * b : r.normal(), r.normal()])) });
+const labelled = Array.from({ length: 200 }, (_, i) => i);
+
+async function train(method: TrainMethod, o: { linearSees: boolean; encoderSees: boolean }) {
+  const data = rows(o.encoderSees);
+  const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });
+  try {
+    const t = await trainClassifier(
+      { features: feats(o.linearSees), labelled, y: labelled.map((i) => y[i]), classes: ['neg', 'pos'], encoder, data },
+      { method, seed: 0, epochs: 10, encoderLr: 3e-3 },
+    );
+    const test = Array.from({ length: 200 }, (_, i) => 200 + i);
+    const m = await t.evaluate(test, test.map((i) => y[i]));
+    t.dispose();
+    return { t, accuracy: m.accuracy };
+  } finally {
+    encoder.dispose();
+  }
+}
+
+test('auto: fine-tuning wins when only the encoder’s input carries the signal', async () => {
+  const { t, accuracy } = await train('auto', { linearSees: false, encoderSees: true });
+  assert.equal(t.method, 'fine-tune');
+  assert.ok(t.fineTune && t.head === null);
+  assert.equal(t.valCount, 40, '20% stratified validation split');
+  assert.equal(t.trainCount, 160, 'the fine-tuned model never saw its validation items');
+  assert.ok(t.valFineTune! > t.valLinear!, `validation: fine-tune ${t.valFineTune} vs linear ${t.valLinear}`);
+  assert.ok(t.fineTuneBestEpoch! > 0);
+  assert.ok(accuracy > 0.8, `test accuracy ${accuracy}`);
+});
+
+test('auto: the linear head wins when only its features carry the signal, and is refitted on every label', async () => {
+  const { t, accuracy } = await train('auto', { linearSees: true, encoderSees: false });
+  assert.equal(t.method, 'linear');
+  assert.ok(t.head && t.fineTune === null);
+  assert.equal(t.trainCount, 200);
+  assert.ok(t.valLinear! > t.valFineTune!, `validation: linear ${t.valLinear} vs fine-tune ${t.valFineTune}`);
+  assert.ok(accuracy > 0.9, `test accuracy ${accuracy}`);
+});
+
+test('forced methods: linear never fine-tunes; fine-tune keeps the fine-tuned model even when it validates worse', async () => {
+  const lin = await train('linear', { linearSees: false, encoderSees: true });
+  assert.equal(lin.t.method, 'linear');
+  assert.equal(lin.t.fineTuneEpochs, null);
+  assert.equal(lin.t.valFineTune, null);
+  assert.ok(lin.t.valLinear !== null, 'its validation score is still reported');
+  const ft = await train('fine-tune', { linearSees: true, encoderSees: false });
+  assert.equal(ft.t.method, 'fine-tune');
+  assert.ok(ft.t.valFineTune! < ft.t.valLinear!);
+});
