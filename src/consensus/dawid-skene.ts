@@ -1,7 +1,7 @@
 import { checkSmoothing, fitLogPrior, runEm, type EmModel } from './em.ts';
 import { encodeAnswers, voteShares, type Encoded } from './encode.ts';
 import { argmaxChoices, buildResult, matrixRows, posteriorAgreement, answeredCounts } from './result.ts';
-import type { Answer, ConsensusResult, EmOptions } from './types.ts';
+import type { Answer, ConsensusResult, DenseConsensus, EmOptions } from './types.ts';
 
 export interface DawidSkeneOptions extends EmOptions {
   /** Additive smoothing α on every confusion cell and class prior. Default 0.01. */
@@ -38,9 +38,7 @@ export interface DawidSkeneOptions extends EmOptions {
  */
 export function dawidSkene(answers: readonly Answer[], opts: DawidSkeneOptions = {}): ConsensusResult {
   const e = encodeAnswers(answers, opts.labels);
-  const alpha = checkSmoothing(opts.smoothing ?? 0.01);
-  const model = new ConfusionModel(e, alpha, opts.priors === 'uniform');
-  const run = runEm(e, model, voteShares(e), opts);
+  const { model, run } = fit(e, opts);
   // model.theta holds the parameters of the last M-step, i.e. the ones that gave run.T.
   const acc = posteriorAgreement(e, run.T);
   const answered = answeredCounts(e);
@@ -56,6 +54,18 @@ export function dawidSkene(answers: readonly Answer[], opts: DawidSkeneOptions =
     }),
     { iterations: run.iterations, converged: run.converged, logLikelihood: run.logLikelihood },
   );
+}
+
+function fit(e: Encoded, opts: DawidSkeneOptions) {
+  const alpha = checkSmoothing(opts.smoothing ?? 0.01);
+  const model = new ConfusionModel(e, alpha, opts.priors === 'uniform');
+  return { model, run: runEm(e, model, voteShares(e), opts) };
+}
+
+/** Dawid-Skene over encoded answers: posteriors and choices only (see dawidSkene). */
+export function dawidSkeneDense(e: Encoded, opts: DawidSkeneOptions = {}): DenseConsensus {
+  const { run } = fit(e, opts);
+  return { T: run.T, choice: argmaxChoices(run.T, e.items.length, e.labels.length), iterations: run.iterations, converged: run.converged, logLikelihood: run.logLikelihood };
 }
 
 /** θ_w[k][l] for every annotator, flat: index (w·K + k)·K + l. */

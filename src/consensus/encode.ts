@@ -9,6 +9,11 @@ export const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b 
  * Items and annotators are sorted, which makes every result independent of answer order.
  */
 export interface Encoded {
+  /**
+   * Item names in sorted order. encodeIndexed (callers that hold many items by number, e.g.
+   * src/label/recompute.ts) leaves it a sparse array of that length: the methods read only its
+   * length, the callers keep the names themselves.
+   */
   items: string[];
   annotators: string[];
   labels: string[];
@@ -60,6 +65,45 @@ export function encodeAnswers(answers: readonly Answer[], labelSet?: readonly st
   const byItem = new Int32Array(N);
   for (let n = 0; n < N; n++) byItem[fill[item[n]]++] = n;
   return { items, annotators, labels, item, annotator, label, itemStart, byItem };
+}
+
+/**
+ * The same arrays as encodeAnswers, from answers already indexed: item indices in `[0, nItems)`
+ * that follow the sorted item order, annotator indices into the sorted `annotators`, label
+ * indices into `labels`. Answers are put in (item, annotator, label) order by three stable
+ * counting sorts (linear time, typed arrays only), so the methods see exactly what
+ * encodeAnswers would give them for the same answers.
+ */
+export function encodeIndexed(nItems: number, annotators: string[], labels: string[], item: Int32Array, annotator: Int32Array, label: Int32Array): Encoded {
+  const N = item.length;
+  let order = new Int32Array(N);
+  for (let n = 0; n < N; n++) order[n] = n;
+  // LSD: by label, then annotator, then item (each pass stable).
+  for (const [key, range] of [[label, labels.length], [annotator, annotators.length], [item, nItems]] as const) {
+    const start = new Int32Array(range + 1);
+    for (let n = 0; n < N; n++) start[key[n] + 1]++;
+    for (let k = 0; k < range; k++) start[k + 1] += start[k];
+    const next = new Int32Array(N);
+    for (let j = 0; j < N; j++) next[start[key[order[j]]]++] = order[j];
+    order = next;
+  }
+  const it = new Int32Array(N);
+  const an = new Int32Array(N);
+  const la = new Int32Array(N);
+  for (let j = 0; j < N; j++) {
+    it[j] = item[order[j]];
+    an[j] = annotator[order[j]];
+    la[j] = label[order[j]];
+  }
+  const itemStart = new Int32Array(nItems + 1);
+  for (let n = 0; n < N; n++) itemStart[it[n] + 1]++;
+  for (let i = 0; i < nItems; i++) itemStart[i + 1] += itemStart[i];
+  const fill = itemStart.slice(0, nItems);
+  const byItem = new Int32Array(N);
+  for (let n = 0; n < N; n++) byItem[fill[it[n]]++] = n;
+  const items: string[] = [];
+  items.length = nItems;
+  return { items, annotators, labels, item: it, annotator: an, label: la, itemStart, byItem };
 }
 
 /** Per-item vote counts, n×K row-major. */

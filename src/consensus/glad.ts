@@ -2,7 +2,7 @@ import { UserError } from '../core/errors.ts';
 import { checkSmoothing, fitLogPrior, runEm, type EmModel } from './em.ts';
 import { encodeAnswers, voteShares, type Encoded } from './encode.ts';
 import { answeredCounts, argmaxChoices, buildResult, posteriorAgreement } from './result.ts';
-import type { Answer, ConsensusResult, EmOptions } from './types.ts';
+import type { Answer, ConsensusResult, DenseConsensus, EmOptions } from './types.ts';
 
 export interface GladOptions extends EmOptions {
   /** Additive smoothing of the class priors (as in dawid-skene.ts). Default 0.01. */
@@ -47,12 +47,7 @@ export interface GladResult extends ConsensusResult {
  */
 export function glad(answers: readonly Answer[], opts: GladOptions = {}): GladResult {
   const e = encodeAnswers(answers, opts.labels);
-  const mStepIters = opts.mStepIters ?? 25;
-  if (!Number.isInteger(mStepIters) || mStepIters < 1) {
-    throw new UserError(`mStepIters must be an integer ≥ 1, got ${mStepIters}`);
-  }
-  const model = new GladModel(e, checkSmoothing(opts.smoothing ?? 0.01), mStepIters, opts.priors === 'uniform');
-  const run = runEm(e, model, voteShares(e), opts);
+  const { model, run } = fit(e, opts);
   const K = e.labels.length;
   const acc = posteriorAgreement(e, run.T);
   const answered = answeredCounts(e);
@@ -68,6 +63,21 @@ export function glad(answers: readonly Answer[], opts: GladOptions = {}): GladRe
     ability: new Map(e.annotators.map((id, w) => [id, model.alpha[w]])),
     inverseDifficulty: new Map(e.items.map((id, j) => [id, Math.exp(model.b[j])])),
   };
+}
+
+function fit(e: Encoded, opts: GladOptions) {
+  const mStepIters = opts.mStepIters ?? 25;
+  if (!Number.isInteger(mStepIters) || mStepIters < 1) {
+    throw new UserError(`mStepIters must be an integer ≥ 1, got ${mStepIters}`);
+  }
+  const model = new GladModel(e, checkSmoothing(opts.smoothing ?? 0.01), mStepIters, opts.priors === 'uniform');
+  return { model, run: runEm(e, model, voteShares(e), opts) };
+}
+
+/** GLAD over encoded answers: posteriors and choices only (see glad). */
+export function gladDense(e: Encoded, opts: GladOptions = {}): DenseConsensus {
+  const { run } = fit(e, opts);
+  return { T: run.T, choice: argmaxChoices(run.T, e.items.length, e.labels.length), iterations: run.iterations, converged: run.converged, logLikelihood: run.logLikelihood };
 }
 
 /** log σ(x) and log(1 − σ(x)) = log σ(−x), stable for large |x|. */

@@ -2,7 +2,8 @@ import { UserError } from '../core/errors.ts';
 import { encodeAnswers, voteShares } from './encode.ts';
 import { argmaxOrTie, buildResult } from './result.ts';
 import { mulberry32, randomInt } from '../core/rng.ts';
-import type { Answer, ConsensusOptions, ConsensusResult } from './types.ts';
+import type { Encoded } from './encode.ts';
+import type { Answer, ConsensusOptions, ConsensusResult, DenseConsensus } from './types.ts';
 
 /**
  * How a tie for the most votes is settled.
@@ -28,11 +29,37 @@ export interface MajorityOptions extends ConsensusOptions {
  * Reported accuracies of majority vote depend on the tie rule: always state it.
  */
 export function majority(answers: readonly Answer[], opts: MajorityOptions = {}): ConsensusResult {
+  checkTies(opts);
+  const e = encodeAnswers(answers, opts.labels);
+  const { T, choice } = majorityDense(e, opts);
+  const agree = new Float64Array(e.annotators.length);
+  const counted = new Float64Array(e.annotators.length);
+  const answered = new Int32Array(e.annotators.length);
+  for (let a = 0; a < e.item.length; a++) {
+    const w = e.annotator[a];
+    answered[w]++;
+    const c = choice[e.item[a]];
+    if (c < 0) continue;
+    counted[w]++;
+    if (c === e.label[a]) agree[w]++;
+  }
+  return buildResult(e, T, choice, (w) => ({
+    accuracy: counted[w] > 0 ? agree[w] / counted[w] : NaN,
+    answered: answered[w],
+  }));
+}
+
+function checkTies(opts: MajorityOptions): TieRule {
   const ties = opts.ties ?? 'unresolved';
   if (!['unresolved', 'random', 'first'].includes(ties)) {
     throw new UserError(`unknown tie rule "${ties}": expected 'unresolved', 'random' or 'first'`);
   }
-  const e = encodeAnswers(answers, opts.labels);
+  return ties;
+}
+
+/** Majority vote over encoded answers: vote shares and choices only (see majority). */
+export function majorityDense(e: Encoded, opts: MajorityOptions = {}): DenseConsensus {
+  const ties = checkTies(opts);
   const K = e.labels.length;
   const n = e.items.length;
   const T = voteShares(e);
@@ -50,21 +77,7 @@ export function majority(answers: readonly Answer[], opts: MajorityOptions = {})
     for (let c = 0; c < K; c++) if (T[i * K + c] === top) tied.push(c);
     choice[i] = ties === 'first' ? tied[0] : tied[randomInt(rand, tied.length)];
   }
-  const agree = new Float64Array(e.annotators.length);
-  const counted = new Float64Array(e.annotators.length);
-  const answered = new Int32Array(e.annotators.length);
-  for (let a = 0; a < e.item.length; a++) {
-    const w = e.annotator[a];
-    answered[w]++;
-    const c = choice[e.item[a]];
-    if (c < 0) continue;
-    counted[w]++;
-    if (c === e.label[a]) agree[w]++;
-  }
-  return buildResult(e, T, choice, (w) => ({
-    accuracy: counted[w] > 0 ? agree[w] / counted[w] : NaN,
-    answered: answered[w],
-  }));
+  return { T, choice };
 }
 
 export const aggregate = majority;

@@ -1,7 +1,7 @@
 import { checkSmoothing, fitLogPrior, runEm, type EmModel } from './em.ts';
 import { encodeAnswers, voteShares, type Encoded } from './encode.ts';
 import { answeredCounts, argmaxChoices, buildResult } from './result.ts';
-import type { Answer, ConsensusResult, EmOptions } from './types.ts';
+import type { Answer, ConsensusResult, DenseConsensus, EmOptions } from './types.ts';
 
 export interface OneCoinOptions extends EmOptions {
   /** Beta pseudo-count α on each annotator's right/wrong counts and on the class priors. Default 0.01. */
@@ -29,8 +29,7 @@ export interface OneCoinOptions extends EmOptions {
  */
 export function oneCoin(answers: readonly Answer[], opts: OneCoinOptions = {}): ConsensusResult {
   const e = encodeAnswers(answers, opts.labels);
-  const model = new CoinModel(e, checkSmoothing(opts.smoothing ?? 0.01), opts.priors === 'uniform');
-  const run = runEm(e, model, voteShares(e), opts);
+  const { model, run } = fit(e, opts);
   const K = e.labels.length;
   const answered = answeredCounts(e);
   return buildResult(
@@ -45,6 +44,17 @@ export function oneCoin(answers: readonly Answer[], opts: OneCoinOptions = {}): 
     },
     { iterations: run.iterations, converged: run.converged, logLikelihood: run.logLikelihood },
   );
+}
+
+function fit(e: Encoded, opts: OneCoinOptions) {
+  const model = new CoinModel(e, checkSmoothing(opts.smoothing ?? 0.01), opts.priors === 'uniform');
+  return { model, run: runEm(e, model, voteShares(e), opts) };
+}
+
+/** One-coin DS over encoded answers: posteriors and choices only (see oneCoin). */
+export function oneCoinDense(e: Encoded, opts: OneCoinOptions = {}): DenseConsensus {
+  const { run } = fit(e, opts);
+  return { T: run.T, choice: argmaxChoices(run.T, e.items.length, e.labels.length), iterations: run.iterations, converged: run.converged, logLikelihood: run.logLikelihood };
 }
 
 class CoinModel implements EmModel {

@@ -49,6 +49,19 @@ export interface ConsensusResult {
   logLikelihood?: number;
 }
 
+/**
+ * A method's result before it is turned into Maps: posteriors T (n×K, items in the Encoded
+ * order) and the chosen label index per item (-1 = unresolved). For callers that hold many
+ * items (src/label/recompute.ts): no object per item.
+ */
+export interface DenseConsensus {
+  T: Float64Array;
+  choice: Int32Array;
+  iterations?: number;
+  converged?: boolean;
+  logLikelihood?: number;
+}
+
 export interface ConsensusOptions {
   /** The label set, in order; answers with other labels are rejected. */
   labels?: readonly string[];

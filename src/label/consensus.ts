@@ -1,4 +1,9 @@
-import { dawidSkene, glad, majority, oneCoin, type Answer, type ConsensusResult, type TieRule } from '../consensus/index.ts';
+import { dawidSkene, glad, majority, oneCoin, type Answer, type ConsensusResult, type DenseConsensus, type TieRule } from '../consensus/index.ts';
+import { dawidSkeneDense } from '../consensus/dawid-skene.ts';
+import type { Encoded } from '../consensus/encode.ts';
+import { gladDense } from '../consensus/glad.ts';
+import { majorityDense } from '../consensus/majority.ts';
+import { oneCoinDense } from '../consensus/one-coin.ts';
 import { UserError } from '../core/errors.ts';
 
 /**
@@ -43,6 +48,23 @@ export function runMethod(answers: readonly Answer[], labelSet: readonly string[
       return oneCoin(answers, opts);
     case 'glad':
       return glad(answers, opts);
+    default:
+      throw new UserError(`unknown consensus method "${String(s.method)}": expected ${METHOD_NAMES.join('|')}`);
+  }
+}
+
+/** As runMethod, over answers already encoded (src/label/recompute.ts): posteriors and choices, no Maps. */
+export function runMethodDense(e: Encoded, s: ConsensusSettings): DenseConsensus {
+  const opts = { labels: e.labels };
+  switch (s.method) {
+    case 'majority':
+      return majorityDense(e, { ...opts, ties: s.tie, seed: s.seed });
+    case 'dawid-skene':
+      return dawidSkeneDense(e, opts);
+    case 'one-coin':
+      return oneCoinDense(e, opts);
+    case 'glad':
+      return gladDense(e, opts);
     default:
       throw new UserError(`unknown consensus method "${String(s.method)}": expected ${METHOD_NAMES.join('|')}`);
   }

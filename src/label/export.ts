@@ -1,11 +1,13 @@
+import { parseJson } from '../core/json.ts';
 import { UserError } from '../core/errors.ts';
 import { exportAllowed, refusalPayload, residencyPolicy } from '../audit/residency.ts';
+import type { Modality } from '../core/modality.ts';
 import type { Store } from '../store/db.ts';
-import { listItems, type ItemRow } from '../store/items.ts';
 import type { Project } from '../store/projects.ts';
 import { change, record, type Actor } from './context.ts';
-import { listFinalLabels, type FinalLabelRow } from './results.ts';
+import type { FinalLabelRow } from './results.ts';
 import { currentTaxonomy } from './taxonomies.ts';
+import type { Conn } from './tx.ts';
 
 /**
  * Export of final labels with provenance: JSONL (one decided item per line, full provenance),
@@ -14,22 +16,47 @@ import { currentTaxonomy } from './taxonomies.ts';
  * An export is audit-logged (who took which labels out, how many, in which format).
  * Residency: items tagged for a region the project does not export to are left out, and the
  * refusal is audit-logged (`residency.refused`) in the same transaction (src/audit/residency.ts).
+ *
+ * Streaming (issue #8, 1,000,000 items): `openExport` writes the audit events in one short
+ * transaction (counts come from one aggregate query), then `chunks()` reads the decided items
+ * a keyset page at a time (label_items_status_item index, no transaction held open) and yields
+ * one string per page; nothing holds more than one page. The HTTP route and the CLI pull it with
+ * backpressure. Labels decided while a long export runs may or may not be in it; the audit event
+ * counts the items decided when it started.
  */
 export const EXPORT_FORMATS = ['jsonl', 'csv', 'label-studio'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-export interface ExportResult {
+export interface ExportHead {
   format: ExportFormat;
   contentType: string;
+  /** Items decided (and exportable) when the export started: what the audit event records. */
   items: number;
-  body: string;
   /** Items withheld by the residency policy (tagged for a region the project does not export to); audit-logged. */
   refused?: { items: number; regions: Record<string, number> };
 }
 
+export interface ExportStream extends ExportHead {
+  /** The file, one chunk per page of items (the last chunk closes it). Pull it once. */
+  chunks(): AsyncGenerator<string, void, undefined>;
+}
+
+export interface ExportResult extends ExportHead {
+  body: string;
+}
+
+interface ExportItem {
+  id: number;
+  modality: Modality;
+  text: string | null;
+  values: Record<string, unknown> | null;
+  sha256: string;
+  residency: string;
+}
+
 interface Row {
   label: FinalLabelRow;
-  item: ItemRow;
+  item: ExportItem;
 }
 
 type Annot = { id: number; annotator: string; labels: string[]; at: string; timeMs: number; taxonomyVersion: number; suggestion: unknown };
@@ -38,31 +65,162 @@ const annotationsOf = (r: FinalLabelRow): Annot[] => ((r.provenance?.annotations
 const reviewOf = (r: FinalLabelRow) => (r.provenance?.review as { id: number; reviewer: string; decision: string; note: string | null; reason: string; at: string } | undefined) ?? null;
 const consensusOf = (r: FinalLabelRow) => (r.provenance?.consensus as { method: string; tie: string | null } | null | undefined) ?? null;
 
-export async function exportLabels(store: Store, project: Project, actor: Actor, format: string): Promise<ExportResult> {
+/** Items per page of the export stream (one query, one chunk). */
+export const EXPORT_PAGE = 500;
+
+/**
+ * One page of decided items with what the export needs of the item, in item order from `after`
+ * (exported so tests can EXPLAIN it: label_items_status_item, then items by primary key).
+ */
+export function exportPageQuery(db: Conn, projectId: number, after: number, limit: number) {
+  return db
+    .selectFrom('label_items')
+    .innerJoin('items', 'items.id', 'label_items.item_id')
+    .select([
+      'label_items.item_id',
+      'items.source_key',
+      'label_items.status',
+      'label_items.final_labels',
+      'label_items.final_source',
+      'label_items.final_confidence',
+      'label_items.final_taxonomy_version',
+      'label_items.decided_at',
+      'label_items.final_provenance',
+      'items.modality',
+      'items.text',
+      'items.data',
+      'items.sha256',
+      'items.residency',
+    ])
+    .where('label_items.project_id', '=', projectId)
+    .where('label_items.status', '=', 'done')
+    .where('label_items.item_id', '>', after)
+    .orderBy('label_items.item_id')
+    .limit(limit);
+}
+
+/** Decided items per residency region (one aggregate query over the status index). */
+async function decidedByRegion(db: Conn, projectId: number): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('label_items')
+    .innerJoin('items', 'items.id', 'label_items.item_id')
+    .select(['items.residency', (e) => e.fn.countAll<number>().as('n')])
+    .where('label_items.project_id', '=', projectId)
+    .where('label_items.status', '=', 'done')
+    .groupBy('items.residency')
+    .execute();
+  return new Map(rows.map((r) => [r.residency, Number(r.n)]));
+}
+
+/**
+ * Starts an export: checks the format, writes the audit events (and a residency refusal) in
+ * one transaction, and returns the counts with `chunks()`, which streams the file.
+ */
+export async function openExport(store: Store, project: Project, actor: Actor, format: string, opts: { pageSize?: number } = {}): Promise<ExportStream> {
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new UserError(`format: expected ${EXPORT_FORMATS.join('|')}, got "${format}"`);
   const fmt = format as ExportFormat;
-  return change(store, project, actor, async (ctx) => {
+  const pageSize = opts.pageSize ?? EXPORT_PAGE;
+  const policy = residencyPolicy(project);
+  const head = await change(store, project, actor, async (ctx) => {
     const taxonomy = await currentTaxonomy(ctx.conn, project.id);
-    let rows: Row[] = [];
-    for (let after = 0; ; ) {
-      const page = await listFinalLabels(ctx.conn, project.id, { after, limit: 1000 });
-      if (page.length === 0) break;
-      const items = new Map((await listItems(ctx.conn, project.id, { after: page[0].itemId - 1, limit: page[page.length - 1].itemId - page[0].itemId + 1 })).map((i) => [i.id, i]));
-      for (const l of page) rows.push({ label: l, item: items.get(l.itemId)! });
-      after = page[page.length - 1].itemId;
+    const byRegion = await decidedByRegion(ctx.conn, project.id);
+    let items = 0;
+    let refusedItems = 0;
+    const refusedRegions: Record<string, number> = {};
+    for (const [region, n] of [...byRegion].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+      if (exportAllowed(policy, region)) items += n;
+      else {
+        refusedItems += n;
+        refusedRegions[region] = n;
+      }
     }
-    const policy = residencyPolicy(project);
-    const refused = rows.filter((r) => !exportAllowed(policy, r.item.residency));
-    const refusal = refused.length ? refusalPayload('export', refused.map((r) => ({ id: r.item.id, region: r.item.residency })), policy, { format: fmt }) : null;
-    if (refusal) {
-      await record(ctx, 'residency.refused', `project:${project.id}`, refusal);
-      rows = rows.filter((r) => exportAllowed(policy, r.item.residency));
+    let refused: ExportHead['refused'];
+    if (refusedItems > 0) {
+      // The first 1,000 refused ids, as refusalPayload lists them (in item order).
+      const first = await ctx.conn
+        .selectFrom('label_items')
+        .innerJoin('items', 'items.id', 'label_items.item_id')
+        .select(['label_items.item_id as id', 'items.residency as region'])
+        .where('label_items.project_id', '=', project.id)
+        .where('label_items.status', '=', 'done')
+        .where('items.residency', 'in', Object.keys(refusedRegions))
+        .orderBy('label_items.item_id')
+        .limit(1000)
+        .execute();
+      const payload = { ...refusalPayload('export', first, policy, { format: fmt }), items: refusedItems, regions: refusedRegions };
+      await record(ctx, 'residency.refused', `project:${project.id}`, payload);
+      refused = { items: refusedItems, regions: refusedRegions };
     }
-    await record(ctx, 'export', `project:${project.id}`, { format: fmt, items: rows.length, taxonomyVersion: taxonomy.version });
-    const body = fmt === 'jsonl' ? toJsonl(rows, project) : fmt === 'csv' ? toCsv(rows) : toLabelStudio(rows, taxonomy.kind, project.name);
-    const contentType = fmt === 'jsonl' ? 'application/x-ndjson' : fmt === 'csv' ? 'text/csv; charset=utf-8' : 'application/json';
-    return { format: fmt, contentType, items: rows.length, body, ...(refusal ? { refused: { items: refusal.items, regions: refusal.regions } } : {}) };
+    await record(ctx, 'export', `project:${project.id}`, { format: fmt, items, taxonomyVersion: taxonomy.version });
+    return { items, refused, kind: taxonomy.kind };
   });
+  const contentType = fmt === 'jsonl' ? 'application/x-ndjson' : fmt === 'csv' ? 'text/csv; charset=utf-8' : 'application/json';
+  const pages = () => exportPages(store.db, project.id, pageSize, (r) => exportAllowed(policy, r.item.residency));
+  const chunks = () => (fmt === 'jsonl' ? jsonlChunks(pages(), project) : fmt === 'csv' ? csvChunks(pages()) : labelStudioChunks(pages(), head.kind, project.name));
+  return { format: fmt, contentType, items: head.items, ...(head.refused ? { refused: head.refused } : {}), chunks };
+}
+
+/** The whole export as one string (small projects, tests): prefer `openExport(…).chunks()`. */
+export async function exportLabels(store: Store, project: Project, actor: Actor, format: string): Promise<ExportResult> {
+  const { chunks, ...head } = await openExport(store, project, actor, format);
+  let body = '';
+  for await (const c of chunks()) body += c;
+  return { ...head, body };
+}
+
+/** Decided, exportable items a page at a time (keyset on item id; one short query per page). */
+async function* exportPages(db: Conn, projectId: number, pageSize: number, allowed: (r: Row) => boolean): AsyncGenerator<Row[]> {
+  for (let after = 0; ; ) {
+    const page = await exportPageQuery(db, projectId, after, pageSize).execute();
+    if (page.length === 0) return;
+    const rows: Row[] = [];
+    for (const r of page) {
+      const row: Row = {
+        label: {
+          itemId: r.item_id,
+          sourceKey: r.source_key,
+          status: r.status,
+          labels: parseJson<string[] | null>(r.final_labels, null),
+          source: r.final_source,
+          confidence: r.final_confidence === null ? null : Number(r.final_confidence),
+          taxonomyVersion: r.final_taxonomy_version,
+          decidedAt: r.decided_at,
+          provenance: parseJson(r.final_provenance, null),
+        },
+        item: { id: r.item_id, modality: r.modality, text: r.text, values: r.data ? JSON.parse(r.data) : null, sha256: r.sha256, residency: r.residency },
+      };
+      if (allowed(row)) rows.push(row);
+    }
+    if (rows.length > 0) yield rows;
+    if (page.length < pageSize) return;
+    after = page[page.length - 1].item_id;
+  }
+}
+
+async function* jsonlChunks(pages: AsyncIterable<Row[]>, project: Project): AsyncGenerator<string> {
+  for await (const rows of pages) yield toJsonl(rows, project);
+}
+
+async function* csvChunks(pages: AsyncIterable<Row[]>): AsyncGenerator<string> {
+  yield CSV_HEADER.join(',') + '\n';
+  for await (const rows of pages) yield toCsvRows(rows);
+}
+
+/**
+ * Label Studio JSON is one array: streamed element by element, byte for byte what
+ * `JSON.stringify(tasks, null, 2) + "\n"` gives (elements indented by two spaces; `[]` when empty).
+ */
+async function* labelStudioChunks(pages: AsyncIterable<Row[]>, kind: 'single' | 'multi', projectName: string): AsyncGenerator<string> {
+  let first = true;
+  for await (const rows of pages) {
+    let out = '';
+    for (const row of rows) {
+      out += (first ? '[\n  ' : ',\n  ') + JSON.stringify(labelStudioTask(row, kind, projectName), null, 2).replace(/\n/g, '\n  ');
+      first = false;
+    }
+    yield out;
+  }
+  yield first ? '[]\n' : '\n]\n';
 }
 
 function toJsonl(rows: Row[], project: Project): string {
@@ -93,8 +251,8 @@ export function csvField(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function toCsv(rows: Row[]): string {
-  const lines = [CSV_HEADER.join(',')];
+function toCsvRows(rows: Row[]): string {
+  const lines: string[] = [];
   for (const { label: l } of rows) {
     const ann = annotationsOf(l);
     const review = reviewOf(l);
@@ -118,38 +276,35 @@ function toCsv(rows: Row[]): string {
         .join(','),
     );
   }
-  return lines.join('\n') + '\n';
+  return lines.map((l) => l + '\n').join('');
 }
 
 /** Label Studio's JSON export format: one task per item, `choices` results. */
-function toLabelStudio(rows: Row[], kind: 'single' | 'multi', projectName: string): string {
+function labelStudioTask({ label: l, item }: Row, kind: 'single' | 'multi', projectName: string) {
   const result = (labels: string[]) => [{ from_name: 'label', to_name: 'item', type: 'choices', value: { choices: labels }, ...(kind === 'multi' ? { meta: { multiple: true } } : {}) }];
-  const tasks = rows.map(({ label: l, item }) => {
-    const review = reviewOf(l);
-    const annotations: Array<Record<string, unknown>> = annotationsOf(l).map((a) => ({
-      id: a.id,
-      completed_by: a.annotator,
-      created_at: a.at,
-      lead_time: a.timeMs / 1000,
-      ground_truth: false,
-      result: result(a.labels),
-      meta: { taxonomyVersion: a.taxonomyVersion },
-    }));
-    annotations.push({
-      id: -l.itemId,
-      completed_by: review ? review.reviewer : `consensus:${consensusOf(l)?.method ?? ''}`,
-      created_at: l.decidedAt ?? '',
-      lead_time: 0,
-      ground_truth: true,
-      result: result(l.labels ?? []),
-      meta: { taxonomyVersion: l.taxonomyVersion, source: l.source, confidence: l.confidence, review },
-    });
-    return {
-      id: l.itemId,
-      data: item.text !== null ? { text: item.text } : item.values ? { ...item.values } : { [item.modality === 'audio' ? 'audio' : 'image']: `/api/projects/${encodeURIComponent(projectName)}/items/${l.itemId}/content` },
-      meta: { sourceKey: l.sourceKey, sha256: item.sha256 },
-      annotations,
-    };
+  const review = reviewOf(l);
+  const annotations: Array<Record<string, unknown>> = annotationsOf(l).map((a) => ({
+    id: a.id,
+    completed_by: a.annotator,
+    created_at: a.at,
+    lead_time: a.timeMs / 1000,
+    ground_truth: false,
+    result: result(a.labels),
+    meta: { taxonomyVersion: a.taxonomyVersion },
+  }));
+  annotations.push({
+    id: -l.itemId,
+    completed_by: review ? review.reviewer : `consensus:${consensusOf(l)?.method ?? ''}`,
+    created_at: l.decidedAt ?? '',
+    lead_time: 0,
+    ground_truth: true,
+    result: result(l.labels ?? []),
+    meta: { taxonomyVersion: l.taxonomyVersion, source: l.source, confidence: l.confidence, review },
   });
-  return JSON.stringify(tasks, null, 2) + '\n';
+  return {
+    id: l.itemId,
+    data: item.text !== null ? { text: item.text } : item.values ? { ...item.values } : { [item.modality === 'audio' ? 'audio' : 'image']: `/api/projects/${encodeURIComponent(projectName)}/items/${l.itemId}/content` },
+    meta: { sourceKey: l.sourceKey, sha256: item.sha256 },
+    annotations,
+  };
 }

@@ -24,9 +24,9 @@ export interface FinalLabelRow {
   provenance: Record<string, unknown> | null;
 }
 
-/** Decided items (status done) in item order, a page at a time, with full provenance. */
-export async function listFinalLabels(db: Conn, projectId: number, q: { after?: number; limit?: number; status?: 'open' | 'review' | 'done' } = {}): Promise<FinalLabelRow[]> {
-  const rows = await db
+/** The query behind listFinalLabels (exported so tests can EXPLAIN it: label_items_status_item, 007_scale). */
+export function finalLabelsQuery(db: Conn, projectId: number, q: { after?: number; limit?: number; status?: 'open' | 'review' | 'done' } = {}) {
+  return db
     .selectFrom('label_items')
     .innerJoin('items', 'items.id', 'label_items.item_id')
     .select(['label_items.item_id', 'items.source_key', 'label_items.status', 'label_items.final_labels', 'label_items.final_source', 'label_items.final_confidence', 'label_items.final_taxonomy_version', 'label_items.decided_at', 'label_items.final_provenance'])
@@ -34,8 +34,12 @@ export async function listFinalLabels(db: Conn, projectId: number, q: { after?: 
     .where('label_items.status', '=', q.status ?? 'done')
     .where('label_items.item_id', '>', q.after ?? 0)
     .orderBy('label_items.item_id')
-    .limit(q.limit ?? 100)
-    .execute();
+    .limit(q.limit ?? 100);
+}
+
+/** Decided items (status done) in item order, a page at a time (keyset on item id), with full provenance. */
+export async function listFinalLabels(db: Conn, projectId: number, q: { after?: number; limit?: number; status?: 'open' | 'review' | 'done' } = {}): Promise<FinalLabelRow[]> {
+  const rows = await finalLabelsQuery(db, projectId, q).execute();
   return rows.map((r) => ({
     itemId: r.item_id,
     sourceKey: r.source_key,
@@ -134,9 +138,14 @@ export async function updateSettings(store: Store, project: Project, actor: Acto
     await record(ctx, 'settings.update', `project:${project.id}`, { before, after });
     if (after.overlap < before.overlap) {
       // Items already holding the new, smaller number of answers would otherwise wait forever.
+      // A keyset page of open items at a time (label_items_status_item): never the whole project.
       const taxonomy = await findTaxonomy(ctx.conn, project.id);
-      const open = await ctx.conn.selectFrom('label_items').select('item_id').where('project_id', '=', project.id).where('status', '=', 'open').orderBy('item_id').execute();
-      if (taxonomy) for (const o of open) await settleItem(ctx, after, taxonomy, o.item_id);
+      for (let last = 0; taxonomy; ) {
+        const open = await ctx.conn.selectFrom('label_items').select('item_id').where('project_id', '=', project.id).where('status', '=', 'open').where('item_id', '>', last).orderBy('item_id').limit(1000).execute();
+        for (const o of open) await settleItem(ctx, after, taxonomy, o.item_id);
+        if (open.length < 1000) break;
+        last = open[open.length - 1].item_id;
+      }
     }
     return after;
   });

@@ -11,6 +11,7 @@ import { labelNames, type Taxonomy } from './taxonomy.ts';
 import { currentTaxonomy } from './taxonomies.ts';
 import type { Conn } from './tx.ts';
 import { emit } from './webhooks.ts';
+import { projectConsensus, readAnswerColumns } from './recompute.ts';
 
 /**
  * The answers consensus learns from: every submitted annotation of the current round of every
@@ -94,29 +95,48 @@ async function decide(ctx: TxCtx, s: LabelSettings, taxonomy: Taxonomy, itemId: 
  * Re-runs consensus (the project's current method) over every item decided by consensus —
  * e.g. after switching to Dawid-Skene once enough answers exist. Items whose label or
  * confidence changes are re-decided: a new final label, or review. Reviewer decisions stand.
+ * Scale (issue #8): the answers are read in keyset batches into typed arrays and the method
+ * runs on those (recompute.ts: no object per answer or per item); the decided items are then
+ * walked a page at a time. One transaction, as before: a re-run applies whole or not at all.
  */
-export async function rerunConsensus(store: Store, project: Project, actor: Actor): Promise<{ items: number; changed: number; toReview: number }> {
+export async function rerunConsensus(store: Store, project: Project, actor: Actor, opts: { pageSize?: number; answerBatch?: number } = {}): Promise<{ items: number; changed: number; toReview: number }> {
+  const pageSize = opts.pageSize ?? 1000;
   return change(store, project, actor, async (ctx) => {
     const s = await getLabelSettings(ctx.conn, project.id);
     const taxonomy = await currentTaxonomy(ctx.conn, project.id);
-    const decided = await ctx.conn.selectFrom('label_items').select(['item_id', 'round', 'final_labels', 'final_confidence']).where('project_id', '=', project.id).where('status', '=', 'done').where('final_source', '=', 'consensus').orderBy('item_id').execute();
-    const results = consensusFor(await currentAnswers(ctx.conn, project.id, taxonomy), { kind: taxonomy.kind, labels: labelNames(taxonomy) }, s.consensus);
+    const results = projectConsensus(await readAnswerColumns(ctx.conn, project.id, taxonomy, opts.answerBatch), { kind: taxonomy.kind, labels: labelNames(taxonomy) }, s.consensus);
+    let items = 0;
     let changed = 0;
     let toReview = 0;
     const changes: Array<{ item: number; from: string[]; to: string[] | null }> = [];
-    for (const d of decided) {
-      const c = results.get(String(d.item_id));
-      if (!c) continue;
-      const before = parseJson<string[]>(d.final_labels, []);
-      const same = c.labels !== null && c.labels.length === before.length && c.labels.every((l) => before.includes(l)) && Math.abs(c.confidence - (d.final_confidence ?? 0)) < 1e-9;
-      if (same) continue;
-      changed++;
-      changes.push({ item: d.item_id, from: before, to: c.labels });
-      const answers = await roundAnswers(ctx.conn, d.item_id, d.round);
-      await ctx.conn.updateTable('label_items').set({ status: 'open' }).where('item_id', '=', d.item_id).execute();
-      if ((await decide(ctx, s, taxonomy, d.item_id, d.round, answers, c)) === 'review') toReview++;
+    for (let after = 0; ; ) {
+      const page = await ctx.conn
+        .selectFrom('label_items')
+        .select(['item_id', 'round', 'final_labels', 'final_confidence'])
+        .where('project_id', '=', project.id)
+        .where('status', '=', 'done')
+        .where('item_id', '>', after)
+        .where('final_source', '=', 'consensus')
+        .orderBy('item_id')
+        .limit(pageSize)
+        .execute();
+      items += page.length;
+      for (const d of page) {
+        const c = results.get(d.item_id);
+        if (!c) continue;
+        const before = parseJson<string[]>(d.final_labels, []);
+        const same = c.labels !== null && c.labels.length === before.length && c.labels.every((l) => before.includes(l)) && Math.abs(c.confidence - (d.final_confidence ?? 0)) < 1e-9;
+        if (same) continue;
+        changed++;
+        if (changes.length < 1000) changes.push({ item: d.item_id, from: before, to: c.labels });
+        const answers = await roundAnswers(ctx.conn, d.item_id, d.round);
+        await ctx.conn.updateTable('label_items').set({ status: 'open' }).where('item_id', '=', d.item_id).execute();
+        if ((await decide(ctx, s, taxonomy, d.item_id, d.round, answers, c)) === 'review') toReview++;
+      }
+      if (page.length < pageSize) break;
+      after = page[page.length - 1].item_id;
     }
-    await record(ctx, 'consensus.run', `project:${project.id}`, { method: s.consensus.method, items: decided.length, changed, toReview, changes: changes.slice(0, 1000) });
-    return { items: decided.length, changed, toReview };
+    await record(ctx, 'consensus.run', `project:${project.id}`, { method: s.consensus.method, items, changed, toReview, changes });
+    return { items, changed, toReview };
   });
 }

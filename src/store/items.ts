@@ -138,8 +138,13 @@ export interface ListItemsQuery {
   sourceLabel?: string;
 }
 
-/** Items in import order, a page at a time (keyset pagination: cheap at any depth). */
-export async function listItems(db: Db, projectId: number, q: ListItemsQuery = {}): Promise<ItemRow[]> {
+/**
+ * The query behind listItems, exported so tests can EXPLAIN it. Keyset pagination: `id > after`
+ * in id order, so a page costs the same at any depth. Each filter has an index that ends in `id`
+ * (001: project_id,id; 007: project_id,source_label,id and project_id,modality,id): the store
+ * walks it from the cursor and stops after `limit` rows, never scanning the project.
+ */
+export function listItemsQuery(db: Db, projectId: number, q: ListItemsQuery = {}) {
   let query = db
     .selectFrom('items')
     .leftJoin('blobs', 'blobs.sha256', 'items.blob_sha256')
@@ -150,6 +155,12 @@ export async function listItems(db: Db, projectId: number, q: ListItemsQuery = {
     .limit(q.limit ?? 50);
   if (q.modality) query = query.where('items.modality', '=', q.modality);
   if (q.sourceLabel !== undefined) query = query.where('items.source_label', '=', q.sourceLabel);
+  return query;
+}
+
+/** Items in import order, a page at a time (keyset pagination: cheap at any depth). */
+export async function listItems(db: Db, projectId: number, q: ListItemsQuery = {}): Promise<ItemRow[]> {
+  const query = listItemsQuery(db, projectId, q);
   const rows = await query.execute();
   return rows.map((r) => ({
     id: r.id,

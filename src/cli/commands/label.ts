@@ -1,8 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { writeFileAtomically } from '../atomic-file.ts';
 import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
 import { cliActor } from '../../label/context.ts';
-import { exportLabels, EXPORT_FORMATS } from '../../label/export.ts';
+import { openExport, EXPORT_FORMATS } from '../../label/export.ts';
 import { labelStatus, updateSettings } from '../../label/results.ts';
 import { getLabelSettings, type LabelSettingsPatch } from '../../label/settings.ts';
 import { rerunConsensus } from '../../label/settle.ts';
@@ -164,12 +167,14 @@ export function registerLabel(program: Command) {
         const out = makeOut(Boolean(f.json));
         if (f.json && !f.out) throw new UserError('--json prints a report: give --out FILE for the data');
         return withStore(async (store) => {
-          const r = await exportLabels(store, await getProject(store.db, f.project), cliActor(actor()), f.format);
+          const r = await openExport(store, await getProject(store.db, f.project), cliActor(actor()), f.format);
           if (!f.out) {
-            process.stdout.write(r.body);
+            // Streamed with backpressure: stdout is pulled a page at a time.
+            await pipeline(Readable.from(r.chunks(), { objectMode: false, highWaterMark: 64 * 1024 }), process.stdout, { end: false });
             return;
           }
-          writeFileSync(f.out, r.body);
+          // All or nothing: a temporary file beside --out, renamed once complete.
+          await writeFileAtomically(f.out, r.chunks());
           out.result({ format: r.format, items: r.items, out: f.out }, () => `exported ${r.items} labels (${r.format}) to ${f.out}`);
         });
       }),

@@ -1,4 +1,4 @@
-import type { Static } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { NotFoundError } from '../../core/errors.ts';
 import type { Store } from '../../store/db.ts';
@@ -6,11 +6,24 @@ import { getBlob, getItem, listItems } from '../../store/items.ts';
 import { annotatorView, wasServed } from '../../label/assignment.ts';
 import { listAnnotations } from '../../label/results.ts';
 import { authOf, type Auth } from '../auth.ts';
-import { Id, Page, ProjectParams, withProject, NoQuery } from '../schemas.ts';
+import { Id, ProjectParams, withProject, NoQuery } from '../schemas.ts';
+import type { Modality } from '../../core/modality.ts';
 import type { Project } from '../../store/projects.ts';
 
 const ItemParams = withProject({ item: Id });
 type ItemParams = Static<typeof ItemParams>;
+
+/** Keyset page (`after` = the `next` of the previous page) with optional filters, each served by an index (007_scale). */
+const ItemsQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'keyset pagination: ids greater than this (the previous page\'s `next`)' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    modality: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('image'), Type.Literal('audio'), Type.Literal('tabular')])),
+    label: Type.Optional(Type.String({ maxLength: 200, description: 'source label (the label the data came with)' })),
+  },
+  { additionalProperties: false },
+);
+type ItemsQuery = Static<typeof ItemsQuery>;
 
 /**
  * Items. Annotators may fetch only items they have been served, and see content only (no
@@ -22,12 +35,12 @@ export const itemRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { st
     return getItem(store.db, auth.project.id, itemId);
   };
 
-  app.get<{ Params: ProjectParams; Querystring: Page }>(
+  app.get<{ Params: ProjectParams; Querystring: ItemsQuery }>(
     '/api/projects/:project/items',
-    { config: { permission: 'items.read' }, schema: { tags: ['items'], summary: 'items in import order with their labelling status', params: ProjectParams, querystring: Page } },
+    { config: { permission: 'items.read' }, schema: { tags: ['items'], summary: 'items in import order with their labelling status (keyset pages; filters: modality, source label)', params: ProjectParams, querystring: ItemsQuery } },
     async (req) => {
       const { project } = authOf(req);
-      const items = await listItems(store.db, project.id, { after: req.query.after, limit: req.query.limit ?? 100 });
+      const items = await listItems(store.db, project.id, { after: req.query.after, limit: req.query.limit ?? 100, modality: req.query.modality as Modality | undefined, sourceLabel: req.query.label });
       const ids = items.map((i) => i.id);
       const states = ids.length ? await store.db.selectFrom('label_items').select(['item_id', 'status', 'round', 'priority']).where('item_id', 'in', ids).execute() : [];
       const gold = new Set(ids.length ? (await store.db.selectFrom('gold_items').select('item_id').where('item_id', 'in', ids).execute()).map((g) => g.item_id) : []);
