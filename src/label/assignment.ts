@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { NotFoundError, UserError } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
@@ -97,16 +97,17 @@ export async function nextTask(store: Store, project: Project, user: User, opts:
       .executeTakeFirst();
     if (live) return taskOf(ctx.conn, project.id, live, taxonomy);
 
-    const served = Number((await ctx.conn.selectFrom('assignments').select((e) => e.fn.countAll<number>().as('n')).where('project_id', '=', project.id).where('user_id', '=', user.id).executeTakeFirstOrThrow()).n);
     let pick: { itemId: number; round: number; gold: boolean } | undefined;
-    if (drawGold(s.gold.rate, project.id, user.id, served)) {
+    // How many tasks this annotator was served (the gold draw's input): only counted when gold is on.
+    const served = s.gold.rate > 0 ? Number((await ctx.conn.selectFrom('assignments').select((e) => e.fn.countAll<number>().as('n')).where('project_id', '=', project.id).where('user_id', '=', user.id).executeTakeFirstOrThrow()).n) : 0;
+    if (s.gold.rate > 0 && drawGold(s.gold.rate, project.id, user.id, served)) {
       const g = await pickGold(ctx.conn, project.id, user.id);
       if (g !== undefined) pick = { itemId: g, round: 0, gold: true };
     }
     if (!pick) {
       const itemId =
-        (await pickItem(ctx.conn, project.id, user.id, s.overlap, now, true)) ??
-        (s.servePrioritisedOnly ? undefined : await pickItem(ctx.conn, project.id, user.id, s.overlap, now, false));
+        (await pickPrioritised(ctx.conn, project.id, user.id, s.overlap, now)) ??
+        (s.servePrioritisedOnly ? undefined : await pickInOrder(store, ctx.conn, project.id, user.id, s.overlap, now));
       if (itemId === undefined) return null;
       const li = await ensureLabelItem(ctx.conn, project.id, itemId);
       pick = { itemId, round: li.round, gold: false };
@@ -138,24 +139,94 @@ async function pickGold(db: Conn, projectId: number, userId: number): Promise<nu
 }
 
 /**
- * The first servable item: open, not gold, not yet served to this annotator this round, and
- * with fewer than `overlap` live assignments. Prioritised items first (by priority), else
- * import order (the items_project_id index, stopping at the first match).
+ * Servable, for `userId`: not gold, not yet served to this annotator in the item's round, and
+ * with fewer than `overlap` live assignments (submitted, or leased and not expired) in it.
+ * `s` is the item's label_items row (absent: round 0), `i` its id column.
  */
-async function pickItem(db: Conn, projectId: number, userId: number, overlap: number, now: string, prioritised: boolean): Promise<number | undefined> {
+const servable = (i: RawBuilder<unknown>, round: RawBuilder<unknown>, userId: number, overlap: number, now: string) => sql`
+      NOT EXISTS (SELECT 1 FROM gold_items g WHERE g.item_id = ${i})
+      AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = ${i} AND a.user_id = ${userId} AND a.round = ${round})
+      AND (SELECT COUNT(*) FROM assignments a WHERE a.item_id = ${i} AND a.round = ${round}
+           AND (a.status = 'submitted' OR (a.status = 'leased' AND a.expires_at > ${now}))) < ${overlap}`;
+
+/** The first servable prioritised item (open, with a priority), highest priority first. */
+async function pickPrioritised(db: Conn, projectId: number, userId: number, overlap: number, now: string): Promise<number | undefined> {
   const r = await sql<{ item_id: number }>`
-    SELECT i.id AS item_id
-    FROM items i ${prioritised ? sql`JOIN` : sql`LEFT JOIN`} label_items s ON s.item_id = i.id
-    WHERE i.project_id = ${projectId}
-      AND (s.item_id IS NULL OR s.status = 'open')
-      ${prioritised ? sql`AND s.priority IS NOT NULL` : sql``}
-      AND NOT EXISTS (SELECT 1 FROM gold_items g WHERE g.item_id = i.id)
-      AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.user_id = ${userId} AND a.round = COALESCE(s.round, 0))
-      AND (SELECT COUNT(*) FROM assignments a WHERE a.item_id = i.id AND a.round = COALESCE(s.round, 0)
-           AND (a.status = 'submitted' OR (a.status = 'leased' AND a.expires_at > ${now}))) < ${overlap}
-    ORDER BY ${prioritised ? sql`s.priority DESC, i.id` : sql`i.id`}
+    SELECT s.item_id FROM label_items s
+    WHERE s.project_id = ${projectId} AND s.status = 'open' AND s.priority IS NOT NULL
+      AND ${servable(sql`s.item_id`, sql`s.round`, userId, overlap, now)}
+    ORDER BY s.priority DESC, s.item_id
     LIMIT 1`.execute(db);
   return r.rows[0]?.item_id;
+}
+
+/**
+ * Per store and project, a *frontier*: every item of the project with a smaller id has a
+ * label_items row (it was served, prioritised or decided once). Rows are never deleted, so the
+ * frontier stays true and only moves forward; it lets the in-order pick skip the decided part of
+ * a 1,000,000-item project instead of walking it on every request (that walk grew with the
+ * number of items labelled: the load bench measured it). Gold items never get a row; the walk
+ * steps over them. Kept per process, in memory, with what it depends on: the project's import
+ * count and highest item id (new items — an import that committed since, possibly with lower ids
+ * than one committed before it on PostgreSQL — reset it) and its gold set's count and id sum (an
+ * item that stops being gold is servable again: reset).
+ */
+interface Frontier {
+  below: number;
+  key: string;
+}
+const frontiers = new WeakMap<Store, Map<number, Frontier>>();
+
+async function frontierOf(store: Store, db: Conn, projectId: number): Promise<Frontier> {
+  const [k] = (
+    await sql<{ sources: number; max_item: number | null; gold: number; gold_sum: number | null }>`
+      SELECT (SELECT COUNT(*) FROM import_sources WHERE project_id = ${projectId}) AS sources,
+             (SELECT MAX(id) FROM items WHERE project_id = ${projectId}) AS max_item,
+             (SELECT COUNT(*) FROM gold_items WHERE project_id = ${projectId}) AS gold,
+             (SELECT SUM(item_id) FROM gold_items WHERE project_id = ${projectId}) AS gold_sum`.execute(db)
+  ).rows;
+  const key = `${k.sources}/${k.max_item ?? 0}/${k.gold}/${k.gold_sum ?? 0}`;
+  let byProject = frontiers.get(store);
+  if (!byProject) frontiers.set(store, (byProject = new Map()));
+  const known = byProject.get(projectId);
+  const f: Frontier = known && known.key === key ? known : { below: 0, key };
+  // The first item at or after the frontier that has no labelling row and is not gold (the walk
+  // covers the rows labelled since the last call: amortised O(1) per task).
+  const first = await sql<{ id: number }>`
+    SELECT i.id FROM items i
+    WHERE i.project_id = ${projectId} AND i.id >= ${f.below}
+      AND NOT EXISTS (SELECT 1 FROM label_items s WHERE s.item_id = i.id)
+      AND NOT EXISTS (SELECT 1 FROM gold_items g WHERE g.item_id = i.id)
+    ORDER BY i.id LIMIT 1`.execute(db);
+  // Nothing untouched: every item up to the highest has a row (or is gold).
+  f.below = first.rows[0] ? Number(first.rows[0].id) : Number(k.max_item ?? 0) + 1;
+  byProject.set(projectId, f);
+  return f;
+}
+
+/**
+ * The first servable item in import order (item id): either an item in labelling (a label_items
+ * row, status open) or one never touched (no row, at or after the frontier) — whichever comes
+ * first. Both walks stop at their first match: the open items are few (those in progress), and
+ * untouched items are servable unless gold or, once gold was removed, already served.
+ */
+async function pickInOrder(store: Store, db: Conn, projectId: number, userId: number, overlap: number, now: string): Promise<number | undefined> {
+  const open = await sql<{ item_id: number }>`
+    SELECT s.item_id FROM label_items s
+    WHERE s.project_id = ${projectId} AND s.status = 'open'
+      AND ${servable(sql`s.item_id`, sql`s.round`, userId, overlap, now)}
+    ORDER BY s.item_id
+    LIMIT 1`.execute(db);
+  const f = await frontierOf(store, db, projectId);
+  const fresh = await sql<{ id: number }>`
+    SELECT i.id FROM items i
+    WHERE i.project_id = ${projectId} AND i.id >= ${f.below}
+      AND NOT EXISTS (SELECT 1 FROM label_items s WHERE s.item_id = i.id)
+      AND ${servable(sql`i.id`, sql`0`, userId, overlap, now)}
+    ORDER BY i.id
+    LIMIT 1`.execute(db);
+  const ids = [open.rows[0]?.item_id, fresh.rows[0]?.id].filter((x): x is number => x !== undefined && x !== null).map(Number);
+  return ids.length ? Math.min(...ids) : undefined;
 }
 
 async function ownLease(ctx: TxCtx, userId: number, id: number) {
