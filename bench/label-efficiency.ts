@@ -6,6 +6,7 @@
 // Usage: npx tsx bench/label-efficiency.ts [--only digits,sms-spam] [--budget 100] [--seeds 0,1,2]
 //        [--strategy badge] [--rounds 4] [--fixmatch] [--epochs 30] [--full-epochs E]
 import { resolve } from 'node:path';
+import { activeLearningVerdict } from '../src/loop/economics.ts';
 import { ARMS, BENCH_DATASETS, runLabelEfficiency, type LabelEfficiencyReport } from '../src/train/label-efficiency.ts';
 
 const arg = (name: string, def: string) => {
@@ -47,5 +48,6 @@ for (const name of only) {
   }
   const mean = (f: (r: LabelEfficiencyReport) => number) => reports.reduce((a, r) => a + f(r), 0) / reports.length;
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`.padStart(7);
+  for (const r of reports) console.log(`${name.padEnd(14)} seed ${r.seed}: ${activeLearningVerdict(r.labelsTo95pct.active, r.labelsTo95pct.random, budget).summary}`);
   console.log(`${name.padEnd(14)} ` + ARMS.map((a) => `${a} ${pct(mean((r) => r.results[a].accuracy))}`).join(' | ') + ` | labels→95%: active ${reports.map((r) => r.labelsTo95pct.active ?? '–').join('/')}, random ${reports.map((r) => r.labelsTo95pct.random ?? '–').join('/')} (${mean((r) => r.seconds).toFixed(0)} s/run)`);
 }

@@ -67,3 +67,41 @@ export function labelEconomics(run: CurvePoint[], baseline: CurvePoint[], priceP
         : `reached ${pct(target)} with ${used} labels; random selection without SSL needed only ${base} — no saving here (${-saved} labels more)`,
   };
 }
+
+export interface ActiveVerdict {
+  /** active / random labels to the target; null when either curve did not reach it. */
+  ratio: number | null;
+  /** The issue's bar: active needs at most 0.6 × random's labels. */
+  meetsBar: boolean;
+  verdict: 'helped' | 'helped a little' | 'did not help' | 'active only reached it' | 'neither reached it' | 'random only reached it';
+  summary: string;
+}
+
+/**
+ * Whether active learning paid on one learning-curve pair, in plain words, from the labels each
+ * curve needed to reach the target (labelsToReach; null = not within the budget). "Helped"
+ * means ≤ `bar` × random's labels. When random never reached the target within the budget but
+ * active did, the saving is at least budget − active labels; it counts as meeting the bar only
+ * when active got there with ≤ bar × budget (random would need more than the budget).
+ */
+export function activeLearningVerdict(active: number | null, random: number | null, budget: number, bar = 0.6): ActiveVerdict {
+  if (active === null && random === null) {
+    return { ratio: null, meetsBar: false, verdict: 'neither reached it', summary: `neither curve reached the target within ${budget} labels: no verdict at this budget` };
+  }
+  if (active === null) {
+    return { ratio: null, meetsBar: false, verdict: 'random only reached it', summary: `active learning did not help: random selection reached the target with ${random} labels, active selection not within ${budget}` };
+  }
+  if (random === null) {
+    const meets = active <= bar * budget;
+    return {
+      ratio: null,
+      meetsBar: meets,
+      verdict: 'active only reached it',
+      summary: `active selection reached the target with ${active} labels, random selection not within ${budget} (ratio < ${(active / budget).toFixed(2)})`,
+    };
+  }
+  const ratio = active / random;
+  const verdict = ratio <= bar ? 'helped' : ratio < 1 ? 'helped a little' : 'did not help';
+  const words = { helped: `active learning helped: ${active} labels vs ${random} at random (${ratio.toFixed(2)}×)`, 'helped a little': `active learning helped a little: ${active} labels vs ${random} at random (${ratio.toFixed(2)}×, above the ${bar}× bar)`, 'did not help': `active learning did not help: ${active} labels vs ${random} at random (${ratio.toFixed(2)}×)` } as const;
+  return { ratio, meetsBar: ratio <= bar, verdict, summary: words[verdict] };
+}

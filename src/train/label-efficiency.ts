@@ -35,7 +35,7 @@ import { loadModalityData, subsetData } from '../ssl/data.ts';
 import { defaultPretext, loadEncoder, pretrain, randomEncoder, type Encoder, type ModalityData } from '../ssl/index.ts';
 import { selectRows, type Features } from '../probe/features.ts';
 import { STRATEGIES } from '../select/index.ts';
-import { labelsToReach, type CurvePoint } from '../loop/economics.ts';
+import { activeLearningVerdict, labelsToReach, type CurvePoint } from '../loop/economics.ts';
 import { fitHead, headProba } from './linear-head.ts';
 import { FINE_TUNE_DEFAULTS, snapshotEncoder } from './fine-tune.ts';
 import { trainClassifier } from './train-classifier.ts';
@@ -490,6 +490,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         ssl_random: randomCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method })),
       },
       target95pct: target,
+      activeLearning: activeLearningVerdict(labelsTo95pct.active, labelsTo95pct.random, opts.budget),
       report: opts.reportPath,
       svg: svgPath,
     },
