@@ -179,7 +179,7 @@ export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopO
     tunable?.initial.restore();
     return trainClassifier(
       { features: s.features, labelled: ids.map((id) => s.row.get(id)!), y: ids.map((id) => classIndex.get(labels.get(id)!.label)!), classes: s.classes, encoder: tunable?.encoder, data: s.loaded.data },
-      { method, seed: opts.seed, epochs: ftEpochs },
+      { method, seed: opts.seed, epochs: ftEpochs, featuresAreEmbeddings: s.featureSource === 'ssl' },
     );
   };
   const rounds: RoundReport[] = [];

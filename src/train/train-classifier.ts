@@ -8,9 +8,11 @@
  *                 early stopping on the validation split, temperature scaling), trained on the
  *                 training part of the split;
  *  - `auto`:      both, on one stratified validation split of the labels (20%); fine-tuning wins
- *                 when it moved off its linear-probe start (only a better validation score —
- *                 accuracy, then loss — does that) and its validation accuracy is not below the
- *                 linear head's; otherwise the linear head wins and is refitted on every label.
+ *                 when its validation accuracy is not below the linear head's and it moved off
+ *                 its linear-probe start (only a better validation score — accuracy, then loss —
+ *                 does that; when the linear head reads the encoder's own embeddings, that start
+ *                 *is* a linear head on fewer labels); otherwise the linear head wins and is
+ *                 refitted on every label.
  *
  * The validation split is `stratifiedSplit(y, valFraction, seed)` over the labelled items in the
  * order given: callers pass them in a fixed order (the loop: ascending item id, as its snapshot)
@@ -48,6 +50,12 @@ export interface TrainClassifierOptions {
   fixmatchUnlabelled?: number[];
   /** Validation fraction (default FINE_TUNE_DEFAULTS.valFraction). */
   valFraction?: number;
+  /**
+   * Whether `features` are the encoder's own frozen embeddings (default true). When they are not
+   * (the loop's raw features), fine-tuning's linear-probe start is a different model from the
+   * linear head, and it may win on validation without moving off that start.
+   */
+  featuresAreEmbeddings?: boolean;
   signal?: AbortSignal;
   onEpoch?(e: EpochReport): void;
 }
@@ -119,7 +127,8 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     valFineTune = Number.isFinite(ft.valAccuracy) ? ft.valAccuracy : null;
     fineTuneEpochs = ft.epochsRun;
     fineTuneBestEpoch = ft.bestEpoch;
-    const wins = opts.method === 'fine-tune' || (ft.bestEpoch > 0 && valLinear !== null && ft.valAccuracy >= valLinear);
+    const moved = ft.bestEpoch > 0 || opts.featuresAreEmbeddings === false;
+    const wins = opts.method === 'fine-tune' || (moved && valLinear !== null && ft.valAccuracy >= valLinear);
     if (wins) won = ft;
     else ft.model.dispose();
   }

@@ -211,6 +211,7 @@ describe('loop --train auto (SQLite, tabular fixture)', () => {
   test('auto chooses by validation, and the registry records what it chose and why', async () => {
     const projectId = (await getProject(t.store.db, 'tab')).id;
     const [forced, free] = report.rounds;
+    assert.equal(report.features, 'ssl', 'the linear head reads the encoder’s embeddings here');
     assert.equal(forced.training.fineTuneBestEpoch, 0);
     assert.equal(forced.training.method, 'linear');
     for (const r of [forced, free]) {

@@ -30,13 +30,13 @@ const rows = (informative: boolean): ModalityData => ({
 const feats = (informative: boolean): Features => ({ rows: N, dim: 2, data: Float32Array.from(hidden.flatMap(([a, b]) => [informative ? a + 0.3 * b : r.normal(), r.normal()])) });
 const labelled = Array.from({ length: 200 }, (_, i) => i);
 
-async function train(method: TrainMethod, o: { linearSees: boolean; encoderSees: boolean }) {
+async function train(method: TrainMethod, o: { linearSees: boolean; encoderSees: boolean; featuresAreEmbeddings?: boolean; epochs?: number }) {
   const data = rows(o.encoderSees);
   const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });
   try {
     const t = await trainClassifier(
       { features: feats(o.linearSees), labelled, y: labelled.map((i) => y[i]), classes: ['neg', 'pos'], encoder, data },
-      { method, seed: 0, epochs: 10, encoderLr: 3e-3 },
+      { method, seed: 0, epochs: o.epochs ?? 10, encoderLr: 3e-3, featuresAreEmbeddings: o.featuresAreEmbeddings },
     );
     const test = Array.from({ length: 200 }, (_, i) => 200 + i);
     const m = await t.evaluate(test, test.map((i) => y[i]));
@@ -76,4 +76,16 @@ test('forced methods: linear never fine-tunes; fine-tune keeps the fine-tuned mo
   const ft = await train('fine-tune', { linearSees: true, encoderSees: false });
   assert.equal(ft.t.method, 'fine-tune');
   assert.ok(ft.t.valFineTune! < ft.t.valLinear!);
+});
+
+test('auto with features that are not the encoder’s (the loop on raw features): fine-tuning may win from its linear-probe start', async () => {
+  // 0 epochs: fine-tuning cannot move off its start, a linear probe on the encoder's features,
+  // which here validates better than the linear head on noise features.
+  const same = await train('auto', { linearSees: false, encoderSees: true, epochs: 0 });
+  assert.equal(same.t.fineTuneBestEpoch, 0);
+  assert.equal(same.t.method, 'linear', 'features are the embeddings: the start is a linear head on fewer labels');
+  const other = await train('auto', { linearSees: false, encoderSees: true, epochs: 0, featuresAreEmbeddings: false });
+  assert.equal(other.t.fineTuneBestEpoch, 0);
+  assert.ok(other.t.valFineTune! > other.t.valLinear!);
+  assert.equal(other.t.method, 'fine-tune');
 });
