@@ -1,0 +1,416 @@
+/**
+ * Load bench (issue #8): N concurrent simulated annotators against a 1,000,000-item project,
+ * over HTTP keep-alive on loopback, on SQLite and on PostgreSQL.
+ *
+ *   npx tsx bench/load-annotators.ts [--store sqlite|postgres|both] [--items 1000000]
+ *     [--annotators 100] [--seconds 30] [--think-ms 0] [--baseline-items 10000] [--seed 1]
+ *     [--max-tasks N] [--keep]
+ *
+ * Protocol, per store:
+ * 1. Builds a fresh store (SQLite file in a temp dir / a PostgreSQL schema of its own, dropped
+ *    afterwards) holding two projects: `base` (--baseline-items, the baseline) and `load`
+ *    (--items). Items go in through the store layer (`writeItems`, the import path's writer,
+ *    50,000 items per transaction) — the JSONL reader is skipped because parsing and hashing a
+ *    1M-line file is not what is measured here. Taxonomy: single-label a/b/c; settings: overlap 2,
+ *    lease 1800 s, majority consensus (defaults). N annotator users with API tokens.
+ * 2. Starts the real server as a child process (`tessera serve --port 0 --host 127.0.0.1`,
+ *    synchronous=FULL on SQLite as in production, log level info to a file): the server's event
+ *    loop and CPU are then its own, and the client's timers do not share its loop, so the
+ *    latencies measured are what a remote client would see (minus the network).
+ * 3. Warm-up (not measured): every annotator authenticates once (scrypt, ~50 ms per token, once
+ *    per process) and the route schemas compile.
+ * 4. Runs N annotator loops at once over one keep-alive agent (node:http, one socket per
+ *    annotator): next-task → (think time, uniform in [0, 2·think-ms]) → submit with a label
+ *    (the item's "true" class with 80 % probability), until --seconds pass, --max-tasks per
+ *    annotator are done, or the queue is empty. Baseline first (project `base`), then `load`.
+ * 5. Stops the server, then checks the store (src/label/invariants.ts): nobody served an item
+ *    twice, no item over the overlap, every 201 submit stored exactly once.
+ *
+ * Errors: any non-2xx answer or failed request (a `{"task": null}` is the expected "no task
+ * left", not an error). Latency percentiles are nearest-rank over every request of the run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { nowIso } from '../src/core/json.ts';
+import { cliActor } from '../src/label/context.ts';
+import { checkAssignmentInvariants, type Ack, type InvariantReport } from '../src/label/invariants.ts';
+import { updateSettings } from '../src/label/results.ts';
+import { createTaxonomy } from '../src/label/taxonomies.ts';
+import { createUser, setRole } from '../src/label/users.ts';
+import { openStore, type Store } from '../src/store/db.ts';
+import { writeItems, type NewItem } from '../src/store/items.ts';
+import { ensureProject, getProject, type Project } from '../src/store/projects.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'bin', 'tessera.js');
+const PG_URL = process.env.TESSERA_BENCH_PG_URL ?? process.env.TESSERA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const LABELS = ['a', 'b', 'c'];
+const OPERATOR = cliActor('cli:bench');
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : def;
+}
+const opts = {
+  store: arg('store', 'both'),
+  items: Number(arg('items', '1000000')),
+  annotators: Number(arg('annotators', '100')),
+  seconds: Number(arg('seconds', '30')),
+  thinkMs: Number(arg('think-ms', '0')),
+  baselineItems: Number(arg('baseline-items', '10000')),
+  maxTasks: Number(arg('max-tasks', String(Number.MAX_SAFE_INTEGER))),
+  seed: Number(arg('seed', '1')),
+  keep: process.argv.includes('--keep'),
+};
+if (!['sqlite', 'postgres', 'both'].includes(opts.store)) throw new Error('--store: sqlite|postgres|both');
+
+/** mulberry32: the bench's only randomness (labels, think times), seeded. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ---------- setup through the store layer ----------
+
+async function buildProject(store: Store, name: string, n: number): Promise<{ project: Project; ms: number }> {
+  const t0 = performance.now();
+  const { project } = await ensureProject(store.db, name);
+  const at = nowIso();
+  const source = await store.db
+    .insertInto('import_sources')
+    .values({ project_id: project.id, path: `bench:${name}`, format: 'bench', options: '{}', status: 'committed', started_at: at, finished_at: at, imported: n, unchanged: 0, rejected: 0, errors: '[]' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const PER_TX = 50_000;
+  for (let lo = 0; lo < n; lo += PER_TX) {
+    const batch: NewItem[] = [];
+    for (let i = lo; i < Math.min(n, lo + PER_TX); i++) {
+      const text = `${name} item ${i}: a short text to label, class ${LABELS[i % 3]}`;
+      batch.push({ sourceKey: `id:${i}`, modality: 'text', text, data: null, blob: null, meta: '{}', locator: `bench#${i}`, residency: 'local', sha256: createHash('sha256').update(text).digest('hex'), sourceLabel: LABELS[i % 3] });
+    }
+    await store.db.transaction().execute(async (trx) => {
+      // PostgreSQL: unnest() of 10k rows per statement keeps the parameter arrays reasonable.
+      for (let j = 0; j < batch.length; j += 10_000) {
+        const out = await writeItems(store, trx, project.id, source.id, batch.slice(j, j + 10_000), at);
+        if (out.some((o) => o.kind !== 'inserted')) throw new Error('bench items: an insert did not happen');
+      }
+    });
+  }
+  if (store.dialect === 'postgres') await sql`ANALYZE`.execute(store.db);
+  await createTaxonomy(store, project, OPERATOR, { kind: 'single', labels: LABELS.map((l) => ({ name: l })), guidelines: 'bench' });
+  await updateSettings(store, project, OPERATOR, { overlap: 2, leaseSeconds: 1800 });
+  return { project: await getProject(store.db, name), ms: performance.now() - t0 };
+}
+
+interface Annotator {
+  name: string;
+  userId: number;
+  token: string;
+}
+
+async function makeAnnotators(store: Store, projects: Project[], n: number): Promise<Annotator[]> {
+  const out: Annotator[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = `annot${String(i).padStart(3, '0')}`;
+    const { user, token } = await createUser(store, OPERATOR, name);
+    for (const p of projects) await setRole(store, p, OPERATOR, name, 'annotator');
+    out.push({ name, userId: user.id, token: token.token });
+  }
+  return out;
+}
+
+// ---------- the server child ----------
+
+async function startServer(env: Record<string, string>, logFile: string): Promise<{ child: ChildProcess; url: string; synchronous: string }> {
+  const fd = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', fd] });
+  closeSync(fd);
+  const t0 = Date.now();
+  for (;;) {
+    const m = /^tessera: ready (\{.*\})$/m.exec(readFileSync(logFile, 'utf8'));
+    if (m) {
+      const r = JSON.parse(m[1]) as { url: string; synchronous: string };
+      return { child, url: r.url, synchronous: r.synchronous };
+    }
+    if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`tessera serve did not start:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+// ---------- the client ----------
+
+interface Res {
+  status: number;
+  body: any;
+}
+
+function client(base: string, sockets: number) {
+  const url = new URL(base);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
+  const post = (path: string, token: string, body: unknown): Promise<Res> =>
+    new Promise((resolve, reject) => {
+      const data = JSON.stringify(body);
+      const req = http.request(
+        { host: url.hostname, port: url.port, path, method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let json: unknown;
+            try {
+              json = JSON.parse(text);
+            } catch {
+              json = text;
+            }
+            resolve({ status: res.statusCode ?? 0, body: json });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(data);
+    });
+  const get = (path: string, token: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: url.hostname, port: url.port, path, method: 'GET', agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  return { post, get, close: () => agent.destroy() };
+}
+
+interface RunResult {
+  project: string;
+  items: number;
+  annotators: number;
+  wallMs: number;
+  next: number[];
+  submit: number[];
+  acks: Ack[];
+  errors: number;
+  errorSamples: string[];
+  noTaskLeft: number;
+  clientDoubles: number;
+}
+
+async function runLoops(base: string, project: Project, items: number, annotators: Annotator[], seconds: number, thinkMs: number, maxTasks: number, seed: number): Promise<RunResult> {
+  const c = client(base, annotators.length);
+  const P = encodeURIComponent(project.name);
+  // Warm-up, not measured: each token's scrypt check (once per server process), route compilation.
+  await Promise.all(annotators.map(async (a) => {
+    const s = await c.get(`/api/projects/${P}/annotations/mine?limit=1`, a.token);
+    if (s !== 200) throw new Error(`warm-up: ${a.name} got ${s}`);
+  }));
+  const r: RunResult = { project: project.name, items, annotators: annotators.length, wallMs: 0, next: [], submit: [], acks: [], errors: 0, errorSamples: [], noTaskLeft: 0, clientDoubles: 0 };
+  const fail = (what: string) => {
+    r.errors++;
+    if (r.errorSamples.length < 5) r.errorSamples.push(what);
+  };
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  await Promise.all(
+    annotators.map(async (a, k) => {
+      const rand = rng(seed * 1000 + k);
+      const seen = new Set<number>();
+      for (let done = 0; done < maxTasks && performance.now() < deadline; ) {
+        let t = performance.now();
+        let res: Res;
+        try {
+          res = await c.post(`/api/projects/${P}/tasks/next`, a.token, {});
+        } catch (e) {
+          fail(`next: ${(e as Error).message}`);
+          continue;
+        }
+        r.next.push(performance.now() - t);
+        if (res.status !== 200) {
+          fail(`next ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
+          continue;
+        }
+        const task = res.body.task as { id: number; item: { id: number; text: string }; taxonomy: { version: number } } | null;
+        if (!task) {
+          r.noTaskLeft++;
+          return;
+        }
+        if (seen.has(task.item.id)) r.clientDoubles++;
+        seen.add(task.item.id);
+        if (thinkMs > 0) await new Promise((ok) => setTimeout(ok, rand() * 2 * thinkMs));
+        const truth = /class (\w)/.exec(task.item.text)?.[1] ?? 'a';
+        const label = rand() < 0.8 ? truth : LABELS[Math.floor(rand() * 3)];
+        t = performance.now();
+        try {
+          res = await c.post(`/api/projects/${P}/tasks/${task.id}/submit`, a.token, { labels: [label], taxonomyVersion: task.taxonomy.version });
+        } catch (e) {
+          fail(`submit: ${(e as Error).message}`);
+          continue;
+        }
+        r.submit.push(performance.now() - t);
+        if (res.status !== 201) {
+          fail(`submit ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
+          continue;
+        }
+        r.acks.push({ annotationId: res.body.annotationId, taskId: task.id, itemId: task.item.id, userId: a.userId });
+        done++;
+      }
+    }),
+  );
+  r.wallMs = performance.now() - t0;
+  c.close();
+  return r;
+}
+
+// ---------- reporting ----------
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+function lat(xs: number[]) {
+  const s = Float64Array.from(xs).sort();
+  const a = Array.from(s);
+  return { n: a.length, p50: pct(a, 50), p95: pct(a, 95), p99: pct(a, 99), max: a[a.length - 1] ?? NaN };
+}
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+
+function summary(r: RunResult, inv: InvariantReport) {
+  const s = r.wallMs / 1000;
+  return {
+    project: r.project,
+    items: r.items,
+    annotators: r.annotators,
+    seconds: Number(s.toFixed(1)),
+    next: lat(r.next),
+    submit: lat(r.submit),
+    requestsPerSec: Number(((r.next.length + r.submit.length) / s).toFixed(1)),
+    annotationsPerSec: Number((r.acks.length / s).toFixed(1)),
+    annotations: r.acks.length,
+    errors: r.errors,
+    errorSamples: r.errorSamples,
+    noTaskLeft: r.noTaskLeft,
+    clientSawItemTwice: r.clientDoubles,
+    store: {
+      assignments: inv.assignments,
+      annotations: inv.annotations,
+      servedTwice: inv.servedTwice.length,
+      sameRound: inv.sameRound.length,
+      overLiveOverlap: inv.overLiveOverlap.length,
+      overAnswered: inv.overAnswered.length,
+      lostAcknowledged: inv.lost.length,
+      ackedTwice: inv.ackedTwice.length,
+      taskAnsweredTwice: inv.taskAnsweredTwice.length,
+      unacknowledgedStored: inv.unacknowledged,
+      violations: inv.violations,
+    },
+  };
+}
+
+function printRow(store: string, x: ReturnType<typeof summary>) {
+  console.log(
+    `| ${store} | ${x.items.toLocaleString('en-US')} | ${x.annotators} | ${f1(x.next.p50)} / ${f1(x.next.p95)} / ${f1(x.next.p99)} / ${f1(x.next.max)} | ${f1(x.submit.p50)} / ${f1(x.submit.p95)} / ${f1(x.submit.p99)} / ${f1(x.submit.max)} | ${x.requestsPerSec} | ${x.annotationsPerSec} | ${x.errors} | ${x.store.servedTwice + x.store.sameRound + x.clientSawItemTwice} | ${x.store.overLiveOverlap + x.store.overAnswered} | ${x.store.lostAcknowledged} |`,
+  );
+}
+
+// ---------- one store ----------
+
+async function benchStore(kind: 'sqlite' | 'postgres') {
+  let store: Store;
+  let env: Record<string, string>;
+  let cleanup: () => Promise<void>;
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-load-'));
+  if (kind === 'sqlite') {
+    store = await openStore({ kind: 'sqlite', location: join(dir, 'tessera.db') });
+    env = { TESSERA_HOME: dir, TESSERA_DATABASE_URL: '' };
+    cleanup = async () => undefined;
+  } else {
+    const schema = `bench_load_${randomBytes(4).toString('hex')}`;
+    store = await openStore({ kind: 'postgres', location: PG_URL, schema });
+    env = { TESSERA_DATABASE_URL: PG_URL, TESSERA_DATABASE_SCHEMA: schema };
+    cleanup = async () => {
+      if (opts.keep) return void console.error(`kept schema ${schema}`);
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA ${schema} CASCADE`);
+      await c.end();
+    };
+  }
+  const log = (m: string) => process.stderr.write(`[${kind}] ${m}\n`);
+  try {
+    const baseP = await buildProject(store, 'base', opts.baselineItems);
+    log(`baseline project: ${opts.baselineItems} items in ${(baseP.ms / 1000).toFixed(1)} s`);
+    const loadP = await buildProject(store, 'load', opts.items);
+    log(`load project: ${opts.items} items in ${(loadP.ms / 1000).toFixed(1)} s (${Math.round(opts.items / (loadP.ms / 1000))} items/s, writeItems, 50k per transaction)`);
+    const t = performance.now();
+    const annotators = await makeAnnotators(store, [baseP.project, loadP.project], opts.annotators);
+    log(`${annotators.length} annotators with tokens in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    await store.close();
+
+    const server = await startServer(env, join(dir, 'serve.log'));
+    log(`server ${server.url} (pid ${server.child.pid}, synchronous=${server.synchronous})`);
+    let base: RunResult, load: RunResult;
+    try {
+      base = await runLoops(server.url, baseP.project, opts.baselineItems, annotators, opts.seconds, opts.thinkMs, opts.maxTasks, opts.seed);
+      log(`baseline done: ${base.acks.length} annotations`);
+      load = await runLoops(server.url, loadP.project, opts.items, annotators, opts.seconds, opts.thinkMs, opts.maxTasks, opts.seed + 1);
+      log(`load done: ${load.acks.length} annotations`);
+    } finally {
+      await stopServer(server.child);
+    }
+
+    store = kind === 'sqlite' ? await openStore({ kind: 'sqlite', location: join(dir, 'tessera.db') }) : await openStore({ kind: 'postgres', location: PG_URL, schema: env.TESSERA_DATABASE_SCHEMA });
+    const baseInv = await checkAssignmentInvariants(store.db, baseP.project.id, base.acks);
+    const loadInv = await checkAssignmentInvariants(store.db, loadP.project.id, load.acks);
+    return { kind, synchronous: server.synchronous, baseline: summary(base, baseInv), load: summary(load, loadInv) };
+  } finally {
+    await store.close().catch(() => undefined);
+    await cleanup();
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+    else console.error(`kept ${dir}`);
+  }
+}
+
+const kinds = opts.store === 'both' ? (['sqlite', 'postgres'] as const) : [opts.store as 'sqlite' | 'postgres'];
+const results = [];
+for (const k of kinds) results.push(await benchStore(k));
+
+console.log(`\nload bench: ${opts.annotators} annotators, ${opts.seconds} s per phase, think ${opts.thinkMs} ms (uniform 0–${2 * opts.thinkMs}), seed ${opts.seed}, node ${process.version}, loopback, server = child \`tessera serve\``);
+console.log('latency ms: p50 / p95 / p99 / max; double = item served twice to one user (store + client); over = items above the overlap; lost = 201 submits not stored once\n');
+console.log('| store | items | annotators | next-task ms | submit ms | req/s | annotations/s | errors | double | over | lost |');
+console.log('|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|');
+for (const r of results) {
+  printRow(`${r.kind} (baseline)`, r.baseline);
+  printRow(r.kind, r.load);
+}
+console.log('');
+for (const r of results) {
+  const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '–');
+  console.log(
+    `${r.kind}: ${r.load.items.toLocaleString('en-US')} vs ${r.baseline.items.toLocaleString('en-US')} items — p99 next-task ×${ratio(r.load.next.p99, r.baseline.next.p99)}, p99 submit ×${ratio(r.load.submit.p99, r.baseline.submit.p99)}, annotations/s ×${ratio(r.load.annotationsPerSec, r.baseline.annotationsPerSec)}`,
+  );
+}
+console.log('\n' + JSON.stringify({ options: opts, results }, null, 1));
+const bad = results.some((r) => r.load.errors + r.baseline.errors + r.load.store.violations + r.baseline.store.violations + r.load.clientSawItemTwice + r.baseline.clientSawItemTwice > 0);
+process.exitCode = bad ? 1 : 0;
