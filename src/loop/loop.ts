@@ -413,11 +413,10 @@ async function registerClassifier(store: Store, s: Setup, trained: TrainedClassi
   const encoder = await getModel(store.db, s.project.id, s.encoderId);
   const taxonomy = await findTaxonomy(store.db, s.project.id);
   const ids = [...labels.keys()].sort((a, b) => a - b);
-  const itemAt = new Map(s.loaded.itemIds.map((id, i) => [i, id]));
   const validation = {
     rule: `stratified ${FINE_TUNE_DEFAULTS.valFraction * 100}% of the snapshot (ascending item id), seed ${opts.seed} (src/train/fine-tune.ts stratifiedSplit)`,
     fraction: FINE_TUNE_DEFAULTS.valFraction,
-    items: trained.valPositions.map((p) => itemAt.get(p)!).sort((a, b) => a - b),
+    items: trained.valPositions.map((p) => s.loaded.itemIds[p]).sort((a, b) => a - b),
     linear: trained.valLinear,
     fineTune: trained.valFineTune,
   };
