@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { sql } from 'kysely';
 import { CancelledError, UserError } from '../core/errors.ts';
 import { sha256Hex } from '../core/hash.ts';
 import { nowIso } from '../core/json.ts';
@@ -127,8 +128,28 @@ export async function runImport(store: Store, req: ImportRequest, hooks: ImportH
     });
     return { projectId: project.id, sourceId: source.id, imported: report.imported };
   });
+  if (store.dialect === 'postgres' && report.imported >= ANALYZE_AFTER) await refreshPlannerStats(store);
   hooks.onCommitted?.(committed);
   return report;
+}
+
+/** Imports at least this large refresh PostgreSQL's statistics of `items` once committed. */
+const ANALYZE_AFTER = 50_000;
+
+/**
+ * PostgreSQL plans from statistics that autovacuum refreshes only on its own schedule (a minute or
+ * more after a commit; an analyze that ran while a big import was uncommitted saw none of its
+ * rows). The first run of bench/scale-1m.ts measured a label-filtered first page of items at
+ * 575 ms right after a 1,000,000-item import, where the same query takes < 1 ms on the analyzed
+ * table: this makes the statistics current at once instead of waiting for autovacuum. ANALYZE
+ * samples a bounded number of rows. Best effort: the import has committed whatever happens here.
+ */
+async function refreshPlannerStats(store: Store): Promise<void> {
+  try {
+    await sql`ANALYZE items`.execute(store.db);
+  } catch {
+    // Statistics are an optimisation; autovacuum will refresh them anyway.
+  }
 }
 
 /**

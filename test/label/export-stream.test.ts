@@ -233,12 +233,15 @@ describe('export stream over HTTP and to a file (sqlite)', () => {
       const exited = new Promise<number | null>((r) => child.on('exit', (code, sig) => r(code ?? (sig ? -1 : null))));
       let stderr = '';
       child.stderr.on('data', (c) => (stderr += c));
-      for (let i = 0; partials().length === 0; i++) {
-        if (i > 6000 || child.exitCode !== null) throw new Error(`no temporary file appeared (exit ${child.exitCode}): ${stderr}`);
-        await new Promise((r) => setTimeout(r, 5));
+      const deadline = Date.now() + 120_000;
+      while (partials().length === 0) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no temporary file appeared (exit ${child.exitCode}): ${stderr}`);
+        await new Promise((r) => setTimeout(r, 2));
       }
       child.kill(signal);
-      return exited;
+      const code = await exited;
+      if (signal === 'SIGTERM' && code !== 143) throw new Error(`export exited ${code} after SIGTERM: ${stderr}`);
+      return code;
     };
     assert.equal(await killMidStream('SIGTERM'), 143);
     assert.equal(existsSync(out), false, 'no file at --out');
