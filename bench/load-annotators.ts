@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/load-annotators.ts [--store sqlite|postgres|both] [--items 1000000]
  *     [--annotators 100] [--seconds 30] [--think-ms 0] [--baseline-items 10000] [--seed 1]
- *     [--max-tasks N] [--keep]
+ *     [--max-tasks N] [--prelabelled N] [--keep]
  *
  * Protocol, per store:
  * 1. Builds a fresh store (SQLite file in a temp dir / a PostgreSQL schema of its own, dropped
@@ -21,8 +21,12 @@
  *    per process) and the route schemas compile.
  * 4. Runs N annotator loops at once over one keep-alive agent (node:http, one socket per
  *    annotator): next-task → (think time, uniform in [0, 2·think-ms]) → submit with a label
- *    (the item's "true" class with 80 % probability), until --seconds pass, --max-tasks per
+ *    (the item's "true" class with 80 % probability); paced annotators start spread over one
+ *    think time instead of all at once; until --seconds pass, --max-tasks per
  *    annotator are done, or the queue is empty. Baseline first (project `base`), then `load`.
+ *    --prelabelled N marks the first N items of `load` as already decided (label_items rows,
+ *    status done, written in bulk before the server starts): a project far along, whose
+ *    next-task has to get past N decided items.
  * 5. Stops the server, then checks the store (src/label/invariants.ts): nobody served an item
  *    twice, no item over the overlap, every 201 submit stored exactly once.
  *
@@ -67,6 +71,7 @@ const opts = {
   baselineItems: Number(arg('baseline-items', '10000')),
   maxTasks: Number(arg('max-tasks', String(Number.MAX_SAFE_INTEGER))),
   seed: Number(arg('seed', '1')),
+  prelabelled: Number(arg('prelabelled', '0')),
   keep: process.argv.includes('--keep'),
 };
 if (!['sqlite', 'postgres', 'both'].includes(opts.store)) throw new Error('--store: sqlite|postgres|both');
@@ -237,6 +242,9 @@ async function runLoops(base: string, project: Project, items: number, annotator
     annotators.map(async (a, k) => {
       const rand = rng(seed * 1000 + k);
       const seen = new Set<number>();
+      // Paced annotators start spread over one think time (as if each had just finished an item),
+      // not all in the same millisecond: that start-up stampede would be measured, not the load.
+      if (thinkMs > 0) await new Promise((ok) => setTimeout(ok, rand() * 2 * thinkMs));
       for (let done = 0; done < maxTasks && performance.now() < deadline; ) {
         let t = performance.now();
         let res: Res;
@@ -363,6 +371,13 @@ async function benchStore(kind: 'sqlite' | 'postgres') {
     log(`baseline project: ${opts.baselineItems} items in ${(baseP.ms / 1000).toFixed(1)} s`);
     const loadP = await buildProject(store, 'load', opts.items);
     log(`load project: ${opts.items} items in ${(loadP.ms / 1000).toFixed(1)} s (${Math.round(opts.items / (loadP.ms / 1000))} items/s, writeItems, 50k per transaction)`);
+    if (opts.prelabelled > 0) {
+      const t1 = performance.now();
+      await sql`INSERT INTO label_items (item_id, project_id, round, status, priority, updated_at)
+        SELECT id, project_id, 0, 'done', NULL, ${nowIso()} FROM items WHERE project_id = ${loadP.project.id} ORDER BY id LIMIT ${opts.prelabelled}`.execute(store.db);
+      if (store.dialect === 'postgres') await sql`ANALYZE label_items`.execute(store.db);
+      log(`${opts.prelabelled} items of the load project marked decided in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+    }
     const t = performance.now();
     const annotators = await makeAnnotators(store, [baseP.project, loadP.project], opts.annotators);
     log(`${annotators.length} annotators with tokens in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -396,7 +411,7 @@ const kinds = opts.store === 'both' ? (['sqlite', 'postgres'] as const) : [opts.
 const results = [];
 for (const k of kinds) results.push(await benchStore(k));
 
-console.log(`\nload bench: ${opts.annotators} annotators, ${opts.seconds} s per phase, think ${opts.thinkMs} ms (uniform 0–${2 * opts.thinkMs}), seed ${opts.seed}, node ${process.version}, loopback, server = child \`tessera serve\``);
+console.log(`\nload bench: ${opts.annotators} annotators, ${opts.seconds} s per phase, think ${opts.thinkMs} ms (uniform 0–${2 * opts.thinkMs}), ${opts.prelabelled} items pre-decided, seed ${opts.seed}, node ${process.version}, loopback, server = child \`tessera serve\``);
 console.log('latency ms: p50 / p95 / p99 / max; double = item served twice to one user (store + client); over = items above the overlap; lost = 201 submits not stored once\n');
 console.log('| store | items | annotators | next-task ms | submit ms | req/s | annotations/s | errors | double | over | lost |');
 console.log('|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|');
