@@ -15,7 +15,7 @@ import { formatStats } from './projects.ts';
 export const DEMO_PATH = fileURLToPath(new URL('../../../demo/sms-spam/SMSSpamCollection', import.meta.url));
 export const DEMO_PROJECT = 'demo';
 /** Most fine-tuning epochs per round in `npm start` (kept so the whole job stays under 5 minutes on 2 cores). */
-export const START_FINE_TUNE_EPOCHS = 30;
+export const START_FINE_TUNE_EPOCHS = 10;
 
 export function registerStart(program: Command) {
   program
