@@ -133,6 +133,8 @@ export interface LabelEfficiencyOptions {
   fullSteps?: number;
   /** Or an explicit epoch cap for full_supervised. */
   fullEpochs?: number;
+  /** The SSL arms' encoder learning rate as a fraction of the head's (default 0.1, LP-FT's protection of pretrained features; scratch always uses 1). */
+  sslEncoderLrRatio?: number;
   /** Where to write the JSON report and the SVG (the SVG defaults to the report's path with .svg). */
   reportPath: string;
   svgPath?: string;
@@ -339,6 +341,8 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   if (!STRATEGIES[opts.strategy]) throw new UserError(`unknown strategy "${opts.strategy}" (known: ${Object.keys(STRATEGIES).join(', ')})`);
   if (!Number.isInteger(opts.budget) || opts.budget < 2) throw new UserError(`--budget expects a whole number ≥ 2, got ${opts.budget}`);
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new UserError(`--rounds expects a whole number ≥ 1, got ${opts.rounds}`);
+  const sslRatio = opts.sslEncoderLrRatio ?? 0.1;
+  if (!(sslRatio >= 0 && sslRatio <= 10)) throw new UserError(`--ssl-encoder-lr expects a ratio between 0 and 10, got ${opts.sslEncoderLrRatio}`);
   const bd = await loadBenchData(opts);
   const { data, classes, y, test } = bd;
   const pool = bd.train.filter((i) => y[i] >= 0);
@@ -385,7 +389,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
           seed: opts.seed,
           epochs: o.epochs,
           // No pretrained features to protect: the scratch encoder learns at the head's rate.
-          encoderLr: kind === 'scratch' ? FINE_TUNE_DEFAULTS.lr : undefined,
+          encoderLr: kind === 'scratch' ? FINE_TUNE_DEFAULTS.lr : FINE_TUNE_DEFAULTS.lr * sslRatio,
           fixmatchUnlabelled: o.fixmatch ? [...pool.filter((p) => !labelledSet.has(p)), ...unlabelledTrain] : undefined,
         },
       );
@@ -482,7 +486,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       encoder: { dir: cached.dir, pretext, epochs: cached.epochs, plannedEpochs: cached.plannedEpochs, pretrainedNow: cached.pretrainedNow, pretrainSeconds: cached.pretrainSeconds },
       rounds: sizes,
       fixmatch: opts.fixmatch ? { enabled: true, ...FIXMATCH_DEFAULTS } : { enabled: false },
-      fineTune: { ...FINE_TUNE_DEFAULTS, epochs, encoderLr: FINE_TUNE_DEFAULTS.lr / 10, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },
+      fineTune: { ...FINE_TUNE_DEFAULTS, epochs, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },
       fullSupervised: { labels: pool.length, epochsCap: fullEpochs, note: `fine-tuning epochs capped at ${fullEpochs}${opts.fullEpochs === undefined ? ` (≈${fullSteps} steps of ${FINE_TUNE_DEFAULTS.batch})` : ' (--full-epochs)'} for the full label set; SSL encoder, no FixMatch` },
       arms: { ssl_active: armDetail(activeCurve.at(-1)!), ssl_random: armDetail(randomCurve.at(-1)!), scratch_random: armDetail(scratch), full_supervised: armDetail(full) },
       curves: {

@@ -128,6 +128,10 @@ test('bench label-efficiency: malformed CSV → exit 2 naming the file, line and
   const d = tessera(['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--text-column', 'message', '--budget', '4', '--json'], {});
   assert.equal(d.code, 2);
   assert.equal(d.json.error.message, 'generic CSV mode needs --test, --label-column');
+
+  const e = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--ssl-encoder-lr', 'fast', '--json'], {});
+  assert.equal(e.code, 2);
+  assert.match(e.json.error.message, /--ssl-encoder-lr expects a number between 0 and 10, got "fast"/);
 });
 
 test('learning-curve SVG: well-formed XML with axes, tick labels, legend; text escaped', () => {

@@ -23,6 +23,7 @@ interface LabelEfficiencyFlags {
   pretrainEpochs?: number;
   epochs?: number;
   fullEpochs?: number;
+  sslEncoderLr?: number;
   cacheDir?: string;
   datasets?: string;
   report?: string;
@@ -55,6 +56,11 @@ export function registerBench(program: Command) {
     .option('--pretrain-epochs <n>', 'pretraining epochs (default: a cached encoder of this dataset, else the dataset\'s default)', positive('--pretrain-epochs'))
     .option('--epochs <n>', 'most fine-tuning epochs per arm (default 30; early stopping usually ends sooner)', positive('--epochs'))
     .option('--full-epochs <n>', 'fine-tuning epochs for full_supervised (default: as many as fit in ~600 steps, at most --epochs)', positive('--full-epochs'))
+    .option('--ssl-encoder-lr <ratio>', "SSL arms' encoder learning rate as a fraction of the head's (default 0.1; scratch uses 1)", (v: string) => {
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 10) throw new UserError(`--ssl-encoder-lr expects a number between 0 and 10, got "${v}"`);
+      return n;
+    })
     .option('--cache-dir <dir>', 'encoder cache (default bench/.cache/encoders)')
     .option('--datasets <dir>', 'the shared datasets folder (default ../shared/datasets beside the checkout)')
     .option('--report <file>', 'JSON report (default bench/out/label-efficiency-<dataset>-b<budget>-<strategy>-s<seed>.json)')
@@ -84,6 +90,7 @@ export function registerBench(program: Command) {
           pretrainEpochs: f.pretrainEpochs,
           epochs: f.epochs,
           fullEpochs: f.fullEpochs,
+          sslEncoderLrRatio: f.sslEncoderLr,
           cacheDir: resolve(f.cacheDir ?? join(ROOT, 'bench', '.cache', 'encoders')),
           datasetsDir: resolve(f.datasets ?? process.env.TESSERA_DATASETS ?? join(ROOT, '..', 'shared', 'datasets')),
           fashionDir: process.env.TESSERA_FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist',
