@@ -12,7 +12,7 @@ import { getLabelSettings } from './settings.ts';
 import { settleItem } from './settle.ts';
 import { checkLabels, type Taxonomy } from './taxonomy.ts';
 import { currentTaxonomy } from './taxonomies.ts';
-import type { Conn } from './tx.ts';
+import { onBatchRollback, type Conn } from './tx.ts';
 import type { User } from './users.ts';
 import { emit } from './webhooks.ts';
 
@@ -187,7 +187,15 @@ async function frontierOf(store: Store, db: Conn, projectId: number): Promise<Fr
   ).rows;
   const key = `${k.sources}/${k.max_item ?? 0}/${k.gold}/${k.gold_sum ?? 0}`;
   let byProject = frontiers.get(store);
-  if (!byProject) frontiers.set(store, (byProject = new Map()));
+  if (!byProject) {
+    frontiers.set(store, (byProject = new Map()));
+    // SQLite group commit: a batch that fails as a whole takes back rows the frontier may have
+    // been moved past (earlier changes of the batch): forget it, the next call re-walks.
+    const off = onBatchRollback(store, () => {
+      frontiers.delete(store);
+      off();
+    });
+  }
   const known = byProject.get(projectId);
   const f: Frontier = known && known.key === key ? known : { below: 0, key };
   // The first item at or after the frontier that has no labelling row and is not gold (the walk
