@@ -51,6 +51,7 @@ import { createUser, setRole } from '../src/label/users.ts';
 import { openStore, type Store } from '../src/store/db.ts';
 import { writeItems, type NewItem } from '../src/store/items.ts';
 import { ensureProject, getProject, type Project } from '../src/store/projects.ts';
+import { mulberry32 } from '../src/core/rng.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'tessera.js');
@@ -75,18 +76,6 @@ const opts = {
   keep: process.argv.includes('--keep'),
 };
 if (!['sqlite', 'postgres', 'both'].includes(opts.store)) throw new Error('--store: sqlite|postgres|both');
-
-/** mulberry32: the bench's only randomness (labels, think times), seeded. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------- setup through the store layer ----------
 
@@ -240,7 +229,7 @@ async function runLoops(base: string, project: Project, items: number, annotator
   const deadline = t0 + seconds * 1000;
   await Promise.all(
     annotators.map(async (a, k) => {
-      const rand = rng(seed * 1000 + k);
+      const rand = mulberry32(seed * 1000 + k);
       const seen = new Set<number>();
       // Paced annotators start spread over one think time (as if each had just finished an item),
       // not all in the same millisecond: that start-up stampede would be measured, not the load.

@@ -1,11 +1,10 @@
-import { parseJson } from '../core/json.ts';
 import { UserError } from '../core/errors.ts';
 import { exportAllowed, refusalPayload, residencyPolicy } from '../audit/residency.ts';
 import type { Modality } from '../core/modality.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
 import { change, record, type Actor } from './context.ts';
-import type { FinalLabelRow } from './results.ts';
+import { finalLabelOf, type FinalLabelRow } from './results.ts';
 import { currentTaxonomy } from './taxonomies.ts';
 import type { Conn } from './tx.ts';
 
@@ -176,17 +175,7 @@ async function* exportPages(db: Conn, projectId: number, pageSize: number, allow
     const rows: Row[] = [];
     for (const r of page) {
       const row: Row = {
-        label: {
-          itemId: r.item_id,
-          sourceKey: r.source_key,
-          status: r.status,
-          labels: parseJson<string[] | null>(r.final_labels, null),
-          source: r.final_source,
-          confidence: r.final_confidence === null ? null : Number(r.final_confidence),
-          taxonomyVersion: r.final_taxonomy_version,
-          decidedAt: r.decided_at,
-          provenance: parseJson(r.final_provenance, null),
-        },
+        label: finalLabelOf(r),
         item: { id: r.item_id, modality: r.modality, text: r.text, values: r.data ? JSON.parse(r.data) : null, sha256: r.sha256, residency: r.residency },
       };
       if (allowed(row)) rows.push(row);

@@ -40,7 +40,22 @@ export function finalLabelsQuery(db: Conn, projectId: number, q: { after?: numbe
 /** Decided items (status done) in item order, a page at a time (keyset on item id), with full provenance. */
 export async function listFinalLabels(db: Conn, projectId: number, q: { after?: number; limit?: number; status?: 'open' | 'review' | 'done' } = {}): Promise<FinalLabelRow[]> {
   const rows = await finalLabelsQuery(db, projectId, q).execute();
-  return rows.map((r) => ({
+  return rows.map(finalLabelOf);
+}
+
+/** A label_items row (with its item's source key) as the API shows a final label. */
+export function finalLabelOf(r: {
+  item_id: number;
+  source_key: string;
+  status: FinalLabelRow['status'];
+  final_labels: string | null;
+  final_source: FinalLabelRow['source'];
+  final_confidence: number | string | null;
+  final_taxonomy_version: FinalLabelRow['taxonomyVersion'];
+  decided_at: FinalLabelRow['decidedAt'];
+  final_provenance: string | null;
+}): FinalLabelRow {
+  return {
     itemId: r.item_id,
     sourceKey: r.source_key,
     status: r.status,
@@ -50,7 +65,7 @@ export async function listFinalLabels(db: Conn, projectId: number, q: { after?: 
     taxonomyVersion: r.final_taxonomy_version,
     decidedAt: r.decided_at,
     provenance: parseJson(r.final_provenance, null),
-  }));
+  };
 }
 
 export async function getFinalLabel(db: Conn, projectId: number, itemId: number): Promise<FinalLabelRow> {

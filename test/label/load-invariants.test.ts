@@ -13,22 +13,11 @@ import { checkAssignmentInvariants, type Ack } from '../../src/label/invariants.
 import { openStore } from '../../src/store/db.ts';
 import { findUser } from '../../src/label/users.ts';
 import { nowIso } from '../../src/core/json.ts';
+import { mulberry32 } from '../../src/core/rng.ts';
 
 const ITEMS = 150;
 const ANNOTATORS = 20;
 const OVERLAP = 2;
-
-/** Seeded, so each annotator's release/skip choices are reproducible (the interleaving is not). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 for (const kind of STORE_KINDS) {
   describe(`concurrent annotators (${kind})`, () => {
@@ -72,7 +61,7 @@ for (const kind of STORE_KINDS) {
         await Promise.all(
           names.map(async (name, k) => {
             const api = apis[k % 2];
-            const rand = rng(k + 1);
+            const rand = mulberry32(k + 1);
             const seen = new Set<number>();
             for (;;) {
               const next = await api.call('POST', '/api/projects/crowd/tasks/next', tokens[name]);
