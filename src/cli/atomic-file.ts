@@ -4,9 +4,12 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
+/** Writes started by this process (numbers the temporary files). */
+let calls = 0;
+
 /**
  * Streams `chunks` to `target` all or nothing: the data goes to a hidden temporary file beside it
- * (`.NAME.PID.partial`, same folder so the rename is atomic), which is fsynced and renamed over
+ * (`.NAME.PID.N.partial`, same folder so the rename is atomic), which is fsynced and renamed over
  * `target` only once the last chunk is written. A failure, SIGINT or SIGTERM removes the
  * temporary file and leaves `target` as it was (absent, or the previous complete file).
  * A kill -9 cannot run any clean-up: the target is still untouched, and the orphaned temporary
@@ -18,7 +21,9 @@ export async function writeFileAtomically(target: string, chunks: AsyncIterable<
   const dir = dirname(path);
   const prefix = `.${basename(path)}.`;
   removeOrphans(dir, prefix);
-  const tmp = join(dir, `${prefix}${process.pid}.partial`);
+  // One name per call: a failed write's stream may still create its file after the clean-up ran
+  // (the open is asynchronous), and a later write in the same process must not trip over it.
+  const tmp = join(dir, `${prefix}${process.pid}.${++calls}.partial`);
   const cleanup = () => rmSync(tmp, { force: true });
   const onSignal = (sig: NodeJS.Signals) => {
     cleanup();
@@ -27,6 +32,7 @@ export async function writeFileAtomically(target: string, chunks: AsyncIterable<
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let bytes = 0;
+  const ws = createWriteStream(tmp, { flags: 'wx' });
   try {
     const counted = Readable.from(
       (async function* () {
@@ -38,7 +44,7 @@ export async function writeFileAtomically(target: string, chunks: AsyncIterable<
       })(),
       { objectMode: false, highWaterMark: 64 * 1024 },
     );
-    await pipeline(counted, createWriteStream(tmp, { flags: 'wx' }));
+    await pipeline(counted, ws);
     const fh = await open(tmp, 'r+');
     try {
       await fh.sync();
@@ -48,6 +54,8 @@ export async function writeFileAtomically(target: string, chunks: AsyncIterable<
     renameSync(tmp, path);
     return bytes;
   } catch (e) {
+    // The stream opens its file asynchronously: let it close (bounded) so the removal comes after.
+    if (!ws.closed) await Promise.race([new Promise<void>((r) => ws.once('close', () => r())), new Promise<void>((r) => setTimeout(r, 1000))]);
     cleanup();
     throw e;
   } finally {
@@ -66,7 +74,7 @@ function removeOrphans(dir: string, prefix: string) {
   }
   for (const n of names) {
     if (!n.startsWith(prefix) || !n.endsWith('.partial')) continue;
-    const pid = Number(n.slice(prefix.length, -'.partial'.length));
+    const pid = Number(n.slice(prefix.length, -'.partial'.length).split('.')[0]);
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
     rmSync(join(dir, n), { force: true });
   }
