@@ -4,7 +4,9 @@
 // learning-curve SVG under bench/out/. Encoders are cached in bench/.cache/encoders/ (pretrained
 // once per dataset, pretext, epochs and seed).
 // Usage: npx tsx bench/label-efficiency.ts [--only digits,sms-spam] [--budget 100] [--seeds 0,1,2]
-//        [--strategy badge] [--rounds 4] [--fixmatch] [--epochs 30] [--full-epochs E]
+//        [--strategy badge] [--rounds 4] [--fixmatch] [--noisy-student] [--min-steps 1000] [--epochs 30] [--full-epochs E]
+// --noisy-student compares noisy-student self-training (src/train/noisy-student.ts) with plain
+// training in every budget arm: the kept model and the teacher's test accuracy are both reported.
 import { resolve } from 'node:path';
 import { activeLearningVerdict } from '../src/loop/economics.ts';
 import { ARMS, BENCH_DATASETS, runLabelEfficiency, type LabelEfficiencyReport } from '../src/train/label-efficiency.ts';
@@ -19,11 +21,13 @@ const seeds = arg('--seeds', '0').split(',').map(Number);
 const strategy = arg('--strategy', 'badge');
 const rounds = Number(arg('--rounds', '4'));
 const fixmatch = process.argv.includes('--fixmatch');
+const noisyStudent = process.argv.includes('--noisy-student');
+const minSteps = process.argv.includes('--min-steps') ? Number(arg('--min-steps', '1000')) : undefined;
 const epochs = process.argv.includes('--epochs') ? Number(arg('--epochs', '30')) : undefined;
 const fullEpochs = process.argv.includes('--full-epochs') ? Number(arg('--full-epochs', '5')) : undefined;
 const root = resolve(import.meta.dirname, '..');
 
-console.log(`bench/label-efficiency — budget ${budget}, ${strategy} after a TypiClust cold start, ${rounds} rounds, seeds ${seeds.join(',')}${fixmatch ? ', FixMatch' : ''}; node ${process.version}`);
+console.log(`bench/label-efficiency — budget ${budget}, ${strategy} after a TypiClust cold start, ${rounds} rounds, seeds ${seeds.join(',')}${fixmatch ? ', FixMatch' : ''}${noisyStudent ? ', noisy student' : ''}${minSteps !== undefined ? `, at least ${minSteps} fine-tuning steps` : ''}; node ${process.version}`);
 for (const name of only) {
   if (!BENCH_DATASETS[name]) throw new Error(`unknown dataset ${name}; known: ${Object.keys(BENCH_DATASETS).join(', ')}`);
   const reports: LabelEfficiencyReport[] = [];
@@ -36,12 +40,14 @@ for (const name of only) {
         seed,
         rounds,
         fixmatch,
+        noisyStudent,
+        minSteps,
         epochs,
         fullEpochs,
         cacheDir: resolve(root, 'bench/.cache/encoders'),
         datasetsDir: resolve(root, '../shared/datasets'),
         fashionDir: '/usr/share/datasets/fashion-mnist',
-        reportPath: resolve(root, `bench/out/label-efficiency-${name}-b${budget}-${strategy}-s${seed}${fixmatch ? '-fixmatch' : ''}.json`),
+        reportPath: resolve(root, `bench/out/label-efficiency-${name}-b${budget}-${strategy}-s${seed}${fixmatch ? '-fixmatch' : ''}${noisyStudent ? '-noisy-student' : ''}.json`),
         log: (l) => process.stderr.write(`[${name} s${seed}] ${l}\n`),
       }),
     );
@@ -49,5 +55,15 @@ for (const name of only) {
   const mean = (f: (r: LabelEfficiencyReport) => number) => reports.reduce((a, r) => a + f(r), 0) / reports.length;
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`.padStart(7);
   for (const r of reports) console.log(`${name.padEnd(14)} seed ${r.seed}: ${activeLearningVerdict(r.labelsTo95pct.active, r.labelsTo95pct.random, budget).summary}`);
+  if (noisyStudent) {
+    for (const r of reports) {
+      const arms = r.details.arms as Record<string, { noisyStudent?: { testTeacher: number | null; testKept: number; studentWon: boolean; pseudoLabels: number; pseudoLabelAccuracy: number | null } }>;
+      const parts = ['ssl_active', 'ssl_random', 'scratch_random'].map((a) => {
+        const ns = arms[a]?.noisyStudent;
+        return ns ? `${a} ${ns.testTeacher === null ? '–' : pct(ns.testTeacher).trim()} → ${pct(ns.testKept).trim()} (${ns.studentWon ? 'student' : 'teacher'} kept; ${ns.pseudoLabels} pseudo-labels${ns.pseudoLabelAccuracy === null ? '' : `, ${pct(ns.pseudoLabelAccuracy).trim()} right`})` : `${a} –`;
+      });
+      console.log(`${name.padEnd(14)} seed ${r.seed} noisy student (test accuracy without → with): ${parts.join(' | ')}`);
+    }
+  }
   console.log(`${name.padEnd(14)} ` + ARMS.map((a) => `${a} ${pct(mean((r) => r.results[a].accuracy))}`).join(' | ') + ` | labels→95%: active ${reports.map((r) => r.labelsTo95pct.active ?? '–').join('/')}, random ${reports.map((r) => r.labelsTo95pct.random ?? '–').join('/')} (${mean((r) => r.seconds).toFixed(0)} s/run)`);
 }

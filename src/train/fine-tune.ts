@@ -12,7 +12,9 @@
  *    fine-tuning from a fitted head distorts pretrained features less than from a random one).
  *  - A validation split carved from the labelled set (stratified), evaluated after every epoch
  *    (and before the first): **early stopping** after `patience` epochs without improvement, and
- *    the best-validation weights (encoder, batch-norm statistics and head) restored. Better =
+ *    the best-validation weights (encoder, batch-norm statistics and head) restored. A step
+ *    budget floor (`minSteps`) makes every run, whatever its epoch length, at least that many
+ *    steps long before early stopping may end it (`planSchedule`). Better =
  *    higher validation accuracy, or equal accuracy and a validation loss lower by ≥ 0.01 nats
  *    (small validation splits saturate at 100% accuracy; the loss still tells epochs apart).
  *  - Temperature scaling (src/train/calibration.ts) on the validation split at the end.
@@ -42,6 +44,15 @@ export interface FineTuneOptions {
   /** Default 32 (capped at the training split's size). */
   batch?: number;
   minStepsPerEpoch?: number;
+  /**
+   * Training budget floor in optimiser steps (default 0 = none). The run is planned for
+   * max(epochs × stepsPerEpoch, minSteps) steps (the epoch count rises to fit; warm-up and
+   * cosine decay span the whole plan), and early stopping may not end it before `minSteps`
+   * steps have run. Small labelled sets have short epochs: without a floor, `patience` epochs
+   * of 8–15 steps end training after ~100 steps, long before a randomly initialised encoder
+   * has learnt anything (see `planSchedule`).
+   */
+  minSteps?: number;
   /** Head learning rate (default 3e-3). */
   lr?: number;
   /** Encoder learning rate (default lr / 10; 0 freezes the encoder). */
@@ -56,7 +67,7 @@ export interface FineTuneOptions {
   clip?: number;
   /** Augmentation of the supervised batches (default 'weak'). */
   augment?: AugLevel;
-  /** Epochs without validation improvement before stopping (default 6). */
+  /** Epochs without validation improvement before stopping (default 6; never before `minSteps` steps). */
   patience?: number;
   /** Validation fraction carved (stratified) from the labelled set when `validation` is not given (default 0.2). */
   valFraction?: number;
@@ -91,6 +102,8 @@ export interface FineTuneResult {
   valCount: number;
   /** Validation accuracy of the restored (best) weights, before temperature scaling (argmax is unchanged by it). */
   valAccuracy: number;
+  /** The step plan the run followed (planSchedule). */
+  schedule: Schedule;
   seconds: number;
   settings: Required<Omit<FineTuneOptions, 'validation' | 'fixmatch' | 'signal' | 'onEpoch'>> & { fixmatch: (FixMatchOptions & { unlabelled: number }) | null };
 }
@@ -315,6 +328,7 @@ export const FINE_TUNE_DEFAULTS = {
   epochs: 30,
   batch: 32,
   minStepsPerEpoch: 8,
+  minSteps: 0,
   lr: 3e-3,
   weightDecay: 0.01,
   labelSmoothing: 0.1,
@@ -325,6 +339,29 @@ export const FINE_TUNE_DEFAULTS = {
   valFraction: 0.2,
   headInit: 'probe' as 'probe' | 'random',
 };
+
+export interface Schedule {
+  /** Batch actually used (capped at the training split's size). */
+  batch: number;
+  stepsPerEpoch: number;
+  /** Epochs planned: at least `epochs`, more when `minSteps` needs them. */
+  epochs: number;
+  /** Steps the warm-up + cosine schedule spans (epochs × stepsPerEpoch). */
+  totalSteps: number;
+  /** Steps that run whatever the validation score does: early stopping may end the run only after this many. */
+  noStopBefore: number;
+}
+
+/**
+ * The step plan of a fine-tuning run on `trainCount` items: an epoch is one pass (at least
+ * `minStepsPerEpoch` steps); the plan is `epochs` epochs, or more when `minSteps` needs them.
+ */
+export function planSchedule(trainCount: number, o: { epochs: number; batch: number; minStepsPerEpoch: number; minSteps: number }): Schedule {
+  const batch = Math.max(1, Math.min(o.batch, trainCount));
+  const stepsPerEpoch = Math.max(1, o.minStepsPerEpoch, Math.ceil(trainCount / batch));
+  const epochs = o.epochs === 0 ? 0 : Math.max(o.epochs, Math.ceil(o.minSteps / stepsPerEpoch));
+  return { batch, stepsPerEpoch, epochs, totalSteps: epochs * stepsPerEpoch, noStopBefore: Math.min(o.minSteps, epochs * stepsPerEpoch) };
+}
 
 /**
  * Fine-tunes `encoder` with a new linear head on items `labelled.idx` of `data` (class ids
@@ -345,6 +382,7 @@ export async function fineTune(
     epochs: options.epochs ?? d.epochs,
     batch: options.batch ?? d.batch,
     minStepsPerEpoch: options.minStepsPerEpoch ?? d.minStepsPerEpoch,
+    minSteps: options.minSteps ?? d.minSteps,
     lr: options.lr ?? d.lr,
     weightDecay: options.weightDecay ?? d.weightDecay,
     labelSmoothing: options.labelSmoothing ?? d.labelSmoothing,
@@ -364,6 +402,7 @@ export async function fineTune(
     if (!Number.isInteger(c) || c < 0 || c >= K) throw new UserError(`labelled item ${i}: class id ${c} is not one of 0..${K - 1}`);
   }
   if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new UserError(`epochs must be a whole number ≥ 0, got ${o.epochs}`);
+  if (!Number.isInteger(o.minSteps) || o.minSteps < 0) throw new UserError(`minSteps must be a whole number ≥ 0, got ${o.minSteps}`);
   const t0 = performance.now();
   let trainIdx: Int32Array;
   let trainY: Int32Array;
@@ -410,9 +449,9 @@ export async function fineTune(
   const fm = f
     ? { tau: f.tau ?? FIXMATCH_DEFAULTS.tau, mu: f.mu ?? FIXMATCH_DEFAULTS.mu, lambdaU: f.lambdaU ?? FIXMATCH_DEFAULTS.lambdaU, unlabelled: Int32Array.from(f.unlabelled) }
     : null;
-  const batch = Math.max(1, Math.min(o.batch, trainIdx.length));
-  const stepsPerEpoch = Math.max(o.minStepsPerEpoch, Math.ceil(trainIdx.length / batch));
-  const total = stepsPerEpoch * o.epochs;
+  const plan = planSchedule(trainIdx.length, o);
+  const { batch, stepsPerEpoch } = plan;
+  const total = plan.totalSteps;
   const warmup = Math.round(o.warmup * total);
   const sampler = new Sampler(trainIdx, Rng.derive(o.seed, 'fine-tune/order'));
   const uSampler = fm && fm.unlabelled.length > 0 ? new Sampler(fm.unlabelled, Rng.derive(o.seed, 'fine-tune/unlabelled')) : null;
@@ -446,7 +485,7 @@ export async function fineTune(
   let stoppedEarly = false;
   let epoch = 0;
   try {
-    for (epoch = 1; epoch <= o.epochs; epoch++) {
+    for (epoch = 1; epoch <= plan.epochs; epoch++) {
       let sum = 0;
       let passed = 0;
       let seen = 0;
@@ -499,13 +538,13 @@ export async function fineTune(
       options.onEpoch?.(rep);
       if (valIdx.length > 0) {
         keeper.offer(epoch, [v.acc, -v.loss]);
-        if (epoch - keeper.bestEpoch >= o.patience) {
+        if (epoch < plan.epochs && step >= plan.noStopBefore && epoch - keeper.bestEpoch >= o.patience) {
           stoppedEarly = true;
           break;
         }
       }
     }
-    if (epoch > o.epochs) epoch = o.epochs;
+    if (epoch > plan.epochs) epoch = plan.epochs;
     if (valIdx.length > 0) keeper.restore();
   } catch (e) {
     head.dispose();
@@ -531,6 +570,7 @@ export async function fineTune(
     trainCount: trainIdx.length,
     valCount: valIdx.length,
     valAccuracy,
+    schedule: plan,
     seconds: (performance.now() - t0) / 1000,
     settings: { ...o, encoderLr, fixmatch: fm ? { tau: fm.tau, mu: fm.mu, lambdaU: fm.lambdaU, unlabelled: fm.unlabelled.length } : null },
   };

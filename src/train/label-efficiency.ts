@@ -14,7 +14,11 @@
  * "Trained" = the better on a validation split (20% of the labels, stratified) of a linear head on
  * the frozen encoder and full fine-tuning (src/train/fine-tune.ts; FixMatch on the unlabelled
  * pool with `fixmatch`); the linear head is refitted on every label when it wins
- * (src/train/train-classifier.ts, shared with the loop).
+ * (src/train/train-classifier.ts, shared with the loop). Every fine-tuning run, in every arm, runs
+ * at least `minSteps` optimiser steps before early stopping may end it (an epoch of 600 labels is
+ * ~15 steps: patience counted in epochs alone stopped the scratch arm after ~100 steps).
+ * `noisyStudent` adds noisy-student self-training on the unlabelled training items to every budget
+ * arm (src/train/noisy-student.ts), kept per run only when it validates better.
  * The learning curve (test accuracy after each round) of both SSL arms gives labelsTo95pct: the
  * labels needed to reach 95% of full_supervised's accuracy (src/loop/economics.ts labelsToReach),
  * null when a curve never gets there within the budget.
@@ -36,10 +40,11 @@ import { defaultPretext, loadEncoder, pretrain, randomEncoder, type Encoder, typ
 import { selectRows, type Features } from '../probe/features.ts';
 import { STRATEGIES } from '../select/index.ts';
 import { activeLearningVerdict, labelsToReach, type CurvePoint } from '../loop/economics.ts';
-import { fitHead, headProba } from './linear-head.ts';
+import { fitHead, headProba, metricsFromProba } from './linear-head.ts';
 import { FINE_TUNE_DEFAULTS, snapshotEncoder } from './fine-tune.ts';
 import { trainClassifier } from './train-classifier.ts';
 import { FIXMATCH_DEFAULTS } from './fixmatch.ts';
+import { NOISY_STUDENT_DEFAULTS, type NoisyStudentOptions } from './noisy-student.ts';
 import { learningCurveSvg } from './curve-svg.ts';
 
 export const ARMS = ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised'] as const;
@@ -133,6 +138,18 @@ export interface LabelEfficiencyOptions {
   fullSteps?: number;
   /** Or an explicit epoch cap for full_supervised. */
   fullEpochs?: number;
+  /**
+   * Every fine-tuning run's training budget floor in optimiser steps (FineTuneOptions.minSteps;
+   * default BENCH_STEPS_PER_EPOCH × the epochs, 1,200 at 30), the same for every arm: a run is
+   * planned for at least that many steps and early stopping may not end it sooner.
+   */
+  minSteps?: number;
+  /**
+   * Noisy-student self-training on the unlabelled training items for every budget arm
+   * (src/train/noisy-student.ts): the student replaces the trained classifier only when it
+   * validates better; the report gives both test accuracies.
+   */
+  noisyStudent?: boolean | NoisyStudentOptions;
   /** The SSL arms' encoder learning rate as a fraction of the head's (default 0.1, LP-FT's protection of pretrained features; scratch always uses 1). */
   sslEncoderLrRatio?: number;
   /** Where to write the JSON report and the SVG (the SVG defaults to the report's path with .svg). */
@@ -147,13 +164,50 @@ export interface ArmScore {
   macroF1: number;
   ece: number;
   /** What won on validation. */
-  method: 'linear' | 'fine-tune' | 'fixmatch';
+  method: 'linear' | 'fine-tune' | 'fixmatch' | 'noisy-student';
   valLinear: number | null;
   valFineTune: number | null;
   fineTuneEpochs: number | null;
   /** The epoch whose weights fine-tuning kept (0 = it never beat its linear-probe start). */
   fineTuneBestEpoch: number | null;
+  /** Noisy student (when enabled): the teacher's and the student's validation and test accuracy, the pseudo-labels. */
+  noisyStudent: NoisyStudentScore | null;
   seconds: number;
+}
+
+export interface NoisyStudentScore {
+  teacher: string;
+  pseudoLabels: number;
+  perClass: number[];
+  /** Fraction of the pseudo-labels equal to the item's true label (the benchmark knows it; the method never reads it). */
+  pseudoLabelAccuracy: number | null;
+  predicted: number;
+  valTeacher: number | null;
+  valStudent: number | null;
+  /** Test accuracy of the teacher (= the arm without noisy student) and of whichever was kept. */
+  testTeacher: number | null;
+  testKept: number;
+  studentSteps: number | null;
+  studentWon: boolean;
+}
+
+/**
+ * The benchmark's training budget floor per fine-tuning epoch asked for: every run is planned for
+ * at least this × `epochs` steps of batch 32 (1,200 at the default 30 epochs ≈ 80 passes over 480
+ * training labels), whatever its labelled set's size.
+ */
+export const BENCH_STEPS_PER_EPOCH = 40;
+
+/**
+ * Pool for pseudo-labelling: training positions outside the labelled set. Test positions are
+ * never in it; a caller whose lists overlap gets an error rather than a leak.
+ */
+export function unlabelledCandidates(train: readonly number[], labelled: readonly number[], test: readonly number[]): number[] {
+  const testSet = new Set(test);
+  const leaked = train.find((p) => testSet.has(p));
+  if (leaked !== undefined) throw new Error(`position ${leaked} is both a training and a test item`);
+  const l = new Set(labelled);
+  return train.filter((p) => !l.has(p));
 }
 
 export interface LabelEfficiencyReport {
@@ -373,15 +427,20 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
 
   const labelNames = (pos: number[]) => pos.map((p) => classes[y[p]]);
   const epochs = opts.epochs ?? FINE_TUNE_DEFAULTS.epochs;
+  const minSteps = opts.minSteps ?? BENCH_STEPS_PER_EPOCH * epochs;
+  if (!Number.isInteger(minSteps) || minSteps < 0) throw new UserError(`--min-steps expects a whole number ≥ 0, got ${opts.minSteps}`);
+  const nsEnabled = Boolean(opts.noisyStudent);
+  const nsOptions: NoisyStudentOptions = typeof opts.noisyStudent === 'object' ? opts.noisyStudent : {};
   const runArms = async () => {
     const testNames = labelNames(test);
 
     /** Linear head vs fine-tuning (or FixMatch), chosen on a validation split of the labels (src/train/train-classifier.ts). */
-    const trainArm = async (kind: 'ssl' | 'scratch', labelled: number[], o: { epochs: number; fixmatch: boolean }): Promise<ArmScore> => {
+    const trainArm = async (kind: 'ssl' | 'scratch', labelled: number[], o: { epochs: number; fixmatch: boolean; noisyStudent: boolean }): Promise<ArmScore> => {
       const ta = performance.now();
       // Fine-tuning trains the encoder in place: start from its initial weights.
       initial[kind].restore();
       const labelledSet = new Set(labelled);
+      const nsPool = o.noisyStudent ? unlabelledCandidates(bd.train, labelled, test) : null;
       const trained = await trainClassifier(
         { features: kind === 'ssl' ? sslEmb : scratchEmb, labelled, y: labelled.map((p) => y[p]), classes, encoder: encoders[kind], data },
         {
@@ -390,18 +449,44 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
           epochs: o.epochs,
           // No pretrained features to protect: the scratch encoder learns at the head's rate.
           encoderLr: kind === 'scratch' ? FINE_TUNE_DEFAULTS.lr : FINE_TUNE_DEFAULTS.lr * sslRatio,
+          minSteps,
           fixmatchUnlabelled: o.fixmatch ? [...pool.filter((p) => !labelledSet.has(p)), ...unlabelledTrain] : undefined,
+          noisyStudent: nsPool ? { ...nsOptions, unlabelled: nsPool } : undefined,
+          alsoPredict: nsPool ? test : undefined,
         },
       );
       const metrics = await trained.evaluate(test, testNames);
       trained.dispose();
       const { method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch } = trained;
-      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch, seconds: (performance.now() - ta) / 1000 };
+      let noisyStudent: NoisyStudentScore | null = null;
+      const ns = trained.noisyStudentInfo;
+      if (ns) {
+        const known = ns.pseudo.idx.map((p, i) => [y[p], ns.pseudo.y[i]]).filter(([t]) => t >= 0);
+        noisyStudent = {
+          teacher: ns.teacher,
+          pseudoLabels: ns.pseudo.idx.length,
+          perClass: ns.pseudo.perClass,
+          pseudoLabelAccuracy: known.length ? known.filter(([t, p]) => t === p).length / known.length : null,
+          predicted: ns.predicted,
+          valTeacher: ns.valTeacher,
+          valStudent: ns.valStudent,
+          testTeacher: ns.teacherProba ? metricsFromProba(ns.teacherProba, classes, testNames).accuracy : null,
+          testKept: metrics.accuracy,
+          studentSteps: ns.studentSteps,
+          studentWon: ns.won,
+        };
+      }
+      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, seconds: (performance.now() - ta) / 1000 };
     };
 
     const sizes = roundSizes(opts.budget, opts.rounds);
-    const showScore = (arm: string, s: ArmScore) =>
-      log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}; ${s.seconds.toFixed(1)} s)`);
+    const showScore = (arm: string, s: ArmScore) => {
+      const ns = s.noisyStudent;
+      const nsText = ns
+        ? `; noisy student: ${ns.pseudoLabels} pseudo-labels (${fmtPct(ns.pseudoLabelAccuracy)} right), validation teacher ${fmtPct(ns.valTeacher)} / student ${fmtPct(ns.valStudent)} → ${ns.studentWon ? 'student' : 'teacher'} kept; test teacher ${fmtPct(ns.testTeacher)}`
+        : '';
+      log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}${nsText}; ${s.seconds.toFixed(1)} s)`);
+    };
 
     // ssl_active: TypiClust in round 0, then the strategy on a linear head over the frozen SSL embeddings.
     const active: number[] = [];
@@ -420,7 +505,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       }
       const picked = s.fn({ ids: candidates, embeddings: candEmb, probs }, k, { seed: opts.seed + r, labelled: active.length ? selectRows(sslEmb, active) : undefined });
       active.push(...picked.slice(0, k));
-      const score = await trainArm('ssl', active.slice(), { epochs, fixmatch: opts.fixmatch });
+      const score = await trainArm('ssl', active.slice(), { epochs, fixmatch: opts.fixmatch, noisyStudent: nsEnabled });
       activeCurve.push({ ...score, strategy });
       showScore(`ssl_active r${r}`, score);
     }
@@ -429,18 +514,18 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     const order = shuffled(pool, mulberry32(opts.seed + 7919));
     const randomCurve: ArmScore[] = [];
     for (const n of sizes) {
-      const score = await trainArm('ssl', order.slice(0, n), { epochs, fixmatch: opts.fixmatch });
+      const score = await trainArm('ssl', order.slice(0, n), { epochs, fixmatch: opts.fixmatch, noisyStudent: nsEnabled });
       randomCurve.push(score);
       showScore(`ssl_random`, score);
     }
 
-    const scratch = await trainArm('scratch', order.slice(0, opts.budget), { epochs, fixmatch: opts.fixmatch });
+    const scratch = await trainArm('scratch', order.slice(0, opts.budget), { epochs, fixmatch: opts.fixmatch, noisyStudent: nsEnabled });
     showScore('scratch_random', scratch);
 
     const fullSteps = opts.fullSteps ?? 600;
     const fullTrain = Math.round(pool.length * (1 - FINE_TUNE_DEFAULTS.valFraction));
     const fullEpochs = opts.fullEpochs ?? Math.max(2, Math.min(epochs, Math.ceil((fullSteps * FINE_TUNE_DEFAULTS.batch) / Math.max(1, fullTrain))));
-    const full = await trainArm('ssl', pool, { epochs: fullEpochs, fixmatch: false });
+    const full = await trainArm('ssl', pool, { epochs: fullEpochs, fixmatch: false, noisyStudent: false });
     showScore('full_supervised', full);
     return { sizes, activeCurve, randomCurve, scratch, full, fullEpochs, fullSteps };
   };
@@ -466,7 +551,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     full_supervised: pick(full),
   };
   const svgPath = opts.svgPath ?? opts.reportPath.replace(/\.json$/i, '') + '.svg';
-  const armDetail = (s: ArmScore) => ({ labels: s.labels, method: s.method, ece: s.ece, valLinear: s.valLinear, valFineTune: s.valFineTune, fineTuneEpochs: s.fineTuneEpochs, fineTuneBestEpoch: s.fineTuneBestEpoch, seconds: s.seconds });
+  const armDetail = (s: ArmScore) => ({ labels: s.labels, method: s.method, ece: s.ece, valLinear: s.valLinear, valFineTune: s.valFineTune, fineTuneEpochs: s.fineTuneEpochs, fineTuneBestEpoch: s.fineTuneBestEpoch, ...(s.noisyStudent ? { noisyStudent: s.noisyStudent } : {}), seconds: s.seconds });
   const report: LabelEfficiencyReport = {
     dataset: bd.name,
     budget: opts.budget,
@@ -479,6 +564,8 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       protocol:
         'test split never selected from; SSL encoder pretrained on the training items without labels; per arm the better on a 20% stratified validation split of its labels of a linear head (L2 logistic regression on frozen embeddings, refitted on all labels) and full fine-tuning (LP-FT head init, AdamW, warm-up+cosine, label smoothing, weak augmentation, early stopping with best-validation weights restored' +
         (opts.fixmatch ? ', FixMatch on the unlabelled training items' : '') +
+        `; every fine-tuning run at least ${minSteps} steps before early stopping may end it` +
+        (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
         '); ssl_active: round 0 TypiClust, later rounds the strategy on a linear head over frozen SSL embeddings; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)',
       modality: bd.modality,
       classes: classes.length,
@@ -486,12 +573,13 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       encoder: { dir: cached.dir, pretext, epochs: cached.epochs, plannedEpochs: cached.plannedEpochs, pretrainedNow: cached.pretrainedNow, pretrainSeconds: cached.pretrainSeconds },
       rounds: sizes,
       fixmatch: opts.fixmatch ? { enabled: true, ...FIXMATCH_DEFAULTS } : { enabled: false },
-      fineTune: { ...FINE_TUNE_DEFAULTS, epochs, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },
+      noisyStudent: nsEnabled ? { enabled: true, ...NOISY_STUDENT_DEFAULTS, ...nsOptions } : { enabled: false },
+      fineTune: { ...FINE_TUNE_DEFAULTS, epochs, minSteps, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },
       fullSupervised: { labels: pool.length, epochsCap: fullEpochs, note: `fine-tuning epochs capped at ${fullEpochs}${opts.fullEpochs === undefined ? ` (≈${fullSteps} steps of ${FINE_TUNE_DEFAULTS.batch})` : ' (--full-epochs)'} for the full label set; SSL encoder, no FixMatch` },
       arms: { ssl_active: armDetail(activeCurve.at(-1)!), ssl_random: armDetail(randomCurve.at(-1)!), scratch_random: armDetail(scratch), full_supervised: armDetail(full) },
       curves: {
-        ssl_active: activeCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method, selectedBy: p.strategy })),
-        ssl_random: randomCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method })),
+        ssl_active: activeCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method, selectedBy: p.strategy, ...(p.noisyStudent ? { withoutNoisyStudent: p.noisyStudent.testTeacher } : {}) })),
+        ssl_random: randomCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method, ...(p.noisyStudent ? { withoutNoisyStudent: p.noisyStudent.testTeacher } : {}) })),
       },
       target95pct: target,
       activeLearning: activeLearningVerdict(labelsTo95pct.active, labelsTo95pct.random, opts.budget),

@@ -14,6 +14,13 @@
  *                 *is* a linear head on fewer labels); otherwise the linear head wins and is
  *                 refitted on every label.
  *
+ * With `noisyStudent` (src/train/noisy-student.ts), the classifier chosen above is the teacher:
+ * a copy of it trained without the validation items (the linear head on the training part, or the
+ * fine-tuned model as it is) pseudo-labels the unlabelled pool class-balanced, a student is
+ * fine-tuned from the encoder's starting weights on the training part plus the pseudo-labels
+ * with strong augmentation, and it replaces the teacher only when its validation accuracy is
+ * strictly higher.
+ *
  * The validation split is `stratifiedSplit(y, valFraction, seed)` over the labelled items in the
  * order given: callers pass them in a fixed order (the loop: ascending item id, as its snapshot)
  * so the split can be recomputed from the snapshot.
@@ -21,7 +28,8 @@
 import type { Encoder, ModalityData } from '../ssl/types.ts';
 import { selectRows, type Features } from '../probe/features.ts';
 import { evaluate, fitHead, headProba, metricsFromProba, type Head, type Metrics } from './linear-head.ts';
-import { FINE_TUNE_DEFAULTS, fineTune, stratifiedSplit, type EpochReport, type FineTuneResult } from './fine-tune.ts';
+import { FINE_TUNE_DEFAULTS, fineTune, snapshotEncoder, stratifiedSplit, type EpochReport, type FineTuneResult } from './fine-tune.ts';
+import { NOISY_STUDENT_DEFAULTS, limitPool, selectPseudoLabels, type NoisyStudentOptions } from './noisy-student.ts';
 
 export const TRAIN_METHODS = ['linear', 'fine-tune', 'auto'] as const;
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
@@ -46,8 +54,17 @@ export interface TrainClassifierOptions {
   epochs?: number;
   /** Encoder learning rate (default: fineTune's, a tenth of the head's). */
   encoderLr?: number;
+  /** Fine-tuning's training budget floor in steps (FineTuneOptions.minSteps; default FINE_TUNE_DEFAULTS.minSteps). */
+  minSteps?: number;
   /** Fine-tune with FixMatch on these unlabelled positions. */
   fixmatchUnlabelled?: number[];
+  /** Noisy-student self-training on these unlabelled positions (see the file comment); needs a validation split. */
+  noisyStudent?: NoisyStudentOptions & { unlabelled: number[] };
+  /**
+   * Positions whose teacher probabilities to keep in `noisyStudentInfo.teacherProba` (reporting
+   * only, e.g. a test split: never used to choose anything).
+   */
+  alsoPredict?: number[];
   /** Validation fraction (default FINE_TUNE_DEFAULTS.valFraction). */
   valFraction?: number;
   /**
@@ -61,8 +78,27 @@ export interface TrainClassifierOptions {
 }
 
 /** A trained classifier: the linear head or the fine-tuned model, whichever the method chose. */
+export interface NoisyStudentInfo {
+  /** What the teacher was. */
+  teacher: 'linear' | 'fine-tune' | 'fixmatch';
+  settings: Required<NoisyStudentOptions>;
+  /** Pool items the teacher predicted (after poolLimit). */
+  predicted: number;
+  /** Pseudo-labelled positions and their pseudo-labels. */
+  pseudo: { idx: number[]; y: number[]; perClass: number[]; passed: number };
+  valTeacher: number | null;
+  valStudent: number | null;
+  studentEpochs: number | null;
+  studentBestEpoch: number | null;
+  studentSteps: number | null;
+  /** Whether the student replaced the teacher. */
+  won: boolean;
+  /** Calibrated probabilities of `alsoPredict` (rows × classes) of the classifier as it would be without noisy student (the teacher; a linear one refitted on every label), when asked. */
+  teacherProba: Float64Array | null;
+}
+
 export interface TrainedClassifier {
-  method: 'linear' | 'fine-tune' | 'fixmatch';
+  method: 'linear' | 'fine-tune' | 'fixmatch' | 'noisy-student';
   requested: TrainMethod;
   classes: string[];
   /** Labelled items, and how many trained / validated (a linear winner is refitted on all of them). */
@@ -82,6 +118,8 @@ export interface TrainedClassifier {
   head: Head | null;
   /** The fine-tuning run when it won: `fineTune.model` holds the head, the encoder was trained in place. */
   fineTune: FineTuneResult | null;
+  /** The noisy-student step, when asked for and there was a validation split. */
+  noisyStudentInfo: NoisyStudentInfo | null;
   seconds: number;
   /** Calibrated class probabilities (rows × classes) of positions `pos`. */
   proba(pos: number[]): Promise<Float64Array>;
@@ -113,11 +151,16 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   let fineTuneEpochs: number | null = null;
   let fineTuneBestEpoch: number | null = null;
   const runFineTune = opts.method === 'fine-tune' || (opts.method === 'auto' && valPos.length > 0);
+  const ns = opts.noisyStudent && opts.method !== 'linear' && valPos.length > 0 ? opts.noisyStudent : null;
+  if (ns && (!input.encoder || !input.data)) throw new Error('trainClassifier: noisyStudent needs the encoder and its data');
+  // The student starts where the teacher did: keep the encoder's starting weights.
+  const start = ns ? snapshotEncoder(input.encoder!) : null;
   if (runFineTune) {
     if (!input.encoder || !input.data) throw new Error(`trainClassifier: method ${opts.method} needs the encoder and its data`);
     const ft = await fineTune(input.encoder, input.data, { idx: trainPos, y: trainY }, classes, {
       seed: opts.seed,
       epochs: opts.epochs ?? FINE_TUNE_DEFAULTS.epochs,
+      minSteps: opts.minSteps,
       encoderLr: opts.encoderLr,
       validation: { idx: valPos, y: valY },
       fixmatch: opts.fixmatchUnlabelled ? { unlabelled: opts.fixmatchUnlabelled } : undefined,
@@ -132,15 +175,99 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     if (wins) won = ft;
     else ft.model.dispose();
   }
-  const head = won ? null : fitHead(selectRows(features, labelled), names(y), classes, opts.seed);
-  const method: TrainedClassifier['method'] = won ? (opts.fixmatchUnlabelled ? 'fixmatch' : 'fine-tune') : 'linear';
+  let head = won ? null : fitHead(selectRows(features, labelled), names(y), classes, opts.seed);
+  let method: TrainedClassifier['method'] = won ? (opts.fixmatchUnlabelled ? 'fixmatch' : 'fine-tune') : 'linear';
+  let noisyStudentInfo: NoisyStudentInfo | null = null;
+  if (ns) {
+    try {
+      const r = await noisyStudentStep();
+      noisyStudentInfo = r.info;
+      if (r.student) {
+        won?.model.dispose();
+        won = r.student;
+        head = null;
+        method = 'noisy-student';
+      }
+    } finally {
+      start!.dispose();
+    }
+  }
   const proba = async (pos: number[]): Promise<Float64Array> => (won ? won.model.proba(input.data!, pos) : headProba(head!, selectRows(features, pos)));
+
+  /** Teacher → pseudo-labels → student; the encoder ends holding the winner's weights. */
+  async function noisyStudentStep(): Promise<{ info: NoisyStudentInfo; student: FineTuneResult | null }> {
+    const settings: Required<NoisyStudentOptions> = {
+      tau: ns!.tau ?? NOISY_STUDENT_DEFAULTS.tau,
+      perClass: ns!.perClass ?? NOISY_STUDENT_DEFAULTS.perClass,
+      poolLimit: ns!.poolLimit ?? NOISY_STUDENT_DEFAULTS.poolLimit,
+      steps: ns!.steps ?? NOISY_STUDENT_DEFAULTS.steps,
+      augment: ns!.augment ?? NOISY_STUDENT_DEFAULTS.augment,
+    };
+    const labelledSet = new Set(labelled);
+    if (ns!.unlabelled.some((p) => labelledSet.has(p))) throw new Error('trainClassifier: noisyStudent.unlabelled holds labelled positions');
+    const pool = limitPool(ns!.unlabelled, settings.poolLimit, opts.seed);
+    // The teacher as trained WITHOUT the validation items, so that comparing it with the student on
+    // validation is fair: the fine-tuned model as it is, or a linear head on the training part.
+    const teacherHead = won ? null : fitHead(selectRows(features, trainPos), names(trainY), classes, opts.seed);
+    const teacherProbaOf = async (pos: number[]) => (won ? won.model.proba(input.data!, pos) : headProba(teacherHead!, selectRows(features, pos)));
+    const probs = pool.length ? await teacherProbaOf(pool) : new Float64Array(0);
+    // Reported as "without noisy student": the classifier as it would be returned (a linear head refitted on every label).
+    const teacherProba = opts.alsoPredict ? (won ? await won.model.proba(input.data!, opts.alsoPredict) : headProba(head!, selectRows(features, opts.alsoPredict))) : null;
+    const pseudo = selectPseudoLabels(probs, classes.length, pool, { tau: settings.tau, perClass: settings.perClass, exclude: labelledSet });
+    const valTeacher = won ? (Number.isFinite(won.valAccuracy) ? won.valAccuracy : null) : valLinear;
+    const teacherWeights = won ? snapshotEncoder(input.encoder!) : null;
+    const info: NoisyStudentInfo = {
+      teacher: method as NoisyStudentInfo['teacher'],
+      settings,
+      predicted: pool.length,
+      pseudo,
+      valTeacher,
+      valStudent: null,
+      studentEpochs: null,
+      studentBestEpoch: null,
+      studentSteps: null,
+      won: false,
+      teacherProba,
+    };
+    try {
+      if (pseudo.idx.length === 0) return { info, student: null };
+      start!.restore();
+      const idx = [...trainPos, ...pseudo.idx];
+      const batch = FINE_TUNE_DEFAULTS.batch;
+      const epochs = Math.max(1, Math.round(settings.steps / Math.max(FINE_TUNE_DEFAULTS.minStepsPerEpoch, Math.ceil(idx.length / batch))));
+      const student = await fineTune(input.encoder!, input.data!, { idx, y: [...trainY, ...pseudo.y] }, classes, {
+        seed: opts.seed,
+        epochs,
+        minSteps: opts.minSteps,
+        encoderLr: opts.encoderLr,
+        augment: settings.augment,
+        validation: { idx: valPos, y: valY },
+        signal: opts.signal,
+        onEpoch: opts.onEpoch,
+      });
+      info.valStudent = Number.isFinite(student.valAccuracy) ? student.valAccuracy : null;
+      info.studentEpochs = student.epochsRun;
+      info.studentBestEpoch = student.bestEpoch;
+      info.studentSteps = student.history.at(-1)?.steps ?? 0;
+      if (info.valStudent !== null && (valTeacher === null || info.valStudent > valTeacher)) {
+        info.won = true;
+        return { info, student };
+      }
+      student.model.dispose();
+      // The teacher stays: put its weights back (a linear teacher reads frozen features: the starting weights).
+      if (teacherWeights) teacherWeights.restore();
+      else start!.restore();
+      return { info, student: null };
+    } finally {
+      teacherWeights?.dispose();
+    }
+  }
   return {
     method,
     requested: opts.method,
     classes,
     labels: labelled.length,
-    trainCount: won ? trainPos.length : labelled.length,
+    trainCount: won ? won.trainCount : labelled.length,
     valCount: valPos.length,
     valPositions: valPos,
     valLinear,
@@ -149,6 +276,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     fineTuneBestEpoch,
     head,
     fineTune: won,
+    noisyStudentInfo,
     seconds: (performance.now() - t0) / 1000,
     proba,
     async evaluate(pos, truth) {

@@ -9,7 +9,7 @@ import { initEngine, tf } from '../../src/ml/engine.ts';
 import { randomEncoder } from '../../src/ssl/index.ts';
 import type { ModalityData } from '../../src/ssl/types.ts';
 import { Rng } from '../../src/ssl/rng.ts';
-import { BestWeights, fineTune, smoothedCrossEntropy, snapshotEncoder, stratifiedSplit } from '../../src/train/fine-tune.ts';
+import { BestWeights, fineTune, planSchedule, smoothedCrossEntropy, snapshotEncoder, stratifiedSplit } from '../../src/train/fine-tune.ts';
 import { fixmatchUnlabelledLoss, pseudoLabels } from '../../src/train/fixmatch.ts';
 import { evaluate, fitHead } from '../../src/train/linear-head.ts';
 import { selectRows } from '../../src/probe/features.ts';
@@ -100,6 +100,60 @@ test('early stopping: validation labels that disagree with training → stops, a
   assert.equal(ft.valAccuracy, best.valAccuracy);
   ft.model.dispose();
   enc.dispose();
+});
+
+test('planSchedule: a step floor lengthens short epochs’ plans; large sets keep their epoch plan', () => {
+  // Fashion-MNIST at 600 labels: 480 train, batch 32 → 15 steps an epoch. Without a floor, 30 epochs = 450 steps
+  // and early stopping may end the run after any epoch (patience 6 → ~90 steps from the start).
+  assert.deepEqual(planSchedule(480, { epochs: 30, batch: 32, minStepsPerEpoch: 8, minSteps: 0 }), { batch: 32, stepsPerEpoch: 15, epochs: 30, totalSteps: 450, noStopBefore: 0 });
+  assert.deepEqual(planSchedule(480, { epochs: 30, batch: 32, minStepsPerEpoch: 8, minSteps: 1200 }), { batch: 32, stepsPerEpoch: 15, epochs: 80, totalSteps: 1200, noStopBefore: 1200 });
+  // Tiny sets: the batch is capped at the set, an epoch is at least minStepsPerEpoch steps.
+  assert.deepEqual(planSchedule(12, { epochs: 2, batch: 32, minStepsPerEpoch: 8, minSteps: 80 }), { batch: 12, stepsPerEpoch: 8, epochs: 10, totalSteps: 80, noStopBefore: 80 });
+  // Every label of Fashion-MNIST: the epoch plan is already longer than the floor; early stopping works after it.
+  assert.deepEqual(planSchedule(48000, { epochs: 2, batch: 32, minStepsPerEpoch: 8, minSteps: 1200 }), { batch: 32, stepsPerEpoch: 1500, epochs: 2, totalSteps: 3000, noStopBefore: 1200 });
+  // 0 epochs stays 0 (the loop's "no fine-tuning" case).
+  assert.equal(planSchedule(480, { epochs: 0, batch: 32, minStepsPerEpoch: 8, minSteps: 1200 }).totalSteps, 0);
+});
+
+test('minSteps: early stopping cannot end a run before the step floor, and the best-validation weights are still restored', async () => {
+  const { data, y } = blobs(240, 4);
+  const train = [...Array(160).keys()];
+  const val = Array.from({ length: 80 }, (_, i) => 160 + i);
+  const valY = val.map((i) => 1 - y[i]); // validation only gets worse as training fits (as in the early-stopping test)
+  const run = async (minSteps: number) => {
+    const enc = await randomEncoder(data, { pretext: 'vime', seed: 2, config: { encoder: { widths: [16, 16] } } });
+    const ft = await fineTune(enc, data, { idx: train, y: train.map((i) => y[i]) }, ['neg', 'pos'], {
+      seed: 1,
+      epochs: 3,
+      patience: 2,
+      lr: 1e-2,
+      headInit: 'random',
+      augment: 'none',
+      minSteps,
+      validation: { idx: val, y: valY },
+    });
+    const m = await ft.model.evaluate(data, val, valY);
+    ft.model.dispose();
+    enc.dispose();
+    return { ft, valAcc: m.accuracy };
+  };
+  // 160 items, batch 32 → 5 steps, raised to minStepsPerEpoch 8 an epoch.
+  const short = await run(0);
+  assert.ok(short.ft.epochsRun <= 3);
+  const long = await run(100);
+  {
+    assert.deepEqual(long.ft.schedule, { batch: 32, stepsPerEpoch: 8, epochs: 13, totalSteps: 104, noStopBefore: 100 });
+    assert.equal(long.ft.epochsRun, 13, 'ran the whole plan: no stop before step 100');
+    assert.equal(long.ft.history.at(-1)!.steps, 104);
+    assert.equal(long.ft.stoppedEarly, false);
+    assert.equal(long.ft.settings.minSteps, 100);
+  }
+  const best = long.ft.history[long.ft.bestEpoch];
+  assert.equal(long.valAcc, best.valAccuracy, 'the kept weights are the best epoch’s');
+  assert.ok(best.valAccuracy >= Math.max(...long.ft.history.map((h) => h.valAccuracy)) - 1e-12);
+  // Deterministic.
+  const again = await run(100);
+  assert.deepEqual(again.ft.history.map((h) => [h.steps, h.valAccuracy, h.valLoss]), long.ft.history.map((h) => [h.steps, h.valAccuracy, h.valLoss]));
 });
 
 test('snapshotEncoder: fine-tuning changes the encoder in place; restore puts every weight back', async () => {
