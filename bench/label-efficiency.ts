@@ -4,9 +4,10 @@
 // learning-curve SVG under bench/out/. Encoders are cached in bench/.cache/encoders/ (pretrained
 // once per dataset, pretext, epochs and seed).
 // Usage: npx tsx bench/label-efficiency.ts [--only digits,sms-spam] [--budget 100] [--seeds 0,1,2]
-//        [--strategy badge] [--rounds 4] [--fixmatch] [--noisy-student] [--min-steps 1000] [--epochs 30] [--full-epochs E]
+//        [--strategy badge] [--rounds 4] [--fixmatch] [--noisy-student] [--min-steps 1200] [--encoder DIR] [--pretrain-epochs E] [--epochs 30] [--full-epochs E]
 // --noisy-student compares noisy-student self-training (src/train/noisy-student.ts) with plain
-// training in every budget arm: the kept model and the teacher's test accuracy are both reported.
+// training in every budget arm's final training: the kept model and the teacher's test accuracy
+// are both reported. --encoder DIR uses a saved encoder instead of the cache.
 import { resolve } from 'node:path';
 import { activeLearningVerdict } from '../src/loop/economics.ts';
 import { ARMS, BENCH_DATASETS, runLabelEfficiency, type LabelEfficiencyReport } from '../src/train/label-efficiency.ts';
@@ -23,6 +24,8 @@ const rounds = Number(arg('--rounds', '4'));
 const fixmatch = process.argv.includes('--fixmatch');
 const noisyStudent = process.argv.includes('--noisy-student');
 const minSteps = process.argv.includes('--min-steps') ? Number(arg('--min-steps', '1000')) : undefined;
+const encoderDir = process.argv.includes('--encoder') ? resolve(arg('--encoder', '')) : undefined;
+const pretrainEpochs = process.argv.includes('--pretrain-epochs') ? Number(arg('--pretrain-epochs', '8')) : undefined;
 const epochs = process.argv.includes('--epochs') ? Number(arg('--epochs', '30')) : undefined;
 const fullEpochs = process.argv.includes('--full-epochs') ? Number(arg('--full-epochs', '5')) : undefined;
 const root = resolve(import.meta.dirname, '..');
@@ -42,6 +45,8 @@ for (const name of only) {
         fixmatch,
         noisyStudent,
         minSteps,
+        encoderDir,
+        pretrainEpochs,
         epochs,
         fullEpochs,
         cacheDir: resolve(root, 'bench/.cache/encoders'),

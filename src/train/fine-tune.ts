@@ -33,7 +33,7 @@ import { AdamW, Params, dense, lrAt } from '../ssl/nn.ts';
 import { Rng } from '../ssl/rng.ts';
 import { fitLinearProbe } from '../probe/logreg.ts';
 import { fitTemperature, softmaxWithTemperature } from './calibration.ts';
-import { metricsFromProba, type Metrics } from './linear-head.ts';
+import { cvLambda, metricsFromProba, type Metrics } from './linear-head.ts';
 import { viewsFor, type AugLevel, type Views } from './views.ts';
 import { FIXMATCH_DEFAULTS, fixmatchUnlabelledLoss, pseudoLabels, type FixMatchOptions } from './fixmatch.ts';
 
@@ -587,7 +587,8 @@ async function probeInit(enc: SslEncoder, views: Views, head: Params, data: Moda
     x.set(await t.data(), s * D);
     t.dispose();
   }
-  const m = fitLinearProbe({ rows: idx.length, dim: D, data: x }, y, K, { seed });
+  const feats = { rows: idx.length, dim: D, data: x };
+  const m = fitLinearProbe(feats, y, K, { seed, lambda: cvLambda(feats, y, K, seed) });
   const W = new Float32Array(D * K);
   const b = new Float32Array(K);
   for (let c = 0; c < K; c++) {

@@ -18,7 +18,7 @@
  * at least `minSteps` optimiser steps before early stopping may end it (an epoch of 600 labels is
  * ~15 steps: patience counted in epochs alone stopped the scratch arm after ~100 steps).
  * `noisyStudent` adds noisy-student self-training on the unlabelled training items to every budget
- * arm (src/train/noisy-student.ts), kept per run only when it validates better.
+ * arm's final training (src/train/noisy-student.ts), kept only when it validates better.
  * The learning curve (test accuracy after each round) of both SSL arms gives labelsTo95pct: the
  * labels needed to reach 95% of full_supervised's accuracy (src/loop/economics.ts labelsToReach),
  * null when a curve never gets there within the budget.
@@ -145,8 +145,9 @@ export interface LabelEfficiencyOptions {
    */
   minSteps?: number;
   /**
-   * Noisy-student self-training on the unlabelled training items for every budget arm
-   * (src/train/noisy-student.ts): the student replaces the trained classifier only when it
+   * Noisy-student self-training on the unlabelled training items (src/train/noisy-student.ts) in
+   * each budget arm's final training (the reported results; the learning curves' earlier rounds
+   * train without it, to bound the cost): the student replaces the trained classifier only when it
    * validates better; the report gives both test accuracies.
    */
   noisyStudent?: boolean | NoisyStudentOptions;
@@ -505,7 +506,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       }
       const picked = s.fn({ ids: candidates, embeddings: candEmb, probs }, k, { seed: opts.seed + r, labelled: active.length ? selectRows(sslEmb, active) : undefined });
       active.push(...picked.slice(0, k));
-      const score = await trainArm('ssl', active.slice(), { epochs, fixmatch: opts.fixmatch, noisyStudent: nsEnabled });
+      const score = await trainArm('ssl', active.slice(), { epochs, fixmatch: opts.fixmatch, noisyStudent: nsEnabled && r === sizes.length - 1 });
       activeCurve.push({ ...score, strategy });
       showScore(`ssl_active r${r}`, score);
     }
@@ -514,7 +515,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     const order = shuffled(pool, mulberry32(opts.seed + 7919));
     const randomCurve: ArmScore[] = [];
     for (const n of sizes) {
-      const score = await trainArm('ssl', order.slice(0, n), { epochs, fixmatch: opts.fixmatch, noisyStudent: nsEnabled });
+      const score = await trainArm('ssl', order.slice(0, n), { epochs, fixmatch: opts.fixmatch, noisyStudent: nsEnabled && n === sizes.at(-1) });
       randomCurve.push(score);
       showScore(`ssl_random`, score);
     }
