@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
+import { cachingDatabase } from './statement-cache.ts';
 import type pg from 'pg';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Migration, type SqliteDialectConfig } from 'kysely';
 import type { StoreConfig } from '../core/config.ts';
@@ -106,7 +107,7 @@ function openSqlite(file: string): Store {
   raw.pragma('busy_timeout = 5000');
   // 64 MiB page cache (default 2 MiB): index pages of a million-item project stay in memory.
   raw.pragma('cache_size = -65536');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cachingDatabase(raw) }) });
   let side: Kysely<Database> | undefined;
   return {
     dialect: 'sqlite',

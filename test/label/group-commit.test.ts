@@ -26,11 +26,19 @@ async function setup() {
             CREATE TABLE gc_t (k TEXT PRIMARY KEY, v INTEGER NOT NULL,
               parent INTEGER REFERENCES gc_parent(id) DEFERRABLE INITIALLY DEFERRED)`);
   const counts = { commits: 0, begins: 0 };
+  // Counts executions, not prepares: the store reuses prepared statements (statement-cache.ts).
   const prepare = raw.prepare.bind(raw);
   (raw as { prepare: typeof raw.prepare }).prepare = ((source: string) => {
-    if (/^\s*commit\b/i.test(source)) counts.commits++;
-    if (/^\s*begin\b/i.test(source)) counts.begins++;
-    return prepare(source);
+    const stmt = prepare(source);
+    const kind = /^\s*commit\b/i.test(source) ? 'commits' : /^\s*begin\b/i.test(source) ? 'begins' : undefined;
+    if (kind) {
+      const run = stmt.run.bind(stmt);
+      (stmt as { run: typeof stmt.run }).run = ((...args: unknown[]) => {
+        counts[kind]++;
+        return run(...(args as []));
+      }) as typeof stmt.run;
+    }
+    return stmt;
   }) as typeof raw.prepare;
   const reader = new SQLite(t.store.location, { readonly: true });
   after(() => reader.close());
