@@ -64,8 +64,8 @@ function fit(e: Encoded, opts: DawidSkeneOptions) {
 
 /** Dawid-Skene over encoded answers: posteriors and choices only (see dawidSkene). */
 export function dawidSkeneDense(e: Encoded, opts: DawidSkeneOptions = {}): DenseConsensus {
-  const { run } = fit(e, opts);
-  return { T: run.T, choice: argmaxChoices(run.T, e.items.length, e.labels.length), iterations: run.iterations, converged: run.converged, logLikelihood: run.logLikelihood };
+  const { model, run } = fit(e, opts);
+  return { T: run.T, choice: argmaxChoices(run.T, e.items.length, e.labels.length), model, iterations: run.iterations, converged: run.converged, logLikelihood: run.logLikelihood };
 }
 
 /** θ_w[k][l] for every annotator, flat: index (w·K + k)·K + l. */
@@ -111,6 +111,27 @@ class ConfusionModel implements EmModel {
   logLik(a: number, k: number): number {
     const K = this.K;
     return this.logTheta[(this.e.annotator[a] * K + k) * K + this.e.label[a]];
+  }
+
+  logLikNew(w: number, l: number, k: number): number {
+    const K = this.K;
+    return w >= 0 ? this.logTheta[(w * K + k) * K + l] : this.pooled()[k * K + l];
+  }
+
+  /**
+   * An annotator the fit never saw: the crowd's confusion matrix, log of θ averaged over the
+   * annotators weighted by their answers (what a newcomer is expected to do until the next fit).
+   */
+  private pooledLog: Float64Array | undefined;
+  private pooled(): Float64Array {
+    if (this.pooledLog) return this.pooledLog;
+    const { e, K, theta } = this;
+    const n = new Float64Array(e.annotators.length);
+    for (let a = 0; a < e.annotator.length; a++) n[e.annotator[a]]++;
+    const out = new Float64Array(K * K);
+    for (let w = 0; w < n.length; w++) for (let c = 0; c < K * K; c++) out[c] += (n[w] / e.annotator.length) * theta[w * K * K + c];
+    for (let c = 0; c < out.length; c++) out[c] = Math.log(out[c]);
+    return (this.pooledLog = out);
   }
 }
 

@@ -13,6 +13,12 @@ export interface EmModel {
   mStep(T: Float64Array): number;
   /** log P(answer a's label | answer a's item has true class k), under the current parameters. */
   logLik(a: number, k: number): number;
+  /**
+   * log P(annotator w answers l | true class k) for an item the fit did not see, under the
+   * current parameters; w = -1 for an annotator the fit never saw (each model says what it
+   * assumes then). Lets a fitted model decide a new item without refitting (itemPosterior).
+   */
+  logLikNew(w: number, l: number, k: number): number;
 }
 
 export interface EmRun {
@@ -66,6 +72,29 @@ export function eStep(e: Encoded, model: EmModel): { T: Float64Array; logL: numb
     logL += max + Math.log(z);
   }
   return { T, logL };
+}
+
+/**
+ * One E-step row for an item outside the fit: T_k ∝ π_k Π_answers P(l | k) under the fitted
+ * parameters (the same arithmetic as eStep, so an item the fit did see, given its answers in the
+ * same order, gets the same posterior). `answers`: annotator index in the fit (-1: unknown) and
+ * label index. With no answers it is the prior.
+ */
+export function itemPosterior(model: EmModel, K: number, answers: ReadonlyArray<{ w: number; l: number }>): Float64Array {
+  const s = new Float64Array(K);
+  const T = new Float64Array(K);
+  let max = -Infinity;
+  for (let k = 0; k < K; k++) {
+    let v = model.logPrior[k];
+    for (const a of answers) v += model.logLikNew(a.w, a.l, k);
+    s[k] = v;
+    if (v > max) max = v;
+  }
+  if (max === -Infinity) return T.fill(1 / K);
+  let z = 0;
+  for (let k = 0; k < K; k++) z += Math.exp(s[k] - max);
+  for (let k = 0; k < K; k++) T[k] = Math.exp(s[k] - max) / z;
+  return T;
 }
 
 /**

@@ -76,8 +76,8 @@ function fit(e: Encoded, opts: GladOptions) {
 
 /** GLAD over encoded answers: posteriors and choices only (see glad). */
 export function gladDense(e: Encoded, opts: GladOptions = {}): DenseConsensus {
-  const { run } = fit(e, opts);
-  return { T: run.T, choice: argmaxChoices(run.T, e.items.length, e.labels.length), iterations: run.iterations, converged: run.converged, logLikelihood: run.logLikelihood };
+  const { model, run } = fit(e, opts);
+  return { T: run.T, choice: argmaxChoices(run.T, e.items.length, e.labels.length), model, iterations: run.iterations, converged: run.converged, logLikelihood: run.logLikelihood };
 }
 
 /** log σ(x) and log(1 − σ(x)) = log σ(−x), stable for large |x|. */
@@ -185,6 +185,16 @@ class GladModel implements EmModel {
 
   logLik(a: number, k: number): number {
     return this.e.label[a] === k ? this.logRight[a] : this.logWrong[a];
+  }
+
+  /**
+   * A new item has no fitted difficulty: its prior mean (b = 0, β = 1). An annotator the fit
+   * never saw: the prior mean ability α = 1.
+   */
+  logLikNew(w: number, l: number, k: number): number {
+    const x = w >= 0 ? this.alpha[w] : 1;
+    const K = this.e.labels.length;
+    return l === k ? logSigmoid(x) : K > 1 ? logSigmoid(-x) - Math.log(K - 1) : -Infinity;
   }
 }
 

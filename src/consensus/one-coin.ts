@@ -53,8 +53,8 @@ function fit(e: Encoded, opts: OneCoinOptions) {
 
 /** One-coin DS over encoded answers: posteriors and choices only (see oneCoin). */
 export function oneCoinDense(e: Encoded, opts: OneCoinOptions = {}): DenseConsensus {
-  const { run } = fit(e, opts);
-  return { T: run.T, choice: argmaxChoices(run.T, e.items.length, e.labels.length), iterations: run.iterations, converged: run.converged, logLikelihood: run.logLikelihood };
+  const { model, run } = fit(e, opts);
+  return { T: run.T, choice: argmaxChoices(run.T, e.items.length, e.labels.length), model, iterations: run.iterations, converged: run.converged, logLikelihood: run.logLikelihood };
 }
 
 class CoinModel implements EmModel {
@@ -99,6 +99,21 @@ class CoinModel implements EmModel {
   logLik(a: number, k: number): number {
     const w = this.e.annotator[a];
     return this.e.label[a] === k ? this.logRight[w] : this.logWrong[w];
+  }
+
+  private pooledP: number | undefined;
+  logLikNew(w: number, l: number, k: number): number {
+    if (w >= 0) return l === k ? this.logRight[w] : this.logWrong[w];
+    // An annotator the fit never saw: the crowd's accuracy, averaged over answers.
+    const { e } = this;
+    if (this.pooledP === undefined) {
+      let p = 0;
+      for (let a = 0; a < e.annotator.length; a++) p += this.p[e.annotator[a]];
+      this.pooledP = p / e.annotator.length;
+    }
+    const p = this.pooledP;
+    const K = e.labels.length;
+    return l === k ? Math.log(p) : K > 1 ? Math.log((1 - p) / (K - 1)) : -Infinity;
   }
 }
 

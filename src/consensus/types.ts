@@ -1,3 +1,4 @@
+import type { EmModel } from './em.ts';
 /**
  * The consensus contract: every aggregation method in this folder is a pure function
  * `aggregate(answers, opts) → ConsensusResult` (one file per method, like crowd-kit).
@@ -57,6 +58,8 @@ export interface ConsensusResult {
 export interface DenseConsensus {
   T: Float64Array;
   choice: Int32Array;
+  /** The fitted model (EM methods): decides items outside the fit (em.ts itemPosterior). */
+  model?: EmModel;
   iterations?: number;
   converged?: boolean;
   logLikelihood?: number;

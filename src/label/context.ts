@@ -15,6 +15,8 @@ export const cliActor = (name: string): Actor => ({ name, userId: null });
 
 /** One labelling change in progress: its transaction, project and actor. */
 export interface TxCtx {
+  /** The store the transaction runs on (for per-store caches; query with `conn` only). */
+  store: Store;
   conn: Conn;
   dialect: Dialect;
   project: Project;
@@ -23,7 +25,7 @@ export interface TxCtx {
 
 /** Runs a change to one project in a write transaction (see tx.ts). */
 export function change<T>(store: Store, project: Project, actor: Actor, fn: (ctx: TxCtx) => Promise<T>): Promise<T> {
-  return writeTx(store, project.id, (conn) => fn({ conn, dialect: store.dialect, project, actor }));
+  return writeTx(store, project.id, (conn) => fn({ store, conn, dialect: store.dialect, project, actor }));
 }
 
 /** Appends the audit event of the change `ctx` is making (same transaction). */

@@ -1,6 +1,8 @@
 import { UserError } from '../core/errors.ts';
 import { encodeIndexed, byCodeUnit } from '../consensus/encode.ts';
 import type { DenseConsensus } from '../consensus/index.ts';
+import { itemPosterior } from '../consensus/em.ts';
+import { argmaxOrTie } from '../consensus/result.ts';
 import { runMethodDense, type ConsensusSettings, type ItemConsensus } from './consensus.ts';
 import { labelNames, type Taxonomy } from './taxonomy.ts';
 import type { Conn } from './tx.ts';
@@ -129,6 +131,12 @@ export interface ProjectConsensus {
   readonly answers: number;
   /** The item's consensus (as consensusFor gives it), or undefined when it has no current answer. */
   get(itemId: number): ItemConsensus | undefined;
+  /**
+   * An item's consensus from its `answers` alone, under the parameters fitted to the whole
+   * project (one E-step: em.ts itemPosterior) — for an item the fit did not see, or whose answers
+   * changed since. EM methods only (majority vote has nothing fitted: it never needs this).
+   */
+  infer(answers: ReadonlyArray<{ annotator: string; labels: readonly string[] }>): ItemConsensus;
 }
 
 /**
@@ -145,7 +153,12 @@ export function projectConsensus(cols: AnswerColumns, taxonomy: { kind: 'single'
     const j = search(cols.ids, itemId);
     return j < 0 ? -1 : cols.rank[j];
   };
-  if (N === 0) return { items: 0, answers: 0, get: () => undefined };
+  if (N === 0) return { items: 0, answers: 0, get: () => undefined, infer: () => { throw new Error('consensus: nothing was fitted (no answers)'); } };
+  const annotatorIndex = new Map(cols.annotators.map((name, w) => [name, w]));
+  const modelOf = (r: DenseConsensus) => {
+    if (!r.model) throw new Error(`consensus: method "${s.method}" has no fitted model to decide a new item with`);
+    return r.model;
+  };
   if (taxonomy.kind === 'single') {
     const labelOfSet = cols.sets.map((set) => labels.indexOf(set[0]));
     const label = new Int32Array(N);
@@ -169,6 +182,13 @@ export function projectConsensus(cols: AnswerColumns, taxonomy: { kind: 'single'
           top = Math.max(top, r.T[i * K + k]);
         }
         return { labels: r.choice[i] < 0 ? null : [labels[r.choice[i]]], confidence: top, posterior };
+      },
+      infer(answers) {
+        const T = itemPosterior(modelOf(r), K, answers.map((a) => ({ w: annotatorIndex.get(a.annotator) ?? -1, l: labelIndex(labels, a.labels[0]) })));
+        const posterior: Record<string, number> = {};
+        labels.forEach((l, k) => (posterior[l] = T[k]));
+        const choice = argmaxOrTie(T, 0, K);
+        return { labels: choice < 0 ? null : [labels[choice]], confidence: Math.max(...T), posterior };
       },
     };
   }
@@ -195,7 +215,25 @@ export function projectConsensus(cols: AnswerColumns, taxonomy: { kind: 'single'
       });
       return c;
     },
+    infer(answers) {
+      const c: ItemConsensus = { labels: [], confidence: 1, posterior: {} };
+      labels.forEach((l, q) => {
+        const T = itemPosterior(modelOf(runs[q]), 2, answers.map((a) => ({ w: annotatorIndex.get(a.annotator) ?? -1, l: a.labels.includes(l) ? 1 : 0 })));
+        const choice = argmaxOrTie(T, 0, 2);
+        c.posterior[l] = T[1];
+        c.confidence = Math.min(c.confidence, Math.max(0, T[0], T[1]));
+        if (choice < 0 || c.labels === null) c.labels = null;
+        else if (choice === 1) c.labels.push(l);
+      });
+      return c;
+    },
   };
+}
+
+function labelIndex(labels: readonly string[], label: string | undefined): number {
+  const k = label === undefined ? -1 : labels.indexOf(label);
+  if (k < 0) throw new UserError(`an answer of a single-label project has label ${JSON.stringify(label)}, not one of the taxonomy's (${labels.join(', ')})`);
+  return k;
 }
 
 function grow(a: Int32Array, cap: number): Int32Array {

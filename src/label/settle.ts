@@ -1,4 +1,4 @@
-import { parseJson } from '../core/json.ts';
+import { nowIso, parseJson } from '../core/json.ts';
 import { auditFlagsFor } from '../audit/exclusions.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
@@ -12,6 +12,7 @@ import { currentTaxonomy } from './taxonomies.ts';
 import type { Conn } from './tx.ts';
 import { emit } from './webhooks.ts';
 import { projectConsensus, readAnswerColumns } from './recompute.ts';
+import { consensusByFit, type FitInfo } from './consensus-fit.ts';
 
 /**
  * The answers consensus learns from: every submitted annotation of the current round of every
@@ -37,8 +38,8 @@ export async function currentAnswers(db: Conn, projectId: number, taxonomy: Taxo
   return out;
 }
 
-function consensusDetail(s: LabelSettings, c: ItemConsensus) {
-  return { method: s.consensus.method, tie: s.consensus.method === 'majority' ? s.consensus.tie : null, labels: c.labels, confidence: c.confidence, posterior: c.posterior };
+function consensusDetail(s: LabelSettings, c: ItemConsensus, fit?: FitInfo) {
+  return { method: s.consensus.method, tie: s.consensus.method === 'majority' ? s.consensus.tie : null, labels: c.labels, confidence: c.confidence, posterior: c.posterior, ...(fit ? { fit } : {}) };
 }
 
 /**
@@ -56,18 +57,22 @@ export async function settleItem(ctx: TxCtx, s: LabelSettings, taxonomy: Taxonom
     await queueReview(ctx, { itemId, round: li.round, reason: 'taxonomy_change', detail: { note: 'answers use labels of an older taxonomy version', toVersion: taxonomy.version }, proposal: null });
     return 'review';
   }
-  const pool = await currentAnswers(ctx.conn, ctx.project.id, taxonomy, needsWholeProject(s.consensus) ? undefined : itemId);
+  if (needsWholeProject(s.consensus)) {
+    const { consensus, fit } = await consensusByFit(ctx.store, ctx.conn, ctx.project.id, taxonomy, s.consensus, itemId, answers);
+    return decide(ctx, s, taxonomy, itemId, li.round, answers, consensus, fit);
+  }
+  const pool = await currentAnswers(ctx.conn, ctx.project.id, taxonomy, itemId);
   const c = consensusFor(pool, { kind: taxonomy.kind, labels: labelNames(taxonomy) }, s.consensus).get(String(itemId))!;
   return decide(ctx, s, taxonomy, itemId, li.round, answers, c);
 }
 
-async function decide(ctx: TxCtx, s: LabelSettings, taxonomy: Taxonomy, itemId: number, round: number, answers: RoundAnswer[], c: ItemConsensus): Promise<'final' | 'review'> {
+async function decide(ctx: TxCtx, s: LabelSettings, taxonomy: Taxonomy, itemId: number, round: number, answers: RoundAnswer[], c: ItemConsensus, fit?: FitInfo): Promise<'final' | 'review'> {
   const j = judge(
     answers.map((a) => ({ item: String(itemId), annotator: a.annotator, labels: a.labels })),
     c,
     s,
   );
-  const consensus = consensusDetail(s, c);
+  const consensus = consensusDetail(s, c, fit);
   if (j.kind === 'review') {
     await queueReview(ctx, { itemId, round, reason: j.reason, detail: { consensus, threshold: s.reviewThreshold, annotations: answers.map((a) => a.id) }, proposal: j.proposal });
     return 'review';
@@ -105,6 +110,8 @@ export async function rerunConsensus(store: Store, project: Project, actor: Acto
     const s = await getLabelSettings(ctx.conn, project.id);
     const taxonomy = await currentTaxonomy(ctx.conn, project.id);
     const results = projectConsensus(await readAnswerColumns(ctx.conn, project.id, taxonomy, opts.answerBatch), { kind: taxonomy.kind, labels: labelNames(taxonomy) }, s.consensus);
+    // Model-based methods: this re-run is an exact fit on every current answer.
+    const wholeFit: FitInfo | undefined = needsWholeProject(s.consensus) ? { mode: 'exact', answers: results.answers, at: nowIso() } : undefined;
     let items = 0;
     let changed = 0;
     let toReview = 0;
@@ -131,7 +138,7 @@ export async function rerunConsensus(store: Store, project: Project, actor: Acto
         if (changes.length < 1000) changes.push({ item: d.item_id, from: before, to: c.labels });
         const answers = await roundAnswers(ctx.conn, d.item_id, d.round);
         await ctx.conn.updateTable('label_items').set({ status: 'open' }).where('item_id', '=', d.item_id).execute();
-        if ((await decide(ctx, s, taxonomy, d.item_id, d.round, answers, c)) === 'review') toReview++;
+        if ((await decide(ctx, s, taxonomy, d.item_id, d.round, answers, c, wholeFit)) === 'review') toReview++;
       }
       if (page.length < pageSize) break;
       after = page[page.length - 1].item_id;

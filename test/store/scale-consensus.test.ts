@@ -4,7 +4,7 @@
 // multi-label, and Dawid-Skene must keep its published accuracy on the bluebirds data.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runImport } from '../../src/ingest/import.ts';
@@ -21,6 +21,7 @@ import { getProject, type Project } from '../../src/store/projects.ts';
 import { freshStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { seedAnnotations, writeTextJsonl } from '../helpers/scale-fixture.ts';
 import { bluebirds } from '../consensus/crowd-data.ts';
+import { crowdProject } from '../helpers/crowd-project.ts';
 
 const OP = cliActor('cli:test');
 
@@ -63,24 +64,7 @@ for (const kind of STORE_KINDS) {
     test('bluebirds (Welinder et al. 2010): identical to the all-at-once path for every method; Dawid-Skene accuracy 0.8981 as published in README', async () => {
       const { answers, truth } = bluebirds();
       const items = [...new Set(answers.map((a) => a.item))];
-      const file = join(dir, 'bluebirds.jsonl');
-      writeFileSync(file, items.map((id) => JSON.stringify({ id, text: `bird ${id}` })).join('\n') + '\n');
-      await runImport(t.store, { project: 'birds', path: file, format: 'jsonl', options: { idColumn: 'id' }, actor: 'test' });
-      const project = await getProject(t.store.db, 'birds');
-      await createTaxonomy(t.store, project, OP, { kind: 'single', labels: [{ name: '0' }, { name: '1' }] });
-      const itemId = new Map((await t.store.db.selectFrom('items').select(['id', 'source_key']).where('project_id', '=', project.id).execute()).map((r) => [r.source_key.replace(/^id:/, ''), r.id]));
-      const now = new Date().toISOString();
-      const userId = new Map<string, number>();
-      for (const w of new Set(answers.map((a) => a.annotator))) {
-        userId.set(w, (await t.store.db.insertInto('users').values({ name: `w${w}`, display_name: w, token_hash: null, created_at: now }).returning('id').executeTakeFirstOrThrow()).id);
-      }
-      for (let i = 0; i < answers.length; i += 500) {
-        await t.store.db
-          .insertInto('annotations')
-          .values(answers.slice(i, i + 500).map((a) => ({ project_id: project.id, item_id: itemId.get(a.item)!, user_id: userId.get(a.annotator)!, taxonomy_version: 1, labels: JSON.stringify([a.label]), time_ms: 1, suggestion: null, suggestion_accepted: null, skipped: 0, skip_reason: null, question: 0, created_at: now, round: 0, assignment_id: null, comment: null })))
-          .execute();
-      }
-      await t.store.db.insertInto('label_items').values([...itemId.values()].map((id) => ({ item_id: id, project_id: project.id, status: 'open' as const, priority: null, final_labels: null, final_source: null, final_confidence: null, final_taxonomy_version: null, final_provenance: null, decided_at: null, updated_at: now }))).execute();
+      const { project, itemId } = await crowdProject(t.store, dir, 'birds', items, ['0', '1'], answers);
 
       const ds = await assertSameConsensus(t.store, project, { method: 'dawid-skene', tie: 'unresolved', seed: 0 }, 97);
       const byKey = new Map([...itemId].map(([k, id]) => [String(id), k]));
