@@ -4,7 +4,8 @@
  *
  *   npx tsx bench/load-annotators.ts [--store sqlite|postgres|both] [--items 1000000]
  *     [--annotators 100] [--seconds 30] [--think-ms 0] [--baseline-items 10000] [--seed 1]
- *     [--max-tasks N] [--prelabelled N] [--keep]
+ *     [--max-tasks N] [--prelabelled N] [--consensus majority|dawid-skene|one-coin|glad] [--keep]
+ *     [--server-node-args "--cpu-prof …"]
  *
  * Protocol, per store:
  * 1. Builds a fresh store (SQLite file in a temp dir / a PostgreSQL schema of its own, dropped
@@ -12,7 +13,7 @@
  *    (--items). Items go in through the store layer (`writeItems`, the import path's writer,
  *    50,000 items per transaction) — the JSONL reader is skipped because parsing and hashing a
  *    1M-line file is not what is measured here. Taxonomy: single-label a/b/c; settings: overlap 2,
- *    lease 1800 s, majority consensus (defaults). N annotator users with API tokens.
+ *    lease 1800 s, consensus --consensus (default majority). N annotator users with API tokens.
  * 2. Starts the real server as a child process (`tessera serve --port 0 --host 127.0.0.1`,
  *    synchronous=FULL on SQLite as in production, log level info to a file): the server's event
  *    loop and CPU are then its own, and the client's timers do not share its loop, so the
@@ -46,6 +47,7 @@ import { nowIso } from '../src/core/json.ts';
 import { cliActor } from '../src/label/context.ts';
 import { checkAssignmentInvariants, type Ack, type InvariantReport } from '../src/label/invariants.ts';
 import { updateSettings } from '../src/label/results.ts';
+import { METHOD_NAMES, type MethodName } from '../src/label/consensus.ts';
 import { createTaxonomy } from '../src/label/taxonomies.ts';
 import { createUser, setRole } from '../src/label/users.ts';
 import { openStore, type Store } from '../src/store/db.ts';
@@ -74,7 +76,12 @@ const opts = {
   seed: Number(arg('seed', '1')),
   prelabelled: Number(arg('prelabelled', '0')),
   keep: process.argv.includes('--keep'),
+  /** Extra node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
+  serverNodeArgs: arg('server-node-args', '').split(' ').filter(Boolean),
+  /** The projects' consensus method: a model-based one learns from every answer when it settles an item. */
+  consensus: arg('consensus', 'majority') as MethodName,
 };
+if (!(METHOD_NAMES as readonly string[]).includes(opts.consensus)) throw new Error(`--consensus: ${METHOD_NAMES.join('|')}`);
 if (!['sqlite', 'postgres', 'both'].includes(opts.store)) throw new Error('--store: sqlite|postgres|both');
 
 // ---------- setup through the store layer ----------
@@ -105,7 +112,7 @@ async function buildProject(store: Store, name: string, n: number): Promise<{ pr
   }
   if (store.dialect === 'postgres') await sql`ANALYZE`.execute(store.db);
   await createTaxonomy(store, project, OPERATOR, { kind: 'single', labels: LABELS.map((l) => ({ name: l })), guidelines: 'bench' });
-  await updateSettings(store, project, OPERATOR, { overlap: 2, leaseSeconds: 1800 });
+  await updateSettings(store, project, OPERATOR, { overlap: 2, leaseSeconds: 1800, consensus: { method: opts.consensus } });
   return { project: await getProject(store.db, name), ms: performance.now() - t0 };
 }
 
@@ -130,7 +137,7 @@ async function makeAnnotators(store: Store, projects: Project[], n: number): Pro
 
 async function startServer(env: Record<string, string>, logFile: string): Promise<{ child: ChildProcess; url: string; synchronous: string }> {
   const fd = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', fd] });
+  const child = spawn(process.execPath, [...opts.serverNodeArgs, BIN, 'serve', '--port', '0', '--host', '127.0.0.1'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', fd] });
   closeSync(fd);
   const t0 = Date.now();
   for (;;) {
@@ -400,7 +407,7 @@ const kinds = opts.store === 'both' ? (['sqlite', 'postgres'] as const) : [opts.
 const results = [];
 for (const k of kinds) results.push(await benchStore(k));
 
-console.log(`\nload bench: ${opts.annotators} annotators, ${opts.seconds} s per phase, think ${opts.thinkMs} ms (uniform 0–${2 * opts.thinkMs}), ${opts.prelabelled} items pre-decided, seed ${opts.seed}, node ${process.version}, loopback, server = child \`tessera serve\``);
+console.log(`\nload bench: ${opts.annotators} annotators, ${opts.seconds} s per phase, think ${opts.thinkMs} ms (uniform 0–${2 * opts.thinkMs}), ${opts.prelabelled} items pre-decided, ${opts.consensus} consensus, seed ${opts.seed}, node ${process.version}, loopback, server = child \`tessera serve\``);
 console.log('latency ms: p50 / p95 / p99 / max; double = item served twice to one user (store + client); over = items above the overlap; lost = 201 submits not stored once\n');
 console.log('| store | items | annotators | next-task ms | submit ms | req/s | annotations/s | errors | double | over | lost |');
 console.log('|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|');
