@@ -24,6 +24,7 @@ import { webhookRoutes } from './routes/webhooks.ts';
 import { workbenchRoutes } from './routes/workbench.ts';
 import { DOCS_CSP, registerWeb } from './web.ts';
 import { WebhookDispatcher, type DispatcherOptions } from './webhook-dispatcher.ts';
+import { takeQueuedDeliveries } from '../label/webhooks.ts';
 
 export interface AppOptions {
   store: Store;
@@ -130,9 +131,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   for (const plugin of ROUTE_PLUGINS) await app.register(plugin, { store: opts.store });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } as never, staticCSP: DOCS_CSP });
   if (opts.web !== false) registerWeb(app, opts.web ?? {});
-  // Changes may have queued webhook deliveries: send them now rather than at the next poll.
-  app.addHook('onResponse', async (req) => {
-    if (req.method !== 'GET') dispatcher.kick();
+  // A change queued webhook deliveries: send them now rather than at the next poll.
+  app.addHook('onResponse', async () => {
+    if (takeQueuedDeliveries(opts.store)) dispatcher.kick();
   });
   app.addHook('onReady', async () => dispatcher.start());
   app.addHook('onClose', async () => dispatcher.stop());
