@@ -38,6 +38,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,6 +162,12 @@ async function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
+/** A full garbage collection now (V8's gc(), exposed for this call without a command-line flag). */
+function fullGc() {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
 // ---------- the client ----------
 
 interface Res {
@@ -217,6 +226,11 @@ interface RunResult {
   errorSamples: string[];
   noTaskLeft: number;
   clientDoubles: number;
+  /** Wall-clock window of the measured loops (to pick this phase's lines from the server log). */
+  from: number;
+  to: number;
+  /** The client process's own event-loop delay (ms): how much of a latency the load generator itself may have added. */
+  clientLoopDelay: { p99: number; max: number };
 }
 
 async function runLoops(base: string, project: Project, items: number, annotators: Annotator[], seconds: number, thinkMs: number, maxTasks: number, seed: number): Promise<RunResult> {
@@ -227,7 +241,9 @@ async function runLoops(base: string, project: Project, items: number, annotator
     const s = await c.get(`/api/projects/${P}/annotations/mine?limit=1`, a.token);
     if (s !== 200) throw new Error(`warm-up: ${a.name} got ${s}`);
   }));
-  const r: RunResult = { project: project.name, items, annotators: annotators.length, wallMs: 0, next: [], submit: [], acks: [], errors: 0, errorSamples: [], noTaskLeft: 0, clientDoubles: 0 };
+  const r: RunResult = { project: project.name, items, annotators: annotators.length, wallMs: 0, next: [], submit: [], acks: [], errors: 0, errorSamples: [], noTaskLeft: 0, clientDoubles: 0, from: Date.now(), to: 0, clientLoopDelay: { p99: NaN, max: NaN } };
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   const fail = (what: string) => {
     r.errors++;
     if (r.errorSamples.length < 5) r.errorSamples.push(what);
@@ -283,6 +299,9 @@ async function runLoops(base: string, project: Project, items: number, annotator
     }),
   );
   r.wallMs = performance.now() - t0;
+  r.to = Date.now();
+  loop.disable();
+  r.clientLoopDelay = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
   c.close();
   return r;
 }
@@ -300,10 +319,27 @@ function lat(xs: number[]) {
 }
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 
-function summary(r: RunResult, inv: InvariantReport) {
+/**
+ * The server's own view: fastify logs each request's responseTime (from the request's arrival to
+ * the reply's end) at info level. Every request of a phase's window is a next-task or a submit.
+ * Client latency minus this = time in the client, the sockets and the kernel.
+ */
+function serverSide(logFile: string, r: RunResult) {
+  const times: number[] = [];
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.includes('"responseTime"')) continue;
+    const j = JSON.parse(line) as { time: number; responseTime: number };
+    if (j.time >= r.from && j.time <= r.to) times.push(j.responseTime);
+  }
+  return lat(times);
+}
+
+function summary(r: RunResult, inv: InvariantReport, server: ReturnType<typeof lat>) {
   const s = r.wallMs / 1000;
   return {
     project: r.project,
+    serverSide: server,
+    clientLoopDelay: r.clientLoopDelay,
     items: r.items,
     annotators: r.annotators,
     seconds: Number(s.toFixed(1)),
@@ -379,6 +415,9 @@ async function benchStore(kind: 'sqlite' | 'postgres') {
     log(`${annotators.length} annotators with tokens in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     await store.close();
 
+    // Everything the setup allocated (1M item rows went through this process) is collected now, not
+    // in a major GC during the measured loops (the client's pauses would count as latency).
+    fullGc();
     const server = await startServer(env, join(dir, 'serve.log'));
     log(`server ${server.url} (pid ${server.child.pid}, synchronous=${server.synchronous})`);
     let base: RunResult, load: RunResult;
@@ -394,7 +433,8 @@ async function benchStore(kind: 'sqlite' | 'postgres') {
     store = kind === 'sqlite' ? await openStore({ kind: 'sqlite', location: join(dir, 'tessera.db') }) : await openStore({ kind: 'postgres', location: PG_URL, schema: env.TESSERA_DATABASE_SCHEMA });
     const baseInv = await checkAssignmentInvariants(store.db, baseP.project.id, base.acks);
     const loadInv = await checkAssignmentInvariants(store.db, loadP.project.id, load.acks);
-    return { kind, synchronous: server.synchronous, baseline: summary(base, baseInv), load: summary(load, loadInv) };
+    const logFile = join(dir, 'serve.log');
+    return { kind, synchronous: server.synchronous, baseline: summary(base, baseInv, serverSide(logFile, base)), load: summary(load, loadInv, serverSide(logFile, load)) };
   } finally {
     await store.close().catch(() => undefined);
     await cleanup();
@@ -414,6 +454,14 @@ console.log('|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
   printRow(`${r.kind} (baseline)`, r.baseline);
   printRow(r.kind, r.load);
+}
+console.log('\nserver side (fastify responseTime, every request of the phase) and the load generator\'s own event-loop delay, ms:\n');
+console.log('| store | items | server p50 / p95 / p99 / max | client loop delay p99 / max |');
+console.log('|---|---:|---|---|');
+for (const r of results) {
+  for (const [name, x] of [[`${r.kind} (baseline)`, r.baseline], [r.kind, r.load]] as const) {
+    console.log(`| ${name} | ${x.items.toLocaleString('en-US')} | ${f1(x.serverSide.p50)} / ${f1(x.serverSide.p95)} / ${f1(x.serverSide.p99)} / ${f1(x.serverSide.max)} | ${f1(x.clientLoopDelay.p99)} / ${f1(x.clientLoopDelay.max)} |`);
+  }
 }
 console.log('');
 for (const r of results) {
