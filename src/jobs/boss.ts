@@ -3,7 +3,7 @@ import { UserError } from '../core/errors.ts';
 import type { Store } from '../store/db.ts';
 
 /** Job types that run through the cluster, each with its pg-boss queue `tessera-<type>`. */
-export const CLUSTER_JOB_TYPES = ['import', 'pretrain', 'embed', 'probe', 'audit'] as const;
+export const CLUSTER_JOB_TYPES = ['import', 'pretrain', 'embed', 'probe', 'suggest', 'audit'] as const;
 /** Helper jobs: "lend a hand with job N's shards". */
 export const SHARDS_QUEUE = 'tessera-shards';
 

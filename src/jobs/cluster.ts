@@ -7,7 +7,7 @@ import { CLUSTER_JOB_TYPES, SHARDS_QUEUE, ensureQueues, openBoss, queueName } fr
 import { jobHandlers } from './handlers.ts';
 import { JobQueue, THIS_OWNER, processAlive, type Job } from './queue.ts';
 import type { JobHandler } from './runner.ts';
-import { coordinateEmbed, disposeEncoders, releaseLeases, shardDefaults, workShards, type EmbedJobParams, type EmbedPlan } from './shards.ts';
+import { coordinateEmbed, coordinateSuggest, disposeEncoders, releaseLeases, shardDefaults, workShards, type ShardCoordination, type ShardJobPlan, type ShardOptions } from './shards.ts';
 
 /**
  * Cluster mode (PostgreSQL). The `jobs` row stays the source of truth (status, progress, result,
@@ -185,7 +185,7 @@ export class ClusterWorker {
     this.owner = opts.owner ?? THIS_OWNER;
     this.log = opts.log ?? ((l) => process.stderr.write(`tessera worker: ${l}\n`));
     this.queue = new JobQueue(store);
-    this.handlers = { ...jobHandlers(store), embed: (ctx) => this.embed(ctx.job, ctx.signal, ctx.progress) };
+    this.handlers = { ...jobHandlers(store), embed: (ctx) => this.sharded(coordinateEmbed, ctx.job, ctx.signal, ctx.progress), suggest: (ctx) => this.sharded(coordinateSuggest, ctx.job, ctx.signal, ctx.progress) };
   }
 
   async start(): Promise<void> {
@@ -290,7 +290,7 @@ export class ClusterWorker {
 
   private async slotLoop(slot: number): Promise<void> {
     // Shard helpers first: they finish jobs already running.
-    const names = [SHARDS_QUEUE, ...this.o.queues.map(queueName)].filter((n) => n !== SHARDS_QUEUE || this.o.queues.includes('embed'));
+    const names = [SHARDS_QUEUE, ...this.o.queues.map(queueName)].filter((n) => n !== SHARDS_QUEUE || this.o.queues.includes('embed') || this.o.queues.includes('suggest'));
     let turn = slot;
     while (!this.stopping) {
       let got: { name: string; job: PgBoss.Job<{ jobId: number }> } | undefined;
@@ -399,11 +399,16 @@ export class ClusterWorker {
     }
   }
 
-  /** The embed job, sharded: this worker coordinates it and asks the others for help. */
-  private embed(job: Job, signal: AbortSignal, progress: (f: number | null, m?: string) => void): Promise<unknown> {
-    return coordinateEmbed(
+  /** A sharded job (embed, suggest): this worker coordinates it and asks the others for help. */
+  private sharded<P>(
+    coordinate: (store: Store, ctx: ShardCoordination<P>, askHelp: (n: number) => Promise<void>, opts: ShardOptions) => Promise<unknown>,
+    job: Job,
+    signal: AbortSignal,
+    progress: (f: number | null, m?: string) => void,
+  ): Promise<unknown> {
+    return coordinate(
       this.store,
-      { jobId: job.id, params: job.params as unknown as EmbedJobParams, owner: this.owner, signal, progress },
+      { jobId: job.id, params: job.params as unknown as P, owner: this.owner, signal, progress },
       async (n) => {
         for (let i = 0; i < n; i++) await this.boss!.send(SHARDS_QUEUE, { jobId: job.id });
       },
@@ -419,7 +424,7 @@ export class ClusterWorker {
       const planRow = await this.store.db.selectFrom('job_shard_plans').select('plan').where('job_id', '=', jobId).executeTakeFirst();
       let n = 0;
       if (planRow) {
-        const plan = parseJson(planRow.plan, {} as EmbedPlan);
+        const plan = parseJson(planRow.plan, {} as ShardJobPlan);
         n = await workShards(this.store, jobId, plan, this.owner, { leaseMs: this.o.leaseMs, signal: slot.controller.signal });
         if (n) {
           this.stats.shardHelps++;

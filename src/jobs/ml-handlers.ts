@@ -7,6 +7,7 @@ import { appendAudit } from '../store/audit.ts';
 import { createSnapshot, getModel, readEmbeddings, registerModel, writeEmbeddings } from '../store/models.ts';
 import { getProject, type Project } from '../store/projects.ts';
 import type { JobContext, JobHandler } from './runner.ts';
+import type { SuggestJobParams } from './shards.ts';
 
 export interface PretrainJobParams {
   project: string;
@@ -165,5 +166,6 @@ export function mlJobHandlers(store: Store): Record<string, JobHandler> {
     pretrain: (ctx) => pretrainJob(store, ctx),
     embed: (ctx) => embedJob(store, ctx),
     probe: (ctx) => probeJob(store, ctx),
+    suggest: async (ctx) => (await import('./shards.ts')).suggestInProcess(store, ctx.job.params as unknown as SuggestJobParams, ctx.progress),
   };
 }

@@ -7,6 +7,8 @@ import { getProject } from '../store/projects.ts';
 import type { JobShardsTable } from '../store/schema.ts';
 import type { Encoder } from '../ssl/types.ts';
 import { loadShard, planShards, type ShardPlan } from './shard-data.ts';
+import { loadItemClassifier, suggestionsOf, writeShardSuggestions, type ItemClassifier, type SuggestPlan } from './suggest-shard.ts';
+import type { Conn } from '../label/tx.ts';
 
 /**
  * Sharded jobs (cluster mode, PostgreSQL): a job's items are split into shards of consecutive item
@@ -40,6 +42,9 @@ export function shardDefaults(env: NodeJS.ProcessEnv = process.env): Required<Sh
   };
 }
 
+/** What a sharded job does with each shard (src/jobs/suggest-shard.ts for suggest). */
+export type ShardJobPlan = EmbedPlan | SuggestPlan;
+
 export interface EmbedPlan {
   kind: 'embed';
   projectId: number;
@@ -53,9 +58,9 @@ export interface EmbedPlan {
  * Creates the shards of a job once (the plan row is the guard: a second coordinator, e.g. after
  * recovery, finds it and reuses the shards, keeping those already done).
  */
-export async function ensureShards(store: Store, jobId: number, make: () => Promise<{ plan: EmbedPlan; itemIds: number[] }>, shardItems: number): Promise<{ plan: EmbedPlan; created: boolean; shards: number; items: number }> {
+export async function ensureShards<P extends ShardJobPlan>(store: Store, jobId: number, make: () => Promise<{ plan: P; itemIds: number[] }>, shardItems: number): Promise<{ plan: P; created: boolean; shards: number; items: number }> {
   const existing = await store.db.selectFrom('job_shard_plans').selectAll().where('job_id', '=', jobId).executeTakeFirst();
-  if (existing) return { plan: parseJson(existing.plan, {} as EmbedPlan), created: false, shards: existing.shards, items: existing.items };
+  if (existing) return { plan: parseJson(existing.plan, {} as P), created: false, shards: existing.shards, items: existing.items };
   const { plan, itemIds } = await make();
   const shards: Array<{ lo: number; hi: number; items: number }> = [];
   for (let i = 0; i < itemIds.length; i += shardItems) {
@@ -184,8 +189,9 @@ async function encoderFor(path: string): Promise<Encoder> {
 
 /** Disposes every cached encoder (worker shutdown). */
 export async function disposeEncoders(): Promise<void> {
-  const all = [...encoders.values()];
+  const all = [...encoders.values(), ...classifiers.values()];
   encoders.clear();
+  classifiers.clear();
   for (const e of all) (await e.catch(() => undefined))?.dispose();
 }
 
@@ -214,15 +220,7 @@ export async function runEmbedShard(store: Store, plan: EmbedPlan, s: Shard, own
           .onConflict((oc) => oc.columns(['model_id', 'item_id']).doUpdateSet({ dim: (eb) => eb.ref('excluded.dim'), vector: (eb) => eb.ref('excluded.vector') }))
           .execute();
       }
-      const r = await trx
-        .updateTable('job_shards')
-        .set({ status: 'done', done_at: nowIso(), done_by: owner, lease_expires_at: null })
-        .where('job_id', '=', s.job_id)
-        .where('shard', '=', s.shard)
-        .where('owner', '=', owner)
-        .where('status', '=', 'leased')
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+      return markShardDone(trx, s, owner);
     });
     return { items: itemIds.length, held };
   } finally {
@@ -230,15 +228,70 @@ export async function runEmbedShard(store: Store, plan: EmbedPlan, s: Shard, own
   }
 }
 
+/** Marks a shard done if `owner` still holds its lease (inside the transaction that wrote its output); false if it lost it. */
+async function markShardDone(conn: Conn, s: Shard, owner: string): Promise<boolean> {
+  const r = await conn
+    .updateTable('job_shards')
+    .set({ status: 'done', done_at: nowIso(), done_by: owner, lease_expires_at: null })
+    .where('job_id', '=', s.job_id)
+    .where('shard', '=', s.shard)
+    .where('owner', '=', owner)
+    .where('status', '=', 'leased')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+// ---- the suggest job, sharded ----
+
+/** Classifiers loaded in this process, by model id (as encoders above). */
+const classifiers = new Map<number, Promise<ItemClassifier>>();
+
+function classifierFor(store: Store, projectId: number, modelId: number): Promise<ItemClassifier> {
+  let c = classifiers.get(modelId);
+  if (!c) {
+    c = getModel(store.db, projectId, modelId, 'classifier').then((m) => loadItemClassifier(store, m));
+    classifiers.set(modelId, c);
+    c.catch(() => classifiers.delete(modelId));
+    while (classifiers.size > 2) {
+      const [oldest] = classifiers.keys();
+      const old = classifiers.get(oldest)!;
+      classifiers.delete(oldest);
+      setTimeout(() => void old.then((x) => x.dispose()).catch(() => {}), 10 * 60_000).unref();
+    }
+  }
+  return c;
+}
+
+/**
+ * Runs one leased suggest shard: decode its items, predict them with the plan's classifier, then
+ * in one labelling change write the suggestions of its undecided items and mark the shard done.
+ */
+export async function runSuggestShard(store: Store, plan: SuggestPlan, s: Shard, owner: string, leaseMs: number): Promise<{ items: number; held: boolean }> {
+  const renew = setInterval(() => void renewLease(store, s, owner, leaseMs).catch(() => {}), Math.max(250, leaseMs / 3));
+  try {
+    const classifier = await classifierFor(store, plan.projectId, plan.modelId);
+    const { itemIds, data } = await loadShard(store, plan.projectId, plan.data, s.lo, s.hi, plan.sampleRate ?? undefined);
+    const p = itemIds.length ? await classifier.proba(data) : new Float64Array(0);
+    await shardHooks.beforeWrite?.(s);
+    const { result: held } = await writeShardSuggestions(store, plan, suggestionsOf(itemIds, p, classifier.classes, plan.modelId), (conn) => markShardDone(conn, s, owner));
+    return { items: itemIds.length, held };
+  } finally {
+    clearInterval(renew);
+  }
+}
+
+const runShard = (store: Store, plan: ShardJobPlan, s: Shard, owner: string, leaseMs: number) =>
+  plan.kind === 'suggest' ? runSuggestShard(store, plan, s, owner, leaseMs) : runEmbedShard(store, plan, s, owner, leaseMs);
+
 /** Leases and runs shards of `jobId` until none is leasable; returns how many this runner ran. */
-export async function workShards(store: Store, jobId: number, plan: EmbedPlan, owner: string, opts: { leaseMs: number; signal?: AbortSignal; onShard?: (s: Shard, items: number) => void }): Promise<number> {
+export async function workShards(store: Store, jobId: number, plan: ShardJobPlan, owner: string, opts: { leaseMs: number; signal?: AbortSignal; onShard?: (s: Shard, items: number) => void }): Promise<number> {
   let n = 0;
   for (;;) {
     if (opts.signal?.aborted) return n;
     if (!(await jobLive(store, jobId))) return n;
     const s = await leaseShard(store, jobId, owner, opts.leaseMs);
     if (!s) return n;
-    const r = await runEmbedShard(store, plan, s, owner, opts.leaseMs);
+    const r = await runShard(store, plan, s, owner, opts.leaseMs);
     n++;
     opts.onShard?.(s, r.items);
   }
@@ -256,25 +309,73 @@ export interface EmbedJobParams {
  */
 export async function coordinateEmbed(
   store: Store,
-  ctx: { jobId: number; params: EmbedJobParams; owner: string; signal: AbortSignal; progress(f: number | null, m?: string): void },
+  ctx: ShardCoordination<EmbedJobParams>,
   askHelp: (helpers: number) => Promise<void>,
   opts: ShardOptions = {},
 ): Promise<unknown> {
+  const r = await coordinateShards(store, ctx, askHelp, opts, 'embed', async () => {
+    const project = await getProject(store.db, ctx.params.project);
+    const model = await getModel(store.db, project.id, ctx.params.model);
+    const { projectModality } = await import('../ssl/data.ts');
+    const modality = await projectModality(store, project.id);
+    const { itemIds, plan: data } = await planShards(store, project.id, modality);
+    return { itemIds, plan: { kind: 'embed' as const, projectId: project.id, modelId: model.id, checkpointPath: model.checkpointPath!, sampleRate: project.settings.sampleRate ?? null, data } };
+  });
+  const encoder = await encoderFor(r.plan.checkpointPath);
+  return { model: r.plan.modelId, items: r.items, dim: encoder.dim, seconds: r.seconds, shards: r.shards, shardsByCoordinator: r.mine, shardsRerun: r.rerun, runners: r.runners, itemsPerSecond: r.items / r.seconds };
+}
+
+export interface SuggestJobParams {
+  project: string;
+  /** A classifier of the model registry; default the project's latest. */
+  model?: number;
+}
+
+/**
+ * The suggest job, sharded as embed: every item of the project is predicted by the classifier,
+ * and every item without a final label gets (or has replaced) its suggestion — the predicted
+ * label and its calibrated confidence, source `model:<id>`.
+ */
+export async function coordinateSuggest(
+  store: Store,
+  ctx: ShardCoordination<SuggestJobParams>,
+  askHelp: (helpers: number) => Promise<void>,
+  opts: ShardOptions = {},
+): Promise<unknown> {
+  const r = await coordinateShards(store, ctx, askHelp, opts, 'suggest', async () => {
+    const project = await getProject(store.db, ctx.params.project);
+    const model = await getModel(store.db, project.id, ctx.params.model, 'classifier');
+    // Refuse a classifier that cannot predict shards before any shard is planned.
+    await classifierFor(store, project.id, model.id);
+    const { projectModality } = await import('../ssl/data.ts');
+    const modality = await projectModality(store, project.id);
+    const { itemIds, plan: data } = await planShards(store, project.id, modality);
+    return { itemIds, plan: { kind: 'suggest' as const, projectId: project.id, project: project.name, modelId: model.id, sampleRate: project.settings.sampleRate ?? null, data } };
+  });
+  const suggested = await store.db.selectFrom('suggestions').select((e) => e.fn.countAll<number>().as('n')).where('project_id', '=', r.plan.projectId).where('source', '=', `model:${r.plan.modelId}`).executeTakeFirstOrThrow();
+  return { model: r.plan.modelId, items: r.items, suggested: Number(suggested.n), seconds: r.seconds, shards: r.shards, shardsByCoordinator: r.mine, shardsRerun: r.rerun, runners: r.runners, itemsPerSecond: r.items / r.seconds };
+}
+
+export interface ShardCoordination<P> {
+  jobId: number;
+  params: P;
+  owner: string;
+  signal: AbortSignal;
+  progress(f: number | null, m?: string): void;
+}
+
+/** Plans (once), asks for help, works shards and waits for the others' (see coordinateEmbed). */
+async function coordinateShards<P extends ShardJobPlan>(
+  store: Store,
+  ctx: ShardCoordination<unknown>,
+  askHelp: (helpers: number) => Promise<void>,
+  opts: ShardOptions,
+  what: string,
+  make: () => Promise<{ plan: P; itemIds: number[] }>,
+): Promise<{ plan: P; items: number; shards: number; seconds: number; mine: number; rerun: number; runners: number }> {
   const o = { ...shardDefaults(), ...opts };
   const t0 = performance.now();
-  const { plan, shards, items } = await ensureShards(
-    store,
-    ctx.jobId,
-    async () => {
-      const project = await getProject(store.db, ctx.params.project);
-      const model = await getModel(store.db, project.id, ctx.params.model);
-      const { projectModality } = await import('../ssl/data.ts');
-      const modality = await projectModality(store, project.id);
-      const { itemIds, plan: data } = await planShards(store, project.id, modality);
-      return { itemIds, plan: { kind: 'embed', projectId: project.id, modelId: model.id, checkpointPath: model.checkpointPath!, sampleRate: project.settings.sampleRate ?? null, data } };
-    },
-    o.shardItems,
-  );
+  const { plan, shards, items } = await ensureShards(store, ctx.jobId, make, o.shardItems);
   await askHelp(Math.min(shards - 1, 256));
   let mine = 0;
   const report = async () => {
@@ -285,7 +386,7 @@ export async function coordinateEmbed(
   for (;;) {
     if (ctx.signal.aborted) {
       await releaseLeases(store, ctx.owner, ctx.jobId);
-      throw new CancelledError('embed job stopped');
+      throw new CancelledError(`${what} job stopped`);
     }
     mine += await workShards(store, ctx.jobId, plan, ctx.owner, { leaseMs: o.leaseMs, signal: ctx.signal, onShard: () => void report().catch(() => {}) });
     const c = await report();
@@ -308,7 +409,30 @@ export async function coordinateEmbed(
     .where('job_id', '=', ctx.jobId)
     .executeTakeFirstOrThrow();
   const rerun = await store.db.selectFrom('job_shards').select((e) => e.fn.countAll<number>().as('n')).where('job_id', '=', ctx.jobId).where('attempts', '>', 1).executeTakeFirstOrThrow();
+  return { plan, items, shards, seconds: (performance.now() - t0) / 1000, mine, rerun: Number(rerun.n), runners: Number(stats.runners) };
+}
+
+/**
+ * The suggest job without a cluster (SQLite, or no workers): the same plan and the same per-shard
+ * work, shard after shard in this process — each shard's suggestions one change, as in cluster mode.
+ */
+export async function suggestInProcess(store: Store, params: SuggestJobParams, progress: (f: number | null, m?: string) => void, opts: ShardOptions = {}): Promise<unknown> {
+  const o = { ...shardDefaults(), ...opts };
+  const t0 = performance.now();
+  const project = await getProject(store.db, params.project);
+  const model = await getModel(store.db, project.id, params.model, 'classifier');
+  const classifier = await classifierFor(store, project.id, model.id);
+  const { projectModality } = await import('../ssl/data.ts');
+  const { itemIds, plan: data } = await planShards(store, project.id, await projectModality(store, project.id));
+  const plan: SuggestPlan = { kind: 'suggest', projectId: project.id, project: project.name, modelId: model.id, sampleRate: project.settings.sampleRate ?? null, data };
+  let written = 0;
+  for (let i = 0; i < itemIds.length; i += o.shardItems) {
+    const ids = itemIds.slice(i, i + o.shardItems);
+    const shard = await loadShard(store, plan.projectId, plan.data, ids[0], ids[ids.length - 1], plan.sampleRate ?? undefined);
+    const p = await classifier.proba(shard.data);
+    written += (await writeShardSuggestions(store, plan, suggestionsOf(shard.itemIds, p, classifier.classes, model.id), async () => undefined)).written;
+    progress(Math.min(1, (i + ids.length) / itemIds.length), `${(i + ids.length).toLocaleString('en')} of ${itemIds.length.toLocaleString('en')} items`);
+  }
   const seconds = (performance.now() - t0) / 1000;
-  const encoder = await encoderFor(plan.checkpointPath);
-  return { model: plan.modelId, items, dim: encoder.dim, seconds, shards, shardsByCoordinator: mine, shardsRerun: Number(rerun.n), runners: Number(stats.runners), itemsPerSecond: items / seconds };
+  return { model: model.id, items: itemIds.length, suggested: written, seconds, shards: Math.ceil(itemIds.length / o.shardItems), itemsPerSecond: itemIds.length / seconds };
 }

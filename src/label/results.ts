@@ -1,8 +1,8 @@
-import { UserError } from '../core/errors.ts';
+import { NotFoundError, UserError } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
-import { change, record, type Actor } from './context.ts';
+import { change, record, type Actor, type TxCtx } from './context.ts';
 import { checkItem, ensureLabelItem } from './label-items.ts';
 import { getLabelSettings, mergeSettings, putLabelSettings, type LabelSettings, type LabelSettingsPatch } from './settings.ts';
 import { checkLabels } from './taxonomy.ts';
@@ -181,21 +181,43 @@ export async function setPriorities(store: Store, project: Project, actor: Actor
 }
 
 /** Suggestions (e.g. model predictions) shown with tasks: annotators see the labels only. */
-export async function setSuggestions(store: Store, project: Project, actor: Actor, entries: Array<{ itemId: number; labels: string[]; source: string; confidence?: number | null }>): Promise<{ set: number }> {
-  return change(store, project, actor, async (ctx) => {
-    const taxonomy = await currentTaxonomy(ctx.conn, project.id);
-    const at = nowIso();
-    for (const e of entries) {
-      await checkItem(ctx.conn, project.id, e.itemId);
+export async function setSuggestions(store: Store, project: Project, actor: Actor, entries: SuggestionEntry[]): Promise<{ set: number }> {
+  return change(store, project, actor, (ctx) => putSuggestions(ctx, entries));
+}
+
+export interface SuggestionEntry {
+  itemId: number;
+  labels: string[];
+  source: string;
+  confidence?: number | null;
+}
+
+/** setSuggestions inside a change the caller runs (e.g. with a job shard's completion). */
+export async function putSuggestions(ctx: TxCtx, entries: readonly SuggestionEntry[]): Promise<{ set: number }> {
+  const taxonomy = await currentTaxonomy(ctx.conn, ctx.project.id);
+  const at = nowIso();
+  // In chunks: a multi-row upsert and one lookup of the items per chunk (a suggest job shard
+  // writes thousands; one statement per entry made it minutes on PostgreSQL).
+  const CHUNK = 500;
+  for (let i = 0; i < entries.length; i += CHUNK) {
+    const chunk = entries.slice(i, i + CHUNK);
+    const rows = chunk.map((e) => {
       if (!e.source) throw new UserError(`source of the suggestion for item ${e.itemId}: required (model name or id)`);
-      const row = { labels: JSON.stringify(checkLabels(taxonomy, e.labels)), source: e.source, confidence: e.confidence ?? null, created_at: at };
-      await ctx.conn
-        .insertInto('suggestions')
-        .values({ item_id: e.itemId, project_id: project.id, ...row })
-        .onConflict((oc) => oc.column('item_id').doUpdateSet(row))
-        .execute();
-    }
-    await record(ctx, 'suggestion.set', `project:${project.id}`, { items: entries.length, sources: [...new Set(entries.map((e) => e.source))] });
-    return { set: entries.length };
-  });
+      return { item_id: e.itemId, project_id: ctx.project.id, labels: JSON.stringify(checkLabels(taxonomy, e.labels)), source: e.source, confidence: e.confidence ?? null, created_at: at };
+    });
+    const ids = [...new Set(chunk.map((e) => e.itemId))];
+    const found = new Set((await ctx.conn.selectFrom('items').select('id').where('project_id', '=', ctx.project.id).where('id', 'in', ids).execute()).map((r) => r.id));
+    const missing = ids.find((id) => !found.has(id));
+    if (missing !== undefined) throw new NotFoundError(`item ${missing} in this project`);
+    const seen = new Set<number>();
+    // The last entry for an item wins (as the one-by-one upsert did); one row per item per statement.
+    const unique = rows.reverse().filter((r) => !seen.has(r.item_id) && seen.add(r.item_id)).reverse();
+    await ctx.conn
+      .insertInto('suggestions')
+      .values(unique)
+      .onConflict((oc) => oc.column('item_id').doUpdateSet((eb) => ({ labels: eb.ref('excluded.labels'), source: eb.ref('excluded.source'), confidence: eb.ref('excluded.confidence'), created_at: eb.ref('excluded.created_at') })))
+      .execute();
+  }
+  await record(ctx, 'suggestion.set', `project:${ctx.project.id}`, { items: entries.length, sources: [...new Set(entries.map((e) => e.source))] });
+  return { set: entries.length };
 }

@@ -77,3 +77,39 @@ export function startWorker(env: Record<string, string>, args: string[] = [], on
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   return { child, pid: child.pid!, owner: '', log, exited };
 }
+
+/**
+ * A classifier as `tessera loop` registers one with a frozen encoder: a linear head (with its
+ * temperature) fitted on `labelled` items' embeddings, labelled by their `kind` column (x, y, z);
+ * creates the project's taxonomy. Returns its model id.
+ */
+export async function smallClassifier(store: Store, projectId: number, encoderId: number, encoderDir: string, labelled = 60): Promise<number> {
+  const { loadModalityData } = await import('../../src/ssl/data.ts');
+  const { loadEncoder } = await import('../../src/ssl/index.ts');
+  const { fitHead } = await import('../../src/train/linear-head.ts');
+  const { createTaxonomy } = await import('../../src/label/taxonomies.ts');
+  const { cliActor } = await import('../../src/label/context.ts');
+  const { getProject: byName } = await import('../../src/store/projects.ts');
+  const project = (await store.db.selectFrom('projects').select('name').where('id', '=', projectId).executeTakeFirstOrThrow()).name;
+  await createTaxonomy(store, await byName(store.db, project), cliActor('cli:test'), { kind: 'single', labels: [{ name: 'x' }, { name: 'y' }, { name: 'z' }] });
+  const { data } = await loadModalityData(store, projectId, 'tabular');
+  if (data.modality !== 'tabular') throw new Error('expected a tabular project');
+  const first = { ...data, rows: data.rows.slice(0, labelled) };
+  const kindAt = data.columns.findIndex((c) => c.name === 'kind');
+  const enc = await loadEncoder(encoderDir);
+  const x = await enc.embed(first);
+  const head = fitHead({ rows: labelled, dim: enc.dim, data: x }, first.rows.map((r) => String(r[kindAt])), ['x', 'y', 'z'], 0);
+  enc.dispose();
+  const m = head.model;
+  return registerModel(store.db, {
+    projectId,
+    kind: 'classifier',
+    pretext: 'scarf',
+    parentId: encoderId,
+    datasetId: null,
+    taxonomyVersion: 1,
+    checkpointPath: encoderDir,
+    params: { features: 'ssl', classes: head.classes, temperature: head.temperature, lambda: m.lambda, W: Array.from(m.W), b: Array.from(m.b), mean: Array.from(m.mean), std: Array.from(m.std) },
+    metrics: {},
+  });
+}

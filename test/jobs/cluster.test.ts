@@ -15,7 +15,10 @@ import { bossSchema } from '../../src/jobs/boss.ts';
 import { readEmbeddings } from '../../src/store/models.ts';
 import { parseJson } from '../../src/core/json.ts';
 import { freshStore, PG_URL, type TestStore } from '../helpers/stores.ts';
-import { smallEncoder, startWorker, tabularProject, type WorkerProcess } from './cluster-fixture.ts';
+import { smallClassifier, smallEncoder, startWorker, tabularProject, type WorkerProcess } from './cluster-fixture.ts';
+import { loadItemClassifier } from '../../src/jobs/suggest-shard.ts';
+import { loadModalityData } from '../../src/ssl/data.ts';
+import { getModel } from '../../src/store/models.ts';
 
 /** 50,000 keeps the file under 90 s on a busy 2-core machine; TESSERA_CLUSTER_TEST_ITEMS=100000 for the full size (bench/cluster-embed.ts runs 100,000 too). */
 const N = Number(process.env.TESSERA_CLUSTER_TEST_ITEMS ?? 50_000);
@@ -39,7 +42,7 @@ describe('cluster mode: pg-boss workers, sharded embedding (postgres)', () => {
   let t: TestStore;
   let projectId: number;
   let modelId: number;
-  const small = { projectId: 0, modelId: 0 };
+  const small = { projectId: 0, modelId: 0, dir: '' };
   let env: Record<string, string>;
   const workers: WorkerProcess[] = [];
 
@@ -49,7 +52,9 @@ describe('cluster mode: pg-boss workers, sharded embedding (postgres)', () => {
     projectId = (await tabularProject(t.store, 'rows', N)).projectId;
     modelId = (await smallEncoder(t.store, projectId)).modelId;
     small.projectId = (await tabularProject(t.store, 'small', SMALL, 2)).projectId;
-    small.modelId = (await smallEncoder(t.store, small.projectId)).modelId;
+    const smallEnc = await smallEncoder(t.store, small.projectId);
+    small.modelId = smallEnc.modelId;
+    small.dir = smallEnc.dir;
     process.stderr.write(`cluster test: set-up (import ${N} + ${SMALL} rows, 2 encoders) ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     env = {
       ...t.env,
@@ -193,6 +198,47 @@ describe('cluster mode: pg-boss workers, sharded embedding (postgres)', () => {
     assert.equal(result.runners, 2);
 
     process.stderr.write(`cluster test: ${N.toLocaleString('en')} items in ${seconds.toFixed(1)} s over 2 workers (one killed with ${doneAtKill.length}/${result.shards} shards done, holding shard ${heldAtDeath.join(', ')}); shards re-run: ${result.shardsRerun}\n`);
+  });
+
+  test(`two workers share a suggest job over the ${SMALL.toLocaleString('en')}-item project: one suggestion per undecided item, as the classifier predicts it`, async () => {
+    const [a, b] = await spawnWorkers(2);
+    assert.equal(await routeFor(t.store, 'suggest', {}), 'workers', 'live workers serve suggest');
+    const classifierId = await smallClassifier(t.store, small.projectId, small.modelId, small.dir);
+    const ids = (await t.store.db.selectFrom('items').select('id').where('project_id', '=', small.projectId).orderBy('id').execute()).map((r) => r.id);
+    const decided = ids.filter((_, i) => i % 97 === 0);
+    await t.store.db.insertInto('label_items').values(decided.map((item_id) => ({ item_id, project_id: small.projectId, round: 0, status: 'done' as const, priority: null, final_labels: '["y"]', final_source: 'review', final_confidence: 1, final_taxonomy_version: 1, final_provenance: null, decided_at: new Date().toISOString(), updated_at: new Date().toISOString() }))).execute();
+    const job = await submitToWorkers(t.store, 'suggest', { project: 'small', model: classifierId }, small.projectId);
+    const finished = await waitForJob(t.store, job.id);
+    assert.equal(finished.status, 'succeeded', finished.error ?? '');
+    const result = finished.result as { items: number; suggested: number; shards: number; runners: number };
+    assert.equal(result.items, SMALL);
+    assert.equal(result.suggested, SMALL - decided.length);
+    assert.equal(result.shards, Math.ceil(SMALL / SHARD));
+    const shards = await t.store.db.selectFrom('job_shards').select(['done_by']).where('job_id', '=', job.id).execute();
+    const by = new Set(shards.map((s) => s.done_by));
+    assert.ok(by.has(a.owner) || by.has(b.owner));
+    assert.ok(result.runners >= 2, `shared by ${result.runners} runners`);
+    // One suggestion per undecided item (the table is keyed by item), none for a decided one.
+    const rows = await t.store.db.selectFrom('suggestions').select(['item_id', 'labels', 'confidence']).where('project_id', '=', small.projectId).orderBy('item_id').execute();
+    assert.equal(rows.length, SMALL - decided.length);
+    assert.ok(!rows.some((r) => decided.includes(r.item_id)));
+    // As the classifier predicts the whole project at once in this process.
+    const c = await loadItemClassifier(t.store, await getModel(t.store.db, small.projectId, classifierId, 'classifier'));
+    const { data } = await loadModalityData(t.store, small.projectId, 'tabular');
+    const p = await c.proba(data);
+    c.dispose();
+    const at = new Map(ids.map((id, i) => [id, i]));
+    let differ = 0;
+    for (const r of rows) {
+      const i = at.get(r.item_id)!;
+      const row = Array.from(p.slice(i * 3, i * 3 + 3));
+      const best = row.indexOf(Math.max(...row));
+      if (JSON.parse(r.labels)[0] !== ['x', 'y', 'z'][best] || Math.abs((r.confidence ?? 0) - row[best]) > 1e-6) differ++;
+    }
+    assert.equal(differ, 0);
+    // These two stop cleanly (deregister): the next test counts on its own workers only.
+    for (const w of [a, b]) w.child.kill('SIGTERM');
+    await Promise.all([a.exited, b.exited]);
   });
 
   test('the CLI hands `tessera embed` to live workers and waits; a killed coordinator\'s job is re-queued and finished, keeping its done shards', async () => {

@@ -62,6 +62,24 @@ export function registerMl(program: Command) {
     );
 
   program
+    .command('suggest')
+    .description('pre-annotate: every item without a final label gets the classifier\'s predicted label and calibrated confidence (a sharded job in cluster mode)')
+    .requiredOption('--project <name>')
+    .option('--model <id>', 'classifier model id (default: the newest; `tessera models list`)', parseIntOption('--model'))
+    .option('--json', 'print one JSON document')
+    .action(
+      act(async (f: { project: string; model?: number; json?: boolean }) => {
+        const out = makeOut(Boolean(f.json));
+        return withStore(async (store) => {
+          const project = await getProject(store.db, f.project);
+          const job = await runJobHere(store, out, 'suggest', { project: f.project, model: f.model }, project.id);
+          const r = job.result as { model: number; items: number; suggested: number; seconds: number };
+          out.result(r, () => `model ${r.model}: ${r.suggested} suggestions for the undecided of ${r.items} items in ${r.seconds.toFixed(1)} s`);
+        });
+      }),
+    );
+
+  program
     .command('probe')
     .description('does SSL help? kNN and linear probes on N labelled items: SSL encoder vs random init vs raw features')
     .requiredOption('--project <name>')
