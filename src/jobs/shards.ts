@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { CancelledError } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
@@ -104,19 +104,17 @@ export async function leaseShard(store: Store, jobId: number, owner: string, lea
     .limit(1)
     .forUpdate()
     .skipLocked();
+  // The lease and its line in the history in one statement: a runner killed right after taking a
+  // lease is in the history too (two statements left a window the cluster test's kill could hit).
   const row = await store.db
     .updateTable('job_shards')
-    .set((eb) => ({ status: 'leased', owner, lease_expires_at: expires, attempts: eb('attempts', '+', 1) }))
+    .set((eb) => ({ status: 'leased', owner, lease_expires_at: expires, attempts: eb('attempts', '+', 1), owners: sql<string>`(${sql.ref('owners')}::jsonb || jsonb_build_array(${owner}::text))::text` }))
     .where('job_id', '=', jobId)
     .where('shard', '=', leasable)
     .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'leased'), eb('lease_expires_at', '<', now)])]))
     .returningAll()
     .executeTakeFirst();
-  if (!row) return undefined;
-  // History of leases (only the lease holder writes it).
-  const owners = [...parseJson<string[]>(row.owners, []), owner];
-  await store.db.updateTable('job_shards').set({ owners: JSON.stringify(owners) }).where('job_id', '=', jobId).where('shard', '=', row.shard).where('owner', '=', owner).execute();
-  return { ...row, owners: JSON.stringify(owners) };
+  return row;
 }
 
 /** Extends a held lease; false when it was lost (expired and taken over, or the shard is done). */
@@ -167,31 +165,42 @@ async function jobLive(store: Store, jobId: number): Promise<boolean> {
 
 // ---- the embed job, sharded ----
 
-/** Encoders loaded in this process, by checkpoint path (loading one costs far more than a shard). */
-const encoders = new Map<string, Promise<Encoder>>();
-
-async function encoderFor(path: string): Promise<Encoder> {
-  let e = encoders.get(path);
-  if (!e) {
-    e = import('../ssl/index.ts').then((m) => m.loadEncoder(path));
-    encoders.set(path, e);
-    e.catch(() => encoders.delete(path));
-    // Keep the two most recent; older ones are disposed when no shard of theirs can still be running.
-    while (encoders.size > 2) {
-      const [oldest] = encoders.keys();
-      const old = encoders.get(oldest)!;
-      encoders.delete(oldest);
-      setTimeout(() => void old.then((x) => x.dispose()).catch(() => {}), 10 * 60_000).unref();
+/**
+ * Models loaded in this process (loading one costs far more than a shard): the two most recently
+ * loaded are kept; an older one is disposed ten minutes later, when no shard of its can still run.
+ */
+class ModelCache<K, V extends { dispose(): void }> {
+  readonly loaded = new Map<K, Promise<V>>();
+  get(key: K, load: () => Promise<V>): Promise<V> {
+    let v = this.loaded.get(key);
+    if (!v) {
+      v = load();
+      this.loaded.set(key, v);
+      v.catch(() => this.loaded.delete(key));
+      while (this.loaded.size > 2) {
+        const [oldest] = this.loaded.keys();
+        const old = this.loaded.get(oldest)!;
+        this.loaded.delete(oldest);
+        setTimeout(() => void old.then((x) => x.dispose()).catch(() => {}), 10 * 60_000).unref();
+      }
     }
+    return v;
   }
-  return e;
 }
+
+/** Encoders by checkpoint path. */
+const encoders = new ModelCache<string, Encoder>();
+const encoderFor = (path: string) => encoders.get(path, () => import('../ssl/index.ts').then((m) => m.loadEncoder(path)));
+/** Classifiers of the suggest job, by model id. */
+const classifiers = new ModelCache<number, ItemClassifier>();
+const classifierFor = (store: Store, projectId: number, modelId: number) =>
+  classifiers.get(modelId, () => getModel(store.db, projectId, modelId, 'classifier').then((m) => loadItemClassifier(store, m)));
 
 /** Disposes every cached encoder (worker shutdown). */
 export async function disposeEncoders(): Promise<void> {
-  const all = [...encoders.values(), ...classifiers.values()];
-  encoders.clear();
-  classifiers.clear();
+  const all = [...encoders.loaded.values(), ...classifiers.loaded.values()];
+  encoders.loaded.clear();
+  classifiers.loaded.clear();
   for (const e of all) (await e.catch(() => undefined))?.dispose();
 }
 
@@ -242,25 +251,6 @@ async function markShardDone(conn: Conn, s: Shard, owner: string): Promise<boole
 }
 
 // ---- the suggest job, sharded ----
-
-/** Classifiers loaded in this process, by model id (as encoders above). */
-const classifiers = new Map<number, Promise<ItemClassifier>>();
-
-function classifierFor(store: Store, projectId: number, modelId: number): Promise<ItemClassifier> {
-  let c = classifiers.get(modelId);
-  if (!c) {
-    c = getModel(store.db, projectId, modelId, 'classifier').then((m) => loadItemClassifier(store, m));
-    classifiers.set(modelId, c);
-    c.catch(() => classifiers.delete(modelId));
-    while (classifiers.size > 2) {
-      const [oldest] = classifiers.keys();
-      const old = classifiers.get(oldest)!;
-      classifiers.delete(oldest);
-      setTimeout(() => void old.then((x) => x.dispose()).catch(() => {}), 10 * 60_000).unref();
-    }
-  }
-  return c;
-}
 
 /**
  * Runs one leased suggest shard: decode its items, predict them with the plan's classifier, then
