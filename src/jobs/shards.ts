@@ -108,7 +108,7 @@ export async function leaseShard(store: Store, jobId: number, owner: string, lea
   // lease is in the history too (two statements left a window the cluster test's kill could hit).
   const row = await store.db
     .updateTable('job_shards')
-    .set((eb) => ({ status: 'leased', owner, lease_expires_at: expires, attempts: eb('attempts', '+', 1), owners: sql<string>`(${sql.ref('owners')}::jsonb || jsonb_build_array(${owner}::text))::text` }))
+    .set((eb) => ({ status: 'leased', owner, lease_expires_at: expires, attempts: eb('attempts', '+', 1), owners: sql<string>`(${eb.ref('owners')}::jsonb || jsonb_build_array(${owner}::text))::text` }))
     .where('job_id', '=', jobId)
     .where('shard', '=', leasable)
     .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'leased'), eb('lease_expires_at', '<', now)])]))
