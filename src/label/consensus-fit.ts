@@ -19,8 +19,8 @@ import { onBatchRollback, type Conn } from './tx.ts';
  *   up to how much the parameters move in 5 % more data.
  * A refit costs about c·N (N answers), done every 0.05·N answers: ~20·c per answer whatever the
  * project's size (load bench, --consensus dawid-skene).
- * Each decision's provenance says which (consensusFit below): a re-run (`tessera consensus
- * rerun`) fits exactly again. Kept in this process's memory; each server process has its own;
+ * Each decision's provenance records its fit (FitInfo below); `tessera label consensus` re-runs
+ * consensus with an exact fit. Kept in this process's memory; each server process has its own;
  * a group-commit batch that fails as a whole drops it (it may have read rows that are gone).
  */
 export const EXACT_BELOW = 1000;
