@@ -1,4 +1,4 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type Selectable, type Updateable } from 'kysely';
 import { CancelledError } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
@@ -119,14 +119,12 @@ export async function leaseShard(store: Store, jobId: number, owner: string, lea
 
 /** Extends a held lease; false when it was lost (expired and taken over, or the shard is done). */
 export async function renewLease(store: Store, s: Shard, owner: string, leaseMs: number): Promise<boolean> {
-  const r = await store.db
-    .updateTable('job_shards')
-    .set({ lease_expires_at: new Date(Date.now() + leaseMs).toISOString() })
-    .where('job_id', '=', s.job_id)
-    .where('shard', '=', s.shard)
-    .where('owner', '=', owner)
-    .where('status', '=', 'leased')
-    .executeTakeFirst();
+  return updateHeldShard(store.db, s, owner, { lease_expires_at: new Date(Date.now() + leaseMs).toISOString() });
+}
+
+/** Updates a shard only while `owner` holds its lease; false when it lost it. */
+async function updateHeldShard(conn: Conn, s: Shard, owner: string, set: Updateable<JobShardsTable>): Promise<boolean> {
+  const r = await conn.updateTable('job_shards').set(set).where('job_id', '=', s.job_id).where('shard', '=', s.shard).where('owner', '=', owner).where('status', '=', 'leased').executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 
@@ -212,43 +210,28 @@ export const shardHooks: { beforeWrite?: (s: Shard) => Promise<void> } = {};
  * the vectors and mark the shard done (only if this runner still holds the lease; if it lost the
  * lease the upsert rewrites the same vectors, so nothing is duplicated either way).
  */
-export async function runEmbedShard(store: Store, plan: EmbedPlan, s: Shard, owner: string, leaseMs: number): Promise<{ items: number; held: boolean }> {
-  const renew = setInterval(() => void renewLease(store, s, owner, leaseMs).catch(() => {}), Math.max(250, leaseMs / 3));
-  try {
-    const encoder = await encoderFor(plan.checkpointPath);
-    const { itemIds, data } = await loadShard(store, plan.projectId, plan.data, s.lo, s.hi, plan.sampleRate ?? undefined);
-    const vectors = itemIds.length ? await encoder.embed(data) : new Float32Array(0);
-    const dim = encoder.dim;
-    await shardHooks.beforeWrite?.(s);
-    const held = await store.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < itemIds.length; i += 1000) {
-        const ids = itemIds.slice(i, i + 1000);
-        await trx
-          .insertInto('embeddings')
-          .values(ids.map((item_id, k) => ({ model_id: plan.modelId, item_id, dim, vector: Buffer.from(vectors.buffer, vectors.byteOffset + (i + k) * dim * 4, dim * 4) })))
-          .onConflict((oc) => oc.columns(['model_id', 'item_id']).doUpdateSet({ dim: (eb) => eb.ref('excluded.dim'), vector: (eb) => eb.ref('excluded.vector') }))
-          .execute();
-      }
-      return markShardDone(trx, s, owner);
-    });
-    return { items: itemIds.length, held };
-  } finally {
-    clearInterval(renew);
-  }
+async function runEmbedShard(store: Store, plan: EmbedPlan, s: Shard, owner: string): Promise<{ items: number; held: boolean }> {
+  const encoder = await encoderFor(plan.checkpointPath);
+  const { itemIds, data } = await loadShard(store, plan.projectId, plan.data, s.lo, s.hi, plan.sampleRate ?? undefined);
+  const vectors = itemIds.length ? await encoder.embed(data) : new Float32Array(0);
+  const dim = encoder.dim;
+  await shardHooks.beforeWrite?.(s);
+  const held = await store.db.transaction().execute(async (trx) => {
+    for (let i = 0; i < itemIds.length; i += 1000) {
+      const ids = itemIds.slice(i, i + 1000);
+      await trx
+        .insertInto('embeddings')
+        .values(ids.map((item_id, k) => ({ model_id: plan.modelId, item_id, dim, vector: Buffer.from(vectors.buffer, vectors.byteOffset + (i + k) * dim * 4, dim * 4) })))
+        .onConflict((oc) => oc.columns(['model_id', 'item_id']).doUpdateSet({ dim: (eb) => eb.ref('excluded.dim'), vector: (eb) => eb.ref('excluded.vector') }))
+        .execute();
+    }
+    return markShardDone(trx, s, owner);
+  });
+  return { items: itemIds.length, held };
 }
 
 /** Marks a shard done if `owner` still holds its lease (inside the transaction that wrote its output); false if it lost it. */
-async function markShardDone(conn: Conn, s: Shard, owner: string): Promise<boolean> {
-  const r = await conn
-    .updateTable('job_shards')
-    .set({ status: 'done', done_at: nowIso(), done_by: owner, lease_expires_at: null })
-    .where('job_id', '=', s.job_id)
-    .where('shard', '=', s.shard)
-    .where('owner', '=', owner)
-    .where('status', '=', 'leased')
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
+const markShardDone = (conn: Conn, s: Shard, owner: string) => updateHeldShard(conn, s, owner, { status: 'done', done_at: nowIso(), done_by: owner, lease_expires_at: null });
 
 // ---- the suggest job, sharded ----
 
@@ -256,22 +239,43 @@ async function markShardDone(conn: Conn, s: Shard, owner: string): Promise<boole
  * Runs one leased suggest shard: decode its items, predict them with the plan's classifier, then
  * in one labelling change write the suggestions of its undecided items and mark the shard done.
  */
-export async function runSuggestShard(store: Store, plan: SuggestPlan, s: Shard, owner: string, leaseMs: number): Promise<{ items: number; held: boolean }> {
+async function runSuggestShard(store: Store, plan: SuggestPlan, s: Shard, owner: string): Promise<{ items: number; held: boolean }> {
+  const r = await suggestRange(store, plan, s.lo, s.hi, () => shardHooks.beforeWrite?.(s), (conn) => markShardDone(conn, s, owner));
+  return { items: r.items, held: r.result };
+}
+
+/**
+ * Predicts the plan's items with ids lo..hi and writes their suggestions, with `alsoInTx` in the
+ * same change; the per-shard work of both the sharded and the in-process suggest job.
+ */
+async function suggestRange<T>(store: Store, plan: SuggestPlan, lo: number, hi: number, beforeWrite: () => Promise<void> | undefined, alsoInTx: (conn: Conn) => Promise<T>): Promise<{ items: number; written: number; result: T }> {
+  const classifier = await classifierFor(store, plan.projectId, plan.modelId);
+  const { itemIds, data } = await loadShard(store, plan.projectId, plan.data, lo, hi, plan.sampleRate ?? undefined);
+  const p = itemIds.length ? await classifier.proba(data) : new Float64Array(0);
+  await beforeWrite();
+  const { written, result } = await writeShardSuggestions(store, plan, suggestionsOf(itemIds, p, classifier.classes, plan.modelId), alsoInTx);
+  return { items: itemIds.length, written, result };
+}
+
+/** The suggest job's plan: the project's items, the classifier (refused here if it cannot predict shards). */
+async function planSuggest(store: Store, params: SuggestJobParams): Promise<{ plan: SuggestPlan; itemIds: number[] }> {
+  const project = await getProject(store.db, params.project);
+  const model = await getModel(store.db, project.id, params.model, 'classifier');
+  await classifierFor(store, project.id, model.id);
+  const { projectModality } = await import('../ssl/data.ts');
+  const { itemIds, plan: data } = await planShards(store, project.id, await projectModality(store, project.id));
+  return { itemIds, plan: { kind: 'suggest', projectId: project.id, project: project.name, modelId: model.id, sampleRate: project.settings.sampleRate ?? null, data } };
+}
+
+/** Runs one leased shard of either kind, renewing its lease meanwhile. */
+async function runShard(store: Store, plan: ShardJobPlan, s: Shard, owner: string, leaseMs: number): Promise<{ items: number; held: boolean }> {
   const renew = setInterval(() => void renewLease(store, s, owner, leaseMs).catch(() => {}), Math.max(250, leaseMs / 3));
   try {
-    const classifier = await classifierFor(store, plan.projectId, plan.modelId);
-    const { itemIds, data } = await loadShard(store, plan.projectId, plan.data, s.lo, s.hi, plan.sampleRate ?? undefined);
-    const p = itemIds.length ? await classifier.proba(data) : new Float64Array(0);
-    await shardHooks.beforeWrite?.(s);
-    const { result: held } = await writeShardSuggestions(store, plan, suggestionsOf(itemIds, p, classifier.classes, plan.modelId), (conn) => markShardDone(conn, s, owner));
-    return { items: itemIds.length, held };
+    return await (plan.kind === 'suggest' ? runSuggestShard(store, plan, s, owner) : runEmbedShard(store, plan, s, owner));
   } finally {
     clearInterval(renew);
   }
 }
-
-const runShard = (store: Store, plan: ShardJobPlan, s: Shard, owner: string, leaseMs: number) =>
-  plan.kind === 'suggest' ? runSuggestShard(store, plan, s, owner, leaseMs) : runEmbedShard(store, plan, s, owner, leaseMs);
 
 /** Leases and runs shards of `jobId` until none is leasable; returns how many this runner ran. */
 export async function workShards(store: Store, jobId: number, plan: ShardJobPlan, owner: string, opts: { leaseMs: number; signal?: AbortSignal; onShard?: (s: Shard, items: number) => void }): Promise<number> {
@@ -332,16 +336,7 @@ export async function coordinateSuggest(
   askHelp: (helpers: number) => Promise<void>,
   opts: ShardOptions = {},
 ): Promise<unknown> {
-  const r = await coordinateShards(store, ctx, askHelp, opts, 'suggest', async () => {
-    const project = await getProject(store.db, ctx.params.project);
-    const model = await getModel(store.db, project.id, ctx.params.model, 'classifier');
-    // Refuse a classifier that cannot predict shards before any shard is planned.
-    await classifierFor(store, project.id, model.id);
-    const { projectModality } = await import('../ssl/data.ts');
-    const modality = await projectModality(store, project.id);
-    const { itemIds, plan: data } = await planShards(store, project.id, modality);
-    return { itemIds, plan: { kind: 'suggest' as const, projectId: project.id, project: project.name, modelId: model.id, sampleRate: project.settings.sampleRate ?? null, data } };
-  });
+  const r = await coordinateShards(store, ctx, askHelp, opts, 'suggest', () => planSuggest(store, ctx.params));
   const suggested = await store.db.selectFrom('suggestions').select((e) => e.fn.countAll<number>().as('n')).where('project_id', '=', r.plan.projectId).where('source', '=', `model:${r.plan.modelId}`).executeTakeFirstOrThrow();
   return { model: r.plan.modelId, items: r.items, suggested: Number(suggested.n), seconds: r.seconds, shards: r.shards, shardsByCoordinator: r.mine, shardsRerun: r.rerun, runners: r.runners, itemsPerSecond: r.items / r.seconds };
 }
@@ -409,20 +404,13 @@ async function coordinateShards<P extends ShardJobPlan>(
 export async function suggestInProcess(store: Store, params: SuggestJobParams, progress: (f: number | null, m?: string) => void, opts: ShardOptions = {}): Promise<unknown> {
   const o = { ...shardDefaults(), ...opts };
   const t0 = performance.now();
-  const project = await getProject(store.db, params.project);
-  const model = await getModel(store.db, project.id, params.model, 'classifier');
-  const classifier = await classifierFor(store, project.id, model.id);
-  const { projectModality } = await import('../ssl/data.ts');
-  const { itemIds, plan: data } = await planShards(store, project.id, await projectModality(store, project.id));
-  const plan: SuggestPlan = { kind: 'suggest', projectId: project.id, project: project.name, modelId: model.id, sampleRate: project.settings.sampleRate ?? null, data };
+  const { plan, itemIds } = await planSuggest(store, params);
   let written = 0;
   for (let i = 0; i < itemIds.length; i += o.shardItems) {
     const ids = itemIds.slice(i, i + o.shardItems);
-    const shard = await loadShard(store, plan.projectId, plan.data, ids[0], ids[ids.length - 1], plan.sampleRate ?? undefined);
-    const p = await classifier.proba(shard.data);
-    written += (await writeShardSuggestions(store, plan, suggestionsOf(shard.itemIds, p, classifier.classes, model.id), async () => undefined)).written;
+    written += (await suggestRange(store, plan, ids[0], ids[ids.length - 1], () => undefined, async () => undefined)).written;
     progress(Math.min(1, (i + ids.length) / itemIds.length), `${(i + ids.length).toLocaleString('en')} of ${itemIds.length.toLocaleString('en')} items`);
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { model: model.id, items: itemIds.length, suggested: written, seconds, shards: Math.ceil(itemIds.length / o.shardItems), itemsPerSecond: itemIds.length / seconds };
+  return { model: plan.modelId, items: itemIds.length, suggested: written, seconds, shards: Math.ceil(itemIds.length / o.shardItems), itemsPerSecond: itemIds.length / seconds };
 }
