@@ -9,11 +9,16 @@ import type { Strategy } from './types.ts';
  * item take its most *typical* point: typicality = 1 / mean distance to its 20 nearest
  * neighbours inside the cluster. Picks representative, diverse items for round 0.
  */
+/** Pools above this many items (and 20 per cluster) fit k-means on a seeded sample of that size. */
+export const FIT_SAMPLE = 10_000;
+
 export const typiclust: Strategy = (pool, k, ctx) => {
   const x = pool.embeddings;
   if (!x) throw new Error('TypiClust needs embeddings for the pool');
   const labelled = ctx.labelled?.rows ?? 0;
-  const { assignment, centroids } = kmeans(x, Math.min(x.rows, labelled + k), { seed: ctx.seed });
+  const clusters = Math.min(x.rows, labelled + k);
+  // Large pools: centroids fitted on a sample, every item assigned (kmeans.ts `sample`).
+  const { assignment, centroids } = kmeans(x, clusters, { seed: ctx.seed, sample: Math.max(FIT_SAMPLE, 20 * clusters) });
   const members: number[][] = Array.from({ length: centroids.rows }, () => []);
   assignment.forEach((c, i) => members[c].push(i));
   const covered = new Set<number>();

@@ -102,3 +102,26 @@ test('random is seeded and every strategy returns distinct pool ids', () => {
     assert.ok(got.every((id) => pool.ids.includes(id)), name);
   }
 });
+
+test('k-means fitted on a sample: same answer as the full fit when the sample is the whole pool, blobs recovered from a 10% sample', () => {
+  const { x, truth } = blobs(3);
+  assert.deepEqual(kmeans(x, 3, { seed: 4, sample: 90 }), kmeans(x, 3, { seed: 4 }));
+  const r = mulberry32(9);
+  const centers = [[0, 0], [20, 0], [0, 20], [20, 20]];
+  const rows: number[][] = [];
+  const big: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const c = i % 4;
+    rows.push([centers[c][0] + (r() - 0.5) * 2, centers[c][1] + (r() - 0.5) * 2]);
+    big.push(c);
+  }
+  const res = kmeans(feats(rows), 4, { seed: 1, sample: 200 });
+  assert.equal(res.assignment.length, 2000, 'every row is assigned, not only the sample');
+  for (let c = 0; c < 4; c++) {
+    const got = new Set(big.map((t, i) => (t === c ? res.assignment[i] : -1)).filter((v) => v >= 0));
+    assert.equal(got.size, 1, `blob ${c} split across clusters`);
+  }
+  // The inertia is over all rows: each is within √2 of its blob centre.
+  assert.ok(res.inertia > 0 && res.inertia < 2000 * 2);
+  void truth;
+});
