@@ -123,7 +123,13 @@ export interface LabelEfficiencyOptions {
   seed: number;
   /** Selection rounds (round 0 = TypiClust cold start); the learning curve has one point per round. */
   rounds: number;
-  fixmatch: boolean;
+  /**
+   * FixMatch on the unlabelled training items: in every fine-tuning run (`true`), or only in each
+   * budget arm's final training (`'final'`: the learning curves' earlier rounds train without it;
+   * a FixMatch step on Fashion-MNIST costs ~8× a plain one, as it also runs μ = 7 unlabelled
+   * batches in two views).
+   */
+  fixmatch: boolean | 'final';
   /** Use this saved encoder instead of the cache. */
   encoderDir?: string;
   pretrainEpochs?: number;
@@ -431,6 +437,9 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   const minSteps = opts.minSteps ?? BENCH_STEPS_PER_EPOCH * epochs;
   if (!Number.isInteger(minSteps) || minSteps < 0) throw new UserError(`--min-steps expects a whole number ≥ 0, got ${opts.minSteps}`);
   const nsEnabled = Boolean(opts.noisyStudent);
+  if (opts.fixmatch !== true && opts.fixmatch !== false && opts.fixmatch !== 'final') throw new UserError(`--fixmatch expects all or final, got ${String(opts.fixmatch)}`);
+  /** Whether a budget arm's training (its final one when `last`) uses FixMatch. */
+  const fixmatchIn = (last: boolean) => opts.fixmatch === true || (opts.fixmatch === 'final' && last);
   const nsOptions: NoisyStudentOptions = typeof opts.noisyStudent === 'object' ? opts.noisyStudent : {};
   const runArms = async () => {
     const testNames = labelNames(test);
@@ -506,7 +515,8 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       }
       const picked = s.fn({ ids: candidates, embeddings: candEmb, probs }, k, { seed: opts.seed + r, labelled: active.length ? selectRows(sslEmb, active) : undefined });
       active.push(...picked.slice(0, k));
-      const score = await trainArm('ssl', active.slice(), { epochs, fixmatch: opts.fixmatch, noisyStudent: nsEnabled && r === sizes.length - 1 });
+      const last = r === sizes.length - 1;
+      const score = await trainArm('ssl', active.slice(), { epochs, fixmatch: fixmatchIn(last), noisyStudent: nsEnabled && last });
       activeCurve.push({ ...score, strategy });
       showScore(`ssl_active r${r}`, score);
     }
@@ -515,12 +525,13 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     const order = shuffled(pool, mulberry32(opts.seed + 7919));
     const randomCurve: ArmScore[] = [];
     for (const n of sizes) {
-      const score = await trainArm('ssl', order.slice(0, n), { epochs, fixmatch: opts.fixmatch, noisyStudent: nsEnabled && n === sizes.at(-1) });
+      const last = n === sizes.at(-1);
+      const score = await trainArm('ssl', order.slice(0, n), { epochs, fixmatch: fixmatchIn(last), noisyStudent: nsEnabled && last });
       randomCurve.push(score);
       showScore(`ssl_random`, score);
     }
 
-    const scratch = await trainArm('scratch', order.slice(0, opts.budget), { epochs, fixmatch: opts.fixmatch, noisyStudent: nsEnabled });
+    const scratch = await trainArm('scratch', order.slice(0, opts.budget), { epochs, fixmatch: fixmatchIn(true), noisyStudent: nsEnabled });
     showScore('scratch_random', scratch);
 
     const fullSteps = opts.fullSteps ?? 600;
@@ -564,7 +575,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     details: {
       protocol:
         'test split never selected from; SSL encoder pretrained on the training items without labels; per arm the better on a 20% stratified validation split of its labels of a linear head (L2 logistic regression on frozen embeddings, refitted on all labels) and full fine-tuning (LP-FT head init, AdamW, warm-up+cosine, label smoothing, weak augmentation, early stopping with best-validation weights restored' +
-        (opts.fixmatch ? ', FixMatch on the unlabelled training items' : '') +
+        (opts.fixmatch ? `, FixMatch on the unlabelled training items${opts.fixmatch === 'final' ? " in each budget arm's final training (earlier curve points without)" : ''}` : '') +
         `; every fine-tuning run at least ${minSteps} steps before early stopping may end it` +
         (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
         '); ssl_active: round 0 TypiClust, later rounds the strategy on a linear head over frozen SSL embeddings; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)',
@@ -573,7 +584,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       split: { rule: bd.split, train: bd.train.length, labelledTrain: pool.length, unlabelledTrain: unlabelledTrain.length, test: test.length },
       encoder: { dir: cached.dir, pretext, epochs: cached.epochs, plannedEpochs: cached.plannedEpochs, pretrainedNow: cached.pretrainedNow, pretrainSeconds: cached.pretrainSeconds },
       rounds: sizes,
-      fixmatch: opts.fixmatch ? { enabled: true, ...FIXMATCH_DEFAULTS } : { enabled: false },
+      fixmatch: opts.fixmatch ? { enabled: true, when: opts.fixmatch === 'final' ? 'final' : 'all', ...FIXMATCH_DEFAULTS } : { enabled: false },
       noisyStudent: nsEnabled ? { enabled: true, ...NOISY_STUDENT_DEFAULTS, ...nsOptions } : { enabled: false },
       fineTune: { ...FINE_TUNE_DEFAULTS, epochs, minSteps, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },
       fullSupervised: { labels: pool.length, epochsCap: fullEpochs, note: `fine-tuning epochs capped at ${fullEpochs}${opts.fullEpochs === undefined ? ` (≈${fullSteps} steps of ${FINE_TUNE_DEFAULTS.batch})` : ' (--full-epochs)'} for the full label set; SSL encoder, no FixMatch` },

@@ -113,6 +113,33 @@ test('bench label-efficiency, generic CSV mode: exact JSON contract, report, SVG
   assert.ok(existsSync(join(cache, cached[0], 'encoder.json')));
 });
 
+test('bench label-efficiency --fixmatch final: FixMatch only in the budget arms\' final training; --min-steps and --noisy-student reach the run', () => {
+  const report = join(dir, 'out-final', 'report.json');
+  const r = tessera(
+    ['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category',
+      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--fixmatch', 'final', '--noisy-student',
+      '--cache-dir', join(dir, 'cache'), '--report', report, '--json'],
+    {},
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const d = r.json.details;
+  assert.equal(d.fixmatch.enabled, true);
+  assert.equal(d.fixmatch.when, 'final');
+  assert.equal(d.fineTune.minSteps, 3);
+  assert.equal(d.noisyStudent.enabled, true);
+  assert.match(d.protocol, /FixMatch on the unlabelled training items in each budget arm's final training/);
+  // The first curve points trained without FixMatch; full supervision never uses it.
+  for (const arm of ['ssl_active', 'ssl_random']) assert.notEqual(d.curves[arm][0].method, 'fixmatch', arm);
+  assert.notEqual(d.arms.full_supervised.method, 'fixmatch');
+  // The final trainings fine-tuned with FixMatch: when fine-tuning beat the linear head it is reported as FixMatch.
+  for (const arm of ['ssl_active', 'ssl_random', 'scratch_random']) assert.notEqual(d.arms[arm].method, 'fine-tune', arm);
+  assert.equal(d.encoder.pretrainedNow, false, 'the encoder cached by the first test is reused');
+
+  const bad = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--fixmatch', 'sometimes', '--json'], {});
+  assert.equal(bad.code, 2);
+  assert.match(bad.json.error.message, /--fixmatch expects all or final, got "sometimes"/);
+});
+
 test('bench label-efficiency: malformed CSV → exit 2 naming the file, line and field', () => {
   const bad = join(dir, 'bad.csv');
   writeFileSync(bad, 'message,category\nhello there,ham\nhi,there,spam\n"unterminated, spam\n');

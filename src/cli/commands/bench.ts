@@ -18,7 +18,9 @@ interface LabelEfficiencyFlags {
   strategy: string;
   seed: number;
   rounds: number;
-  fixmatch?: boolean;
+  fixmatch?: boolean | 'all' | 'final';
+  noisyStudent?: boolean;
+  minSteps?: number;
   encoder?: string;
   pretrainEpochs?: number;
   epochs?: number;
@@ -51,7 +53,12 @@ export function registerBench(program: Command) {
     .option('--strategy <s>', 'active-learning strategy after the TypiClust cold start: badge|margin|entropy|least-confidence|k-center|random', 'badge')
     .option('--seed <k>', 'seed (pretraining, selection, splits, training)', parseIntOption('--seed'), 0)
     .option('--rounds <n>', 'selection rounds = points on the learning curve (default 4)', positive('--rounds'), 4)
-    .option('--fixmatch', 'fine-tune with FixMatch on the unlabelled training items (τ 0.95, μ 7, λu 1)')
+    .option('--fixmatch [when]', "FixMatch on the unlabelled training items (τ 0.95, μ 7, λu 1) in every fine-tuning run (all, the default) or only in each budget arm's final training (final)", (v: string) => {
+      if (v !== 'all' && v !== 'final') throw new UserError(`--fixmatch expects all or final, got "${v}"`);
+      return v;
+    })
+    .option('--noisy-student', "noisy-student self-training in each budget arm's final training, kept only when it validates better")
+    .option('--min-steps <n>', 'every fine-tuning run at least this many optimiser steps before early stopping may end it (default 40 × --epochs)', parseIntOption('--min-steps'))
     .option('--encoder <dir>', 'use this saved SSL encoder instead of the cache')
     .option('--pretrain-epochs <n>', 'pretraining epochs (default: a cached encoder of this dataset, else the dataset\'s default)', positive('--pretrain-epochs'))
     .option('--epochs <n>', 'most fine-tuning epochs per arm (default 30; early stopping usually ends sooner)', positive('--epochs'))
@@ -77,7 +84,10 @@ export function registerBench(program: Command) {
           if (missing.length) throw new UserError(`generic CSV mode needs ${missing.join(', ')}`);
         }
         const name = f.dataset ?? `csv-${(f.train ?? '').replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}`;
-        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${f.fixmatch ? '-fixmatch' : ''}.json`));
+        const fixmatch = f.fixmatch === 'final' ? 'final' : Boolean(f.fixmatch);
+        const reportPath = resolve(
+          f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${fixmatch ? `-fixmatch${fixmatch === 'final' ? '-final' : ''}` : ''}${f.noisyStudent ? '-noisy-student' : ''}.json`),
+        );
         const r = await runLabelEfficiency({
           dataset: f.dataset,
           csv: f.dataset === undefined ? { train: f.train!, test: f.test!, textColumn: f.textColumn!, labelColumn: f.labelColumn! } : undefined,
@@ -85,7 +95,9 @@ export function registerBench(program: Command) {
           strategy: f.strategy,
           seed: f.seed,
           rounds: f.rounds,
-          fixmatch: Boolean(f.fixmatch),
+          fixmatch,
+          noisyStudent: Boolean(f.noisyStudent),
+          minSteps: f.minSteps,
           encoderDir: f.encoder && resolve(f.encoder),
           pretrainEpochs: f.pretrainEpochs,
           epochs: f.epochs,
