@@ -126,7 +126,7 @@ export interface LabelEfficiencyOptions {
   /**
    * FixMatch on the unlabelled training items: in every fine-tuning run (`true`), or only in each
    * budget arm's final training (`'final'`: the learning curves' earlier rounds train without it;
-   * a FixMatch step on Fashion-MNIST costs ~8× a plain one, as it also runs μ = 7 unlabelled
+   * a FixMatch step on Fashion-MNIST costs ~6× a plain one, as it also runs μ = 7 unlabelled
    * batches in two views).
    */
   fixmatch: boolean | 'final';
