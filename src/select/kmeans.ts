@@ -89,26 +89,15 @@ function lloyd(x: Features, k: number, opts: KMeansOptions): KMeansResult {
     let r = rand() * total;
     for (c = 0; c < n - 1 && (r -= minD[c]) > 0; c++);
   }
-  const assignment = new Int32Array(n);
+  let assignment = new Int32Array(n);
   let inertia = 0;
   let it = 0;
   for (; it < (opts.maxIter ?? 50); it++) {
+    const next = assign(x, centroids);
     let changed = 0;
-    inertia = 0;
-    for (let i = 0; i < n; i++) {
-      let best = 0;
-      let bd = Infinity;
-      for (let j = 0; j < k; j++) {
-        const dd = sqDist(x, i, centroids, j);
-        if (dd < bd) {
-          bd = dd;
-          best = j;
-        }
-      }
-      if (assignment[i] !== best || it === 0) changed++;
-      assignment[i] = best;
-      inertia += bd;
-    }
+    for (let i = 0; i < n; i++) if (next.assignment[i] !== assignment[i]) changed++;
+    assignment = next.assignment;
+    inertia = next.inertia;
     if (changed === 0 && it > 0) break;
     const sums = new Float64Array(k * d);
     const counts = new Int32Array(k);
