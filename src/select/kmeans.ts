@@ -15,9 +15,8 @@ export interface KMeansOptions {
   maxIter?: number;
   /**
    * Fit on at most this many rows drawn without replacement (seeded), then assign every row to
-   * the nearest fitted centroid in one pass (as scikit-learn's TypiClust reference does with
-   * MiniBatchKMeans for large k). Lloyd's costs n·k·d per iteration: 60,000 × 300 × 512 took
-   * ~45 minutes on one core; fitting on 10,000 rows costs a sixth per iteration.
+   * the nearest fitted centroid in one pass. Lloyd's costs n·k·d per iteration: 60,000 × 300 × 512
+   * took ~45 minutes on one core; fitting on 10,000 rows costs a sixth per iteration.
    */
   sample?: number;
 }
@@ -89,7 +88,7 @@ function lloyd(x: Features, k: number, opts: KMeansOptions): KMeansResult {
     let r = rand() * total;
     for (c = 0; c < n - 1 && (r -= minD[c]) > 0; c++);
   }
-  let assignment = new Int32Array(n);
+  let assignment: Int32Array = new Int32Array(n);
   let inertia = 0;
   let it = 0;
   for (; it < (opts.maxIter ?? 50); it++) {

@@ -3,15 +3,15 @@ import { sqDist } from './distance.ts';
 import { kmeans } from './kmeans.ts';
 import type { Strategy } from './types.ts';
 
+/** Pools above this many items (and 20 per cluster) fit k-means on a seeded sample of that size. */
+export const FIT_SAMPLE = 10_000;
+
 /**
  * Cold start without a model — TypiClust (Hacohen et al. 2022): cluster the pool into
  * (labelled + k) clusters, and from each of the largest clusters not yet covered by a labelled
  * item take its most *typical* point: typicality = 1 / mean distance to its 20 nearest
  * neighbours inside the cluster. Picks representative, diverse items for round 0.
  */
-/** Pools above this many items (and 20 per cluster) fit k-means on a seeded sample of that size. */
-export const FIT_SAMPLE = 10_000;
-
 export const typiclust: Strategy = (pool, k, ctx) => {
   const x = pool.embeddings;
   if (!x) throw new Error('TypiClust needs embeddings for the pool');
