@@ -1,5 +1,6 @@
 import { CancelledError, UserError } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
+import { mulberry32, sampleIndices } from '../core/rng.ts';
 import type { Modality } from '../core/modality.ts';
 import type { Store } from '../store/db.ts';
 import { appendAudit } from '../store/audit.ts';
@@ -441,7 +442,7 @@ async function coverageOf(
   const n = c.reps.length;
   const k = c.clusters ?? Math.max(2, Math.min(50, Math.round(Math.sqrt(n / 2))));
   const unit = normalizeRows(c.data, c.dim);
-  const fitRows = n <= 10_000 ? null : sampleRows(n, 10_000, c.seed);
+  const fitRows = n <= 10_000 ? null : sampleIndices(n, 10_000, mulberry32(c.seed));
   const fitData = fitRows ? Float32Array.from({ length: fitRows.length * c.dim }, (_, i) => unit[fitRows[Math.floor(i / c.dim)] * c.dim + (i % c.dim)]) : unit;
   const km = kmeans({ rows: fitRows ? fitRows.length : n, dim: c.dim, data: fitData }, k, { seed: c.seed, maxIter: 50 });
   const K = km.centroids.rows;
@@ -491,25 +492,6 @@ async function coverageOf(
   }
   uncovered.sort((a, b) => b.size - a.size);
   return { clusters: K, labelled: labelledRep.size, uncovered, uncoveredItems };
-}
-
-function sampleRows(n: number, m: number, seed: number): Int32Array {
-  // Seeded partial Fisher–Yates.
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const idx = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < m; i++) {
-    const j = i + Math.floor(rand() * (n - i));
-    const t = idx[i];
-    idx[i] = idx[j];
-    idx[j] = t;
-  }
-  return idx.slice(0, m).sort();
 }
 
 /** Guard used by the CLI before queuing an audit. */

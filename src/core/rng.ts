@@ -28,3 +28,15 @@ export function shuffled<T>(xs: readonly T[], rand: () => number): T[] {
   }
   return a;
 }
+
+/** m distinct indices out of [0, n), drawn by a partial Fisher–Yates driven by `rand`, in ascending order. */
+export function sampleIndices(n: number, m: number, rand: () => number): Int32Array {
+  const idx = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < m; i++) {
+    const j = i + Math.floor(rand() * (n - i));
+    const t = idx[i];
+    idx[i] = idx[j];
+    idx[j] = t;
+  }
+  return idx.slice(0, m).sort();
+}

@@ -1,4 +1,4 @@
-import { mulberry32 } from '../core/rng.ts';
+import { mulberry32, sampleIndices } from '../core/rng.ts';
 import type { Features } from '../probe/features.ts';
 import { sqDist } from './distance.ts';
 
@@ -25,7 +25,7 @@ export interface KMeansOptions {
 export function kmeans(x: Features, k: number, opts: KMeansOptions): KMeansResult {
   if (opts.sample !== undefined && opts.sample < x.rows) {
     const m = Math.max(Math.min(k, x.rows), Math.floor(opts.sample));
-    const rows = sampleRows(x.rows, m, opts.seed);
+    const rows = sampleIndices(x.rows, m, mulberry32(opts.seed ^ 0x5eed));
     const sub: Features = { rows: m, dim: x.dim, data: new Float32Array(m * x.dim) };
     rows.forEach((r, i) => sub.data.set(x.data.subarray(r * x.dim, (r + 1) * x.dim), i * x.dim));
     const fit = lloyd(sub, k, opts);
@@ -33,19 +33,6 @@ export function kmeans(x: Features, k: number, opts: KMeansOptions): KMeansResul
     return { centroids: fit.centroids, assignment, inertia, iterations: fit.iterations };
   }
   return lloyd(x, k, opts);
-}
-
-/** m distinct row indices out of n, seeded (partial Fisher–Yates), in ascending order. */
-function sampleRows(n: number, m: number, seed: number): Int32Array {
-  const rand = mulberry32(seed ^ 0x5eed);
-  const perm = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < m; i++) {
-    const j = i + Math.floor(rand() * (n - i));
-    const t = perm[i];
-    perm[i] = perm[j];
-    perm[j] = t;
-  }
-  return perm.subarray(0, m).sort();
 }
 
 /** Each row's nearest centroid and the summed squared distance. */
