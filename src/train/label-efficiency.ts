@@ -322,6 +322,11 @@ export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset'
   }
 }
 
+/** The default report file name's variant suffix, shared by `tessera bench` and bench/label-efficiency.ts. */
+export function reportSuffix(o: { fixmatch: boolean | 'final'; noisyStudent?: boolean }): string {
+  return `${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}` : ''}${o.noisyStudent ? '-noisy-student' : ''}`;
+}
+
 /** Cumulative labels after each round: budget split evenly over `rounds`, the last round takes the rest. */
 export function roundSizes(budget: number, rounds: number): number[] {
   const out: number[] = [];

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../core/errors.ts';
-import { ARMS, BENCH_DATASETS, runLabelEfficiency, type LabelEfficiencyReport } from '../../train/label-efficiency.ts';
+import { ARMS, BENCH_DATASETS, reportSuffix, runLabelEfficiency, type LabelEfficiencyReport } from '../../train/label-efficiency.ts';
 import { act, makeOut, parseIntOption } from '../context.ts';
 
 /** The checkout's root (this file is src/cli/commands/bench.ts). */
@@ -85,9 +85,7 @@ export function registerBench(program: Command) {
         }
         const name = f.dataset ?? `csv-${(f.train ?? '').replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}`;
         const fixmatch = f.fixmatch === 'final' ? 'final' : Boolean(f.fixmatch);
-        const reportPath = resolve(
-          f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${fixmatch ? `-fixmatch${fixmatch === 'final' ? '-final' : ''}` : ''}${f.noisyStudent ? '-noisy-student' : ''}.json`),
-        );
+        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, noisyStudent: f.noisyStudent })}.json`));
         const r = await runLabelEfficiency({
           dataset: f.dataset,
           csv: f.dataset === undefined ? { train: f.train!, test: f.test!, textColumn: f.textColumn!, labelColumn: f.labelColumn! } : undefined,
