@@ -11,7 +11,9 @@ import { prepareContent, releaseContent, type Prepared, type ShownItem } from '.
  *   given or after `graceMs`, whichever comes first. Z brings a pending answer back (its time
  *   keeps counting). Once sent, an answer is on the record (append-only): Z no longer reaches it.
  * - Server calls run one at a time, in order (a queue), so a submit always lands before the
- *   request that depends on it.
+ *   request that depends on it. An answer queued but not yet sent still holds its lease: it is
+ *   listed as held, or the server would hand the same task back as "another live lease" and its
+ *   second answer would meet a 409.
  * - Time spent = time the item was on screen, summed over visits (undo), sent as `timeMs`.
  */
 export interface Held {
@@ -52,6 +54,9 @@ export interface SessionOptions {
   graceMs: number;
 }
 
+/** The server's limit on one annotator's live leases (MAX_HELD in src/server/routes/workbench.ts). */
+export const MAX_LEASES = 3;
+
 export const toShown = (t: Task): ShownItem => ({ id: t.item.id, modality: t.item.modality, text: t.item.text, values: t.item.values, hasBlob: t.item.content !== null });
 
 export class LabelSession {
@@ -62,6 +67,8 @@ export class LabelSession {
   private exhausted = false;
   private fetching = false;
   private disposed = false;
+  /** Tasks whose answer is queued or in flight: their leases are live until the call returns. */
+  private sending = new Set<number>();
 
   constructor(
     readonly project: string,
@@ -92,7 +99,8 @@ export class LabelSession {
 
   private heldIds(): number[] {
     const s = this.state;
-    return [s.pending?.held.task.id, s.current?.task.id, ...s.upcoming.map((h) => h.task.id)].filter((x): x is number => x !== undefined);
+    const ids = [...this.sending, s.pending?.held.task.id, s.current?.task.id, ...s.upcoming.map((h) => h.task.id)].filter((x): x is number => x !== undefined);
+    return [...new Set(ids)];
   }
 
   /** Leases (and prepares) the next task when the session holds none ahead. */
@@ -107,7 +115,11 @@ export class LabelSession {
     this.fetching = true;
     void this.enqueue(async () => {
       try {
-        const r = await post<{ task: Task | null; limit: boolean }>(`${P(this.project)}/tasks/ahead`, { holding: this.heldIds() });
+        // Read when the call runs, not when it was queued: answers sent since then are no longer held.
+        const holding = this.heldIds();
+        // At the server's lease limit already: asked again once an answer is sent.
+        if (holding.length >= MAX_LEASES) return null;
+        const r = await post<{ task: Task | null; limit: boolean }>(`${P(this.project)}/tasks/ahead`, { holding });
         if (!r.task) {
           // limit: three leases are live (one is a pending answer); asked again once it is sent.
           if (!r.limit) this.exhausted = true;
@@ -137,7 +149,7 @@ export class LabelSession {
           else this.set({ upcoming: [...this.state.upcoming, held] });
           this.fill();
         } else if (this.state.current === null) {
-          this.set({ status: this.state.pending ? 'loading' : 'done' });
+          this.set({ status: this.exhausted && !this.state.pending && this.sending.size === 0 ? 'done' : 'loading' });
         }
       },
       (error) => this.set({ status: this.state.current ? this.state.status : 'error', error, message: { text: messageOf(error), kind: 'error' } }),
@@ -250,7 +262,15 @@ export class LabelSession {
     const t = p.held.task;
     const path = `${P(this.project)}/tasks/${t.id}/${p.kind}`;
     const body = this.body(p);
-    void this.enqueue(() => post(path, body)).then(
+    this.sending.add(t.id);
+    void this.enqueue(async () => {
+      try {
+        return await post(path, body);
+      } finally {
+        // Inside the queued call, so the next queued call (a preload) already sees it gone.
+        this.sending.delete(t.id);
+      }
+    }).then(
       () => {
         releaseContent(p.held.prepared);
         this.set({ sent: this.state.sent + 1 });
