@@ -17,6 +17,8 @@
  * (src/train/train-classifier.ts, shared with the loop). Every fine-tuning run, in every arm, runs
  * at least `minSteps` optimiser steps before early stopping may end it (an epoch of 600 labels is
  * ~15 steps: patience counted in epochs alone stopped the scratch arm after ~100 steps).
+ * `refit` trains every fine-tuned winner once more on all its labels, the validation items too
+ * (src/train/train-classifier.ts), in every arm and curve point.
  * `noisyStudent` adds noisy-student self-training on the unlabelled training items to every budget
  * arm's final training (src/train/noisy-student.ts), kept only when it validates better.
  * The learning curve (test accuracy after each round) of both SSL arms gives labelsTo95pct: the
@@ -157,6 +159,11 @@ export interface LabelEfficiencyOptions {
    * validates better; the report gives both test accuracies.
    */
   noisyStudent?: boolean | NoisyStudentOptions;
+  /**
+   * Every fine-tuned winner is trained again on all its labels, the validation items too, for the
+   * validated step count (TrainClassifierOptions.refit), in every arm and round. Not with noisy student.
+   */
+  refit?: boolean;
   /** The SSL arms' encoder learning rate as a fraction of the head's (default 0.1, LP-FT's protection of pretrained features; scratch always uses 1). */
   sslEncoderLrRatio?: number;
   /** Where to write the JSON report and the SVG (the SVG defaults to the report's path with .svg). */
@@ -179,6 +186,8 @@ export interface ArmScore {
   fineTuneBestEpoch: number | null;
   /** Noisy student (when enabled): the teacher's and the student's validation and test accuracy, the pseudo-labels. */
   noisyStudent: NoisyStudentScore | null;
+  /** The refit on every label (when enabled and fine-tuning won): the validated step count and the refit's. */
+  refit: { validatedSteps: number; steps: number } | null;
   seconds: number;
 }
 
@@ -323,8 +332,8 @@ export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset'
 }
 
 /** The default report file name's variant suffix, shared by `tessera bench` and bench/label-efficiency.ts. */
-export function reportSuffix(o: { fixmatch: boolean | 'final'; noisyStudent?: boolean }): string {
-  return `${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}` : ''}${o.noisyStudent ? '-noisy-student' : ''}`;
+export function reportSuffix(o: { fixmatch: boolean | 'final'; noisyStudent?: boolean; refit?: boolean }): string {
+  return `${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}`;
 }
 
 /** Cumulative labels after each round: budget split evenly over `rounds`, the last round takes the rest. */
@@ -409,6 +418,8 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new UserError(`--rounds expects a whole number ≥ 1, got ${opts.rounds}`);
   const sslRatio = opts.sslEncoderLrRatio ?? 0.1;
   if (!(sslRatio >= 0 && sslRatio <= 10)) throw new UserError(`--ssl-encoder-lr expects a ratio between 0 and 10, got ${opts.sslEncoderLrRatio}`);
+  const refit = Boolean(opts.refit);
+  if (refit && opts.noisyStudent) throw new UserError('--refit and --noisy-student do not combine: the student is judged on the validation items a refit trains on');
   const bd = await loadBenchData(opts);
   const { data, classes, y, test } = bd;
   const pool = bd.train.filter((i) => y[i] >= 0);
@@ -468,6 +479,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
           fixmatchUnlabelled: o.fixmatch ? [...pool.filter((p) => !labelledSet.has(p)), ...unlabelledTrain] : undefined,
           noisyStudent: nsPool ? { ...nsOptions, unlabelled: nsPool } : undefined,
           alsoPredict: nsPool ? test : undefined,
+          refit,
         },
       );
       const metrics = await trained.evaluate(test, testNames);
@@ -491,7 +503,8 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
           studentWon: ns.won,
         };
       }
-      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, seconds: (performance.now() - ta) / 1000 };
+      const refitInfo = trained.refit ? { validatedSteps: trained.refit.validatedSteps, steps: trained.refit.steps } : null;
+      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, seconds: (performance.now() - ta) / 1000 };
     };
 
     const sizes = roundSizes(opts.budget, opts.rounds);
@@ -500,7 +513,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       const nsText = ns
         ? `; noisy student: ${ns.pseudoLabels} pseudo-labels (${fmtPct(ns.pseudoLabelAccuracy)} right), validation teacher ${fmtPct(ns.valTeacher)} / student ${fmtPct(ns.valStudent)} → ${ns.studentWon ? 'student' : 'teacher'} kept; test teacher ${fmtPct(ns.testTeacher)}`
         : '';
-      log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}${nsText}; ${s.seconds.toFixed(1)} s)`);
+      log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}${s.refit ? `; refitted on every label for ${s.refit.steps} steps` : ''}${nsText}; ${s.seconds.toFixed(1)} s)`);
     };
 
     // ssl_active: TypiClust in round 0, then the strategy on a linear head over the frozen SSL embeddings.
@@ -568,7 +581,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     full_supervised: pick(full),
   };
   const svgPath = opts.svgPath ?? opts.reportPath.replace(/\.json$/i, '') + '.svg';
-  const armDetail = (s: ArmScore) => ({ labels: s.labels, method: s.method, ece: s.ece, valLinear: s.valLinear, valFineTune: s.valFineTune, fineTuneEpochs: s.fineTuneEpochs, fineTuneBestEpoch: s.fineTuneBestEpoch, ...(s.noisyStudent ? { noisyStudent: s.noisyStudent } : {}), seconds: s.seconds });
+  const armDetail = (s: ArmScore) => ({ labels: s.labels, method: s.method, ece: s.ece, valLinear: s.valLinear, valFineTune: s.valFineTune, fineTuneEpochs: s.fineTuneEpochs, fineTuneBestEpoch: s.fineTuneBestEpoch, refit: s.refit, ...(s.noisyStudent ? { noisyStudent: s.noisyStudent } : {}), seconds: s.seconds });
   const report: LabelEfficiencyReport = {
     dataset: bd.name,
     budget: opts.budget,
@@ -582,6 +595,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         'test split never selected from; SSL encoder pretrained on the training items without labels; per arm the better on a 20% stratified validation split of its labels of a linear head (L2 logistic regression on frozen embeddings, refitted on all labels) and full fine-tuning (LP-FT head init, AdamW, warm-up+cosine, label smoothing, weak augmentation, early stopping with best-validation weights restored' +
         (opts.fixmatch ? `, FixMatch on the unlabelled training items${opts.fixmatch === 'final' ? " in each budget arm's final training (earlier curve points without)" : ''}` : '') +
         `; every fine-tuning run at least ${minSteps} steps before early stopping may end it` +
+        (refit ? '; a fine-tuned winner trained again from the same start on all its labels (validation items too) for the validated step count, keeping its temperature' : '') +
         (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
         '); ssl_active: round 0 TypiClust, later rounds the strategy on a linear head over frozen SSL embeddings; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)',
       modality: bd.modality,
@@ -591,12 +605,13 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       rounds: sizes,
       fixmatch: opts.fixmatch ? { enabled: true, when: opts.fixmatch === 'final' ? 'final' : 'all', ...FIXMATCH_DEFAULTS } : { enabled: false },
       noisyStudent: nsEnabled ? { enabled: true, ...NOISY_STUDENT_DEFAULTS, ...nsOptions } : { enabled: false },
+      refit,
       fineTune: { ...FINE_TUNE_DEFAULTS, epochs, minSteps, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },
       fullSupervised: { labels: pool.length, epochsCap: fullEpochs, note: `fine-tuning epochs capped at ${fullEpochs}${opts.fullEpochs === undefined ? ` (≈${fullSteps} steps of ${FINE_TUNE_DEFAULTS.batch})` : ' (--full-epochs)'} for the full label set; SSL encoder, no FixMatch` },
       arms: { ssl_active: armDetail(activeCurve.at(-1)!), ssl_random: armDetail(randomCurve.at(-1)!), scratch_random: armDetail(scratch), full_supervised: armDetail(full) },
       curves: {
-        ssl_active: activeCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method, selectedBy: p.strategy, ...(p.noisyStudent ? { withoutNoisyStudent: p.noisyStudent.testTeacher } : {}) })),
-        ssl_random: randomCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method, ...(p.noisyStudent ? { withoutNoisyStudent: p.noisyStudent.testTeacher } : {}) })),
+        ssl_active: activeCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method, refitted: p.refit !== null, selectedBy: p.strategy, ...(p.noisyStudent ? { withoutNoisyStudent: p.noisyStudent.testTeacher } : {}) })),
+        ssl_random: randomCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method, refitted: p.refit !== null, ...(p.noisyStudent ? { withoutNoisyStudent: p.noisyStudent.testTeacher } : {}) })),
       },
       target95pct: target,
       activeLearning: activeLearningVerdict(labelsTo95pct.active, labelsTo95pct.random, opts.budget),

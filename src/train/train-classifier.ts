@@ -14,6 +14,12 @@
  *                 *is* a linear head on fewer labels); otherwise the linear head wins and is
  *                 refitted on every label.
  *
+ * With `refit`, a fine-tuned winner is trained once more from the encoder's starting weights on
+ * every label (its validation items too) for as many steps as the validated weights had, the
+ * warm-up + cosine schedule ending there, and keeps the first run's temperature: with 20% held
+ * out, a fifth of the labels bought (in active learning, the hardest ones) never trained the
+ * model. Its validation scores are the first run's: nothing is left to validate the refit on.
+ *
  * With `noisyStudent` (src/train/noisy-student.ts), the classifier chosen above is the teacher:
  * a copy of it trained without the validation items (the linear head on the training part, or the
  * fine-tuned model as it is) pseudo-labels the unlabelled pool class-balanced, a student is
@@ -58,6 +64,8 @@ export interface TrainClassifierOptions {
   minSteps?: number;
   /** Fine-tune with FixMatch on these unlabelled positions. */
   fixmatchUnlabelled?: number[];
+  /** Train a fine-tuned winner again on every label (see the file comment; not with noisy student). */
+  refit?: boolean;
   /** Noisy-student self-training on these unlabelled positions (see the file comment); needs a validation split. */
   noisyStudent?: NoisyStudentOptions & { unlabelled: number[] };
   /**
@@ -120,6 +128,8 @@ export interface TrainedClassifier {
   fineTune: FineTuneResult | null;
   /** The noisy-student step, when asked for and there was a validation split. */
   noisyStudentInfo: NoisyStudentInfo | null;
+  /** The refit on every label, when asked for and a fine-tuned model won: the steps its validated weights had, and the refit's. */
+  refit: { validatedSteps: number; steps: number; seconds: number } | null;
   seconds: number;
   /** Calibrated class probabilities (rows × classes) of positions `pos`. */
   proba(pos: number[]): Promise<Float64Array>;
@@ -153,11 +163,13 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   const runFineTune = opts.method === 'fine-tune' || (opts.method === 'auto' && valPos.length > 0);
   const ns = opts.noisyStudent && opts.method !== 'linear' && valPos.length > 0 ? opts.noisyStudent : null;
   if (ns && (!input.encoder || !input.data)) throw new Error('trainClassifier: noisyStudent needs the encoder and its data');
-  // The student starts where the teacher did: keep the encoder's starting weights.
-  const start = ns ? snapshotEncoder(input.encoder!) : null;
+  if (ns && opts.refit) throw new Error('trainClassifier: refit and noisyStudent do not combine (the student is judged on the validation items)');
+  const refitting = Boolean(opts.refit) && runFineTune && valPos.length > 0;
+  // The student (or the refit) starts where the first run did: keep the encoder's starting weights.
+  if (runFineTune && (!input.encoder || !input.data)) throw new Error(`trainClassifier: method ${opts.method} needs the encoder and its data`);
+  const start = ns || refitting ? snapshotEncoder(input.encoder!) : null;
   if (runFineTune) {
-    if (!input.encoder || !input.data) throw new Error(`trainClassifier: method ${opts.method} needs the encoder and its data`);
-    const ft = await fineTune(input.encoder, input.data, { idx: trainPos, y: trainY }, classes, {
+    const ft = await fineTune(input.encoder!, input.data!, { idx: trainPos, y: trainY }, classes, {
       seed: opts.seed,
       epochs: opts.epochs ?? FINE_TUNE_DEFAULTS.epochs,
       minSteps: opts.minSteps,
@@ -174,6 +186,32 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     const wins = opts.method === 'fine-tune' || (moved && valLinear !== null && ft.valAccuracy >= valLinear);
     if (wins) won = ft;
     else ft.model.dispose();
+  }
+  let refit: TrainedClassifier['refit'] = null;
+  if (refitting) {
+    try {
+      if (won && won.bestEpoch > 0) {
+        const validatedSteps = won.history[won.bestEpoch].steps;
+        start!.restore();
+        const again = await fineTune(input.encoder!, input.data!, { idx: labelled, y }, classes, {
+          seed: opts.seed,
+          // One epoch planned, stretched to the validated step count: the schedule ends there.
+          epochs: 1,
+          minSteps: validatedSteps,
+          encoderLr: opts.encoderLr,
+          validation: { idx: [], y: [] },
+          fixmatch: opts.fixmatchUnlabelled ? { unlabelled: opts.fixmatchUnlabelled } : undefined,
+          signal: opts.signal,
+          onEpoch: opts.onEpoch,
+        });
+        again.model.temperature = won.model.temperature;
+        refit = { validatedSteps, steps: again.history.at(-1)?.steps ?? 0, seconds: again.seconds };
+        won.model.dispose();
+        won = again;
+      }
+    } finally {
+      start!.dispose();
+    }
   }
   let head = won ? null : fitHead(selectRows(features, labelled), names(y), classes, opts.seed);
   let method: TrainedClassifier['method'] = won ? (opts.fixmatchUnlabelled ? 'fixmatch' : 'fine-tune') : 'linear';
@@ -277,6 +315,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     head,
     fineTune: won,
     noisyStudentInfo,
+    refit,
     seconds: (performance.now() - t0) / 1000,
     proba,
     async evaluate(pos, truth) {

@@ -140,6 +140,35 @@ test('bench label-efficiency --fixmatch final: FixMatch only in the budget arms\
   assert.match(bad.json.error.message, /--fixmatch expects all or final, got "sometimes"/);
 });
 
+test('bench label-efficiency --refit: fine-tuned winners trained again on every label for the validated step count; not with --noisy-student', () => {
+  const report = join(dir, 'out-refit', 'report.json');
+  const r = tessera(
+    ['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category',
+      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--refit',
+      '--cache-dir', join(dir, 'cache'), '--report', report, '--json'],
+    {},
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const d = r.json.details;
+  assert.equal(d.refit, true);
+  assert.match(d.protocol, /trained again from the same start on all its labels/);
+  let refitted = 0;
+  for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) {
+    const a = d.arms[arm];
+    if (a.method === 'fine-tune') {
+      assert.ok(a.refit, `${arm}: a fine-tuned winner is refitted`);
+      assert.ok(a.refit.steps >= a.refit.validatedSteps && a.refit.validatedSteps > 0, `${arm}: ${JSON.stringify(a.refit)}`);
+      refitted++;
+    } else assert.equal(a.refit, null, `${arm}: a linear winner is not refitted`);
+  }
+  assert.ok(refitted > 0, 'at least one arm fine-tuned, so the refit ran');
+  for (const arm of ['ssl_active', 'ssl_random']) for (const p of d.curves[arm]) assert.equal(p.refitted, p.method === 'fine-tune', `${arm} at ${p.labels} labels`);
+
+  const both = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--refit', '--noisy-student', '--json'], {});
+  assert.equal(both.code, 2);
+  assert.match(both.json.error.message, /--refit and --noisy-student do not combine/);
+});
+
 test('bench label-efficiency: malformed CSV → exit 2 naming the file, line and field', () => {
   const bad = join(dir, 'bad.csv');
   writeFileSync(bad, 'message,category\nhello there,ham\nhi,there,spam\n"unterminated, spam\n');

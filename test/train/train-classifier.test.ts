@@ -89,3 +89,66 @@ test('auto with features that are not the encoder’s (the loop on raw features)
   assert.ok(other.t.valFineTune! > other.t.valLinear!);
   assert.equal(other.t.method, 'fine-tune');
 });
+
+test('refit: the fine-tuned winner is trained again on every label, its validation items too, for the validated step count', async () => {
+  const data = rows(true);
+  const noise = feats(false);
+  const run = async (refit: boolean) => {
+    const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });
+    try {
+      const t = await trainClassifier(
+        { features: noise, labelled, y: labelled.map((i) => y[i]), classes: ['neg', 'pos'], encoder, data },
+        { method: 'auto', seed: 0, epochs: 10, encoderLr: 3e-3, refit },
+      );
+      const test = Array.from({ length: 200 }, (_, i) => 200 + i);
+      const proba = await t.proba(test);
+      const m = await t.evaluate(test, test.map((i) => y[i]));
+      t.dispose();
+      return { t, proba, accuracy: m.accuracy };
+    } finally {
+      encoder.dispose();
+    }
+  };
+  const plain = await run(false);
+  const refit = await run(true);
+  assert.equal(plain.t.refit, null);
+  assert.equal(refit.t.method, 'fine-tune');
+  assert.ok(refit.t.refit, 'refitted');
+  assert.equal(refit.t.trainCount, 200, 'every label trained the refit');
+  assert.equal(refit.t.fineTune!.trainCount, 200);
+  assert.equal(refit.t.valCount, 40, 'the validation split that chose the method is still reported');
+  // The first run is the same as without refit: same validation scores, same best epoch.
+  assert.equal(refit.t.valFineTune, plain.t.valFineTune);
+  assert.equal(refit.t.fineTuneBestEpoch, plain.t.fineTuneBestEpoch);
+  const validatedSteps = plain.t.fineTune!.history[plain.t.fineTuneBestEpoch!].steps;
+  assert.equal(refit.t.refit.validatedSteps, validatedSteps);
+  // 200 labels, batch 32: 7 steps an epoch, rounded up to at least 8 (minStepsPerEpoch), whole epochs.
+  assert.ok(refit.t.refit.steps >= validatedSteps && refit.t.refit.steps < validatedSteps + 8, `${refit.t.refit.steps} steps for ${validatedSteps} validated`);
+  assert.equal(refit.t.fineTune!.stoppedEarly, false);
+  assert.equal(refit.t.fineTune!.model.temperature, plain.t.fineTune!.model.temperature, "the first run's temperature");
+  assert.ok(plain.proba.some((p, i) => Math.abs(p - refit.proba[i]) > 1e-4), 'a different model');
+  assert.ok(refit.accuracy > 0.8, `test accuracy ${refit.accuracy}`);
+});
+
+test('refit leaves a linear winner alone (it is already refitted on every label) and refuses noisy student', async () => {
+  const data = rows(false);
+  const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });
+  try {
+    const t = await trainClassifier(
+      { features: feats(true), labelled, y: labelled.map((i) => y[i]), classes: ['neg', 'pos'], encoder, data },
+      { method: 'auto', seed: 0, epochs: 10, encoderLr: 3e-3, refit: true },
+    );
+    assert.equal(t.method, 'linear');
+    assert.equal(t.refit, null);
+    assert.equal(t.trainCount, 200);
+    await assert.rejects(
+      trainClassifier(
+        { features: feats(true), labelled, y: labelled.map((i) => y[i]), classes: ['neg', 'pos'], encoder, data },
+        { method: 'auto', seed: 0, epochs: 10, refit: true, noisyStudent: { unlabelled: [300, 301] } },
+      ),
+      /refit and noisyStudent/,
+    );
+  } finally {
+    encoder.dispose();
+  }
+});

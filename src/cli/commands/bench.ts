@@ -20,6 +20,7 @@ interface LabelEfficiencyFlags {
   rounds: number;
   fixmatch?: boolean | 'all' | 'final';
   noisyStudent?: boolean;
+  refit?: boolean;
   minSteps?: number;
   encoder?: string;
   pretrainEpochs?: number;
@@ -58,6 +59,7 @@ export function registerBench(program: Command) {
       return v;
     })
     .option('--noisy-student', "noisy-student self-training in each budget arm's final training, kept only when it validates better")
+    .option('--refit', 'train every fine-tuned winner again on all its labels, its validation items too, for the validated step count (not with --noisy-student)')
     .option('--min-steps <n>', 'every fine-tuning run at least this many optimiser steps before early stopping may end it (default 40 × --epochs)', parseIntOption('--min-steps'))
     .option('--encoder <dir>', 'use this saved SSL encoder instead of the cache')
     .option('--pretrain-epochs <n>', 'pretraining epochs (default: a cached encoder of this dataset, else the dataset\'s default)', positive('--pretrain-epochs'))
@@ -85,7 +87,7 @@ export function registerBench(program: Command) {
         }
         const name = f.dataset ?? `csv-${(f.train ?? '').replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}`;
         const fixmatch = f.fixmatch === 'final' ? 'final' : Boolean(f.fixmatch);
-        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, noisyStudent: f.noisyStudent })}.json`));
+        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, noisyStudent: f.noisyStudent, refit: f.refit })}.json`));
         const r = await runLabelEfficiency({
           dataset: f.dataset,
           csv: f.dataset === undefined ? { train: f.train!, test: f.test!, textColumn: f.textColumn!, labelColumn: f.labelColumn! } : undefined,
@@ -95,6 +97,7 @@ export function registerBench(program: Command) {
           rounds: f.rounds,
           fixmatch,
           noisyStudent: Boolean(f.noisyStudent),
+          refit: Boolean(f.refit),
           minSteps: f.minSteps,
           encoderDir: f.encoder && resolve(f.encoder),
           pretrainEpochs: f.pretrainEpochs,
