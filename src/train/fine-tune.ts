@@ -73,6 +73,12 @@ export interface FineTuneOptions {
   valFraction?: number;
   /** Explicit validation items (indices into `data`) and their class ids; then every labelled item trains. */
   validation?: { idx: ArrayLike<number>; y: ArrayLike<number> };
+  /**
+   * Follow another run's learning-rate curve — warm-up and cosine over its `totalSteps` — and end
+   * after its step `stopAt` (a refit on more labels that should learn as much as the validated
+   * weights had at that step). Overrides `epochs` and `minSteps`.
+   */
+  replay?: { totalSteps: number; stopAt: number };
   /** 'probe' (default: LP-FT) or 'random'. */
   headInit?: 'probe' | 'random';
   /** FixMatch on these unlabelled items (indices into `data`). */
@@ -105,7 +111,7 @@ export interface FineTuneResult {
   /** The step plan the run followed (planSchedule). */
   schedule: Schedule;
   seconds: number;
-  settings: Required<Omit<FineTuneOptions, 'validation' | 'fixmatch' | 'signal' | 'onEpoch'>> & { fixmatch: (FixMatchOptions & { unlabelled: number }) | null };
+  settings: Required<Omit<FineTuneOptions, 'validation' | 'fixmatch' | 'replay' | 'signal' | 'onEpoch'>> & { fixmatch: (FixMatchOptions & { unlabelled: number }) | null };
 }
 
 /** Linear head on an encoder: calibrated probabilities and metrics on any data of the modality. */
@@ -449,7 +455,11 @@ export async function fineTune(
   const fm = f
     ? { tau: f.tau ?? FIXMATCH_DEFAULTS.tau, mu: f.mu ?? FIXMATCH_DEFAULTS.mu, lambdaU: f.lambdaU ?? FIXMATCH_DEFAULTS.lambdaU, unlabelled: Int32Array.from(f.unlabelled) }
     : null;
-  const plan = planSchedule(trainIdx.length, o);
+  const planned = planSchedule(trainIdx.length, o);
+  const r = options.replay;
+  if (r && !(Number.isInteger(r.stopAt) && r.stopAt >= 1 && Number.isInteger(r.totalSteps) && r.totalSteps >= r.stopAt)) throw new Error(`replay: expected whole steps 1 ≤ stopAt ≤ totalSteps, got ${JSON.stringify(r)}`);
+  const plan: Schedule = r ? { ...planned, epochs: Math.ceil(r.stopAt / planned.stepsPerEpoch), totalSteps: r.totalSteps, noStopBefore: r.stopAt } : planned;
+  const stopAt = r ? r.stopAt : Infinity;
   const { batch, stepsPerEpoch } = plan;
   const total = plan.totalSteps;
   const warmup = Math.round(o.warmup * total);
@@ -489,7 +499,8 @@ export async function fineTune(
       let sum = 0;
       let passed = 0;
       let seen = 0;
-      for (let s = 0; s < stepsPerEpoch; s++) {
+      let stepsThisEpoch = 0;
+      for (let s = 0; s < stepsPerEpoch && step < stopAt; s++) {
         if (options.signal?.aborted) throw new CancelledError(`fine-tuning cancelled in epoch ${epoch}`);
         const idx = sampler.next(batch);
         const y = Int32Array.from(idx, (i) => labelOf.get(i)!);
@@ -530,10 +541,11 @@ export async function fineTune(
         if (!Number.isFinite(loss)) throw new Error(`fine-tuning diverged at epoch ${epoch} step ${s + 1} (loss ${loss}); lower lr (now ${o.lr}) or encoderLr (now ${encoderLr})`);
         sum += loss;
         step++;
+        stepsThisEpoch++;
         await new Promise((r) => setImmediate(r));
       }
       const v = await validate();
-      const rep: EpochReport = { epoch, steps: step, trainLoss: sum / stepsPerEpoch, valAccuracy: v.acc, valLoss: v.loss, ...(fm ? { pseudoLabelRate: seen ? passed / seen : 0 } : {}) };
+      const rep: EpochReport = { epoch, steps: step, trainLoss: sum / Math.max(1, stepsThisEpoch), valAccuracy: v.acc, valLoss: v.loss, ...(fm ? { pseudoLabelRate: seen ? passed / seen : 0 } : {}) };
       history.push(rep);
       options.onEpoch?.(rep);
       if (valIdx.length > 0) {

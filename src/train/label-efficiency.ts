@@ -161,7 +161,8 @@ export interface LabelEfficiencyOptions {
   noisyStudent?: boolean | NoisyStudentOptions;
   /**
    * Every fine-tuned winner is trained again on all its labels, the validation items too, for the
-   * validated step count (TrainClassifierOptions.refit), in every arm and round. Not with noisy student.
+   * first run's learning-rate schedule replayed to its validated step (TrainClassifierOptions.refit),
+   * in every arm and round. Not with noisy student.
    */
   refit?: boolean;
   /** The SSL arms' encoder learning rate as a fraction of the head's (default 0.1, LP-FT's protection of pretrained features; scratch always uses 1). */
@@ -595,7 +596,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         'test split never selected from; SSL encoder pretrained on the training items without labels; per arm the better on a 20% stratified validation split of its labels of a linear head (L2 logistic regression on frozen embeddings, refitted on all labels) and full fine-tuning (LP-FT head init, AdamW, warm-up+cosine, label smoothing, weak augmentation, early stopping with best-validation weights restored' +
         (opts.fixmatch ? `, FixMatch on the unlabelled training items${opts.fixmatch === 'final' ? " in each budget arm's final training (earlier curve points without)" : ''}` : '') +
         `; every fine-tuning run at least ${minSteps} steps before early stopping may end it` +
-        (refit ? '; a fine-tuned winner trained again from the same start on all its labels (validation items too) for the validated step count, keeping its temperature' : '') +
+        (refit ? '; a fine-tuned winner trained again from the same start on all its labels (validation items too) replaying its learning-rate schedule to the validated step, keeping its temperature' : '') +
         (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
         '); ssl_active: round 0 TypiClust, later rounds the strategy on a linear head over frozen SSL embeddings; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)',
       modality: bd.modality,

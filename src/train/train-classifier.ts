@@ -15,8 +15,8 @@
  *                 refitted on every label.
  *
  * With `refit`, a fine-tuned winner is trained once more from the encoder's starting weights on
- * every label (its validation items too) for as many steps as the validated weights had, the
- * warm-up + cosine schedule ending there, and keeps the first run's temperature: with 20% held
+ * every label (its validation items too), replaying the first run's learning-rate schedule up to
+ * the step its validated weights were taken at, and keeps the first run's temperature: with 20% held
  * out, a fifth of the labels bought (in active learning, the hardest ones) never trained the
  * model. Its validation scores are the first run's: nothing is left to validate the refit on.
  *
@@ -195,9 +195,9 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
         start!.restore();
         const again = await fineTune(input.encoder!, input.data!, { idx: labelled, y }, classes, {
           seed: opts.seed,
-          // One epoch planned, stretched to the validated step count: the schedule ends there.
-          epochs: 1,
-          minSteps: validatedSteps,
+          // The same learning rate at every step as the validated weights had: not a whole
+          // schedule squeezed into their step count, which learns less when that count is small.
+          replay: { totalSteps: won.schedule.totalSteps, stopAt: validatedSteps },
           encoderLr: opts.encoderLr,
           validation: { idx: [], y: [] },
           fixmatch: opts.fixmatchUnlabelled ? { unlabelled: opts.fixmatchUnlabelled } : undefined,

@@ -90,7 +90,7 @@ test('auto with features that are not the encoder’s (the loop on raw features)
   assert.equal(other.t.method, 'fine-tune');
 });
 
-test('refit: the fine-tuned winner is trained again on every label, its validation items too, for the validated step count', async () => {
+test('refit: the fine-tuned winner is trained again on every label, its validation items too, replaying its schedule to the validated step', async () => {
   const data = rows(true);
   const noise = feats(false);
   const run = async (refit: boolean) => {
@@ -122,8 +122,10 @@ test('refit: the fine-tuned winner is trained again on every label, its validati
   assert.equal(refit.t.fineTuneBestEpoch, plain.t.fineTuneBestEpoch);
   const validatedSteps = plain.t.fineTune!.history[plain.t.fineTuneBestEpoch!].steps;
   assert.equal(refit.t.refit.validatedSteps, validatedSteps);
-  // 200 labels, batch 32: 7 steps an epoch, rounded up to at least 8 (minStepsPerEpoch), whole epochs.
-  assert.ok(refit.t.refit.steps >= validatedSteps && refit.t.refit.steps < validatedSteps + 8, `${refit.t.refit.steps} steps for ${validatedSteps} validated`);
+  // The first run's learning-rate schedule replayed up to the validated step, on 200 labels instead of 160.
+  assert.equal(refit.t.refit.steps, validatedSteps);
+  assert.equal(refit.t.fineTune!.schedule.totalSteps, plain.t.fineTune!.schedule.totalSteps);
+  assert.ok(validatedSteps < plain.t.fineTune!.schedule.totalSteps, 'this case stops before the end of the schedule');
   assert.equal(refit.t.fineTune!.stoppedEarly, false);
   assert.equal(refit.t.fineTune!.model.temperature, plain.t.fineTune!.model.temperature, "the first run's temperature");
   assert.ok(plain.proba.some((p, i) => Math.abs(p - refit.proba[i]) > 1e-4), 'a different model');

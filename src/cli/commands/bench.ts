@@ -59,7 +59,7 @@ export function registerBench(program: Command) {
       return v;
     })
     .option('--noisy-student', "noisy-student self-training in each budget arm's final training, kept only when it validates better")
-    .option('--refit', 'train every fine-tuned winner again on all its labels, its validation items too, for the validated step count (not with --noisy-student)')
+    .option('--refit', 'train every fine-tuned winner again on all its labels, its validation items too, replaying its learning-rate schedule to the validated step (not with --noisy-student)')
     .option('--min-steps <n>', 'every fine-tuning run at least this many optimiser steps before early stopping may end it (default 40 × --epochs)', parseIntOption('--min-steps'))
     .option('--encoder <dir>', 'use this saved SSL encoder instead of the cache')
     .option('--pretrain-epochs <n>', 'pretraining epochs (default: a cached encoder of this dataset, else the dataset\'s default)', positive('--pretrain-epochs'))
