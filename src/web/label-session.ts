@@ -1,5 +1,6 @@
 import { ApiError, P, post, sendOnUnload, type Task } from './api.ts';
 import { prepareContent, releaseContent, type Prepared, type ShownItem } from './content.tsx';
+import { MAX_HELD } from '../label/limits.ts';
 
 /**
  * The labelling view's state machine, outside React so a keypress does the least work:
@@ -53,9 +54,6 @@ export interface SessionOptions {
   preload: boolean;
   graceMs: number;
 }
-
-/** The server's limit on one annotator's live leases (MAX_HELD in src/server/routes/workbench.ts). */
-export const MAX_LEASES = 3;
 
 export const toShown = (t: Task): ShownItem => ({ id: t.item.id, modality: t.item.modality, text: t.item.text, values: t.item.values, hasBlob: t.item.content !== null });
 
@@ -118,7 +116,7 @@ export class LabelSession {
         // Read when the call runs, not when it was queued: answers sent since then are no longer held.
         const holding = this.heldIds();
         // At the server's lease limit already: asked again once an answer is sent.
-        if (holding.length >= MAX_LEASES) return null;
+        if (holding.length >= MAX_HELD) return null;
         const r = await post<{ task: Task | null; limit: boolean }>(`${P(this.project)}/tasks/ahead`, { holding });
         if (!r.task) {
           // limit: three leases are live (one is a pending answer); asked again once it is sent.

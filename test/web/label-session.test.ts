@@ -6,7 +6,8 @@
 // workbench.ts), at most 3 ids in `holding`, and a task answered twice is a 409.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LabelSession, MAX_LEASES } from '../../src/web/label-session.ts';
+import { MAX_HELD } from '../../src/label/limits.ts';
+import { LabelSession } from '../../src/web/label-session.ts';
 
 interface Lease {
   id: number;
@@ -43,10 +44,10 @@ class FakeTaskServer {
     if (url.endsWith('/tasks/ahead')) {
       const holding: number[] = body.holding;
       this.aheadCalls.push(holding);
-      if (holding.length > MAX_LEASES) return json(400, { error: { code: 'E_VALIDATION', message: `body/holding must NOT have more than ${MAX_LEASES} items` } });
+      if (holding.length > MAX_HELD) return json(400, { error: { code: 'E_VALIDATION', message: `body/holding must NOT have more than ${MAX_HELD} items` } });
       const live = this.leases.filter((l) => l.status === 'leased');
       const unheld = live.filter((l) => !holding.includes(l.id));
-      if (unheld.length === 0 && live.length >= MAX_LEASES) return json(200, { task: null, limit: true });
+      if (unheld.length === 0 && live.length >= MAX_HELD) return json(200, { task: null, limit: true });
       let lease = unheld[0];
       if (!lease) {
         if (this.nextItem > this.items) return json(200, { task: null, limit: false });
@@ -144,7 +145,7 @@ describe('LabelSession against a slow server', () => {
     assert.deepEqual(server.submitted.sort(), [1, 2, 3, 4, 5, 6]);
     assert.deepEqual(server.conflicts, []);
     assert.equal(s.getState().message?.kind === 'error', false, `no error shown: ${s.getState().message?.text}`);
-    for (const h of server.aheadCalls) assert.ok(h.length <= MAX_LEASES, `holding within the limit: ${JSON.stringify(h)}`);
+    for (const h of server.aheadCalls) assert.ok(h.length <= MAX_HELD, `holding within the limit: ${JSON.stringify(h)}`);
     s.dispose();
   });
 });

@@ -6,13 +6,11 @@ import { nextTask } from '../../label/assignment.ts';
 import { getLabelSettings } from '../../label/settings.ts';
 import { checkTaxonomy, labelNames, type TaxonomyInput } from '../../label/taxonomy.ts';
 import { findTaxonomy, touchedItems } from '../../label/taxonomies.ts';
+import { MAX_HELD } from '../../label/limits.ts';
 import { authOf } from '../auth.ts';
 import { TAXONOMY_BODY_LIMIT } from '../security.ts';
 import { Id, NoQuery, ProjectParams } from '../schemas.ts';
 import { TaxonomyBody } from './taxonomy.ts';
-
-/** Live leases one annotator may hold at once through the preloading route. */
-export const MAX_HELD = 3;
 
 const AheadBody = Type.Object(
   { holding: Type.Array(Id, { maxItems: MAX_HELD, description: 'ids of the live tasks the client already holds' }) },
