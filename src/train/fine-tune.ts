@@ -456,10 +456,12 @@ export async function fineTune(
     ? { tau: f.tau ?? FIXMATCH_DEFAULTS.tau, mu: f.mu ?? FIXMATCH_DEFAULTS.mu, lambdaU: f.lambdaU ?? FIXMATCH_DEFAULTS.lambdaU, unlabelled: Int32Array.from(f.unlabelled) }
     : null;
   const planned = planSchedule(trainIdx.length, o);
-  const r = options.replay;
-  if (r && !(Number.isInteger(r.stopAt) && r.stopAt >= 1 && Number.isInteger(r.totalSteps) && r.totalSteps >= r.stopAt)) throw new Error(`replay: expected whole steps 1 ≤ stopAt ≤ totalSteps, got ${JSON.stringify(r)}`);
-  const plan: Schedule = r ? { ...planned, epochs: Math.ceil(r.stopAt / planned.stepsPerEpoch), totalSteps: r.totalSteps, noStopBefore: r.stopAt } : planned;
-  const stopAt = r ? r.stopAt : Infinity;
+  const replay = options.replay;
+  if (replay && !(Number.isInteger(replay.stopAt) && replay.stopAt >= 1 && Number.isInteger(replay.totalSteps) && replay.totalSteps >= replay.stopAt)) {
+    throw new Error(`replay: expected whole steps 1 ≤ stopAt ≤ totalSteps, got ${JSON.stringify(replay)}`);
+  }
+  const plan: Schedule = replay ? { ...planned, epochs: Math.ceil(replay.stopAt / planned.stepsPerEpoch), totalSteps: replay.totalSteps, noStopBefore: replay.stopAt } : planned;
+  const stopAt = replay ? replay.stopAt : Infinity;
   const { batch, stepsPerEpoch } = plan;
   const total = plan.totalSteps;
   const warmup = Math.round(o.warmup * total);

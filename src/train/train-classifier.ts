@@ -34,7 +34,7 @@
 import type { Encoder, ModalityData } from '../ssl/types.ts';
 import { selectRows, type Features } from '../probe/features.ts';
 import { evaluate, fitHead, headProba, metricsFromProba, type Head, type Metrics } from './linear-head.ts';
-import { FINE_TUNE_DEFAULTS, fineTune, snapshotEncoder, stratifiedSplit, type EpochReport, type FineTuneResult } from './fine-tune.ts';
+import { FINE_TUNE_DEFAULTS, fineTune, snapshotEncoder, stratifiedSplit, type EpochReport, type FineTuneOptions, type FineTuneResult } from './fine-tune.ts';
 import { NOISY_STUDENT_DEFAULTS, limitPool, selectPseudoLabels, type NoisyStudentOptions } from './noisy-student.ts';
 
 export const TRAIN_METHODS = ['linear', 'fine-tune', 'auto'] as const;
@@ -168,17 +168,18 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   // The student (or the refit) starts where the first run did: keep the encoder's starting weights.
   if (runFineTune && (!input.encoder || !input.data)) throw new Error(`trainClassifier: method ${opts.method} needs the encoder and its data`);
   const start = ns || refitting ? snapshotEncoder(input.encoder!) : null;
+  // The first run's settings; a refit trains with the same ones (its schedule replayed).
+  const fineTuneOptions: FineTuneOptions = {
+    seed: opts.seed,
+    epochs: opts.epochs ?? FINE_TUNE_DEFAULTS.epochs,
+    minSteps: opts.minSteps,
+    encoderLr: opts.encoderLr,
+    fixmatch: opts.fixmatchUnlabelled ? { unlabelled: opts.fixmatchUnlabelled } : undefined,
+    signal: opts.signal,
+    onEpoch: opts.onEpoch,
+  };
   if (runFineTune) {
-    const ft = await fineTune(input.encoder!, input.data!, { idx: trainPos, y: trainY }, classes, {
-      seed: opts.seed,
-      epochs: opts.epochs ?? FINE_TUNE_DEFAULTS.epochs,
-      minSteps: opts.minSteps,
-      encoderLr: opts.encoderLr,
-      validation: { idx: valPos, y: valY },
-      fixmatch: opts.fixmatchUnlabelled ? { unlabelled: opts.fixmatchUnlabelled } : undefined,
-      signal: opts.signal,
-      onEpoch: opts.onEpoch,
-    });
+    const ft = await fineTune(input.encoder!, input.data!, { idx: trainPos, y: trainY }, classes, { ...fineTuneOptions, validation: { idx: valPos, y: valY } });
     valFineTune = Number.isFinite(ft.valAccuracy) ? ft.valAccuracy : null;
     fineTuneEpochs = ft.epochsRun;
     fineTuneBestEpoch = ft.bestEpoch;
@@ -194,15 +195,11 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
         const validatedSteps = won.history[won.bestEpoch].steps;
         start!.restore();
         const again = await fineTune(input.encoder!, input.data!, { idx: labelled, y }, classes, {
-          seed: opts.seed,
+          ...fineTuneOptions,
           // The same learning rate at every step as the validated weights had: not a whole
           // schedule squeezed into their step count, which learns less when that count is small.
           replay: { totalSteps: won.schedule.totalSteps, stopAt: validatedSteps },
-          encoderLr: opts.encoderLr,
           validation: { idx: [], y: [] },
-          fixmatch: opts.fixmatchUnlabelled ? { unlabelled: opts.fixmatchUnlabelled } : undefined,
-          signal: opts.signal,
-          onEpoch: opts.onEpoch,
         });
         again.model.temperature = won.model.temperature;
         refit = { validatedSteps, steps: again.history.at(-1)?.steps ?? 0, seconds: again.seconds };
