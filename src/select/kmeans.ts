@@ -1,5 +1,5 @@
 import { mulberry32, sampleIndices } from '../core/rng.ts';
-import type { Features } from '../probe/features.ts';
+import { selectRows, type Features } from '../probe/features.ts';
 import { sqDist } from './distance.ts';
 
 export interface KMeansResult {
@@ -25,10 +25,7 @@ export interface KMeansOptions {
 export function kmeans(x: Features, k: number, opts: KMeansOptions): KMeansResult {
   if (opts.sample !== undefined && opts.sample < x.rows) {
     const m = Math.max(Math.min(k, x.rows), Math.floor(opts.sample));
-    const rows = sampleIndices(x.rows, m, mulberry32(opts.seed ^ 0x5eed));
-    const sub: Features = { rows: m, dim: x.dim, data: new Float32Array(m * x.dim) };
-    rows.forEach((r, i) => sub.data.set(x.data.subarray(r * x.dim, (r + 1) * x.dim), i * x.dim));
-    const fit = lloyd(sub, k, opts);
+    const fit = lloyd(selectRows(x, sampleIndices(x.rows, m, mulberry32(opts.seed ^ 0x5eed))), k, opts);
     const { assignment, inertia } = assign(x, fit.centroids);
     return { centroids: fit.centroids, assignment, inertia, iterations: fit.iterations };
   }
