@@ -10,7 +10,8 @@ import { TABULAR_DEFAULTS, fitTabular, transformTabular } from '../../src/ssl/en
 import { corruptFromMarginals } from '../../src/ssl/transforms/tabular.ts';
 import { maskTokens } from '../../src/ssl/transforms/text.ts';
 import { IDENTITY, compose, rotationMap, warp } from '../../src/ssl/transforms/image.ts';
-import { maskPatches } from '../../src/ssl/transforms/audio.ts';
+import { augmentWave, changeSpeed, maskPatches } from '../../src/ssl/transforms/audio.ts';
+import { waveAugment } from '../../src/ssl/methods/audio-contrastive.ts';
 import { ntXent } from '../../src/ssl/losses/ntxent.ts';
 import { AdamW, Params, gatherRows, mm, conv1d, addConv1d } from '../../src/ssl/nn.ts';
 import { bucketByLength } from '../../src/ssl/methods/method.ts';
@@ -147,6 +148,41 @@ test('patch masking covers whole patches and returns the per-patch mask', () => 
   for (let m = 0; m < M; m++) {
     for (let t = 0; t < T; t++) assert.equal(spec[m * T + t], mask[Math.floor(m / 4) * 3 + Math.floor(t / 4)] ? 0 : 1);
   }
+});
+
+test('speed perturbation: a 440 Hz tone played 1.1× fast is 484 Hz and 1/1.1 as long; 0.9× is 396 Hz', () => {
+  const sr = 8000;
+  const tone = Float32Array.from({ length: sr }, (_, i) => Math.sin((2 * Math.PI * 440 * i) / sr));
+  // Frequency from upward zero crossings over the whole clip.
+  const hz = (x: Float32Array) => {
+    let ups = 0;
+    for (let i = 1; i < x.length; i++) if (x[i - 1] < 0 && x[i] >= 0) ups++;
+    return (ups * sr) / x.length;
+  };
+  const fast = changeSpeed(tone, 1.1);
+  assert.equal(fast.length, Math.round(sr / 1.1));
+  near(hz(fast), 484, 3, 'fast');
+  const slow = changeSpeed(tone, 0.9);
+  assert.equal(slow.length, Math.round(sr / 0.9));
+  near(hz(slow), 396, 3, 'slow');
+  // Interpolated samples stay on the tone (the error of linear interpolation at 440 Hz / 8 kHz is < 2%).
+  for (let i = 0; i < fast.length; i += 97) near(fast[i], Math.sin((2 * Math.PI * 440 * i * 1.1) / sr), 0.02, `sample ${i}`);
+  assert.equal(changeSpeed(tone, 1), tone);
+  assert.throws(() => changeSpeed(tone, 0), /factor must be positive/);
+});
+
+test('augmentWave: speed changes the clip length within its range; speed 0 draws nothing (same stream as before it existed)', () => {
+  const clip = new Float32Array(4000).fill(1);
+  const base = { shift: 0, gainDb: 0, noise: false as const };
+  const lengths = Array.from({ length: 200 }, (_, k) => augmentWave(clip, 8000, 8000, { ...base, speed: 0.1 }, new Rng(k)).filter((v) => v !== 0).length);
+  assert.ok(lengths.every((n) => n >= Math.floor(4000 / 1.1) && n <= Math.ceil(4000 / 0.9)), `lengths ${Math.min(...lengths)}–${Math.max(...lengths)}`);
+  assert.ok(Math.min(...lengths) < 3750 && Math.max(...lengths) > 4250, 'both faster and slower views occur');
+  const noisy = { shift: 0.1, gainDb: 6, noise: { p: 1, snrDb: [10, 20] as [number, number] } };
+  assert.deepEqual(augmentWave(clip, 8000, 8000, { ...noisy, speed: 0 }, new Rng(3)), augmentWave(clip, 8000, 8000, noisy, new Rng(3)));
+  // Saved pretext configs from before the option read as off; out-of-range values are refused.
+  assert.equal(waveAugment({ shift: 0.1, gainDb: 3, noise: false }).speed, 0);
+  assert.equal(waveAugment({ speed: 0.1, shift: 0.1, gainDb: 3, noise: false }).speed, 0.1);
+  assert.throws(() => waveAugment({ speed: 0.8, shift: 0.1, gainDb: 3, noise: false }), /config\.augment\.speed must be ≤ 0\.5/);
 });
 
 test('length bucketing keeps every item exactly once', () => {

@@ -1,7 +1,7 @@
 /**
  * Contrastive audio (SimCLR applied to log-mel spectrograms, as in COLA, Saeed et al. 2021,
- * and CLAR, Al-Tahan & Mohsenzadeh 2021): two views of each clip — time shift, gain and noise
- * on the waveform, then SpecAugment time/frequency masks on the spectrogram — encoder →
+ * and CLAR, Al-Tahan & Mohsenzadeh 2021): two views of each clip — speed (tempo and pitch ±10%),
+ * time shift, gain and noise on the waveform, then SpecAugment time/frequency masks on the spectrogram — encoder →
  * projection MLP → NT-Xent.
  */
 import { num, numPair, sub, type Config } from '../config.ts';
@@ -16,6 +16,8 @@ export function waveAugment(c: Config): WaveAugment {
   const w = 'config.augment';
   const noise = c.noise;
   return {
+    // Encoders saved before speed perturbation existed have no `speed` key: off, as they trained.
+    speed: c.speed === undefined ? 0 : num(c, 'speed', { min: 0, max: 0.5, where: w }),
     shift: num(c, 'shift', { min: 0, where: w }),
     gainDb: num(c, 'gainDb', { min: 0, where: w }),
     noise: noise === false || noise === null ? false : { p: num(noise as Config, 'p', { min: 0, max: 1, where: `${w}.noise` }), snrDb: numPair(noise as Config, 'snrDb', `${w}.noise`) },
@@ -35,11 +37,12 @@ export function specAugment(c: Config): SpecAugment {
 export const audioContrastive: PretextMethod = {
   name: 'audio-contrastive',
   modality: 'audio',
-  description: 'contrastive audio: two views per clip (time shift, gain, noise, time/frequency masking) pulled together with NT-Xent',
+  description: 'contrastive audio: two views per clip (speed, time shift, gain, noise, time/frequency masking) pulled together with NT-Xent',
   minBatch: 2,
   defaults: {
     encoder: AUDIO_DEFAULTS,
     augment: {
+      speed: 0.1,
       shift: 0.15,
       gainDb: 6,
       noise: { p: 0.5, snrDb: [10, 30] },

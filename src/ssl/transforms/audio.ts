@@ -1,5 +1,6 @@
 /**
- * Audio views: waveform-level time shift, gain and additive Gaussian noise at a random SNR,
+ * Audio views: waveform-level speed perturbation (Ko et al. 2015, "Audio Augmentation for Speech
+ * Recognition"), time shift, gain and additive Gaussian noise at a random SNR,
  * then spectrogram-level time and frequency masking (SpecAugment, Park et al. 2019), and
  * patch masking for masked-spectrogram modelling.
  */
@@ -7,6 +8,12 @@ import type { Rng } from '../rng.ts';
 import { centredOffset, placeWave } from '../encoders/audio.ts';
 
 export interface WaveAugment {
+  /**
+   * Max speed change, as a fraction (0.1 → factor 0.9–1.1): the clip is played faster or slower,
+   * shifting tempo and pitch together. Two views of one clip then differ in pitch and formants,
+   * so matching them cannot rest on the speaker's voice alone. 0 or absent = off.
+   */
+  speed?: number;
   /** Max shift of the clip inside the window, seconds (either way from centred). */
   shift: number;
   /** Max gain change, dB (either way). */
@@ -24,8 +31,30 @@ export interface SpecAugment {
   freqWidth: number;
 }
 
-/** A randomly shifted, scaled and noised window of `samples` from `wave`. */
-export function augmentWave(wave: Float32Array, samples: number, sampleRate: number, aug: WaveAugment, rng: Rng): Float32Array {
+/**
+ * `wave` played at `factor` × its speed (> 1 = faster and higher, fewer samples), by linear
+ * interpolation: for factors near 1 its aliasing is far below the views' added noise, and a
+ * windowed-sinc resample per view would cost more than the training step it feeds.
+ */
+export function changeSpeed(wave: Float32Array, factor: number): Float32Array {
+  if (!(factor > 0) || !Number.isFinite(factor)) throw new Error(`changeSpeed: factor must be positive, got ${factor}`);
+  if (factor === 1 || wave.length === 0) return wave;
+  const n = Math.max(1, Math.round(wave.length / factor));
+  const out = new Float32Array(n);
+  const last = wave.length - 1;
+  for (let i = 0; i < n; i++) {
+    const t = Math.min(last, i * factor);
+    const j = Math.floor(t);
+    const f = t - j;
+    out[i] = j < last ? wave[j] * (1 - f) + wave[j + 1] * f : wave[last];
+  }
+  return out;
+}
+
+/** A randomly sped-up or slowed, shifted, scaled and noised window of `samples` from `wave`. */
+export function augmentWave(source: Float32Array, samples: number, sampleRate: number, aug: WaveAugment, rng: Rng): Float32Array {
+  // No draw when off, so views without speed keep their random streams.
+  const wave = aug.speed ? changeSpeed(source, 1 + rng.uniform(-aug.speed, aug.speed)) : source;
   const c = centredOffset(wave.length, samples);
   const lo = Math.min(0, samples - wave.length);
   const hi = Math.max(0, samples - wave.length);
