@@ -10,8 +10,9 @@ import { centredOffset, placeWave } from '../encoders/audio.ts';
 export interface WaveAugment {
   /**
    * Max speed change, as a fraction (0.1 → factor 0.9–1.1): the clip is played faster or slower,
-   * shifting tempo and pitch together. Two views of one clip then differ in pitch and formants,
-   * so matching them cannot rest on the speaker's voice alone. 0 or absent = off.
+   * shifting tempo and pitch together, so two views of one clip differ in pitch and formants (the
+   * standard speech augmentation; it lowered FSDD's frozen-probe accuracy, so no pretext turns it
+   * on by default). 0 or absent = off.
    */
   speed?: number;
   /** Max shift of the clip inside the window, seconds (either way from centred). */
