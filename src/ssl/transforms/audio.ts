@@ -34,8 +34,8 @@ export interface SpecAugment {
 
 /**
  * `wave` played at `factor` × its speed (> 1 = faster and higher, fewer samples), by linear
- * interpolation: for factors near 1 its aliasing is far below the views' added noise, and a
- * windowed-sinc resample per view would cost more than the training step it feeds.
+ * interpolation: cheap enough to run per view (a windowed-sinc resample per view would cost more
+ * than the training step it feeds), at the price of slight high-frequency loss and aliasing.
  */
 export function changeSpeed(wave: Float32Array, factor: number): Float32Array {
   if (!(factor > 0) || !Number.isFinite(factor)) throw new Error(`changeSpeed: factor must be positive, got ${factor}`);
