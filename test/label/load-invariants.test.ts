@@ -68,37 +68,37 @@ for (const kind of STORE_KINDS) {
         while (served > 0) {
           served = 0;
           await Promise.all(
-          names.map(async (name, k) => {
-            const api = apis[k % 2];
-            const rand = rands[k];
-            const seen = seenBy[k];
-            for (;;) {
-              const next = await api.call('POST', '/api/projects/crowd/tasks/next', tokens[name]);
-              if (next.status !== 200) return void problems.push(`${name} next → ${next.status} ${next.text}`);
-              const task = next.json.task;
-              if (task === null) return;
-              served++;
-              if (seen.has(task.item.id)) problems.push(`${name} was served item ${task.item.id} twice`);
-              seen.add(task.item.id);
-              const r = rand();
-              if (r < 0.1) {
-                const rel = await api.call('POST', `/api/projects/crowd/tasks/${task.id}/release`, tokens[name]);
-                if (rel.status !== 200) problems.push(`${name} release → ${rel.status} ${rel.text}`);
-                released++;
-                continue;
+            names.map(async (name, k) => {
+              const api = apis[k % 2];
+              const rand = rands[k];
+              const seen = seenBy[k];
+              for (;;) {
+                const next = await api.call('POST', '/api/projects/crowd/tasks/next', tokens[name]);
+                if (next.status !== 200) return void problems.push(`${name} next → ${next.status} ${next.text}`);
+                const task = next.json.task;
+                if (task === null) return;
+                served++;
+                if (seen.has(task.item.id)) problems.push(`${name} was served item ${task.item.id} twice`);
+                seen.add(task.item.id);
+                const r = rand();
+                if (r < 0.1) {
+                  const rel = await api.call('POST', `/api/projects/crowd/tasks/${task.id}/release`, tokens[name]);
+                  if (rel.status !== 200) problems.push(`${name} release → ${rel.status} ${rel.text}`);
+                  released++;
+                  continue;
+                }
+                if (r < 0.15) {
+                  const sk = await api.call('POST', `/api/projects/crowd/tasks/${task.id}/skip`, tokens[name], { reason: 'unsure' });
+                  if (sk.status !== 201) problems.push(`${name} skip → ${sk.status} ${sk.text}`);
+                  skipped++;
+                  continue;
+                }
+                const sub = await api.call('POST', `/api/projects/crowd/tasks/${task.id}/submit`, tokens[name], { labels: [rand() < 0.5 ? 'x' : 'y'], taxonomyVersion: task.taxonomy.version });
+                if (sub.status !== 201) problems.push(`${name} submit → ${sub.status} ${sub.text}`);
+                else acks.push({ annotationId: sub.json.annotationId, taskId: task.id, itemId: task.item.id, userId: ids.get(name)! });
               }
-              if (r < 0.15) {
-                const sk = await api.call('POST', `/api/projects/crowd/tasks/${task.id}/skip`, tokens[name], { reason: 'unsure' });
-                if (sk.status !== 201) problems.push(`${name} skip → ${sk.status} ${sk.text}`);
-                skipped++;
-                continue;
-              }
-              const sub = await api.call('POST', `/api/projects/crowd/tasks/${task.id}/submit`, tokens[name], { labels: [rand() < 0.5 ? 'x' : 'y'], taxonomyVersion: task.taxonomy.version });
-              if (sub.status !== 201) problems.push(`${name} submit → ${sub.status} ${sub.text}`);
-              else acks.push({ annotationId: sub.json.annotationId, taskId: task.id, itemId: task.item.id, userId: ids.get(name)! });
-            }
-          }),
-        );
+            }),
+          );
         }
         assert.deepEqual(problems, []);
         assert.ok(released > 0 && skipped > 0, 'some tasks were released and skipped');
