@@ -69,6 +69,14 @@ export interface FineTuneOptions {
   augment?: AugLevel;
   /** Epochs without validation improvement before stopping (default 6; never before `minSteps` steps). */
   patience?: number;
+  /**
+   * Which weights the run ends with: 'best' (default) — early stopping and the best-validation
+   * weights restored; 'final' — the whole planned schedule runs and its last weights are kept
+   * (validation is still scored every epoch, for the history, the method choice and temperature
+   * scaling). A validation split of 5–20 items picks an epoch mostly by chance; at the end of a
+   * cosine schedule the learning rate is ~0, so the last weights are a settled choice.
+   */
+  keep?: 'best' | 'final';
   /** Validation fraction carved (stratified) from the labelled set when `validation` is not given (default 0.2). */
   valFraction?: number;
   /** Explicit validation items (indices into `data`) and their class ids; then every labelled item trains. */
@@ -106,7 +114,7 @@ export interface FineTuneResult {
   stoppedEarly: boolean;
   trainCount: number;
   valCount: number;
-  /** Validation accuracy of the restored (best) weights, before temperature scaling (argmax is unchanged by it). */
+  /** Validation accuracy of the weights the run ended with (the restored best, or the final ones with keep: final), before temperature scaling (argmax is unchanged by it). */
   valAccuracy: number;
   /** The step plan the run followed (planSchedule). */
   schedule: Schedule;
@@ -342,6 +350,7 @@ export const FINE_TUNE_DEFAULTS = {
   clip: 1,
   augment: 'weak' as AugLevel,
   patience: 6,
+  keep: 'best' as 'best' | 'final',
   valFraction: 0.2,
   headInit: 'probe' as 'probe' | 'random',
 };
@@ -396,6 +405,7 @@ export async function fineTune(
     clip: options.clip ?? d.clip,
     augment: options.augment ?? d.augment,
     patience: options.patience ?? d.patience,
+    keep: options.keep ?? d.keep,
     valFraction: options.valFraction ?? d.valFraction,
     headInit: options.headInit ?? d.headInit,
   };
@@ -409,6 +419,7 @@ export async function fineTune(
   }
   if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new UserError(`epochs must be a whole number ≥ 0, got ${o.epochs}`);
   if (!Number.isInteger(o.minSteps) || o.minSteps < 0) throw new UserError(`minSteps must be a whole number ≥ 0, got ${o.minSteps}`);
+  if (o.keep !== 'best' && o.keep !== 'final') throw new UserError(`keep must be 'best' or 'final', got ${JSON.stringify(o.keep)}`);
   const t0 = performance.now();
   let trainIdx: Int32Array;
   let trainY: Int32Array;
@@ -492,7 +503,9 @@ export async function fineTune(
   const history: EpochReport[] = [];
   const v0 = await validate();
   history.push({ epoch: 0, steps: 0, trainLoss: NaN, valAccuracy: v0.acc, valLoss: v0.loss });
-  if (valIdx.length > 0) keeper.offer(0, [v0.acc, -v0.loss]);
+  // With keep 'final' nothing is offered: no copies, no early stop, no restore.
+  const selecting = valIdx.length > 0 && o.keep === 'best';
+  if (selecting) keeper.offer(0, [v0.acc, -v0.loss]);
   let step = 0;
   let stoppedEarly = false;
   let epoch = 0;
@@ -550,7 +563,7 @@ export async function fineTune(
       const rep: EpochReport = { epoch, steps: step, trainLoss: sum / Math.max(1, stepsThisEpoch), valAccuracy: v.acc, valLoss: v.loss, ...(fm ? { pseudoLabelRate: seen ? passed / seen : 0 } : {}) };
       history.push(rep);
       options.onEpoch?.(rep);
-      if (valIdx.length > 0) {
+      if (selecting) {
         keeper.offer(epoch, [v.acc, -v.loss]);
         if (epoch < plan.epochs && step >= plan.noStopBefore && epoch - keeper.bestEpoch >= o.patience) {
           stoppedEarly = true;
@@ -559,7 +572,7 @@ export async function fineTune(
       }
     }
     if (epoch > plan.epochs) epoch = plan.epochs;
-    if (valIdx.length > 0) keeper.restore();
+    if (selecting) keeper.restore();
   } catch (e) {
     head.dispose();
     throw e;
@@ -578,7 +591,7 @@ export async function fineTune(
   return {
     model,
     history,
-    bestEpoch: valIdx.length > 0 ? keeper.bestEpoch : epoch,
+    bestEpoch: selecting ? keeper.bestEpoch : epoch,
     epochsRun: epoch,
     stoppedEarly,
     trainCount: trainIdx.length,

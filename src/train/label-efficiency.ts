@@ -18,7 +18,8 @@
  * at least `minSteps` optimiser steps before early stopping may end it (an epoch of 600 labels is
  * ~15 steps: patience counted in epochs alone stopped the scratch arm after ~100 steps).
  * `refit` trains every fine-tuned winner once more on all its labels, the validation items too
- * (src/train/train-classifier.ts), in every arm and curve point.
+ * (src/train/train-classifier.ts), in every arm and curve point. `keep: 'final'` runs every
+ * fine-tuning schedule to its end and keeps the last weights instead of the best-validation ones.
  * `noisyStudent` adds noisy-student self-training on the unlabelled training items to every budget
  * arm's final training (src/train/noisy-student.ts), kept only when it validates better.
  * The learning curve (test accuracy after each round) of both SSL arms gives labelsTo95pct: the
@@ -165,6 +166,12 @@ export interface LabelEfficiencyOptions {
    * in every arm and round. Not with noisy student.
    */
   refit?: boolean;
+  /**
+   * Which weights every fine-tuning run keeps (FineTuneOptions.keep): 'best' (default) — early
+   * stopping on the validation split, best weights restored; 'final' — the whole schedule, last
+   * weights. The same for every arm.
+   */
+  keep?: 'best' | 'final';
   /** The SSL arms' encoder learning rate as a fraction of the head's (default 0.1, LP-FT's protection of pretrained features; scratch always uses 1). */
   sslEncoderLrRatio?: number;
   /** Where to write the JSON report and the SVG (the SVG defaults to the report's path with .svg). */
@@ -333,8 +340,8 @@ export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset'
 }
 
 /** The default report file name's variant suffix, shared by `tessera bench` and bench/label-efficiency.ts. */
-export function reportSuffix(o: { fixmatch: boolean | 'final'; noisyStudent?: boolean; refit?: boolean }): string {
-  return `${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}`;
+export function reportSuffix(o: { fixmatch: boolean | 'final'; noisyStudent?: boolean; refit?: boolean; keep?: 'best' | 'final' }): string {
+  return `${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.keep === 'final' ? '-keep-final' : ''}`;
 }
 
 /** Cumulative labels after each round: budget split evenly over `rounds`, the last round takes the rest. */
@@ -421,6 +428,8 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   if (!(sslRatio >= 0 && sslRatio <= 10)) throw new UserError(`--ssl-encoder-lr expects a ratio between 0 and 10, got ${opts.sslEncoderLrRatio}`);
   const refit = Boolean(opts.refit);
   if (refit && opts.noisyStudent) throw new UserError('--refit and --noisy-student do not combine: the student is judged on the validation items a refit trains on');
+  const keep = opts.keep ?? 'best';
+  if (keep !== 'best' && keep !== 'final') throw new UserError(`--keep expects best or final, got ${String(opts.keep)}`);
   const bd = await loadBenchData(opts);
   const { data, classes, y, test } = bd;
   const pool = bd.train.filter((i) => y[i] >= 0);
@@ -481,6 +490,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
           noisyStudent: nsPool ? { ...nsOptions, unlabelled: nsPool } : undefined,
           alsoPredict: nsPool ? test : undefined,
           refit,
+          keep,
         },
       );
       const metrics = await trained.evaluate(test, testNames);
@@ -593,10 +603,11 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     labelsTo95pct,
     details: {
       protocol:
-        'test split never selected from; SSL encoder pretrained on the training items without labels; per arm the better on a 20% stratified validation split of its labels of a linear head (L2 logistic regression on frozen embeddings, refitted on all labels) and full fine-tuning (LP-FT head init, AdamW, warm-up+cosine, label smoothing, weak augmentation, early stopping with best-validation weights restored' +
+        'test split never selected from; SSL encoder pretrained on the training items without labels; per arm the better on a 20% stratified validation split of its labels of a linear head (L2 logistic regression on frozen embeddings, refitted on all labels) and full fine-tuning (LP-FT head init, AdamW, warm-up+cosine, label smoothing, weak augmentation, ' +
+        (keep === 'final' ? 'the whole schedule run and its final weights kept (validation only chooses the method and the temperature)' : 'early stopping with best-validation weights restored') +
         (opts.fixmatch ? `, FixMatch on the unlabelled training items${opts.fixmatch === 'final' ? " in each budget arm's final training (earlier curve points without)" : ''}` : '') +
-        `; every fine-tuning run at least ${minSteps} steps before early stopping may end it` +
-        (refit ? '; a fine-tuned winner trained again from the same start on all its labels (validation items too) replaying its learning-rate schedule to the validated step, keeping its temperature' : '') +
+        (keep === 'final' ? `; every fine-tuning run at least ${minSteps} steps` : `; every fine-tuning run at least ${minSteps} steps before early stopping may end it`) +
+        (refit ? `; a fine-tuned winner trained again from the same start on all its labels (validation items too) replaying its learning-rate schedule to the ${keep === 'final' ? 'end' : 'validated step'}, keeping its temperature` : '') +
         (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
         '); ssl_active: round 0 TypiClust, later rounds the strategy on a linear head over frozen SSL embeddings; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)',
       modality: bd.modality,
@@ -607,7 +618,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       fixmatch: opts.fixmatch ? { enabled: true, when: opts.fixmatch === 'final' ? 'final' : 'all', ...FIXMATCH_DEFAULTS } : { enabled: false },
       noisyStudent: nsEnabled ? { enabled: true, ...NOISY_STUDENT_DEFAULTS, ...nsOptions } : { enabled: false },
       refit,
-      fineTune: { ...FINE_TUNE_DEFAULTS, epochs, minSteps, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },
+      fineTune: { ...FINE_TUNE_DEFAULTS, keep, epochs, minSteps, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },
       fullSupervised: { labels: pool.length, epochsCap: fullEpochs, note: `fine-tuning epochs capped at ${fullEpochs}${opts.fullEpochs === undefined ? ` (≈${fullSteps} steps of ${FINE_TUNE_DEFAULTS.batch})` : ' (--full-epochs)'} for the full label set; SSL encoder, no FixMatch` },
       arms: { ssl_active: armDetail(activeCurve.at(-1)!), ssl_random: armDetail(randomCurve.at(-1)!), scratch_random: armDetail(scratch), full_supervised: armDetail(full) },
       curves: {

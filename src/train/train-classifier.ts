@@ -19,6 +19,9 @@
  * the step its validated weights were taken at, and keeps the first run's temperature: with 20% held
  * out, a fifth of the labels bought (in active learning, the hardest ones) never trained the
  * model. Its validation scores are the first run's: nothing is left to validate the refit on.
+ * With `keep: 'final'` fine-tuning runs its whole schedule and keeps its last weights (the
+ * validation split then only chooses the method and the temperature), and a refit replays that
+ * whole schedule on every label.
  *
  * With `noisyStudent` (src/train/noisy-student.ts), the classifier chosen above is the teacher:
  * a copy of it trained without the validation items (the linear head on the training part, or the
@@ -62,6 +65,8 @@ export interface TrainClassifierOptions {
   encoderLr?: number;
   /** Fine-tuning's training budget floor in steps (FineTuneOptions.minSteps; default FINE_TUNE_DEFAULTS.minSteps). */
   minSteps?: number;
+  /** Fine-tuning keeps its best-validation weights ('best', default) or its final ones (FineTuneOptions.keep). */
+  keep?: 'best' | 'final';
   /** Fine-tune with FixMatch on these unlabelled positions. */
   fixmatchUnlabelled?: number[];
   /** Train a fine-tuned winner again on every label (see the file comment; not with noisy student). */
@@ -173,6 +178,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     seed: opts.seed,
     epochs: opts.epochs ?? FINE_TUNE_DEFAULTS.epochs,
     minSteps: opts.minSteps,
+    keep: opts.keep,
     encoderLr: opts.encoderLr,
     fixmatch: opts.fixmatchUnlabelled ? { unlabelled: opts.fixmatchUnlabelled } : undefined,
     signal: opts.signal,
@@ -274,6 +280,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
         seed: opts.seed,
         epochs,
         minSteps: opts.minSteps,
+        keep: opts.keep,
         encoderLr: opts.encoderLr,
         augment: settings.augment,
         validation: { idx: valPos, y: valY },

@@ -102,6 +102,50 @@ test('early stopping: validation labels that disagree with training → stops, a
   enc.dispose();
 });
 
+test("keep 'final': the same constructed case runs every planned epoch and ends with the last weights, not the best-validation ones", async (t) => {
+  const { data, y } = blobs(240, 4);
+  const train = [...Array(160).keys()];
+  const val = Array.from({ length: 80 }, (_, i) => 160 + i);
+  const valY = val.map((i) => 1 - y[i]); // validation only gets worse as training fits
+  const run = async (keep: 'best' | 'final') => {
+    const enc = await randomEncoder(data, { pretext: 'vime', seed: 2, config: { encoder: { widths: [16, 16] } } });
+    const ft = await fineTune(enc, data, { idx: train, y: train.map((i) => y[i]) }, ['neg', 'pos'], {
+      seed: 1,
+      epochs: 12,
+      patience: 4,
+      lr: 1e-2,
+      headInit: 'random',
+      augment: 'none',
+      keep,
+      validation: { idx: val, y: valY },
+    });
+    const m = await ft.model.evaluate(data, val, valY);
+    ft.model.dispose();
+    enc.dispose();
+    return { ft, valAcc: m.accuracy };
+  };
+  const fin = await run('final');
+  const best = await run('best');
+  t.diagnostic(`validation accuracy by epoch (final): ${fin.ft.history.map((h) => h.valAccuracy.toFixed(2)).join(' ')}`);
+  assert.equal(fin.ft.stoppedEarly, false);
+  assert.equal(fin.ft.epochsRun, 12, 'no early stop: the whole plan ran');
+  assert.equal(fin.ft.bestEpoch, 12, 'the kept weights are the last epoch’s');
+  assert.equal(fin.ft.settings.keep, 'final');
+  const last = fin.ft.history.at(-1)!;
+  assert.equal(fin.valAcc, last.valAccuracy, 'the model scores what the last epoch scored');
+  assert.equal(fin.ft.valAccuracy, last.valAccuracy);
+  // The same run with keep 'best' stopped early and kept a better epoch: the two options differ here.
+  assert.ok(best.ft.stoppedEarly);
+  assert.ok(best.valAcc > fin.valAcc + 0.2, `best ${best.valAcc} vs final ${fin.valAcc}`);
+  // Until 'best' stopped, both ran the same steps (the option changes what is kept, not how it trains).
+  const shared = best.ft.history.length;
+  assert.deepEqual(fin.ft.history.slice(0, shared).map((h) => [h.steps, h.valAccuracy, h.valLoss]), best.ft.history.map((h) => [h.steps, h.valAccuracy, h.valLoss]));
+  const { data: d2 } = blobs(10, 1);
+  const enc = await randomEncoder(d2, { pretext: 'vime', seed: 2, config: { encoder: { widths: [4] } } });
+  await assert.rejects(fineTune(enc, d2, { idx: [0, 1, 2, 3], y: [0, 1, 0, 1] }, ['a', 'b'], { seed: 0, keep: 'last' as 'final' }), /keep must be 'best' or 'final', got "last"/);
+  enc.dispose();
+});
+
 test('planSchedule: a step floor lengthens short epochs’ plans; large sets keep their epoch plan', () => {
   // Fashion-MNIST at 600 labels: 480 train, batch 32 → 15 steps an epoch. Without a floor, 30 epochs = 450 steps
   // and early stopping may end the run after any epoch (patience 6 → ~90 steps from the start).

@@ -132,6 +132,27 @@ test('refit: the fine-tuned winner is trained again on every label, its validati
   assert.ok(refit.accuracy > 0.8, `test accuracy ${refit.accuracy}`);
 });
 
+test("keep 'final' with refit: the first run ends at its schedule's last step, and the refit replays the whole schedule on every label", async () => {
+  const data = rows(false);
+  const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });
+  try {
+    const t = await trainClassifier(
+      { features: feats(false), labelled, y: labelled.map((i) => y[i]), classes: ['neg', 'pos'], encoder, data },
+      { method: 'fine-tune', seed: 0, epochs: 10, encoderLr: 3e-3, refit: true, keep: 'final' },
+    );
+    t.dispose();
+    assert.equal(t.method, 'fine-tune');
+    assert.equal(t.fineTuneBestEpoch, t.fineTuneEpochs, 'the first run kept its last epoch');
+    assert.ok(t.refit);
+    assert.equal(t.fineTune!.settings.keep, 'final');
+    assert.equal(t.fineTune!.schedule.totalSteps, t.refit.validatedSteps, "the first run's whole schedule");
+    assert.equal(t.refit.steps, t.refit.validatedSteps, 'the refit ran all of it');
+    assert.equal(t.trainCount, 200, 'on every label');
+  } finally {
+    encoder.dispose();
+  }
+});
+
 test('refit leaves a linear winner alone (it is already refitted on every label) and refuses noisy student', async () => {
   const data = rows(false);
   const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });

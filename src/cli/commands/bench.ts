@@ -21,6 +21,7 @@ interface LabelEfficiencyFlags {
   fixmatch?: boolean | 'all' | 'final';
   noisyStudent?: boolean;
   refit?: boolean;
+  keep?: 'best' | 'final';
   minSteps?: number;
   encoder?: string;
   pretrainEpochs?: number;
@@ -60,6 +61,10 @@ export function registerBench(program: Command) {
     })
     .option('--noisy-student', "noisy-student self-training in each budget arm's final training, kept only when it validates better")
     .option('--refit', 'train every fine-tuned winner again on all its labels, its validation items too, replaying its learning-rate schedule to the validated step (not with --noisy-student)')
+    .option('--keep <weights>', 'which weights every fine-tuning run keeps: best (early stopping on the validation split, best weights restored; the default) or final (the whole schedule, last weights)', (v: string) => {
+      if (v !== 'best' && v !== 'final') throw new UserError(`--keep expects best or final, got "${v}"`);
+      return v;
+    })
     .option('--min-steps <n>', 'every fine-tuning run at least this many optimiser steps before early stopping may end it (default 40 × --epochs)', parseIntOption('--min-steps'))
     .option('--encoder <dir>', 'use this saved SSL encoder instead of the cache')
     .option('--pretrain-epochs <n>', 'pretraining epochs (default: a cached encoder of this dataset, else the dataset\'s default)', positive('--pretrain-epochs'))
@@ -87,7 +92,7 @@ export function registerBench(program: Command) {
         }
         const name = f.dataset ?? `csv-${(f.train ?? '').replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}`;
         const fixmatch = f.fixmatch === 'final' ? 'final' : Boolean(f.fixmatch);
-        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, noisyStudent: f.noisyStudent, refit: f.refit })}.json`));
+        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, noisyStudent: f.noisyStudent, refit: f.refit, keep: f.keep })}.json`));
         const r = await runLabelEfficiency({
           dataset: f.dataset,
           csv: f.dataset === undefined ? { train: f.train!, test: f.test!, textColumn: f.textColumn!, labelColumn: f.labelColumn! } : undefined,
@@ -98,6 +103,7 @@ export function registerBench(program: Command) {
           fixmatch,
           noisyStudent: Boolean(f.noisyStudent),
           refit: Boolean(f.refit),
+          keep: f.keep,
           minSteps: f.minSteps,
           encoderDir: f.encoder && resolve(f.encoder),
           pretrainEpochs: f.pretrainEpochs,
