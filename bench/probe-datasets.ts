@@ -17,6 +17,7 @@ import { runImport } from '../src/ingest/import.ts';
 import { getProject } from '../src/store/projects.ts';
 import { loadModalityData, subsetData } from '../src/ssl/data.ts';
 import { pretrain, randomEncoder, defaultPretext, loadEncoder, type Encoder } from '../src/ssl/index.ts';
+import { SslEncoder } from '../src/ssl/encoder.ts';
 import { chooseProbeSplit, labelIndex, probeReport, type ProbeReport } from '../src/probe/probe.ts';
 import { rawFeatures } from '../src/probe/raw.ts';
 import { selectRows } from '../src/probe/features.ts';
@@ -66,7 +67,7 @@ const encoderDirs = arg('--encoders', '').split(',').filter(Boolean);
 if (encoderDirs.length && specs.length !== 1) throw new Error('--encoders needs --only with exactly one dataset (the one the encoders were trained on)');
 const dir = mkdtempSync(join(tmpdir(), 'tessera-probe-bench-'));
 const store = await openStore({ kind: 'sqlite', location: join(dir, 'tessera.db') });
-console.log(`bench/probe-datasets — protocol: default pretext per modality, pretrain on the training items only (no labels), probes at 10/class and 100 labels, mean over probe seeds ${SEEDS.join(',')}; kNN k=5 cosine; linear = L2 logistic regression (λ by 3-fold CV); pretraining on ${WORKERS} worker thread(s). node ${process.version}`);
+console.log(`bench/probe-datasets — protocol: default pretext per modality, pretrain on the training items only (no labels), probes at 10/class and 100 labels, mean over probe seeds ${SEEDS.join(',')}; kNN k=5 cosine; linear = L2 logistic regression (λ by 3-fold CV); ${encoderDirs.length ? `saved encoders ${encoderDirs.join(', ')} (nothing pretrained)` : `pretraining on ${WORKERS} worker thread(s)`}; the random-init baseline is each encoder's architecture and config, untrained. node ${process.version}`);
 const results: Record<string, unknown> = {};
 
 for (const spec of specs) {
@@ -80,9 +81,6 @@ for (const spec of specs) {
   const isTest = spec.testRows ? spec.testRows(metas, rows.length) : rows.map((r) => r.residency === 'test');
   const trainRows = rows.map((_, i) => i).filter((i) => !isTest[i]);
   const testRows = rows.map((_, i) => i).filter((i) => isTest[i]);
-  const trainData = subsetData(loaded.data, trainRows);
-  const pretext = defaultPretext(loaded.data.modality);
-  const epochs = Math.max(1, Math.round(spec.epochs * SCALE));
   const { y, classes } = labelIndex(loaded.labels);
   const raw = await rawFeatures(loaded.data);
   const out: Record<string, unknown> = { train: trainRows.length, test: testRows.length, classes: classes.length };
@@ -91,6 +89,9 @@ for (const spec of specs) {
   if (encoderDirs.length) {
     for (const d of encoderDirs) encoders.push({ name: d, encoder: await loadEncoder(d) });
   } else {
+    const trainData = subsetData(loaded.data, trainRows);
+    const pretext = defaultPretext(loaded.data.modality);
+    const epochs = Math.max(1, Math.round(spec.epochs * SCALE));
     const tp = performance.now();
     const res = await pretrain(trainData, { pretext, epochs, batch: spec.batch, seed: 0, workers: WORKERS });
     const pretrainSeconds = (performance.now() - tp) / 1000;
@@ -107,7 +108,8 @@ for (const spec of specs) {
         const split = chooseProbeSplit(y, n, seed, { trainPool: trainRows, testPool: testRows, testMax: 100_000 });
         const idx = [...split.train, ...split.test];
         const sub = subsetData(loaded.data, idx);
-        const rnd = await randomEncoder(sub, { pretext: encoder.pretext, seed });
+        // The same architecture as the encoder probed (a saved one may have a non-default config).
+        const rnd = await randomEncoder(sub, { pretext: encoder.pretext, seed, config: encoder instanceof SslEncoder ? encoder.config : undefined });
         const reps = { ssl: { rows: idx.length, dim: encoder.dim, data: await encoder.embed(sub) }, random_init: { rows: idx.length, dim: rnd.dim, data: await rnd.embed(sub) }, raw: selectRows(raw, idx) };
         rnd.dispose();
         reports.push(probeReport(reps, y, classes, split, seed));

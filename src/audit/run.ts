@@ -7,7 +7,7 @@ import { appendAudit } from '../store/audit.ts';
 import { getModel, listModels, readEmbeddings } from '../store/models.ts';
 import { getProject } from '../store/projects.ts';
 import type { FindingAction } from '../store/schema.ts';
-import { kmeans } from '../select/kmeans.ts';
+import { kmeans, nearestCentroids } from '../select/kmeans.ts';
 import { selectRows } from '../probe/features.ts';
 import { buildAnnIndex, DEFAULT_ANN, normalizeRows, selfKnn, type AnnBackend } from './ann.ts';
 import { classBalance, type ClassBalance } from './balance.ts';
@@ -446,22 +446,7 @@ async function coverageOf(
   const all = { rows: n, dim: c.dim, data: unit };
   const km = kmeans(n <= 10_000 ? all : selectRows(all, sampleIndices(n, 10_000, mulberry32(c.seed))), k, { seed: c.seed, maxIter: 50 });
   const K = km.centroids.rows;
-  const assign = new Int32Array(n);
-  const dist = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    let bestD = Infinity;
-    for (let j = 0; j < K; j++) {
-      let s = 0;
-      for (let t = 0; t < c.dim; t++) s += (unit[i * c.dim + t] - km.centroids.data[j * c.dim + t]) ** 2;
-      if (s < bestD) {
-        bestD = s;
-        best = j;
-      }
-    }
-    assign[i] = best;
-    dist[i] = bestD;
-  }
+  const { assignment: assign, dist } = nearestCentroids(all, km.centroids);
   // Labelled content: source labels (unless human only), final labels, gold.
   const labelledIds = new Set<number>();
   const human = await store.db.selectFrom('label_items').select('item_id').where('project_id', '=', projectId).where('final_labels', 'is not', null).execute();

@@ -26,15 +26,16 @@ export function kmeans(x: Features, k: number, opts: KMeansOptions): KMeansResul
   if (opts.sample !== undefined && opts.sample < x.rows) {
     const m = Math.max(Math.min(k, x.rows), Math.floor(opts.sample));
     const fit = lloyd(selectRows(x, sampleIndices(x.rows, m, mulberry32(opts.seed ^ 0x5eed))), k, opts);
-    const { assignment, inertia } = assign(x, fit.centroids);
+    const { assignment, inertia } = nearestCentroids(x, fit.centroids);
     return { centroids: fit.centroids, assignment, inertia, iterations: fit.iterations };
   }
   return lloyd(x, k, opts);
 }
 
-/** Each row's nearest centroid and the summed squared distance. */
-function assign(x: Features, centroids: Features): { assignment: Int32Array; inertia: number } {
+/** Each row's nearest centroid (the first on ties), its squared distance to it, and their sum. */
+export function nearestCentroids(x: Features, centroids: Features): { assignment: Int32Array; dist: Float64Array; inertia: number } {
   const assignment = new Int32Array(x.rows);
+  const dist = new Float64Array(x.rows);
   let inertia = 0;
   for (let i = 0; i < x.rows; i++) {
     let best = 0;
@@ -47,9 +48,10 @@ function assign(x: Features, centroids: Features): { assignment: Int32Array; ine
       }
     }
     assignment[i] = best;
+    dist[i] = bd;
     inertia += bd;
   }
-  return { assignment, inertia };
+  return { assignment, dist, inertia };
 }
 
 function lloyd(x: Features, k: number, opts: KMeansOptions): KMeansResult {
@@ -76,7 +78,7 @@ function lloyd(x: Features, k: number, opts: KMeansOptions): KMeansResult {
   let inertia = 0;
   let it = 0;
   for (; it < (opts.maxIter ?? 50); it++) {
-    const next = assign(x, centroids);
+    const next = nearestCentroids(x, centroids);
     let changed = 0;
     for (let i = 0; i < n; i++) if (next.assignment[i] !== assignment[i]) changed++;
     assignment = next.assignment;
