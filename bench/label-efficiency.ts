@@ -4,7 +4,7 @@
 // learning-curve SVG under bench/out/. Encoders are cached in bench/.cache/encoders/ (pretrained
 // once per dataset, pretext, epochs and seed).
 // Usage: npx tsx bench/label-efficiency.ts [--only digits,sms-spam] [--budget 100] [--seeds 0,1,2]
-//        [--strategy badge] [--rounds 4] [--fixmatch [final]] [--noisy-student] [--refit] [--keep final] [--min-steps 1200] [--encoder DIR] [--pretrain-epochs E] [--epochs 30] [--full-epochs E]
+//        [--strategy badge] [--rounds 4] [--fixmatch [final]] [--noisy-student] [--refit] [--keep final] [--min-steps 1200] [--encoder DIR | --pretext P] [--pretrain-epochs E] [--epochs 30] [--full-epochs E]
 // --noisy-student compares noisy-student self-training (src/train/noisy-student.ts) with plain
 // training in every budget arm's final training: the kept model and the teacher's test accuracy
 // are both reported. --encoder DIR uses a saved encoder instead of the cache.
@@ -30,6 +30,7 @@ const refit = process.argv.includes('--refit');
 const keep = arg('--keep', 'best') as 'best' | 'final';
 const minSteps = process.argv.includes('--min-steps') ? Number(arg('--min-steps', '1000')) : undefined;
 const encoderDir = process.argv.includes('--encoder') ? resolve(arg('--encoder', '')) : undefined;
+const pretext = process.argv.includes('--pretext') ? arg('--pretext', '') : undefined;
 const pretrainEpochs = process.argv.includes('--pretrain-epochs') ? Number(arg('--pretrain-epochs', '8')) : undefined;
 const epochs = process.argv.includes('--epochs') ? Number(arg('--epochs', '30')) : undefined;
 const fullEpochs = process.argv.includes('--full-epochs') ? Number(arg('--full-epochs', '5')) : undefined;
@@ -53,13 +54,14 @@ for (const name of only) {
         keep,
         minSteps,
         encoderDir,
+        pretext,
         pretrainEpochs,
         epochs,
         fullEpochs,
         cacheDir: resolve(root, 'bench/.cache/encoders'),
         datasetsDir: resolve(root, '../shared/datasets'),
         fashionDir: '/usr/share/datasets/fashion-mnist',
-        reportPath: resolve(root, `bench/out/label-efficiency-${name}-b${budget}-${strategy}-s${seed}${reportSuffix({ fixmatch, noisyStudent, refit, keep })}.json`),
+        reportPath: resolve(root, `bench/out/label-efficiency-${name}-b${budget}-${strategy}-s${seed}${reportSuffix({ fixmatch, noisyStudent, refit, keep, pretext })}.json`),
         log: (l) => process.stderr.write(`[${name} s${seed}] ${l}\n`),
       }),
     );

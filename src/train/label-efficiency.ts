@@ -4,7 +4,7 @@
  * from scratch, on one dataset (a shared benchmark set or any labelled text CSV pair).
  *
  * Arms (every one on the same held-out test split, which is never selected from):
- *  - ssl_active:     the SSL encoder (default pretext, pretrained on the training items without
+ *  - ssl_active:     the SSL encoder (the modality's default pretext or `pretext`, pretrained on the training items without
  *                    labels, cached); labels bought in rounds — round 0 TypiClust (cold start),
  *                    then the strategy on a linear head over the frozen SSL embeddings; then trained.
  *  - ssl_random:     the same encoder and training, labels drawn uniformly at random (seeded).
@@ -40,6 +40,8 @@ import { openStore } from '../store/db.ts';
 import { getProject } from '../store/projects.ts';
 import { loadModalityData, subsetData } from '../ssl/data.ts';
 import { defaultPretext, loadEncoder, pretrain, randomEncoder, type Encoder, type ModalityData } from '../ssl/index.ts';
+import { SslEncoder } from '../ssl/encoder.ts';
+import { METHODS } from '../ssl/methods/index.ts';
 import { selectRows, type Features } from '../probe/features.ts';
 import { STRATEGIES } from '../select/index.ts';
 import { activeLearningVerdict, labelsToReach, type CurvePoint } from '../loop/economics.ts';
@@ -135,6 +137,8 @@ export interface LabelEfficiencyOptions {
   fixmatch: boolean | 'final';
   /** Use this saved encoder instead of the cache. */
   encoderDir?: string;
+  /** Pretext to pretrain with (default: the modality's, defaultPretext); ignored with `encoderDir`, whose own pretext counts. */
+  pretext?: string;
   pretrainEpochs?: number;
   /** Encoder cache root (bench/.cache/encoders). */
   cacheDir: string;
@@ -340,8 +344,8 @@ export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset'
 }
 
 /** The default report file name's variant suffix, shared by `tessera bench` and bench/label-efficiency.ts. */
-export function reportSuffix(o: { fixmatch: boolean | 'final'; noisyStudent?: boolean; refit?: boolean; keep?: 'best' | 'final' }): string {
-  return `${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.keep === 'final' ? '-keep-final' : ''}`;
+export function reportSuffix(o: { fixmatch: boolean | 'final'; noisyStudent?: boolean; refit?: boolean; keep?: 'best' | 'final'; pretext?: string }): string {
+  return `${o.pretext ? `-${o.pretext}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.keep === 'final' ? '-keep-final' : ''}`;
 }
 
 /** Cumulative labels after each round: budget split evenly over `rounds`, the last round takes the rest. */
@@ -439,7 +443,11 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   log(`${bd.name}: ${bd.modality}, ${bd.train.length} training items (${pool.length} labelled), ${test.length} test items, ${classes.length} classes; split: ${bd.split}`);
 
   const trainData = subsetData(data, bd.train);
-  const pretext = defaultPretext(bd.modality);
+  const pretext = opts.pretext ?? defaultPretext(bd.modality);
+  if (METHODS[pretext]?.modality !== bd.modality) {
+    const known = Object.values(METHODS).filter((m) => m.modality === bd.modality).map((m) => m.name);
+    throw new UserError(`--pretext ${JSON.stringify(pretext)} is not a pretext for ${bd.modality} data (${bd.name}); use one of: ${known.join(', ')}`);
+  }
   const cached = await resolveEncoder(bd, trainData, pretext, opts, csvHash);
   const base = await loadEncoder(cached.dir);
   if (base.modality !== bd.modality) {
@@ -451,7 +459,8 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     log(`warning: ${cached.dir} holds ${cached.epochs} of ${cached.plannedEpochs} pretraining epochs (a checkpoint of an unfinished or running pretraining); the report says so`);
   }
   const sslEmb = await embedAll(base, data);
-  const scratchEnc = await randomEncoder(trainData, { pretext, seed: opts.seed });
+  // The SSL encoder's own architecture and views, untrained (a saved encoder may have another pretext or config).
+  const scratchEnc = await randomEncoder(trainData, { pretext: base.pretext, seed: opts.seed, config: base instanceof SslEncoder ? base.config : undefined });
   const scratchEmb = await embedAll(scratchEnc, data);
   // One instance per kind, put back to its initial weights before every fine-tuning run (it keeps
   // its caches of tokenised texts / spectrograms of the whole dataset).
@@ -613,7 +622,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       modality: bd.modality,
       classes: classes.length,
       split: { rule: bd.split, train: bd.train.length, labelledTrain: pool.length, unlabelledTrain: unlabelledTrain.length, test: test.length },
-      encoder: { dir: cached.dir, pretext, epochs: cached.epochs, plannedEpochs: cached.plannedEpochs, pretrainedNow: cached.pretrainedNow, pretrainSeconds: cached.pretrainSeconds },
+      encoder: { dir: cached.dir, pretext: base.pretext, epochs: cached.epochs, plannedEpochs: cached.plannedEpochs, pretrainedNow: cached.pretrainedNow, pretrainSeconds: cached.pretrainSeconds },
       rounds: sizes,
       fixmatch: opts.fixmatch ? { enabled: true, when: opts.fixmatch === 'final' ? 'final' : 'all', ...FIXMATCH_DEFAULTS } : { enabled: false },
       noisyStudent: nsEnabled ? { enabled: true, ...NOISY_STUDENT_DEFAULTS, ...nsOptions } : { enabled: false },

@@ -169,6 +169,42 @@ test('bench label-efficiency --refit: fine-tuned winners trained again on every 
   assert.match(both.json.error.message, /--refit and --noisy-student do not combine/);
 });
 
+test('bench label-efficiency --pretext and --keep final: the chosen pretext is pretrained and cached, every fine-tuning run keeps its last epoch; bad values → exit 2', () => {
+  const report = join(dir, 'out-pretext', 'report.json');
+  const r = tessera(
+    ['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category',
+      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--pretext', 'simcse', '--keep', 'final',
+      '--cache-dir', join(dir, 'cache-pretext'), '--report', report, '--json'],
+    {},
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const d = r.json.details;
+  assert.equal(d.encoder.pretext, 'simcse');
+  assert.match(d.encoder.dir, /-simcse-e1-s0$/);
+  assert.ok(readdirSync(join(dir, 'cache-pretext')).some((n) => n.endsWith('-simcse-e1-s0')), 'cached under the pretext');
+  assert.equal(d.fineTune.keep, 'final');
+  assert.match(d.protocol, /the whole schedule run and its final weights kept/);
+  let fineTuned = 0;
+  for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) {
+    const a = d.arms[arm];
+    if (a.fineTuneEpochs !== null) {
+      assert.equal(a.fineTuneBestEpoch, a.fineTuneEpochs, `${arm}: the last epoch's weights`);
+      fineTuned++;
+    }
+  }
+  assert.ok(fineTuned > 0, 'fine-tuning ran');
+
+  const wrong = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--pretext', 'mlm', '--json'], {});
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.json.error.message, /--pretext "mlm" is not a pretext for image data \(digits\); use one of: simclr, rotation/);
+  const both = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--pretext', 'simclr', '--encoder', dir, '--json'], {});
+  assert.equal(both.code, 2);
+  assert.match(both.json.error.message, /give --pretext or --encoder, not both/);
+  const keep = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--keep', 'last', '--json'], {});
+  assert.equal(keep.code, 2);
+  assert.match(keep.json.error.message, /--keep expects best or final, got "last"/);
+});
+
 test('bench label-efficiency: malformed CSV → exit 2 naming the file, line and field', () => {
   const bad = join(dir, 'bad.csv');
   writeFileSync(bad, 'message,category\nhello there,ham\nhi,there,spam\n"unterminated, spam\n');

@@ -24,6 +24,7 @@ interface LabelEfficiencyFlags {
   keep?: 'best' | 'final';
   minSteps?: number;
   encoder?: string;
+  pretext?: string;
   pretrainEpochs?: number;
   epochs?: number;
   fullEpochs?: number;
@@ -67,6 +68,7 @@ export function registerBench(program: Command) {
     })
     .option('--min-steps <n>', 'every fine-tuning run at least this many optimiser steps before early stopping may end it (default 40 × --epochs)', parseIntOption('--min-steps'))
     .option('--encoder <dir>', 'use this saved SSL encoder instead of the cache')
+    .option('--pretext <name>', "pretext to pretrain the SSL encoder with (default: the modality's: mlm, simclr, audio-contrastive, vime); cached per pretext; not with --encoder")
     .option('--pretrain-epochs <n>', 'pretraining epochs (default: a cached encoder of this dataset, else the dataset\'s default)', positive('--pretrain-epochs'))
     .option('--epochs <n>', 'most fine-tuning epochs per arm (default 30; early stopping usually ends sooner)', positive('--epochs'))
     .option('--full-epochs <n>', 'fine-tuning epochs for full_supervised (default: as many as fit in ~600 steps, at most --epochs)', positive('--full-epochs'))
@@ -90,9 +92,10 @@ export function registerBench(program: Command) {
           if (missing.length === 4) throw new UserError('give --dataset NAME, or --train FILE --test FILE --text-column C --label-column L');
           if (missing.length) throw new UserError(`generic CSV mode needs ${missing.join(', ')}`);
         }
+        if (f.pretext !== undefined && f.encoder !== undefined) throw new UserError('give --pretext or --encoder, not both: a saved encoder has its own pretext');
         const name = f.dataset ?? `csv-${(f.train ?? '').replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}`;
         const fixmatch = f.fixmatch === 'final' ? 'final' : Boolean(f.fixmatch);
-        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, noisyStudent: f.noisyStudent, refit: f.refit, keep: f.keep })}.json`));
+        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, noisyStudent: f.noisyStudent, refit: f.refit, keep: f.keep, pretext: f.pretext })}.json`));
         const r = await runLabelEfficiency({
           dataset: f.dataset,
           csv: f.dataset === undefined ? { train: f.train!, test: f.test!, textColumn: f.textColumn!, labelColumn: f.labelColumn! } : undefined,
@@ -106,6 +109,7 @@ export function registerBench(program: Command) {
           keep: f.keep,
           minSteps: f.minSteps,
           encoderDir: f.encoder && resolve(f.encoder),
+          pretext: f.pretext,
           pretrainEpochs: f.pretrainEpochs,
           epochs: f.epochs,
           fullEpochs: f.fullEpochs,
