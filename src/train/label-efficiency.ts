@@ -4,12 +4,14 @@
  * from scratch, on one dataset (a shared benchmark set or any labelled text CSV pair).
  *
  * Arms (every one on the same held-out test split, which is never selected from):
- *  - ssl_active:     the SSL encoder (the modality's default pretext or `pretext`, pretrained on the training items without
- *                    labels, cached); labels bought in rounds — round 0 TypiClust (cold start),
- *                    then the strategy on a linear head over the frozen SSL embeddings; then trained.
+ *  - ssl_active:     the SSL encoder (the modality's default pretext or `pretext`, pretrained on
+ *                    the training items without labels, cached); labels bought in rounds — round 0
+ *                    TypiClust (cold start), then the strategy on a linear head over the frozen SSL
+ *                    embeddings; then trained.
  *  - ssl_random:     the same encoder and training, labels drawn uniformly at random (seeded).
- *  - scratch_random: the same architecture randomly initialised (`randomEncoder`), the same random
- *                    labels, augmentation, regularisation and budget.
+ *  - scratch_random: the same architecture randomly initialised (`randomEncoder` with the SSL
+ *                    encoder's pretext and config), the same random labels, augmentation,
+ *                    regularisation and budget.
  *  - full_supervised: the SSL encoder with every training label (epochs capped for big sets).
  * "Trained" = the better on a validation split (20% of the labels, stratified) of a linear head on
  * the frozen encoder and full fine-tuning (src/train/fine-tune.ts; FixMatch on the unlabelled
