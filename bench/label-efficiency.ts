@@ -4,7 +4,7 @@
 // learning-curve SVG under bench/out/. Encoders are cached in bench/.cache/encoders/ (pretrained
 // once per dataset, pretext, epochs and seed).
 // Usage: npx tsx bench/label-efficiency.ts [--only digits,sms-spam] [--budget 100] [--seeds 0,1,2]
-//        [--strategy badge] [--rounds 4] [--fixmatch [final]] [--noisy-student] [--refit] [--keep final] [--min-steps 1200] [--encoder DIR | --pretext P] [--pretrain-epochs E] [--epochs 30] [--full-epochs E]
+//        [--strategy badge] [--rounds 4] [--fixmatch [final]] [--noisy-student] [--refit] [--keep best] [--min-steps 1200] [--encoder DIR | --pretext P] [--pretrain-epochs E] [--epochs 30] [--full-epochs E]
 // --noisy-student compares noisy-student self-training (src/train/noisy-student.ts) with plain
 // training in every budget arm's final training: the kept model and the teacher's test accuracy
 // are both reported. --encoder DIR uses a saved encoder instead of the cache.
@@ -26,8 +26,8 @@ const fixmatch: boolean | 'final' = process.argv.includes('--fixmatch') ? (arg('
 const noisyStudent = process.argv.includes('--noisy-student');
 // --refit: every fine-tuned winner trained again on all its labels (validation items too).
 const refit = process.argv.includes('--refit');
-// --keep final: every fine-tuning run keeps its last weights, not its best-validation ones.
-const keep = arg('--keep', 'best') as 'best' | 'final';
+// --keep best: early stopping, best-validation weights (default final: the last weights).
+const keep = arg('--keep', 'final') as 'best' | 'final';
 const minSteps = process.argv.includes('--min-steps') ? Number(arg('--min-steps', '1000')) : undefined;
 const encoderDir = process.argv.includes('--encoder') ? resolve(arg('--encoder', '')) : undefined;
 const pretext = process.argv.includes('--pretext') ? arg('--pretext', '') : undefined;
@@ -36,7 +36,7 @@ const epochs = process.argv.includes('--epochs') ? Number(arg('--epochs', '30'))
 const fullEpochs = process.argv.includes('--full-epochs') ? Number(arg('--full-epochs', '5')) : undefined;
 const root = resolve(import.meta.dirname, '..');
 
-console.log(`bench/label-efficiency — budget ${budget}, ${strategy} after a TypiClust cold start, ${rounds} rounds, seeds ${seeds.join(',')}${fixmatch ? `, FixMatch${fixmatch === 'final' ? ' (final trainings)' : ''}` : ''}${noisyStudent ? ', noisy student' : ''}${refit ? ', refit on every label' : ''}${keep === 'final' ? ', final weights kept' : ''}${minSteps !== undefined ? `, at least ${minSteps} fine-tuning steps` : ''}; node ${process.version}`);
+console.log(`bench/label-efficiency — budget ${budget}, ${strategy} after a TypiClust cold start, ${rounds} rounds, seeds ${seeds.join(',')}${fixmatch ? `, FixMatch${fixmatch === 'final' ? ' (final trainings)' : ''}` : ''}${noisyStudent ? ', noisy student' : ''}${refit ? ', refit on every label' : ''}${keep === 'best' ? ', best-validation weights kept' : ''}${minSteps !== undefined ? `, at least ${minSteps} fine-tuning steps` : ''}; node ${process.version}`);
 for (const name of only) {
   if (!BENCH_DATASETS[name]) throw new Error(`unknown dataset ${name}; known: ${Object.keys(BENCH_DATASETS).join(', ')}`);
   const reports: LabelEfficiencyReport[] = [];

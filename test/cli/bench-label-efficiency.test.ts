@@ -140,18 +140,20 @@ test('bench label-efficiency --fixmatch final: FixMatch only in the budget arms\
   assert.match(bad.json.error.message, /--fixmatch expects all or final, got "sometimes"/);
 });
 
-test('bench label-efficiency --refit: fine-tuned winners trained again on every label up to the validated step; not with --noisy-student', () => {
+test('bench label-efficiency --refit --keep best: fine-tuned winners trained again on every label up to the validated step; not with --noisy-student', () => {
   const report = join(dir, 'out-refit', 'report.json');
   const r = tessera(
     ['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category',
-      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--refit',
+      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--refit', '--keep', 'best',
       '--cache-dir', join(dir, 'cache'), '--report', report, '--json'],
     {},
   );
   assert.equal(r.code, 0, r.stderr);
   const d = r.json.details;
   assert.equal(d.refit, true);
-  assert.match(d.protocol, /trained again from the same start on all its labels/);
+  assert.equal(d.fineTune.keep, 'best');
+  assert.match(d.protocol, /early stopping with best-validation weights restored/);
+  assert.match(d.protocol, /trained again from the same start on all its labels .* to the validated step/);
   let refitted = 0;
   for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) {
     const a = d.arms[arm];
@@ -169,11 +171,11 @@ test('bench label-efficiency --refit: fine-tuned winners trained again on every 
   assert.match(both.json.error.message, /--refit and --noisy-student do not combine/);
 });
 
-test('bench label-efficiency --pretext and --keep final: the chosen pretext is pretrained and cached, every fine-tuning run keeps its last epoch; bad values → exit 2', () => {
+test('bench label-efficiency --pretext: the chosen pretext is pretrained and cached; by default every fine-tuning run keeps its last epoch; bad values → exit 2', () => {
   const report = join(dir, 'out-pretext', 'report.json');
   const r = tessera(
     ['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category',
-      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--pretext', 'simcse', '--keep', 'final',
+      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--pretext', 'simcse',
       '--cache-dir', join(dir, 'cache-pretext'), '--report', report, '--json'],
     {},
   );

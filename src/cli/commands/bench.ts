@@ -62,15 +62,15 @@ export function registerBench(program: Command) {
     })
     .option('--noisy-student', "noisy-student self-training in each budget arm's final training, kept only when it validates better")
     .option('--refit', 'train every fine-tuned winner again on all its labels, its validation items too, replaying its learning-rate schedule to the validated step (not with --noisy-student)')
-    .option('--keep <weights>', 'which weights every fine-tuning run keeps: best (early stopping on the validation split, best weights restored; the default) or final (the whole schedule, last weights)', (v: string) => {
+    .option('--keep <weights>', 'which weights every fine-tuning run keeps: final (the whole schedule, last weights; the default) or best (early stopping on the validation split, best weights restored)', (v: string) => {
       if (v !== 'best' && v !== 'final') throw new UserError(`--keep expects best or final, got "${v}"`);
       return v;
     })
-    .option('--min-steps <n>', 'every fine-tuning run at least this many optimiser steps before early stopping may end it (default 40 × --epochs)', parseIntOption('--min-steps'))
+    .option('--min-steps <n>', 'every fine-tuning run at least this many optimiser steps (default 40 × --epochs; with --keep best, early stopping may not end it sooner)', parseIntOption('--min-steps'))
     .option('--encoder <dir>', 'use this saved SSL encoder instead of the cache')
     .option('--pretext <name>', "pretext to pretrain the SSL encoder with (default: the modality's: mlm, simclr, audio-contrastive, vime); cached per pretext; not with --encoder")
     .option('--pretrain-epochs <n>', 'pretraining epochs (default: a cached encoder of this dataset, else the dataset\'s default)', positive('--pretrain-epochs'))
-    .option('--epochs <n>', 'most fine-tuning epochs per arm (default 30; early stopping usually ends sooner)', positive('--epochs'))
+    .option('--epochs <n>', 'fine-tuning epochs per arm (default 30; a run is at least --min-steps long; with --keep best early stopping may end it sooner)', positive('--epochs'))
     .option('--full-epochs <n>', 'fine-tuning epochs for full_supervised (default: as many as fit in ~600 steps, at most --epochs)', positive('--full-epochs'))
     .option('--ssl-encoder-lr <ratio>', "SSL arms' encoder learning rate as a fraction of the head's (default 0.1; scratch uses 1)", (v: string) => {
       const n = Number(v);
