@@ -9,7 +9,7 @@ import { initEngine, tf } from '../../src/ml/engine.ts';
 import { randomEncoder } from '../../src/ssl/index.ts';
 import type { ModalityData } from '../../src/ssl/types.ts';
 import { Rng } from '../../src/ssl/rng.ts';
-import { BestWeights, fineTune, planSchedule, smoothedCrossEntropy, snapshotEncoder, stratifiedSplit } from '../../src/train/fine-tune.ts';
+import { BestWeights, fineTune, planSchedule, smoothedCrossEntropy, snapshotEncoder, stratifiedSplit, type FineTuneOptions, type FineTuneResult } from '../../src/train/fine-tune.ts';
 import { fixmatchUnlabelledLoss, pseudoLabels } from '../../src/train/fixmatch.ts';
 import { evaluate, fitHead } from '../../src/train/linear-head.ts';
 import { selectRows } from '../../src/probe/features.ts';
@@ -71,23 +71,33 @@ function blobs(n: number, seed: number): { data: ModalityData; y: number[] } {
   return { data: { modality: 'tabular', rows, columns: [{ name: 'a', type: 'num' }, { name: 'b', type: 'num' }] }, y };
 }
 
-test('early stopping: validation labels that disagree with training → stops, and the best-validation weights are restored', async (t) => {
+/**
+ * The constructed case: validation labels are the opposite of the rule the training labels follow,
+ * so the better the model fits the training set, the worse it does on validation. Returns the run
+ * and the validation accuracy of the model it returned.
+ */
+async function disagreeingValidation(options: Omit<FineTuneOptions, 'seed'>): Promise<{ ft: FineTuneResult; valAcc: number }> {
   const { data, y } = blobs(240, 4);
   const train = [...Array(160).keys()];
   const val = Array.from({ length: 80 }, (_, i) => 160 + i);
-  // The constructed case: validation labels are the opposite of the rule the training labels follow,
-  // so the better the model fits the training set, the worse it does on validation.
   const valY = val.map((i) => 1 - y[i]);
   const enc = await randomEncoder(data, { pretext: 'vime', seed: 2, config: { encoder: { widths: [16, 16] } } });
   const ft = await fineTune(enc, data, { idx: train, y: train.map((i) => y[i]) }, ['neg', 'pos'], {
     seed: 1,
-    epochs: 40,
-    patience: 4,
     lr: 1e-2,
     headInit: 'random',
     augment: 'none',
     validation: { idx: val, y: valY },
+    ...options,
   });
+  const m = await ft.model.evaluate(data, val, valY);
+  ft.model.dispose();
+  enc.dispose();
+  return { ft, valAcc: m.accuracy };
+}
+
+test('early stopping: validation labels that disagree with training → stops, and the best-validation weights are restored', async (t) => {
+  const { ft, valAcc } = await disagreeingValidation({ epochs: 40, patience: 4 });
   t.diagnostic(`validation accuracy by epoch: ${ft.history.map((h) => h.valAccuracy.toFixed(2)).join(' ')}; best ${ft.bestEpoch}`);
   const last = ft.history.at(-1)!;
   const best = ft.history[ft.bestEpoch];
@@ -95,35 +105,12 @@ test('early stopping: validation labels that disagree with training → stops, a
   assert.equal(ft.epochsRun, ft.bestEpoch + 4, 'stopped after `patience` epochs without improvement');
   assert.ok(last.valAccuracy < best.valAccuracy - 0.2, `validation got worse: best ${best.valAccuracy} (epoch ${ft.bestEpoch}), last ${last.valAccuracy}`);
   // The returned model is the best epoch's, not the last one's.
-  const m = await ft.model.evaluate(data, val, valY);
-  assert.equal(m.accuracy, best.valAccuracy);
+  assert.equal(valAcc, best.valAccuracy);
   assert.equal(ft.valAccuracy, best.valAccuracy);
-  ft.model.dispose();
-  enc.dispose();
 });
 
 test("keep 'final': the same constructed case runs every planned epoch and ends with the last weights, not the best-validation ones", async (t) => {
-  const { data, y } = blobs(240, 4);
-  const train = [...Array(160).keys()];
-  const val = Array.from({ length: 80 }, (_, i) => 160 + i);
-  const valY = val.map((i) => 1 - y[i]); // validation only gets worse as training fits
-  const run = async (keep: 'best' | 'final') => {
-    const enc = await randomEncoder(data, { pretext: 'vime', seed: 2, config: { encoder: { widths: [16, 16] } } });
-    const ft = await fineTune(enc, data, { idx: train, y: train.map((i) => y[i]) }, ['neg', 'pos'], {
-      seed: 1,
-      epochs: 12,
-      patience: 4,
-      lr: 1e-2,
-      headInit: 'random',
-      augment: 'none',
-      keep,
-      validation: { idx: val, y: valY },
-    });
-    const m = await ft.model.evaluate(data, val, valY);
-    ft.model.dispose();
-    enc.dispose();
-    return { ft, valAcc: m.accuracy };
-  };
+  const run = (keep: 'best' | 'final') => disagreeingValidation({ epochs: 12, patience: 4, keep });
   const fin = await run('final');
   const best = await run('best');
   t.diagnostic(`validation accuracy by epoch (final): ${fin.ft.history.map((h) => h.valAccuracy.toFixed(2)).join(' ')}`);
@@ -160,27 +147,7 @@ test('planSchedule: a step floor lengthens short epochs’ plans; large sets kee
 });
 
 test('minSteps: early stopping cannot end a run before the step floor, and the best-validation weights are still restored', async () => {
-  const { data, y } = blobs(240, 4);
-  const train = [...Array(160).keys()];
-  const val = Array.from({ length: 80 }, (_, i) => 160 + i);
-  const valY = val.map((i) => 1 - y[i]); // validation only gets worse as training fits (as in the early-stopping test)
-  const run = async (minSteps: number) => {
-    const enc = await randomEncoder(data, { pretext: 'vime', seed: 2, config: { encoder: { widths: [16, 16] } } });
-    const ft = await fineTune(enc, data, { idx: train, y: train.map((i) => y[i]) }, ['neg', 'pos'], {
-      seed: 1,
-      epochs: 3,
-      patience: 2,
-      lr: 1e-2,
-      headInit: 'random',
-      augment: 'none',
-      minSteps,
-      validation: { idx: val, y: valY },
-    });
-    const m = await ft.model.evaluate(data, val, valY);
-    ft.model.dispose();
-    enc.dispose();
-    return { ft, valAcc: m.accuracy };
-  };
+  const run = (minSteps: number) => disagreeingValidation({ epochs: 3, patience: 2, minSteps });
   // 160 items, batch 32 → 5 steps, raised to minStepsPerEpoch 8 an epoch.
   const short = await run(0);
   assert.ok(short.ft.epochsRun <= 3);
