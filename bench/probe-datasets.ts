@@ -67,7 +67,7 @@ const encoderDirs = arg('--encoders', '').split(',').filter(Boolean);
 if (encoderDirs.length && specs.length !== 1) throw new Error('--encoders needs --only with exactly one dataset (the one the encoders were trained on)');
 const dir = mkdtempSync(join(tmpdir(), 'tessera-probe-bench-'));
 const store = await openStore({ kind: 'sqlite', location: join(dir, 'tessera.db') });
-console.log(`bench/probe-datasets — protocol: ${encoderDirs.length ? 'saved encoders' : 'default pretext per modality, pretrain on the training items only (no labels)'}, probes at 10/class and 100 labels, mean over probe seeds ${SEEDS.join(',')}; kNN k=5 cosine; linear = L2 logistic regression (λ by 3-fold CV); ${encoderDirs.length ? `saved encoders ${encoderDirs.join(', ')} (nothing pretrained)` : `pretraining on ${WORKERS} worker thread(s)`}; the random-init baseline is each encoder's architecture and config, untrained. node ${process.version}`);
+console.log(`bench/probe-datasets — protocol: ${encoderDirs.length ? `saved encoders ${encoderDirs.join(', ')} (nothing pretrained)` : `default pretext per modality, pretrained on the training items only (no labels) on ${WORKERS} worker thread(s)`}, probes at 10/class and 100 labels, mean over probe seeds ${SEEDS.join(',')}; kNN k=5 cosine; linear = L2 logistic regression (λ by 3-fold CV); the random-init baseline is each encoder's architecture and config, untrained. node ${process.version}`);
 const results: Record<string, unknown> = {};
 
 for (const spec of specs) {
