@@ -39,6 +39,11 @@ const DEFAULT_PRETEXT: Record<Modality, string> = {
   tabular: 'vime',
 };
 
+/** Names of the pretexts for `modality`, in registry order. */
+export function pretextsFor(modality: Modality): string[] {
+  return Object.values(METHODS).filter((m) => m.modality === modality).map((m) => m.name);
+}
+
 /** The pretext used when none is chosen. */
 export function defaultPretext(modality: Modality): string {
   const p = DEFAULT_PRETEXT[modality];
@@ -50,7 +55,7 @@ function method(pretext: string, data: ModalityData): PretextMethod {
   const m = METHODS[pretext];
   if (!m) throw new UserError(`unknown pretext ${JSON.stringify(pretext)}; known: ${Object.keys(METHODS).join(', ')}`);
   if (m.modality !== data.modality) {
-    const options = Object.values(METHODS).filter((x) => x.modality === data.modality).map((x) => x.name);
+    const options = pretextsFor(data.modality);
     throw new UserError(`pretext ${pretext} is for ${m.modality} data, this data is ${data.modality}; use one of: ${options.join(', ') || '(none)'}`);
   }
   const kit = KITS[m.modality];

@@ -41,9 +41,8 @@ import type { Format, ReaderOptions } from '../ingest/types.ts';
 import { openStore } from '../store/db.ts';
 import { getProject } from '../store/projects.ts';
 import { loadModalityData, subsetData } from '../ssl/data.ts';
-import { defaultPretext, loadEncoder, pretrain, randomEncoder, type Encoder, type ModalityData } from '../ssl/index.ts';
+import { defaultPretext, loadEncoder, pretextsFor, pretrain, randomEncoder, type Encoder, type ModalityData } from '../ssl/index.ts';
 import { SslEncoder } from '../ssl/encoder.ts';
-import { METHODS } from '../ssl/methods/index.ts';
 import { selectRows, type Features } from '../probe/features.ts';
 import { STRATEGIES } from '../select/index.ts';
 import { activeLearningVerdict, labelsToReach, type CurvePoint } from '../loop/economics.ts';
@@ -139,7 +138,7 @@ export interface LabelEfficiencyOptions {
   fixmatch: boolean | 'final';
   /** Use this saved encoder instead of the cache. */
   encoderDir?: string;
-  /** Pretext to pretrain with (default: the modality's, defaultPretext); ignored with `encoderDir`, whose own pretext counts. */
+  /** Pretext to pretrain with (default: the modality's, defaultPretext); not with `encoderDir`, which has its own. */
   pretext?: string;
   pretrainEpochs?: number;
   /** Encoder cache root (bench/.cache/encoders). */
@@ -435,6 +434,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   if (!(sslRatio >= 0 && sslRatio <= 10)) throw new UserError(`--ssl-encoder-lr expects a ratio between 0 and 10, got ${opts.sslEncoderLrRatio}`);
   const refit = Boolean(opts.refit);
   if (refit && opts.noisyStudent) throw new UserError('--refit and --noisy-student do not combine: the student is judged on the validation items a refit trains on');
+  if (opts.pretext !== undefined && opts.encoderDir !== undefined) throw new UserError('give --pretext or --encoder, not both: a saved encoder has its own pretext');
   const keep = opts.keep ?? 'final';
   if (keep !== 'best' && keep !== 'final') throw new UserError(`--keep expects best or final, got ${String(opts.keep)}`);
   const bd = await loadBenchData(opts);
@@ -447,10 +447,8 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
 
   const trainData = subsetData(data, bd.train);
   const pretext = opts.pretext ?? defaultPretext(bd.modality);
-  if (METHODS[pretext]?.modality !== bd.modality) {
-    const known = Object.values(METHODS).filter((m) => m.modality === bd.modality).map((m) => m.name);
-    throw new UserError(`--pretext ${JSON.stringify(pretext)} is not a pretext for ${bd.modality} data (${bd.name}); use one of: ${known.join(', ')}`);
-  }
+  const known = pretextsFor(bd.modality);
+  if (!known.includes(pretext)) throw new UserError(`--pretext ${JSON.stringify(pretext)} is not a pretext for ${bd.modality} data (${bd.name}); use one of: ${known.join(', ')}`);
   const cached = await resolveEncoder(bd, trainData, pretext, opts, csvHash);
   const base = await loadEncoder(cached.dir);
   if (base.modality !== bd.modality) {

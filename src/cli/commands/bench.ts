@@ -92,7 +92,6 @@ export function registerBench(program: Command) {
           if (missing.length === 4) throw new UserError('give --dataset NAME, or --train FILE --test FILE --text-column C --label-column L');
           if (missing.length) throw new UserError(`generic CSV mode needs ${missing.join(', ')}`);
         }
-        if (f.pretext !== undefined && f.encoder !== undefined) throw new UserError('give --pretext or --encoder, not both: a saved encoder has its own pretext');
         const name = f.dataset ?? `csv-${(f.train ?? '').replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}`;
         const fixmatch = f.fixmatch === 'final' ? 'final' : Boolean(f.fixmatch);
         const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, noisyStudent: f.noisyStudent, refit: f.refit, keep: f.keep, pretext: f.pretext })}.json`));
