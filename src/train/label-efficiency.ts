@@ -7,7 +7,8 @@
  *  - ssl_active:     the SSL encoder (the modality's default pretext or `pretext`, pretrained on
  *                    the training items without labels, cached); labels bought in rounds — round 0
  *                    TypiClust (cold start), then the strategy on a linear head over the frozen SSL
- *                    embeddings; then trained.
+ *                    embeddings (`selectWith: 'model'`: on the previous round's trained classifier's
+ *                    calibrated probabilities); then trained.
  *  - ssl_random:     the same encoder and training, labels drawn uniformly at random (seeded).
  *  - scratch_random: the same architecture randomly initialised (`randomEncoder` with the SSL
  *                    encoder's pretext and config), the same random labels, augmentation,
@@ -178,6 +179,13 @@ export interface LabelEfficiencyOptions {
    * chance, and 'final' measured better on digits, SMS Spam and FSDD). The same for every arm.
    */
   keep?: 'best' | 'final';
+  /**
+   * Whose probabilities the uncertainty strategies read in rounds ≥ 1: 'head' (default) — a linear
+   * head fitted on the frozen SSL embeddings of the labels so far; 'model' — the classifier the
+   * previous round trained and reported (fine-tuned when fine-tuning won validation), calibrated.
+   * Geometry (TypiClust, k-center, BADGE's embeddings) stays on the frozen SSL embeddings.
+   */
+  selectWith?: 'head' | 'model';
   /** The SSL arms' encoder learning rate as a fraction of the head's (default 0.1, LP-FT's protection of pretrained features; scratch always uses 1). */
   sslEncoderLrRatio?: number;
   /** Where to write the JSON report and the SVG (the SVG defaults to the report's path with .svg). */
@@ -346,8 +354,8 @@ export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset'
 }
 
 /** The default report file name's variant suffix, shared by `tessera bench` and bench/label-efficiency.ts. */
-export function reportSuffix(o: { fixmatch: boolean | 'final'; noisyStudent?: boolean; refit?: boolean; keep?: 'best' | 'final'; pretext?: string }): string {
-  return `${o.pretext ? `-${o.pretext}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.keep === 'best' ? '-keep-best' : ''}`;
+export function reportSuffix(o: { fixmatch: boolean | 'final'; noisyStudent?: boolean; refit?: boolean; keep?: 'best' | 'final'; pretext?: string; selectWith?: 'head' | 'model' }): string {
+  return `${o.pretext ? `-${o.pretext}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.keep === 'best' ? '-keep-best' : ''}${o.selectWith === 'model' ? '-select-model' : ''}`;
 }
 
 /** Cumulative labels after each round: budget split evenly over `rounds`, the last round takes the rest. */
@@ -437,6 +445,8 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   if (opts.pretext !== undefined && opts.encoderDir !== undefined) throw new UserError('give --pretext or --encoder, not both: a saved encoder has its own pretext');
   const keep = opts.keep ?? 'final';
   if (keep !== 'best' && keep !== 'final') throw new UserError(`--keep expects best or final, got ${String(opts.keep)}`);
+  const selectWith = opts.selectWith ?? 'head';
+  if (selectWith !== 'head' && selectWith !== 'model') throw new UserError(`--select-with expects head or model, got ${String(opts.selectWith)}`);
   const bd = await loadBenchData(opts);
   const { data, classes, y, test } = bd;
   const pool = bd.train.filter((i) => y[i] >= 0);
@@ -481,7 +491,8 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     const testNames = labelNames(test);
 
     /** Linear head vs fine-tuning (or FixMatch), chosen on a validation split of the labels (src/train/train-classifier.ts). */
-    const trainArm = async (kind: 'ssl' | 'scratch', labelled: number[], o: { epochs: number; fixmatch: boolean; noisyStudent: boolean }): Promise<ArmScore> => {
+    /** `o.predict`: positions whose calibrated probabilities under the trained classifier to return as well (before it is freed). */
+    const trainArm = async (kind: 'ssl' | 'scratch', labelled: number[], o: { epochs: number; fixmatch: boolean; noisyStudent: boolean; predict?: number[] }): Promise<ArmScore & { predicted: Float64Array | null }> => {
       const ta = performance.now();
       // Fine-tuning trains the encoder in place: start from its initial weights.
       initial[kind].restore();
@@ -504,6 +515,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         },
       );
       const metrics = await trained.evaluate(test, testNames);
+      const predicted = o.predict ? await trained.proba(o.predict) : null;
       trained.dispose();
       const { method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch } = trained;
       let noisyStudent: NoisyStudentScore | null = null;
@@ -525,7 +537,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         };
       }
       const refitInfo = trained.refit ? { validatedSteps: trained.refit.validatedSteps, steps: trained.refit.steps } : null;
-      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, seconds: (performance.now() - ta) / 1000 };
+      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, seconds: (performance.now() - ta) / 1000, predicted };
     };
 
     const sizes = roundSizes(opts.budget, opts.rounds);
@@ -537,26 +549,22 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}${s.refit ? `; refitted on every label for ${s.refit.steps} steps` : ''}${nsText}; ${s.seconds.toFixed(1)} s)`);
     };
 
-    // ssl_active: TypiClust in round 0, then the strategy on a linear head over the frozen SSL embeddings.
+    // ssl_active: TypiClust in round 0, then the strategy on the probabilities of a linear head over
+    // the frozen SSL embeddings, or of the classifier the previous round trained (selectWith).
     const active: number[] = [];
-    const activeCurve: Array<ArmScore & { strategy: string }> = [];
+    const activeCurve: Array<ArmScore & { strategy: string; uncertaintyFrom: string | null }> = [];
+    const needsProbs = STRATEGIES[opts.strategy].needs.includes('probs');
+    let previous: PreviousPrediction | null = null;
     for (let r = 0; r < sizes.length; r++) {
-      const k = sizes[r] - active.length;
-      const chosenSet = new Set(active);
-      const candidates = pool.filter((p) => !chosenSet.has(p));
       const strategy = r === 0 ? 'typiclust' : opts.strategy;
-      const s = STRATEGIES[strategy];
-      let probs: { rows: number; classes: number; data: Float64Array } | undefined;
-      const candEmb = selectRows(sslEmb, candidates);
-      if (r > 0 && s.needs.includes('probs')) {
-        const h = fitHead(selectRows(sslEmb, active), labelNames(active), classes, opts.seed);
-        probs = { rows: candidates.length, classes: classes.length, data: headProba(h, candEmb) };
-      }
-      const picked = s.fn({ ids: candidates, embeddings: candEmb, probs }, k, { seed: opts.seed + r, labelled: active.length ? selectRows(sslEmb, active) : undefined });
-      active.push(...picked.slice(0, k));
+      const { picked, uncertaintyFrom } = selectActiveBatch({ strategy, pool, active, k: sizes[r] - active.length, embeddings: sslEmb, labelNames: labelNames(active), classes, seed: opts.seed, round: r, selectWith, previous });
+      active.push(...picked);
       const last = r === sizes.length - 1;
-      const score = await trainArm('ssl', active.slice(), { epochs, fixmatch: fixmatchIn(last), noisyStudent: nsEnabled && last });
-      activeCurve.push({ ...score, strategy });
+      const taken = new Set(active);
+      const predict = selectWith === 'model' && needsProbs && !last ? pool.filter((p) => !taken.has(p)) : undefined;
+      const { predicted, ...score } = await trainArm('ssl', active.slice(), { epochs, fixmatch: fixmatchIn(last), noisyStudent: nsEnabled && last, predict });
+      previous = predict && predicted ? { method: score.method, positions: predict, proba: predicted } : null;
+      activeCurve.push({ ...score, strategy, uncertaintyFrom });
       showScore(`ssl_active r${r}`, score);
     }
 
@@ -619,7 +627,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         (keep === 'final' ? `; every fine-tuning run at least ${minSteps} steps` : `; every fine-tuning run at least ${minSteps} steps before early stopping may end it`) +
         (refit ? `; a fine-tuned winner trained again from the same start on all its labels (validation items too) replaying its learning-rate schedule to the ${keep === 'final' ? 'end' : 'validated step'}, keeping its temperature` : '') +
         (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
-        '); ssl_active: round 0 TypiClust, later rounds the strategy on a linear head over frozen SSL embeddings; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)',
+        `); ssl_active: round 0 TypiClust, later rounds the strategy on ${selectWith === 'model' ? "the calibrated probabilities of the previous round's trained classifier (with the frozen SSL embeddings for geometry)" : 'a linear head over frozen SSL embeddings'}; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)`,
       modality: bd.modality,
       classes: classes.length,
       split: { rule: bd.split, train: bd.train.length, labelledTrain: pool.length, unlabelledTrain: unlabelledTrain.length, test: test.length },
@@ -628,11 +636,12 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       fixmatch: opts.fixmatch ? { enabled: true, when: opts.fixmatch === 'final' ? 'final' : 'all', ...FIXMATCH_DEFAULTS } : { enabled: false },
       noisyStudent: nsEnabled ? { enabled: true, ...NOISY_STUDENT_DEFAULTS, ...nsOptions } : { enabled: false },
       refit,
+      selectWith,
       fineTune: { ...FINE_TUNE_DEFAULTS, keep, epochs, minSteps, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },
       fullSupervised: { labels: pool.length, epochsCap: fullEpochs, note: `fine-tuning epochs capped at ${fullEpochs}${opts.fullEpochs === undefined ? ` (≈${fullSteps} steps of ${FINE_TUNE_DEFAULTS.batch})` : ' (--full-epochs)'} for the full label set; SSL encoder, no FixMatch` },
       arms: { ssl_active: armDetail(activeCurve.at(-1)!), ssl_random: armDetail(randomCurve.at(-1)!), scratch_random: armDetail(scratch), full_supervised: armDetail(full) },
       curves: {
-        ssl_active: activeCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method, refitted: p.refit !== null, selectedBy: p.strategy, ...(p.noisyStudent ? { withoutNoisyStudent: p.noisyStudent.testTeacher } : {}) })),
+        ssl_active: activeCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method, refitted: p.refit !== null, selectedBy: p.strategy, uncertaintyFrom: p.uncertaintyFrom, ...(p.noisyStudent ? { withoutNoisyStudent: p.noisyStudent.testTeacher } : {}) })),
         ssl_random: randomCurve.map((p) => ({ labels: p.labels, accuracy: p.accuracy, macroF1: p.macroF1, method: p.method, refitted: p.refit !== null, ...(p.noisyStudent ? { withoutNoisyStudent: p.noisyStudent.testTeacher } : {}) })),
       },
       target95pct: target,
@@ -660,6 +669,58 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   await mkdir(dirname(opts.reportPath), { recursive: true });
   await writeFile(opts.reportPath, JSON.stringify(report, null, 2) + '\n');
   return report;
+}
+
+/** Calibrated probabilities a trained classifier gave pool positions `positions` (rows × classes), and what it was. */
+export interface PreviousPrediction {
+  method: string;
+  positions: number[];
+  proba: Float64Array;
+}
+
+/**
+ * One ssl_active round's purchase: `k` pool positions outside `active`, chosen by `strategy` on the
+ * frozen `embeddings` and, for the uncertainty strategies after round 0, on class probabilities —
+ * a linear head fitted on the embeddings of the labels so far (`selectWith` 'head'), or what the
+ * previous round's trained classifier predicted for exactly these candidates ('model').
+ * `uncertaintyFrom` says which ('head', that classifier's method, or null when none were read).
+ */
+export function selectActiveBatch(a: {
+  strategy: string;
+  pool: readonly number[];
+  active: readonly number[];
+  k: number;
+  embeddings: Features;
+  /** Labels of `active`, in order. */
+  labelNames: string[];
+  classes: string[];
+  seed: number;
+  round: number;
+  selectWith: 'head' | 'model';
+  previous: PreviousPrediction | null;
+}): { picked: number[]; uncertaintyFrom: string | null } {
+  const chosen = new Set(a.active);
+  const candidates = a.pool.filter((p) => !chosen.has(p));
+  const s = STRATEGIES[a.strategy];
+  const candEmb = selectRows(a.embeddings, candidates);
+  let probs: { rows: number; classes: number; data: Float64Array } | undefined;
+  let uncertaintyFrom: string | null = null;
+  if (a.round > 0 && s.needs.includes('probs')) {
+    if (a.selectWith === 'model') {
+      const p = a.previous;
+      if (!p || p.positions.length !== candidates.length || p.positions.some((x, i) => x !== candidates[i])) {
+        throw new Error(`round ${a.round}: selecting with the model needs the previous round's probabilities of exactly this round's ${candidates.length} candidates`);
+      }
+      probs = { rows: candidates.length, classes: a.classes.length, data: p.proba };
+      uncertaintyFrom = p.method;
+    } else {
+      const h = fitHead(selectRows(a.embeddings, a.active), a.labelNames, a.classes, a.seed);
+      probs = { rows: candidates.length, classes: a.classes.length, data: headProba(h, candEmb) };
+      uncertaintyFrom = 'head';
+    }
+  }
+  const picked = s.fn({ ids: candidates, embeddings: candEmb, probs }, a.k, { seed: a.seed + a.round, labelled: a.active.length ? selectRows(a.embeddings, a.active) : undefined });
+  return { picked: picked.slice(0, a.k), uncertaintyFrom };
 }
 
 function fmtPct(v: number | null): string {

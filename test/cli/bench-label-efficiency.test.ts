@@ -92,6 +92,9 @@ test('bench label-efficiency, generic CSV mode: exact JSON contract, report, SVG
   assert.deepEqual(d.curves.ssl_random.map((p: { labels: number }) => p.labels), [6, 12]);
   assert.equal(d.curves.ssl_active[0].selectedBy, 'typiclust');
   assert.equal(d.curves.ssl_active[1].selectedBy, 'badge');
+  assert.equal(d.selectWith, 'head');
+  assert.equal(d.curves.ssl_active[0].uncertaintyFrom, null);
+  assert.equal(d.curves.ssl_active[1].uncertaintyFrom, 'head', 'by default a linear head on the frozen embeddings gives the probabilities');
   assert.equal(d.curves.ssl_active[1].accuracy, j.results.ssl_active.accuracy);
   for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) assert.ok(['linear', 'fine-tune', 'fixmatch'].includes(d.arms[arm].method), arm);
   assert.equal(d.arms.full_supervised.labels, 150);
@@ -206,6 +209,30 @@ test('bench label-efficiency --pretext: the chosen pretext is pretrained and cac
   const keep = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--keep', 'last', '--json'], {});
   assert.equal(keep.code, 2);
   assert.match(keep.json.error.message, /--keep expects best or final, got "last"/);
+});
+
+test("bench label-efficiency --select-with model: uncertainty from the previous round's trained classifier; bad values → exit 2", () => {
+  const report = join(dir, 'out-select', 'report.json');
+  const r = tessera(
+    ['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category',
+      '--budget', '18', '--rounds', '3', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--strategy', 'margin', '--select-with', 'model',
+      '--cache-dir', join(dir, 'cache'), '--report', report, '--json'],
+    {},
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const d = r.json.details;
+  assert.equal(d.selectWith, 'model');
+  assert.match(d.protocol, /later rounds the strategy on the calibrated probabilities of the previous round's trained classifier/);
+  const curve = d.curves.ssl_active as Array<{ labels: number; method: string; selectedBy: string; uncertaintyFrom: string | null }>;
+  assert.deepEqual(curve.map((p) => p.labels), [6, 12, 18]);
+  assert.deepEqual(curve.map((p) => p.selectedBy), ['typiclust', 'margin', 'margin']);
+  // Each round's uncertainty came from the classifier the round before trained, whichever method won there.
+  assert.equal(curve[0].uncertaintyFrom, null);
+  for (let i = 1; i < curve.length; i++) assert.equal(curve[i].uncertaintyFrom, curve[i - 1].method, `round ${i}`);
+
+  const bad = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--select-with', 'teacher', '--json'], {});
+  assert.equal(bad.code, 2);
+  assert.match(bad.json.error.message, /--select-with expects head or model, got "teacher"/);
 });
 
 test('bench label-efficiency: malformed CSV → exit 2 naming the file, line and field', () => {

@@ -22,6 +22,7 @@ interface LabelEfficiencyFlags {
   noisyStudent?: boolean;
   refit?: boolean;
   keep?: 'best' | 'final';
+  selectWith?: 'head' | 'model';
   minSteps?: number;
   encoder?: string;
   pretext?: string;
@@ -66,6 +67,10 @@ export function registerBench(program: Command) {
       if (v !== 'best' && v !== 'final') throw new UserError(`--keep expects best or final, got "${v}"`);
       return v;
     })
+    .option('--select-with <probs>', "whose probabilities the uncertainty strategies read after round 0: head (a linear head on the frozen SSL embeddings; the default) or model (the classifier the previous round trained, calibrated)", (v: string) => {
+      if (v !== 'head' && v !== 'model') throw new UserError(`--select-with expects head or model, got "${v}"`);
+      return v;
+    })
     .option('--min-steps <n>', 'every fine-tuning run at least this many optimiser steps (default 40 × --epochs; with --keep best, early stopping may not end it sooner)', parseIntOption('--min-steps'))
     .option('--encoder <dir>', 'use this saved SSL encoder instead of the cache')
     .option('--pretext <name>', "pretext to pretrain the SSL encoder with (default: the modality's: mlm, simclr, audio-contrastive, vime); cached per pretext; not with --encoder")
@@ -94,7 +99,7 @@ export function registerBench(program: Command) {
         }
         const name = f.dataset ?? `csv-${(f.train ?? '').replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}`;
         const fixmatch = f.fixmatch === 'final' ? 'final' : Boolean(f.fixmatch);
-        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, noisyStudent: f.noisyStudent, refit: f.refit, keep: f.keep, pretext: f.pretext })}.json`));
+        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, noisyStudent: f.noisyStudent, refit: f.refit, keep: f.keep, pretext: f.pretext, selectWith: f.selectWith })}.json`));
         const r = await runLabelEfficiency({
           dataset: f.dataset,
           csv: f.dataset === undefined ? { train: f.train!, test: f.test!, textColumn: f.textColumn!, labelColumn: f.labelColumn! } : undefined,
@@ -106,6 +111,7 @@ export function registerBench(program: Command) {
           noisyStudent: Boolean(f.noisyStudent),
           refit: Boolean(f.refit),
           keep: f.keep,
+          selectWith: f.selectWith,
           minSteps: f.minSteps,
           encoderDir: f.encoder && resolve(f.encoder),
           pretext: f.pretext,
