@@ -49,7 +49,7 @@ import { STRATEGIES } from '../select/index.ts';
 import { activeLearningVerdict, labelsToReach, type CurvePoint } from '../loop/economics.ts';
 import { fitHead, headProba, metricsFromProba } from './linear-head.ts';
 import { FINE_TUNE_DEFAULTS, snapshotEncoder } from './fine-tune.ts';
-import { trainClassifier } from './train-classifier.ts';
+import { TRAIN_METHODS, trainClassifier, type TrainMethod } from './train-classifier.ts';
 import { FIXMATCH_DEFAULTS } from './fixmatch.ts';
 import { NOISY_STUDENT_DEFAULTS, type NoisyStudentOptions } from './noisy-student.ts';
 import { learningCurveSvg } from './curve-svg.ts';
@@ -186,6 +186,13 @@ export interface LabelEfficiencyOptions {
    * Geometry (TypiClust, k-center, BADGE's embeddings) stays on the frozen SSL embeddings.
    */
   selectWith?: 'head' | 'model';
+  /**
+   * How every arm's classifier is trained (TrainClassifierOptions.method): 'auto' (default) — the
+   * better on the validation split of a linear head and fine-tuning; 'linear' or 'fine-tune' —
+   * that one only, the validation split then fitting the temperature (and, with `keep: 'best'`,
+   * the epoch). The same for every arm.
+   */
+  train?: TrainMethod;
   /** The SSL arms' encoder learning rate as a fraction of the head's (default 0.1, LP-FT's protection of pretrained features; scratch always uses 1). */
   sslEncoderLrRatio?: number;
   /** Where to write the JSON report and the SVG (the SVG defaults to the report's path with .svg). */
@@ -354,8 +361,8 @@ export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset'
 }
 
 /** The default report file name's variant suffix, shared by `tessera bench` and bench/label-efficiency.ts. */
-export function reportSuffix(o: { fixmatch: boolean | 'final'; noisyStudent?: boolean; refit?: boolean; keep?: 'best' | 'final'; pretext?: string; selectWith?: 'head' | 'model' }): string {
-  return `${o.pretext ? `-${o.pretext}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.keep === 'best' ? '-keep-best' : ''}${o.selectWith === 'model' ? '-select-model' : ''}`;
+export function reportSuffix(o: { fixmatch: boolean | 'final'; noisyStudent?: boolean; refit?: boolean; keep?: 'best' | 'final'; pretext?: string; selectWith?: 'head' | 'model'; train?: TrainMethod }): string {
+  return `${o.pretext ? `-${o.pretext}` : ''}${o.train && o.train !== 'auto' ? `-${o.train}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.keep === 'best' ? '-keep-best' : ''}${o.selectWith === 'model' ? '-select-model' : ''}`;
 }
 
 /** Cumulative labels after each round: budget split evenly over `rounds`, the last round takes the rest. */
@@ -445,6 +452,8 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   if (opts.pretext !== undefined && opts.encoderDir !== undefined) throw new UserError('give --pretext or --encoder, not both: a saved encoder has its own pretext');
   const keep = opts.keep ?? 'final';
   if (keep !== 'best' && keep !== 'final') throw new UserError(`--keep expects best or final, got ${String(opts.keep)}`);
+  const trainMethod = opts.train ?? 'auto';
+  if (!(TRAIN_METHODS as readonly string[]).includes(trainMethod)) throw new UserError(`--method expects ${TRAIN_METHODS.join('|')}, got ${String(opts.train)}`);
   const selectWith = opts.selectWith ?? 'head';
   if (selectWith !== 'head' && selectWith !== 'model') throw new UserError(`--select-with expects head or model, got ${String(opts.selectWith)}`);
   const bd = await loadBenchData(opts);
@@ -501,7 +510,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       const trained = await trainClassifier(
         { features: kind === 'ssl' ? sslEmb : scratchEmb, labelled, y: labelled.map((p) => y[p]), classes, encoder: encoders[kind], data },
         {
-          method: 'auto',
+          method: trainMethod,
           seed: opts.seed,
           epochs: o.epochs,
           // No pretrained features to protect: the scratch encoder learns at the head's rate.
@@ -621,7 +630,9 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     labelsTo95pct,
     details: {
       protocol:
-        'test split never selected from; SSL encoder pretrained on the training items without labels; per arm the better on a 20% stratified validation split of its labels of a linear head (L2 logistic regression on frozen embeddings, refitted on all labels) and full fine-tuning (LP-FT head init, AdamW, warm-up+cosine, label smoothing, weak augmentation, ' +
+        'test split never selected from; SSL encoder pretrained on the training items without labels; ' +
+        (trainMethod === 'auto' ? 'per arm the better on a 20% stratified validation split of its labels of' : `per arm, for every arm alike, only ${trainMethod === 'linear' ? 'the first' : 'the second'} of`) +
+        ' a linear head (L2 logistic regression on frozen embeddings, refitted on all labels) and full fine-tuning (LP-FT head init, AdamW, warm-up+cosine, label smoothing, weak augmentation, ' +
         (keep === 'final' ? 'the whole schedule run and its final weights kept (validation only chooses the method and the temperature)' : 'early stopping with best-validation weights restored') +
         (opts.fixmatch ? `, FixMatch on the unlabelled training items${opts.fixmatch === 'final' ? " in each budget arm's final training (earlier curve points without)" : ''}` : '') +
         (keep === 'final' ? `; every fine-tuning run at least ${minSteps} steps` : `; every fine-tuning run at least ${minSteps} steps before early stopping may end it`) +
@@ -636,6 +647,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       fixmatch: opts.fixmatch ? { enabled: true, when: opts.fixmatch === 'final' ? 'final' : 'all', ...FIXMATCH_DEFAULTS } : { enabled: false },
       noisyStudent: nsEnabled ? { enabled: true, ...NOISY_STUDENT_DEFAULTS, ...nsOptions } : { enabled: false },
       refit,
+      train: trainMethod,
       selectWith,
       fineTune: { ...FINE_TUNE_DEFAULTS, keep, epochs, minSteps, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },
       fullSupervised: { labels: pool.length, epochsCap: fullEpochs, note: `fine-tuning epochs capped at ${fullEpochs}${opts.fullEpochs === undefined ? ` (≈${fullSteps} steps of ${FINE_TUNE_DEFAULTS.batch})` : ' (--full-epochs)'} for the full label set; SSL encoder, no FixMatch` },

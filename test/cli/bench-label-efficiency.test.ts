@@ -93,6 +93,7 @@ test('bench label-efficiency, generic CSV mode: exact JSON contract, report, SVG
   assert.equal(d.curves.ssl_active[0].selectedBy, 'typiclust');
   assert.equal(d.curves.ssl_active[1].selectedBy, 'badge');
   assert.equal(d.selectWith, 'head');
+  assert.equal(d.train, 'auto');
   assert.equal(d.curves.ssl_active[0].uncertaintyFrom, null);
   assert.equal(d.curves.ssl_active[1].uncertaintyFrom, 'head', 'by default a linear head on the frozen embeddings gives the probabilities');
   assert.equal(d.curves.ssl_active[1].accuracy, j.results.ssl_active.accuracy);
@@ -175,11 +176,11 @@ test('bench label-efficiency --refit --keep best: fine-tuned winners trained aga
   assert.match(both.json.error.message, /--refit and --noisy-student do not combine/);
 });
 
-test('bench label-efficiency --pretext: the chosen pretext is pretrained and cached; by default every fine-tuning run keeps its last epoch; bad values → exit 2', () => {
+test('bench label-efficiency --pretext --method fine-tune: the chosen pretext is pretrained and cached; every arm fine-tunes; by default every fine-tuning run keeps its last epoch; bad values → exit 2', () => {
   const report = join(dir, 'out-pretext', 'report.json');
   const r = tessera(
     ['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category',
-      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--pretext', 'simcse',
+      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--pretext', 'simcse', '--method', 'fine-tune',
       '--cache-dir', join(dir, 'cache-pretext'), '--report', report, '--json'],
     {},
   );
@@ -190,15 +191,15 @@ test('bench label-efficiency --pretext: the chosen pretext is pretrained and cac
   assert.ok(readdirSync(join(dir, 'cache-pretext')).some((n) => n.endsWith('-simcse-e1-s0')), 'cached under the pretext');
   assert.equal(d.fineTune.keep, 'final');
   assert.match(d.protocol, /the whole schedule run and its final weights kept/);
-  let fineTuned = 0;
+  assert.equal(d.train, 'fine-tune');
+  assert.match(d.protocol, /per arm, for every arm alike, only the second of a linear head .* and full fine-tuning/);
   for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) {
     const a = d.arms[arm];
-    if (a.fineTuneEpochs !== null) {
-      assert.equal(a.fineTuneBestEpoch, a.fineTuneEpochs, `${arm}: the last epoch's weights`);
-      fineTuned++;
-    }
+    assert.equal(a.method, 'fine-tune', `${arm}: fine-tuned whatever the validation split says`);
+    assert.ok(a.fineTuneEpochs > 0);
+    assert.equal(a.fineTuneBestEpoch, a.fineTuneEpochs, `${arm}: the last epoch's weights`);
   }
-  assert.ok(fineTuned > 0, 'fine-tuning ran');
+  for (const arm of ['ssl_active', 'ssl_random']) for (const p of d.curves[arm]) assert.equal(p.method, 'fine-tune', `${arm} at ${p.labels} labels`);
 
   const wrong = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--pretext', 'mlm', '--json'], {});
   assert.equal(wrong.code, 2);
@@ -209,6 +210,9 @@ test('bench label-efficiency --pretext: the chosen pretext is pretrained and cac
   const keep = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--keep', 'last', '--json'], {});
   assert.equal(keep.code, 2);
   assert.match(keep.json.error.message, /--keep expects best or final, got "last"/);
+  const method = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--method', 'knn', '--json'], {});
+  assert.equal(method.code, 2);
+  assert.match(method.json.error.message, /--method expects linear\|fine-tune\|auto, got "knn"/);
 });
 
 test("bench label-efficiency --select-with model: uncertainty from the previous round's trained classifier; bad values → exit 2", () => {

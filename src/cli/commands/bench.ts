@@ -3,7 +3,14 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../core/errors.ts';
 import { ARMS, BENCH_DATASETS, reportSuffix, runLabelEfficiency, type LabelEfficiencyReport } from '../../train/label-efficiency.ts';
+import { TRAIN_METHODS, type TrainMethod } from '../../train/train-classifier.ts';
 import { act, makeOut, parseIntOption } from '../context.ts';
+
+// `--train` is the generic mode's training CSV here, so the classifier choice is `--method`.
+const parseMethod = (v: string): TrainMethod => {
+  if (!(TRAIN_METHODS as readonly string[]).includes(v)) throw new UserError(`--method expects ${TRAIN_METHODS.join('|')}, got "${v}"`);
+  return v as TrainMethod;
+};
 
 /** The checkout's root (this file is src/cli/commands/bench.ts). */
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -23,6 +30,7 @@ interface LabelEfficiencyFlags {
   refit?: boolean;
   keep?: 'best' | 'final';
   selectWith?: 'head' | 'model';
+  method?: TrainMethod;
   minSteps?: number;
   encoder?: string;
   pretext?: string;
@@ -71,6 +79,7 @@ export function registerBench(program: Command) {
       if (v !== 'head' && v !== 'model') throw new UserError(`--select-with expects head or model, got "${v}"`);
       return v;
     })
+    .option('--method <m>', "every arm's classifier: linear | fine-tune | auto (the better of the two on the validation split; the default)", parseMethod)
     .option('--min-steps <n>', 'every fine-tuning run at least this many optimiser steps (default 40 × --epochs; with --keep best, early stopping may not end it sooner)', parseIntOption('--min-steps'))
     .option('--encoder <dir>', 'use this saved SSL encoder instead of the cache')
     .option('--pretext <name>', "pretext to pretrain the SSL encoder with (default: the modality's: mlm, simclr, audio-contrastive, vime); cached per pretext; not with --encoder")
@@ -99,7 +108,7 @@ export function registerBench(program: Command) {
         }
         const name = f.dataset ?? `csv-${(f.train ?? '').replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}`;
         const fixmatch = f.fixmatch === 'final' ? 'final' : Boolean(f.fixmatch);
-        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, noisyStudent: f.noisyStudent, refit: f.refit, keep: f.keep, pretext: f.pretext, selectWith: f.selectWith })}.json`));
+        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, noisyStudent: f.noisyStudent, refit: f.refit, keep: f.keep, pretext: f.pretext, selectWith: f.selectWith, train: f.method })}.json`));
         const r = await runLabelEfficiency({
           dataset: f.dataset,
           csv: f.dataset === undefined ? { train: f.train!, test: f.test!, textColumn: f.textColumn!, labelColumn: f.labelColumn! } : undefined,
@@ -112,6 +121,7 @@ export function registerBench(program: Command) {
           refit: Boolean(f.refit),
           keep: f.keep,
           selectWith: f.selectWith,
+          train: f.method,
           minSteps: f.minSteps,
           encoderDir: f.encoder && resolve(f.encoder),
           pretext: f.pretext,
