@@ -31,6 +31,10 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The bench in generic CSV mode on the SMS Spam cut, kept tiny (1 pretraining epoch, 2 fine-tuning epochs, 1 for full supervision), plus `extra`. */
+const csvBench = (...extra: string[]) =>
+  tessera(['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', ...extra, '--json'], {});
+
 /** A minimal XML well-formedness check: one root, every tag closed in order, attributes quoted, entities known. */
 function assertWellFormedXml(xml: string): void {
   const body = xml.replace(/^<\?xml[^?]*\?>\s*/, '');
@@ -59,10 +63,8 @@ function assertWellFormedXml(xml: string): void {
 test('bench label-efficiency, generic CSV mode: exact JSON contract, report, SVG and encoder cache', () => {
   const cache = join(dir, 'cache');
   const report = join(dir, 'out', 'report.json');
-  const r = tessera(
-    ['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category',
-      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--cache-dir', cache, '--report', report, '--json'],
-    {},
+  const r = csvBench(
+    '--budget', '12', '--rounds', '2', '--cache-dir', cache, '--report', report,
   );
   assert.equal(r.code, 0, r.stderr);
   const j = r.json;
@@ -119,12 +121,10 @@ test('bench label-efficiency, generic CSV mode: exact JSON contract, report, SVG
 
 test('bench label-efficiency --fixmatch final: FixMatch only in the budget arms\' final training; --min-steps and --noisy-student reach the run', () => {
   const report = join(dir, 'out-final', 'report.json');
-  const r = tessera(
-    ['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category',
-      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--fixmatch', 'final', '--noisy-student',
-      // Early stopping keeps this short: with final weights each noisy student runs its whole 1,200 steps.
-      '--keep', 'best', '--cache-dir', join(dir, 'cache'), '--report', report, '--json'],
-    {},
+  const r = csvBench(
+    '--budget', '12', '--rounds', '2', '--min-steps', '3', '--fixmatch', 'final', '--noisy-student',
+    // Early stopping keeps this short: with final weights each noisy student runs its whole 1,200 steps.
+    '--keep', 'best', '--cache-dir', join(dir, 'cache'), '--report', report,
   );
   assert.equal(r.code, 0, r.stderr);
   const d = r.json.details;
@@ -147,11 +147,9 @@ test('bench label-efficiency --fixmatch final: FixMatch only in the budget arms\
 
 test('bench label-efficiency --refit --keep best: fine-tuned winners trained again on every label up to the validated step; not with --noisy-student', () => {
   const report = join(dir, 'out-refit', 'report.json');
-  const r = tessera(
-    ['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category',
-      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--refit', '--keep', 'best',
-      '--cache-dir', join(dir, 'cache'), '--report', report, '--json'],
-    {},
+  const r = csvBench(
+    '--budget', '12', '--rounds', '2', '--min-steps', '3', '--refit', '--keep', 'best',
+    '--cache-dir', join(dir, 'cache'), '--report', report,
   );
   assert.equal(r.code, 0, r.stderr);
   const d = r.json.details;
@@ -178,11 +176,9 @@ test('bench label-efficiency --refit --keep best: fine-tuned winners trained aga
 
 test('bench label-efficiency --pretext --method fine-tune: the chosen pretext is pretrained and cached; every arm fine-tunes; by default every fine-tuning run keeps its last epoch; bad values → exit 2', () => {
   const report = join(dir, 'out-pretext', 'report.json');
-  const r = tessera(
-    ['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category',
-      '--budget', '12', '--rounds', '2', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--pretext', 'simcse', '--method', 'fine-tune',
-      '--cache-dir', join(dir, 'cache-pretext'), '--report', report, '--json'],
-    {},
+  const r = csvBench(
+    '--budget', '12', '--rounds', '2', '--min-steps', '3', '--pretext', 'simcse', '--method', 'fine-tune',
+    '--cache-dir', join(dir, 'cache-pretext'), '--report', report,
   );
   assert.equal(r.code, 0, r.stderr);
   const d = r.json.details;
@@ -217,11 +213,9 @@ test('bench label-efficiency --pretext --method fine-tune: the chosen pretext is
 
 test("bench label-efficiency --select-with model: uncertainty from the previous round's trained classifier; bad values → exit 2", () => {
   const report = join(dir, 'out-select', 'report.json');
-  const r = tessera(
-    ['bench', 'label-efficiency', '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category',
-      '--budget', '18', '--rounds', '3', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--strategy', 'margin', '--select-with', 'model',
-      '--cache-dir', join(dir, 'cache'), '--report', report, '--json'],
-    {},
+  const r = csvBench(
+    '--budget', '18', '--rounds', '3', '--min-steps', '3', '--strategy', 'margin', '--select-with', 'model',
+    '--cache-dir', join(dir, 'cache'), '--report', report,
   );
   assert.equal(r.code, 0, r.stderr);
   const d = r.json.details;
