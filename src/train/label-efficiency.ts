@@ -189,8 +189,8 @@ export interface LabelEfficiencyOptions {
   /**
    * How every arm's classifier is trained (TrainClassifierOptions.method): 'auto' (default) — the
    * better on the validation split of a linear head and fine-tuning; 'linear' or 'fine-tune' —
-   * that one only, the validation split then fitting the temperature (and, with `keep: 'best'`,
-   * the epoch). The same for every arm.
+   * that one only, whatever the validation split says (TrainClassifierOptions.method). The same
+   * for every arm.
    */
   train?: TrainMethod;
   /** The SSL arms' encoder learning rate as a fraction of the head's (default 0.1, LP-FT's protection of pretrained features; scratch always uses 1). */
