@@ -453,9 +453,9 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   const keep = opts.keep ?? 'final';
   if (keep !== 'best' && keep !== 'final') throw new UserError(`--keep expects best or final, got ${String(opts.keep)}`);
   const trainMethod = opts.train ?? 'auto';
-  if (!(TRAIN_METHODS as readonly string[]).includes(trainMethod)) throw new UserError(`--method expects ${TRAIN_METHODS.join('|')}, got ${String(opts.train)}`);
+  if (!(TRAIN_METHODS as readonly string[]).includes(trainMethod)) throw new UserError(`--method expects ${TRAIN_METHODS.join('|')}, got ${JSON.stringify(opts.train)}`);
   const selectWith = opts.selectWith ?? 'head';
-  if (selectWith !== 'head' && selectWith !== 'model') throw new UserError(`--select-with expects head or model, got ${String(opts.selectWith)}`);
+  if (selectWith !== 'head' && selectWith !== 'model') throw new UserError(`--select-with expects head or model, got ${JSON.stringify(opts.selectWith)}`);
   const bd = await loadBenchData(opts);
   const { data, classes, y, test } = bd;
   const pool = bd.train.filter((i) => y[i] >= 0);

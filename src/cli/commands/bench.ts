@@ -3,14 +3,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../core/errors.ts';
 import { ARMS, BENCH_DATASETS, reportSuffix, runLabelEfficiency, type LabelEfficiencyReport } from '../../train/label-efficiency.ts';
-import { TRAIN_METHODS, type TrainMethod } from '../../train/train-classifier.ts';
+import type { TrainMethod } from '../../train/train-classifier.ts';
 import { act, makeOut, parseIntOption } from '../context.ts';
-
-// `--train` is the generic mode's training CSV here, so the classifier choice is `--method`.
-const parseMethod = (v: string): TrainMethod => {
-  if (!(TRAIN_METHODS as readonly string[]).includes(v)) throw new UserError(`--method expects ${TRAIN_METHODS.join('|')}, got "${v}"`);
-  return v as TrainMethod;
-};
 
 /** The checkout's root (this file is src/cli/commands/bench.ts). */
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -75,11 +69,10 @@ export function registerBench(program: Command) {
       if (v !== 'best' && v !== 'final') throw new UserError(`--keep expects best or final, got "${v}"`);
       return v;
     })
-    .option('--select-with <probs>', "whose probabilities the uncertainty strategies read after round 0: head (a linear head on the frozen SSL embeddings; the default) or model (the classifier the previous round trained, calibrated)", (v: string) => {
-      if (v !== 'head' && v !== 'model') throw new UserError(`--select-with expects head or model, got "${v}"`);
-      return v;
-    })
-    .option('--method <m>', "every arm's classifier: linear | fine-tune | auto (the better of the two on the validation split; the default)", parseMethod)
+    // Checked by runLabelEfficiency, which bench/label-efficiency.ts calls too.
+    .option('--select-with <probs>', "whose probabilities the uncertainty strategies read after round 0: head (a linear head on the frozen SSL embeddings; the default) or model (the classifier the previous round trained, calibrated)")
+    // `--train` is the generic mode's training CSV here, so the classifier choice is `--method`.
+    .option('--method <m>', "every arm's classifier: linear | fine-tune | auto (the better of the two on the validation split; the default)")
     .option('--min-steps <n>', 'every fine-tuning run at least this many optimiser steps (default 40 × --epochs; with --keep best, early stopping may not end it sooner)', parseIntOption('--min-steps'))
     .option('--encoder <dir>', 'use this saved SSL encoder instead of the cache')
     .option('--pretext <name>', "pretext to pretrain the SSL encoder with (default: the modality's: mlm, simclr, audio-contrastive, vime); cached per pretext; not with --encoder")
