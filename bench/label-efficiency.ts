@@ -4,7 +4,7 @@
 // learning-curve SVG under bench/out/. Encoders are cached in bench/.cache/encoders/ (pretrained
 // once per dataset, pretext, epochs and seed).
 // Usage: npx tsx bench/label-efficiency.ts [--only digits,sms-spam] [--budget 100] [--seeds 0,1,2]
-//        [--strategy badge] [--rounds 4] [--fixmatch [final]] [--noisy-student] [--refit] [--keep best] [--select-with model] [--method auto|linear|fine-tune] [--min-steps 1200] [--encoder DIR | --pretext P] [--pretrain-epochs E] [--epochs 30] [--full-epochs E]
+//        [--strategy badge] [--rounds 4] [--fixmatch [final]] [--fixmatch-mu 7] [--fixmatch-tau 0.95] [--noisy-student] [--refit] [--keep best] [--select-with model] [--method auto|linear|fine-tune] [--min-steps 1200] [--encoder DIR | --pretext P] [--pretrain-epochs E] [--epochs 30] [--full-epochs E]
 // --noisy-student compares noisy-student self-training (src/train/noisy-student.ts) with plain
 // training in every budget arm's final training: the kept model and the teacher's test accuracy
 // are both reported. --encoder DIR uses a saved encoder instead of the cache.
@@ -23,6 +23,11 @@ const strategy = arg('--strategy', 'badge');
 const rounds = Number(arg('--rounds', '4'));
 // --fixmatch: every fine-tuning run; --fixmatch final: only each budget arm's final training.
 const fixmatch: boolean | 'final' = process.argv.includes('--fixmatch') ? (arg('--fixmatch', '') === 'final' ? 'final' : true) : false;
+// FixMatch's μ and τ where not the paper's 7 and 0.95 (runLabelEfficiency checks them).
+const fixmatchSettings = {
+  mu: process.argv.includes('--fixmatch-mu') ? Number(arg('--fixmatch-mu', '')) : undefined,
+  tau: process.argv.includes('--fixmatch-tau') ? Number(arg('--fixmatch-tau', '')) : undefined,
+};
 const noisyStudent = process.argv.includes('--noisy-student');
 // --refit: every fine-tuned winner trained again on all its labels (validation items too).
 const refit = process.argv.includes('--refit');
@@ -40,7 +45,7 @@ const epochs = process.argv.includes('--epochs') ? Number(arg('--epochs', '30'))
 const fullEpochs = process.argv.includes('--full-epochs') ? Number(arg('--full-epochs', '5')) : undefined;
 const root = resolve(import.meta.dirname, '..');
 
-console.log(`bench/label-efficiency — budget ${budget}, ${strategy} after a TypiClust cold start, ${rounds} rounds, seeds ${seeds.join(',')}${fixmatch ? `, FixMatch${fixmatch === 'final' ? ' (final trainings)' : ''}` : ''}${noisyStudent ? ', noisy student' : ''}${refit ? ', refit on every label' : ''}${keep === 'best' ? ', best-validation weights kept' : ''}${selectWith === 'model' ? ", uncertainty from the previous round's classifier" : ''}${train !== 'auto' ? `, ${train} only` : ''}${minSteps !== undefined ? `, at least ${minSteps} fine-tuning steps` : ''}; node ${process.version}`);
+console.log(`bench/label-efficiency — budget ${budget}, ${strategy} after a TypiClust cold start, ${rounds} rounds, seeds ${seeds.join(',')}${fixmatch ? `, FixMatch${fixmatch === 'final' ? ' (final trainings)' : ''}${fixmatchSettings.mu !== undefined ? ` μ ${fixmatchSettings.mu}` : ''}${fixmatchSettings.tau !== undefined ? ` τ ${fixmatchSettings.tau}` : ''}` : ''}${noisyStudent ? ', noisy student' : ''}${refit ? ', refit on every label' : ''}${keep === 'best' ? ', best-validation weights kept' : ''}${selectWith === 'model' ? ", uncertainty from the previous round's classifier" : ''}${train !== 'auto' ? `, ${train} only` : ''}${minSteps !== undefined ? `, at least ${minSteps} fine-tuning steps` : ''}; node ${process.version}`);
 for (const name of only) {
   if (!BENCH_DATASETS[name]) throw new Error(`unknown dataset ${name}; known: ${Object.keys(BENCH_DATASETS).join(', ')}`);
   const reports: LabelEfficiencyReport[] = [];
@@ -53,6 +58,7 @@ for (const name of only) {
         seed,
         rounds,
         fixmatch,
+        fixmatchSettings,
         noisyStudent,
         refit,
         keep,
@@ -67,7 +73,7 @@ for (const name of only) {
         cacheDir: resolve(root, 'bench/.cache/encoders'),
         datasetsDir: resolve(root, '../shared/datasets'),
         fashionDir: '/usr/share/datasets/fashion-mnist',
-        reportPath: resolve(root, `bench/out/label-efficiency-${name}-b${budget}-${strategy}-s${seed}${reportSuffix({ fixmatch, noisyStudent, refit, keep, pretext, selectWith, train })}.json`),
+        reportPath: resolve(root, `bench/out/label-efficiency-${name}-b${budget}-${strategy}-s${seed}${reportSuffix({ fixmatch, fixmatchSettings, noisyStudent, refit, keep, pretext, selectWith, train })}.json`),
         log: (l) => process.stderr.write(`[${name} s${seed}] ${l}\n`),
       }),
     );

@@ -63,6 +63,15 @@ export function parseIntOption(name: string) {
   };
 }
 
+/** Any finite number; ranges are checked by whoever uses it. */
+export function parseNumberOption(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new TesseraError(`${name} expects a number, got "${v}"`, 'E_INPUT', 2);
+    return n;
+  };
+}
+
 /** The exit code the running command asked for (commander drops action return values). */
 export const exitState = { code: 0 };
 

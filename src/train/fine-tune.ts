@@ -35,7 +35,7 @@ import { fitLinearProbe } from '../probe/logreg.ts';
 import { fitTemperature, softmaxWithTemperature } from './calibration.ts';
 import { cvLambda, metricsFromProba, type Metrics } from './linear-head.ts';
 import { viewsFor, type AugLevel, type Views } from './views.ts';
-import { FIXMATCH_DEFAULTS, fixmatchUnlabelledLoss, pseudoLabels, type FixMatchOptions } from './fixmatch.ts';
+import { fixmatchUnlabelledLoss, pseudoLabels, resolveFixMatch, type FixMatchOptions } from './fixmatch.ts';
 
 export interface FineTuneOptions {
   seed: number;
@@ -463,9 +463,7 @@ export async function fineTune(
   );
 
   const f = options.fixmatch;
-  const fm = f
-    ? { tau: f.tau ?? FIXMATCH_DEFAULTS.tau, mu: f.mu ?? FIXMATCH_DEFAULTS.mu, lambdaU: f.lambdaU ?? FIXMATCH_DEFAULTS.lambdaU, unlabelled: Int32Array.from(f.unlabelled) }
-    : null;
+  const fm = f ? { ...resolveFixMatch({ tau: f.tau, mu: f.mu, lambdaU: f.lambdaU }), unlabelled: Int32Array.from(f.unlabelled) } : null;
   const planned = planSchedule(trainIdx.length, o);
   const replay = options.replay;
   if (replay && !(Number.isInteger(replay.stopAt) && replay.stopAt >= 1 && Number.isInteger(replay.totalSteps) && replay.totalSteps >= replay.stopAt)) {

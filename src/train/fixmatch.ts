@@ -12,6 +12,7 @@
  * this file holds the two pieces with the arithmetic.
  */
 import { tf } from '../ml/engine.ts';
+import { UserError } from '../core/errors.ts';
 
 export interface FixMatchOptions {
   /** Confidence threshold τ (default 0.95). */
@@ -23,6 +24,20 @@ export interface FixMatchOptions {
 }
 
 export const FIXMATCH_DEFAULTS = { tau: 0.95, mu: 7, lambdaU: 1 };
+
+/**
+ * The settings with the paper's defaults filled in, checked: 0 ≤ τ ≤ 1 (0 keeps every pseudo-label), 0 < μ ≤ 64 (a smaller μ
+ * makes a step cheaper where the unlabelled forward passes dominate, e.g. audio), λu ≥ 0.
+ * `name` turns a field into what the caller calls it (a CLI flag) for the error message.
+ */
+export function resolveFixMatch(o: FixMatchOptions = {}, name: (field: keyof FixMatchOptions) => string = (f) => `fixmatch.${f}`): Required<FixMatchOptions> {
+  const r = { ...FIXMATCH_DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) };
+  const ok = (v: unknown, lo: number, hi: number, loOpen: boolean) => typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && v <= hi;
+  if (!ok(r.tau, 0, 1, false)) throw new UserError(`${name('tau')} expects a confidence threshold in [0, 1], got ${String(r.tau)}`);
+  if (!ok(r.mu, 0, 64, true)) throw new UserError(`${name('mu')} expects an unlabelled-to-labelled batch ratio in (0, 64], got ${String(r.mu)}`);
+  if (!ok(r.lambdaU, 0, 100, false)) throw new UserError(`${name('lambdaU')} expects a weight in [0, 100], got ${String(r.lambdaU)}`);
+  return r;
+}
 
 /**
  * Hard pseudo-labels from class probabilities (rows × K): the arg-max of each row, and a mask

@@ -39,6 +39,7 @@ import { selectRows, type Features } from '../probe/features.ts';
 import { evaluate, fitHead, headProba, metricsFromProba, type Head, type Metrics } from './linear-head.ts';
 import { FINE_TUNE_DEFAULTS, fineTune, snapshotEncoder, stratifiedSplit, type EpochReport, type FineTuneOptions, type FineTuneResult } from './fine-tune.ts';
 import { NOISY_STUDENT_DEFAULTS, limitPool, selectPseudoLabels, type NoisyStudentOptions } from './noisy-student.ts';
+import type { FixMatchOptions } from './fixmatch.ts';
 
 export const TRAIN_METHODS = ['linear', 'fine-tune', 'auto'] as const;
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
@@ -69,6 +70,8 @@ export interface TrainClassifierOptions {
   keep?: 'best' | 'final';
   /** Fine-tune with FixMatch on these unlabelled positions. */
   fixmatchUnlabelled?: number[];
+  /** FixMatch's τ, μ, λu where not the paper's (FIXMATCH_DEFAULTS); only with `fixmatchUnlabelled`. */
+  fixmatch?: FixMatchOptions;
   /** Train a fine-tuned winner again on every label (see the file comment; not with noisy student). */
   refit?: boolean;
   /** Noisy-student self-training on these unlabelled positions (see the file comment); needs a validation split. */
@@ -180,7 +183,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     minSteps: opts.minSteps,
     keep: opts.keep,
     encoderLr: opts.encoderLr,
-    fixmatch: opts.fixmatchUnlabelled ? { unlabelled: opts.fixmatchUnlabelled } : undefined,
+    fixmatch: opts.fixmatchUnlabelled ? { ...opts.fixmatch, unlabelled: opts.fixmatchUnlabelled } : undefined,
     signal: opts.signal,
     onEpoch: opts.onEpoch,
   };

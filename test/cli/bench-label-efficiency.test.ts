@@ -119,10 +119,10 @@ test('bench label-efficiency, generic CSV mode: exact JSON contract, report, SVG
   assert.ok(existsSync(join(cache, cached[0], 'encoder.json')));
 });
 
-test('bench label-efficiency --fixmatch final: FixMatch only in the budget arms\' final training; --min-steps and --noisy-student reach the run', () => {
+test('bench label-efficiency --fixmatch final --fixmatch-mu/--fixmatch-tau: FixMatch only in the budget arms\' final training, with those settings; --min-steps and --noisy-student reach the run', () => {
   const report = join(dir, 'out-final', 'report.json');
   const r = csvBench(
-    '--budget', '12', '--rounds', '2', '--min-steps', '3', '--fixmatch', 'final', '--noisy-student',
+    '--budget', '12', '--rounds', '2', '--min-steps', '3', '--fixmatch', 'final', '--fixmatch-mu', '2', '--fixmatch-tau', '0.9', '--noisy-student',
     // Early stopping keeps this short: with final weights each noisy student runs its whole 1,200 steps.
     '--keep', 'best', '--cache-dir', join(dir, 'cache'), '--report', report,
   );
@@ -130,6 +130,7 @@ test('bench label-efficiency --fixmatch final: FixMatch only in the budget arms\
   const d = r.json.details;
   assert.equal(d.fixmatch.enabled, true);
   assert.equal(d.fixmatch.when, 'final');
+  assert.deepEqual([d.fixmatch.mu, d.fixmatch.tau, d.fixmatch.lambdaU], [2, 0.9, 1]);
   assert.equal(d.fineTune.minSteps, 3);
   assert.equal(d.noisyStudent.enabled, true);
   assert.match(d.protocol, /FixMatch on the unlabelled training items in each budget arm's final training/);
@@ -143,6 +144,16 @@ test('bench label-efficiency --fixmatch final: FixMatch only in the budget arms\
   const bad = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--fixmatch', 'sometimes', '--json'], {});
   assert.equal(bad.code, 2);
   assert.match(bad.json.error.message, /--fixmatch expects all or final, got "sometimes"/);
+  for (const [flags, message] of [
+    [['--fixmatch', 'final', '--fixmatch-mu', '0'], /--fixmatch-mu expects an unlabelled-to-labelled batch ratio in \(0, 64\], got 0/],
+    [['--fixmatch', '--fixmatch-tau', '1.2'], /--fixmatch-tau expects a confidence threshold in \[0, 1\], got 1\.2/],
+    [['--fixmatch', '--fixmatch-mu', 'two'], /--fixmatch-mu expects a number, got "two"/],
+    [['--fixmatch-mu', '2'], /--fixmatch-mu needs --fixmatch/],
+  ] as const) {
+    const b = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', ...flags, '--json'], {});
+    assert.equal(b.code, 2, flags.join(' '));
+    assert.match(b.json.error.message, message);
+  }
 });
 
 test('bench label-efficiency --refit --keep best: fine-tuned winners trained again on every label up to the validated step; not with --noisy-student', () => {

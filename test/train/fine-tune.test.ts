@@ -10,7 +10,7 @@ import { randomEncoder } from '../../src/ssl/index.ts';
 import type { ModalityData } from '../../src/ssl/types.ts';
 import { Rng } from '../../src/ssl/rng.ts';
 import { BestWeights, fineTune, planSchedule, smoothedCrossEntropy, snapshotEncoder, stratifiedSplit, type FineTuneOptions, type FineTuneResult } from '../../src/train/fine-tune.ts';
-import { fixmatchUnlabelledLoss, pseudoLabels } from '../../src/train/fixmatch.ts';
+import { FIXMATCH_DEFAULTS, fixmatchUnlabelledLoss, pseudoLabels, resolveFixMatch } from '../../src/train/fixmatch.ts';
 import { evaluate, fitHead } from '../../src/train/linear-head.ts';
 import { selectRows } from '../../src/probe/features.ts';
 import { mulberry32, shuffled } from '../../src/core/rng.ts';
@@ -220,12 +220,12 @@ test('FixMatch pseudo-labels: arg-max kept only where the top probability is ≥
   logits.dispose();
 });
 
-test('FixMatch in the loop: pseudo-labels pass only when confident enough (τ = 1.01 → none, τ = 0 → all)', async () => {
+test('FixMatch in the loop: pseudo-labels pass only when confident enough (τ = 1 → none here, τ = 0 → all); settings out of range are refused', async () => {
   const { data, y } = blobs(200, 6);
   const labelled = [...Array(40).keys()];
   const unlabelled = Array.from({ length: 160 }, (_, i) => 40 + i);
   const rates: Record<string, number[]> = {};
-  for (const tau of [1.01, 0]) {
+  for (const tau of [1, 0]) {
     const enc = await randomEncoder(data, { pretext: 'vime', seed: 3, config: { encoder: { widths: [16, 16] } } });
     const ft = await fineTune(enc, data, { idx: labelled, y: labelled.map((i) => y[i]) }, ['neg', 'pos'], { seed: 0, epochs: 2, batch: 8, fixmatch: { unlabelled, tau, mu: 2 } });
     rates[tau] = ft.history.slice(1).map((h) => h.pseudoLabelRate!);
@@ -233,8 +233,19 @@ test('FixMatch in the loop: pseudo-labels pass only when confident enough (τ = 
     ft.model.dispose();
     enc.dispose();
   }
-  assert.deepEqual(rates['1.01'], [0, 0]);
+  // A 2-class softmax reaches exactly 1 only past a ~17-nat logit gap, which 2 epochs of this net do not.
+  assert.deepEqual(rates['1'], [0, 0]);
   assert.deepEqual(rates['0'], [1, 1]);
+
+  assert.deepEqual(resolveFixMatch({}), FIXMATCH_DEFAULTS);
+  assert.deepEqual(resolveFixMatch({ mu: 2, tau: undefined }), { ...FIXMATCH_DEFAULTS, mu: 2 });
+  assert.throws(() => resolveFixMatch({ tau: 1.5 }), /fixmatch\.tau expects a confidence threshold in \[0, 1\], got 1\.5/);
+  assert.throws(() => resolveFixMatch({ mu: 0 }, (f) => `--fixmatch-${f}`), /--fixmatch-mu expects an unlabelled-to-labelled batch ratio in \(0, 64\], got 0/);
+  assert.throws(() => resolveFixMatch({ mu: NaN }), /fixmatch\.mu .* got NaN/);
+  assert.throws(() => resolveFixMatch({ lambdaU: -1 }), /fixmatch\.lambdaU expects a weight in \[0, 100\], got -1/);
+  const enc = await randomEncoder(data, { pretext: 'vime', seed: 3, config: { encoder: { widths: [16, 16] } } });
+  await assert.rejects(fineTune(enc, data, { idx: labelled, y: labelled.map((i) => y[i]) }, ['neg', 'pos'], { seed: 0, epochs: 1, batch: 8, fixmatch: { unlabelled, mu: -2 } }), /fixmatch\.mu .* got -2/);
+  enc.dispose();
 });
 
 test('label smoothing: ε = 0 is plain cross-entropy; ε > 0 raises the loss of a confident correct prediction', () => {

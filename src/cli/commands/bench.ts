@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../../core/errors.ts';
 import { ARMS, BENCH_DATASETS, reportSuffix, runLabelEfficiency, type LabelEfficiencyReport } from '../../train/label-efficiency.ts';
 import type { TrainMethod } from '../../train/train-classifier.ts';
-import { act, makeOut, parseIntOption } from '../context.ts';
+import { act, makeOut, parseIntOption, parseNumberOption } from '../context.ts';
 
 /** The checkout's root (this file is src/cli/commands/bench.ts). */
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -20,6 +20,8 @@ interface LabelEfficiencyFlags {
   seed: number;
   rounds: number;
   fixmatch?: boolean | 'all' | 'final';
+  fixmatchMu?: number;
+  fixmatchTau?: number;
   noisyStudent?: boolean;
   refit?: boolean;
   keep?: 'best' | 'final';
@@ -63,6 +65,9 @@ export function registerBench(program: Command) {
       if (v !== 'all' && v !== 'final') throw new UserError(`--fixmatch expects all or final, got "${v}"`);
       return v;
     })
+    // Ranges are checked by runLabelEfficiency (fixmatch.ts resolveFixMatch).
+    .option('--fixmatch-mu <μ>', 'with --fixmatch: unlabelled batch = μ × the labelled batch (default 7; a smaller μ makes a step cheaper)', parseNumberOption('--fixmatch-mu'))
+    .option('--fixmatch-tau <τ>', "with --fixmatch: confidence a pseudo-label needs (default 0.95)", parseNumberOption('--fixmatch-tau'))
     .option('--noisy-student', "noisy-student self-training in each budget arm's final training, kept only when it validates better")
     .option('--refit', 'train every fine-tuned winner again on all its labels, its validation items too, replaying its learning-rate schedule to the validated step (not with --noisy-student)')
     .option('--keep <weights>', 'which weights every fine-tuning run keeps: final (the whole schedule, last weights; the default) or best (early stopping on the validation split, best weights restored)', (v: string) => {
@@ -101,7 +106,8 @@ export function registerBench(program: Command) {
         }
         const name = f.dataset ?? `csv-${(f.train ?? '').replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}`;
         const fixmatch = f.fixmatch === 'final' ? 'final' : Boolean(f.fixmatch);
-        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, noisyStudent: f.noisyStudent, refit: f.refit, keep: f.keep, pretext: f.pretext, selectWith: f.selectWith, train: f.method })}.json`));
+        const fixmatchSettings = { mu: f.fixmatchMu, tau: f.fixmatchTau };
+        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, fixmatchSettings, noisyStudent: f.noisyStudent, refit: f.refit, keep: f.keep, pretext: f.pretext, selectWith: f.selectWith, train: f.method })}.json`));
         const r = await runLabelEfficiency({
           dataset: f.dataset,
           csv: f.dataset === undefined ? { train: f.train!, test: f.test!, textColumn: f.textColumn!, labelColumn: f.labelColumn! } : undefined,
@@ -110,6 +116,7 @@ export function registerBench(program: Command) {
           seed: f.seed,
           rounds: f.rounds,
           fixmatch,
+          fixmatchSettings,
           noisyStudent: Boolean(f.noisyStudent),
           refit: Boolean(f.refit),
           keep: f.keep,
