@@ -70,11 +70,8 @@ export function registerBench(program: Command) {
     .option('--fixmatch-tau <τ>', "with --fixmatch: confidence a pseudo-label needs (default 0.95)", parseNumberOption('--fixmatch-tau'))
     .option('--noisy-student', "noisy-student self-training in each budget arm's final training, kept only when it validates better")
     .option('--refit', 'train every fine-tuned winner again on all its labels, its validation items too, replaying its learning-rate schedule to the validated step (not with --noisy-student)')
-    .option('--keep <weights>', 'which weights every fine-tuning run keeps: final (the whole schedule, last weights; the default) or best (early stopping on the validation split, best weights restored)', (v: string) => {
-      if (v !== 'best' && v !== 'final') throw new UserError(`--keep expects best or final, got "${v}"`);
-      return v;
-    })
-    // Checked by runLabelEfficiency, which bench/label-efficiency.ts calls too.
+    // --keep, --select-with and --method are checked by runLabelEfficiency, which bench/label-efficiency.ts calls too.
+    .option('--keep <weights>', 'which weights every fine-tuning run keeps: final (the whole schedule, last weights; the default) or best (early stopping on the validation split, best weights restored)')
     .option('--select-with <probs>', "whose probabilities the uncertainty strategies read after round 0: head (a linear head on the frozen SSL embeddings; the default) or model (the classifier the previous round trained, calibrated)")
     // `--train` is the generic mode's training CSV here, so the classifier choice is `--method`.
     .option('--method <m>', "every arm's classifier: linear | fine-tune | auto (the better of the two on the validation split; the default)")
