@@ -26,8 +26,9 @@ export interface FixMatchOptions {
 export const FIXMATCH_DEFAULTS = { tau: 0.95, mu: 7, lambdaU: 1 };
 
 /**
- * The settings with the paper's defaults filled in, checked: 0 ≤ τ ≤ 1 (0 keeps every pseudo-label), 0 < μ ≤ 64 (a smaller μ
- * makes a step cheaper where the unlabelled forward passes dominate, e.g. audio), λu ≥ 0.
+ * The settings with the paper's defaults filled in, checked: 0 ≤ τ ≤ 1 (0 keeps every
+ * pseudo-label), 0 < μ ≤ 64 (a smaller μ makes a step cheaper where the unlabelled forward passes
+ * dominate, e.g. audio), 0 ≤ λu ≤ 100.
  * `name` turns a field into what the caller calls it (a CLI flag) for the error message.
  */
 export function resolveFixMatch(o: FixMatchOptions = {}, name: (field: keyof FixMatchOptions) => string = (f) => `fixmatch.${f}`): Required<FixMatchOptions> {
