@@ -112,3 +112,15 @@ for (const kind of STORE_KINDS) {
 }
 
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+test('numeric flags (audit, label, bench) share one parser: a non-number or an empty value exits 2 naming the flag', () => {
+  for (const [args, flag] of [
+    [['audit', '--project', 'p', '--z', 'abc'], '--z'],
+    [['audit', '--project', 'p', '--text-threshold', ''], '--text-threshold'],
+    [['label', 'settings', '--project', 'p', '--gold-rate', 'often'], '--gold-rate'],
+  ] as const) {
+    const r = tessera([...args, '--json'], {});
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr + JSON.stringify(r.json ?? {}), new RegExp(`${flag} expects a number, got \\\\"`));
+  }
+});

@@ -5,14 +5,8 @@ import { auditExclusions, latestAuditRun, listFindings } from '../../audit/exclu
 import { parseRegions, residencyReport, setExportRegions } from '../../audit/residency.ts';
 import { checkAuditOptions, type AuditOptions, type AuditReport } from '../../audit/run.ts';
 import { getProject } from '../../store/projects.ts';
-import { act, actor, makeOut, parseIntOption, withStore } from '../context.ts';
+import { act, actor, makeOut, parseIntOption, parseNumberOption, withStore } from '../context.ts';
 import { runJobHere } from '../run-job.ts';
-
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new UserError(`${name} expects a number, got "${v}"`);
-  return n;
-};
 
 interface AuditFlags {
   project: string;
@@ -38,12 +32,12 @@ export function registerAudit(program: Command) {
     .requiredOption('--project <name>')
     .option('--model <id|none>', 'embeddings to use (default: the newest encoder with embeddings here; none: skip)')
     .option('--ann <backend>', `ANN index for embedding neighbours: ${ANN_BACKENDS.join('|')}`)
-    .option('--text-threshold <j>', 'text near-duplicates: Jaccard of character 5-grams (default 0.8)', num('--text-threshold'))
+    .option('--text-threshold <j>', 'text near-duplicates: Jaccard of character 5-grams (default 0.8)', parseNumberOption('--text-threshold'))
     .option('--image-hash <h>', 'image near-duplicates: phash|dhash (default phash)')
     .option('--image-distance <bits>', 'image near-duplicates: largest Hamming distance of 64 bits (default 4)', parseIntOption('--image-distance'))
-    .option('--embedding-threshold <cos>', 'embedding near-duplicates: cosine similarity (default 0.98)', num('--embedding-threshold'))
+    .option('--embedding-threshold <cos>', 'embedding near-duplicates: cosine similarity (default 0.98)', parseNumberOption('--embedding-threshold'))
     .option('--k <n>', 'neighbours for kNN-distance outliers (default 10)', parseIntOption('--k'))
-    .option('--z <z>', 'robust z-score above which a value is an outlier (default 3.5)', num('--z'))
+    .option('--z <z>', 'robust z-score above which a value is an outlier (default 3.5)', parseNumberOption('--z'))
     .option('--clusters <n>', 'coverage clusters (default √(n/2), 2–50)', parseIntOption('--clusters'))
     .option('--coverage-labels <which>', 'labels that cover a cluster: all (source, final, gold) | human (final, gold)')
     .option('--seed <k>', 'seed', parseIntOption('--seed'), 0)

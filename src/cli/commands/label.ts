@@ -12,7 +12,7 @@ import { rerunConsensus } from '../../label/settle.ts';
 import { createTaxonomy, findTaxonomy } from '../../label/taxonomies.ts';
 import type { TaxonomyInput } from '../../label/taxonomy.ts';
 import { getProject } from '../../store/projects.ts';
-import { act, actor, makeOut, parseIntOption, withStore } from '../context.ts';
+import { act, actor, makeOut, parseIntOption, parseNumberOption, withStore } from '../context.ts';
 
 function readJsonFile<T>(file: string): T {
   let text: string;
@@ -28,11 +28,6 @@ function readJsonFile<T>(file: string): T {
   }
 }
 
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new UserError(`${name} expects a number, got "${v}"`);
-  return n;
-};
 const bool = (name: string) => (v: string) => {
   if (v === 'true' || v === 'false') return v === 'true';
   throw new UserError(`${name} expects true or false, got "${v}"`);
@@ -78,14 +73,14 @@ export function registerLabel(program: Command) {
     .command('settings')
     .requiredOption('--project <name>')
     .option('--overlap <n>', 'annotators per item', parseIntOption('--overlap'))
-    .option('--lease-seconds <s>', 'how long a served task stays reserved', num('--lease-seconds'))
+    .option('--lease-seconds <s>', 'how long a served task stays reserved', parseNumberOption('--lease-seconds'))
     .option('--method <m>', 'consensus: majority|dawid-skene|one-coin|glad')
     .option('--tie <rule>', 'majority ties: unresolved|random|first')
     .option('--seed <k>', 'seed for random ties', parseIntOption('--seed'))
-    .option('--review-threshold <x>', 'consensus confidence below this → review', num('--review-threshold'))
+    .option('--review-threshold <x>', 'consensus confidence below this → review', parseNumberOption('--review-threshold'))
     .option('--review-on-disagreement <bool>', 'any disagreement → review (true|false)', bool('--review-on-disagreement'))
-    .option('--gold-rate <x>', 'share of tasks that are gold items', num('--gold-rate'))
-    .option('--gold-threshold <x>', 'alert below this accuracy on gold', num('--gold-threshold'))
+    .option('--gold-rate <x>', 'share of tasks that are gold items', parseNumberOption('--gold-rate'))
+    .option('--gold-threshold <x>', 'alert below this accuracy on gold', parseNumberOption('--gold-threshold'))
     .option('--gold-min-answers <n>', 'over at least this many gold answers', parseIntOption('--gold-min-answers'))
     .option('--show-suggestions <bool>', 'serve suggestions (labels only) with tasks', bool('--show-suggestions'))
     .option('--json', 'print one JSON document')
