@@ -49,9 +49,9 @@ import { STRATEGIES } from '../select/index.ts';
 import { activeLearningVerdict, labelsToReach, type CurvePoint } from '../loop/economics.ts';
 import { fitHead, headProba, metricsFromProba } from './linear-head.ts';
 import { FINE_TUNE_DEFAULTS, snapshotEncoder } from './fine-tune.ts';
-import { TRAIN_METHODS, trainClassifier, type TrainMethod } from './train-classifier.ts';
+import { TRAIN_METHODS, trainClassifier, type TrainedClassifier, type TrainMethod } from './train-classifier.ts';
 import { FIXMATCH_DEFAULTS, resolveFixMatch, type FixMatchOptions } from './fixmatch.ts';
-import { NOISY_STUDENT_DEFAULTS, type NoisyStudentOptions } from './noisy-student.ts';
+import { NOISY_STUDENT_DEFAULTS, limitPool, type NoisyStudentOptions } from './noisy-student.ts';
 import { learningCurveSvg } from './curve-svg.ts';
 
 export const ARMS = ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised'] as const;
@@ -198,6 +198,13 @@ export interface LabelEfficiencyOptions {
    * for every arm.
    */
   train?: TrainMethod;
+  /**
+   * Every trained classifier's probabilities are moved from its labels' class prior to the prior
+   * EM estimates on (up to PRIOR_SHIFT_POOL of) the unlabelled training items
+   * (TrainClassifierOptions.priorShift, src/train/prior-shift.ts), in every arm and round: active
+   * selection skews the labels' class mix away from the pool's. Not with noisy student.
+   */
+  priorShift?: boolean;
   /** The SSL arms' encoder learning rate as a fraction of the head's (default 0.1, LP-FT's protection of pretrained features; scratch always uses 1). */
   sslEncoderLrRatio?: number;
   /** Where to write the JSON report and the SVG (the SVG defaults to the report's path with .svg). */
@@ -222,6 +229,8 @@ export interface ArmScore {
   noisyStudent: NoisyStudentScore | null;
   /** The refit on every label (when enabled and fine-tuning won): the validated step count and the refit's. */
   refit: { validatedSteps: number; steps: number } | null;
+  /** The prior correction (when enabled): the labels' class prior and the one EM estimated on the unlabelled items, by class. */
+  priorShift: TrainedClassifier['priorShift'];
   seconds: number;
 }
 
@@ -247,6 +256,9 @@ export interface NoisyStudentScore {
  * training labels), whatever its labelled set's size.
  */
 export const BENCH_STEPS_PER_EPOCH = 40;
+
+/** Unlabelled training items the prior correction's EM reads at most (a seeded sample): a prior of ≤ 100 classes needs no more. */
+export const PRIOR_SHIFT_POOL = 10_000;
 
 /**
  * Pool for pseudo-labelling: training positions outside the labelled set. Test positions are
@@ -366,10 +378,10 @@ export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset'
 }
 
 /** The default report file name's variant suffix, shared by `tessera bench` and bench/label-efficiency.ts. */
-export function reportSuffix(o: { fixmatch: boolean | 'final'; fixmatchSettings?: FixMatchOptions; noisyStudent?: boolean; refit?: boolean; keep?: 'best' | 'final'; pretext?: string; selectWith?: 'head' | 'model'; train?: TrainMethod }): string {
+export function reportSuffix(o: { fixmatch: boolean | 'final'; fixmatchSettings?: FixMatchOptions; noisyStudent?: boolean; refit?: boolean; keep?: 'best' | 'final'; pretext?: string; selectWith?: 'head' | 'model'; train?: TrainMethod; priorShift?: boolean }): string {
   const fm = o.fixmatchSettings ?? {};
   const fmSettings = `${fm.mu !== undefined && fm.mu !== FIXMATCH_DEFAULTS.mu ? `-mu${fm.mu}` : ''}${fm.tau !== undefined && fm.tau !== FIXMATCH_DEFAULTS.tau ? `-tau${fm.tau}` : ''}`;
-  return `${o.pretext ? `-${o.pretext}` : ''}${o.train && o.train !== 'auto' ? `-${o.train}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}${fmSettings}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.keep === 'best' ? '-keep-best' : ''}${o.selectWith === 'model' ? '-select-model' : ''}`;
+  return `${o.pretext ? `-${o.pretext}` : ''}${o.train && o.train !== 'auto' ? `-${o.train}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}${fmSettings}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.keep === 'best' ? '-keep-best' : ''}${o.selectWith === 'model' ? '-select-model' : ''}${o.priorShift ? '-prior-shift' : ''}`;
 }
 
 /** Cumulative labels after each round: budget split evenly over `rounds`, the last round takes the rest. */
@@ -456,6 +468,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   if (!(sslRatio >= 0 && sslRatio <= 10)) throw new UserError(`--ssl-encoder-lr expects a ratio between 0 and 10, got ${opts.sslEncoderLrRatio}`);
   const refit = Boolean(opts.refit);
   if (refit && opts.noisyStudent) throw new UserError('--refit and --noisy-student do not combine: the student is judged on the validation items a refit trains on');
+  if (opts.priorShift && opts.noisyStudent) throw new UserError('--prior-shift and --noisy-student do not combine: the report compares the student with a teacher whose probabilities were not corrected');
   if (opts.pretext !== undefined && opts.encoderDir !== undefined) throw new UserError('give --pretext or --encoder, not both: a saved encoder has its own pretext');
   const keep = opts.keep ?? 'final';
   if (keep !== 'best' && keep !== 'final') throw new UserError(`--keep expects best or final, got ${JSON.stringify(opts.keep)}`);
@@ -533,6 +546,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
           alsoPredict: nsPool ? test : undefined,
           refit,
           keep,
+          priorShift: opts.priorShift ? { unlabelled: limitPool(unlabelledCandidates(bd.train, labelled, test), PRIOR_SHIFT_POOL, opts.seed) } : undefined,
         },
       );
       const metrics = await trained.evaluate(test, testNames);
@@ -558,7 +572,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         };
       }
       const refitInfo = trained.refit ? { validatedSteps: trained.refit.validatedSteps, steps: trained.refit.steps } : null;
-      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, seconds: (performance.now() - ta) / 1000, predicted };
+      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, priorShift: trained.priorShift, seconds: (performance.now() - ta) / 1000, predicted };
     };
 
     const sizes = roundSizes(opts.budget, opts.rounds);
@@ -567,7 +581,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       const nsText = ns
         ? `; noisy student: ${ns.pseudoLabels} pseudo-labels (${fmtPct(ns.pseudoLabelAccuracy)} right), validation teacher ${fmtPct(ns.valTeacher)} / student ${fmtPct(ns.valStudent)} → ${ns.studentWon ? 'student' : 'teacher'} kept; test teacher ${fmtPct(ns.testTeacher)}`
         : '';
-      log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}${s.refit ? `; refitted on every label for ${s.refit.steps} steps` : ''}${nsText}; ${s.seconds.toFixed(1)} s)`);
+      log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}${s.refit ? `; refitted on every label for ${s.refit.steps} steps` : ''}${s.priorShift ? `; prior moved to EM's on ${s.priorShift.items} unlabelled items (${s.priorShift.iterations} iterations)` : ''}${nsText}; ${s.seconds.toFixed(1)} s)`);
     };
 
     // ssl_active: TypiClust in round 0, then the strategy on the probabilities of a linear head over
@@ -631,7 +645,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     full_supervised: pick(full),
   };
   const svgPath = opts.svgPath ?? opts.reportPath.replace(/\.json$/i, '') + '.svg';
-  const armDetail = (s: ArmScore) => ({ labels: s.labels, method: s.method, ece: s.ece, valLinear: s.valLinear, valFineTune: s.valFineTune, fineTuneEpochs: s.fineTuneEpochs, fineTuneBestEpoch: s.fineTuneBestEpoch, refit: s.refit, ...(s.noisyStudent ? { noisyStudent: s.noisyStudent } : {}), seconds: s.seconds });
+  const armDetail = (s: ArmScore) => ({ labels: s.labels, method: s.method, ece: s.ece, valLinear: s.valLinear, valFineTune: s.valFineTune, fineTuneEpochs: s.fineTuneEpochs, fineTuneBestEpoch: s.fineTuneBestEpoch, refit: s.refit, ...(s.noisyStudent ? { noisyStudent: s.noisyStudent } : {}), ...(s.priorShift ? { priorShift: s.priorShift } : {}), seconds: s.seconds });
   const report: LabelEfficiencyReport = {
     dataset: bd.name,
     budget: opts.budget,
@@ -650,6 +664,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         (keep === 'final' ? `; every fine-tuning run at least ${minSteps} steps` : `; every fine-tuning run at least ${minSteps} steps before early stopping may end it`) +
         (refit ? `; a fine-tuned winner trained again from the same start on all its labels (validation items too) replaying its learning-rate schedule to the ${keep === 'final' ? 'end' : 'validated step'}, keeping its temperature` : '') +
         (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
+        (opts.priorShift ? `; every classifier's probabilities moved from its labels' class prior to the prior EM estimates on up to ${PRIOR_SHIFT_POOL} unlabelled training items (Saerens et al. 2002)` : '') +
         `); ssl_active: round 0 TypiClust, later rounds the strategy on ${selectWith === 'model' ? "the calibrated probabilities of the previous round's trained classifier (with the frozen SSL embeddings for geometry)" : 'a linear head over frozen SSL embeddings'}; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)`,
       modality: bd.modality,
       classes: classes.length,
@@ -659,6 +674,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       fixmatch: opts.fixmatch ? { enabled: true, when: opts.fixmatch === 'final' ? 'final' : 'all', ...fixmatchSettings } : { enabled: false },
       noisyStudent: nsEnabled ? { enabled: true, ...NOISY_STUDENT_DEFAULTS, ...nsOptions } : { enabled: false },
       refit,
+      priorShift: opts.priorShift ? { enabled: true, poolLimit: PRIOR_SHIFT_POOL } : { enabled: false },
       train: trainMethod,
       selectWith,
       fineTune: { ...FINE_TUNE_DEFAULTS, keep, epochs, minSteps, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },

@@ -40,6 +40,7 @@ import { evaluate, fitHead, headProba, metricsFromProba, type Head, type Metrics
 import { FINE_TUNE_DEFAULTS, fineTune, snapshotEncoder, stratifiedSplit, type EpochReport, type FineTuneOptions, type FineTuneResult } from './fine-tune.ts';
 import { NOISY_STUDENT_DEFAULTS, limitPool, selectPseudoLabels, type NoisyStudentOptions } from './noisy-student.ts';
 import type { FixMatchOptions } from './fixmatch.ts';
+import { adjustToPrior, emPrior, labelPrior } from './prior-shift.ts';
 
 export const TRAIN_METHODS = ['linear', 'fine-tune', 'auto'] as const;
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
@@ -83,6 +84,12 @@ export interface TrainClassifierOptions {
   alsoPredict?: number[];
   /** Validation fraction (default FINE_TUNE_DEFAULTS.valFraction). */
   valFraction?: number;
+  /**
+   * Move the trained classifier's probabilities from its labels' class prior to the prior EM
+   * estimates on these unlabelled positions (src/train/prior-shift.ts): for labels whose class
+   * mix active selection skewed. `proba` and `evaluate` return the adjusted probabilities.
+   */
+  priorShift?: { unlabelled: number[] };
   /**
    * Whether `features` are the encoder's own frozen embeddings (default true). When they are not
    * (the loop's raw features), fine-tuning's linear-probe start is a different model from the
@@ -138,6 +145,8 @@ export interface TrainedClassifier {
   noisyStudentInfo: NoisyStudentInfo | null;
   /** The refit on every label, when asked for and a fine-tuned model won: the steps its validated weights had, and the refit's. */
   refit: { validatedSteps: number; steps: number; seconds: number } | null;
+  /** The prior correction, when asked for: the prior of the labels the winner trained on and the one EM estimated on the unlabelled items. */
+  priorShift: { labelPrior: number[]; poolPrior: number[]; items: number; iterations: number; converged: boolean } | null;
   seconds: number;
   /** Calibrated class probabilities (rows × classes) of positions `pos`. */
   proba(pos: number[]): Promise<Float64Array>;
@@ -236,7 +245,21 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
       start!.dispose();
     }
   }
-  const proba = async (pos: number[]): Promise<Float64Array> => (won ? won.model.proba(input.data!, pos) : headProba(head!, selectRows(features, pos)));
+  const rawProba = async (pos: number[]): Promise<Float64Array> => (won ? won.model.proba(input.data!, pos) : headProba(head!, selectRows(features, pos)));
+  let priorShift: TrainedClassifier['priorShift'] = null;
+  if (opts.priorShift) {
+    // The labels the returned classifier learnt from: a linear head and a refit every label, a
+    // fine-tuned model the training part, a student the training part and its pseudo-labels.
+    const learnt = method === 'noisy-student' ? [...trainY, ...noisyStudentInfo!.pseudo.y] : won && !refit ? trainY : Array.from(y);
+    const from = labelPrior(learnt, classes.length);
+    const pool = opts.priorShift.unlabelled;
+    const em = emPrior(pool.length ? await rawProba(pool) : new Float64Array(0), classes.length, from);
+    priorShift = { labelPrior: from, poolPrior: em.prior, items: pool.length, iterations: em.iterations, converged: em.converged };
+  }
+  const proba = async (pos: number[]): Promise<Float64Array> => {
+    const p = await rawProba(pos);
+    return priorShift ? adjustToPrior(p, classes.length, priorShift.labelPrior, priorShift.poolPrior) : p;
+  };
 
   /** Teacher → pseudo-labels → student; the encoder ends holding the winner's weights. */
   async function noisyStudentStep(): Promise<{ info: NoisyStudentInfo; student: FineTuneResult | null }> {
@@ -323,6 +346,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     fineTune: won,
     noisyStudentInfo,
     refit,
+    priorShift,
     seconds: (performance.now() - t0) / 1000,
     proba,
     async evaluate(pos, truth) {

@@ -185,6 +185,28 @@ test('bench label-efficiency --refit --keep best: fine-tuned winners trained aga
   assert.match(both.json.error.message, /--refit and --noisy-student do not combine/);
 });
 
+test('bench label-efficiency --prior-shift: every arm reports its labels\' prior and the pool prior EM estimated; not with --noisy-student', () => {
+  const report = join(dir, 'out-prior', 'report.json');
+  const r = csvBench('--budget', '12', '--rounds', '2', '--min-steps', '3', '--prior-shift', '--cache-dir', join(dir, 'cache'), '--report', report);
+  assert.equal(r.code, 0, r.stderr);
+  const d = r.json.details;
+  assert.deepEqual(d.priorShift, { enabled: true, poolLimit: 10000 });
+  assert.match(d.protocol, /moved from its labels' class prior to the prior EM estimates/);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) {
+    const ps = d.arms[arm].priorShift;
+    assert.ok(ps, `${arm} reports its prior shift`);
+    assert.equal(ps.labelPrior.length, 2);
+    assert.ok(Math.abs(sum(ps.poolPrior) - 1) < 1e-9 && Math.abs(sum(ps.labelPrior) - 1) < 1e-9, `${arm}: ${JSON.stringify(ps)}`);
+    // The budget arms bought 12 of 150 training items: EM reads the other 138; full supervision has none left.
+    assert.equal(ps.items, arm === 'full_supervised' ? 0 : 138, arm);
+  }
+  assert.deepEqual(d.arms.full_supervised.priorShift.poolPrior, d.arms.full_supervised.priorShift.labelPrior, 'nothing unlabelled: the prior stays');
+  const both = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--prior-shift', '--noisy-student', '--json'], {});
+  assert.equal(both.code, 2);
+  assert.match(both.json.error.message, /--prior-shift and --noisy-student do not combine/);
+});
+
 test('bench label-efficiency --pretext --method fine-tune: the chosen pretext is pretrained and cached; every arm fine-tunes; by default every fine-tuning run keeps its last epoch; bad values → exit 2', () => {
   const report = join(dir, 'out-pretext', 'report.json');
   const r = csvBench(

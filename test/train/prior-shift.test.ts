@@ -1,0 +1,103 @@
+/**
+ * Prior correction (src/train/prior-shift.ts, Saerens et al. 2002): Bayes' rule on hand-worked
+ * rows, and EM recovering a known mixing proportion from exact posteriors; then trainClassifier's
+ * `priorShift` on a linear head trained on labels whose class mix was skewed on purpose.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../src/ssl/rng.ts';
+import { adjustToPrior, emPrior, labelPrior } from '../../src/train/prior-shift.ts';
+import { trainClassifier } from '../../src/train/train-classifier.ts';
+import type { Features } from '../../src/probe/features.ts';
+
+const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) => {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= tol, `[${i}] ${a[i]} vs ${b[i]} (±${tol})`);
+};
+
+test('labelPrior adds half a count to every class', () => {
+  close(labelPrior([0, 0, 0, 1], 3), [3.5 / 5.5, 1.5 / 5.5, 0.5 / 5.5], 1e-12);
+});
+
+test("adjustToPrior is Bayes' rule: p·to/from, renormalised", () => {
+  // Uniform row under a uniform prior becomes the new prior.
+  close(adjustToPrior(Float64Array.from([0.5, 0.5]), 2, [0.5, 0.5], [0.8, 0.2]), [0.8, 0.2], 1e-12);
+  // 0.9·(0.2/0.5) = 0.36, 0.1·(0.8/0.5) = 0.16 → 0.36/0.52, 0.16/0.52; 0.2·0.4 = 0.08, 0.8·1.6 = 1.28.
+  close(adjustToPrior(Float64Array.from([0.9, 0.1, 0.2, 0.8]), 2, [0.5, 0.5], [0.2, 0.8]), [0.36 / 0.52, 0.16 / 0.52, 0.08 / 1.36, 1.28 / 1.36], 1e-12);
+  // The same prior on both sides changes nothing.
+  const p = Float64Array.from([0.7, 0.2, 0.1]);
+  close(adjustToPrior(p, 3, [0.2, 0.3, 0.5], [0.2, 0.3, 0.5]), p, 1e-12);
+  assert.throws(() => adjustToPrior(p, 3, [0.5, 0.5], [0.2, 0.3, 0.5]), /3 classes/);
+});
+
+/** Two unit-variance Gaussians at ∓1: under equal priors p(1 | x) = σ(2x) exactly. */
+function gaussianPool(n: number, share1: number, seed: number): { proba: Float64Array; y: number[] } {
+  const r = new Rng(seed);
+  const proba = new Float64Array(2 * n);
+  const y: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = i < Math.round(n * share1) ? 1 : 0;
+    const x = (c === 1 ? 1 : -1) + r.normal();
+    const p1 = 1 / (1 + Math.exp(-2 * x));
+    proba[2 * i] = 1 - p1;
+    proba[2 * i + 1] = p1;
+    y.push(c);
+  }
+  return { proba, y };
+}
+
+test('emPrior recovers the mixing proportion from exact posteriors (20% / 80%, 50% / 50%)', () => {
+  for (const share1 of [0.2, 0.5, 0.8]) {
+    const { proba } = gaussianPool(20_000, share1, 3);
+    const r = emPrior(proba, 2, [0.5, 0.5]);
+    assert.ok(r.converged, `converged for ${share1}`);
+    // Sampling error of 20,000 draws: well under 0.02.
+    close(r.prior, [1 - share1, share1], 0.02);
+  }
+  // The posteriors' plain mean is biased toward the training prior; EM is not.
+  const { proba } = gaussianPool(20_000, 0.2, 3);
+  let mean1 = 0;
+  for (let i = 1; i < proba.length; i += 2) mean1 += proba[i];
+  mean1 /= 20_000;
+  assert.ok(mean1 > 0.25, `plain mean ${mean1} stays nearer 0.5`);
+  assert.ok(Math.abs(emPrior(proba, 2, [0.5, 0.5]).prior[1] - 0.2) < Math.abs(mean1 - 0.2));
+});
+
+test('emPrior: no rows keep the training prior; rows must match the class count', () => {
+  assert.deepEqual(emPrior(new Float64Array(0), 2, [0.3, 0.7]), { prior: [0.3, 0.7], iterations: 0, converged: true });
+  assert.throws(() => emPrior(new Float64Array(5), 2, [0.5, 0.5]), /not rows of 2 classes/);
+  const capped = emPrior(gaussianPool(2_000, 0.1, 4).proba, 2, [0.5, 0.5], { maxIterations: 2 });
+  assert.equal(capped.iterations, 2);
+  assert.equal(capped.converged, false);
+});
+
+test('trainClassifier priorShift: a head trained on skewed labels is moved to the pool prior, and gains accuracy there', async () => {
+  // One feature, classes at ∓1; the pool is 85% class 0, the labels are 50/50 (as a balanced
+  // active selection would buy them).
+  const r = new Rng(5);
+  const n = 6_000;
+  const y = Array.from({ length: n }, (_, i) => (i % 20 < 17 ? 0 : 1));
+  const features: Features = { rows: n, dim: 1, data: Float32Array.from(y, (c) => (c ? 1 : -1) + 1.2 * r.normal()) };
+  const zeros = y.map((c, i) => (c === 0 ? i : -1)).filter((i) => i >= 0);
+  const ones = y.map((c, i) => (c === 1 ? i : -1)).filter((i) => i >= 0);
+  const labelled = [...zeros.slice(0, 100), ...ones.slice(0, 100)];
+  const taken = new Set(labelled);
+  const unlabelled = y.map((_, i) => i).filter((i) => !taken.has(i));
+  const input = { features, labelled, y: labelled.map((i) => y[i]), classes: ['a', 'b'] };
+  const plain = await trainClassifier(input, { method: 'linear', seed: 0 });
+  const shifted = await trainClassifier(input, { method: 'linear', seed: 0, priorShift: { unlabelled } });
+  assert.equal(plain.priorShift, null);
+  const ps = shifted.priorShift!;
+  close(ps.labelPrior, [100.5 / 201, 100.5 / 201], 1e-12);
+  assert.equal(ps.items, unlabelled.length);
+  assert.ok(ps.converged);
+  assert.ok(Math.abs(ps.poolPrior[0] - 0.85) < 0.04, `pool prior ${ps.poolPrior}`);
+  const truth = unlabelled.map((i) => y[i]);
+  const before = (await plain.evaluate(unlabelled, truth)).accuracy;
+  const after = (await shifted.evaluate(unlabelled, truth)).accuracy;
+  // Bayes-optimal under the pool prior beats the balanced-prior boundary by several points here.
+  assert.ok(after > before + 0.02, `accuracy ${before} → ${after}`);
+  const [p0] = await plain.proba([unlabelled[0]]);
+  const [q0] = await shifted.proba([unlabelled[0]]);
+  close([q0], adjustToPrior(Float64Array.from([p0, 1 - p0]), 2, ps.labelPrior, ps.poolPrior).subarray(0, 1), 1e-9);
+});
