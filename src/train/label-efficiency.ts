@@ -94,7 +94,8 @@ export const BENCH_DATASETS: Record<string, DatasetSpec> = {
   digits: { sources: (d) => [{ path: join(d.datasets, 'images/digits/digits.csv.gz'), role: 'train' }], epochs: 40, batch: 256, testRows: seededHoldout, split: 'seeded 80/20 (mulberry32(0), r < 0.2 → test, in file order)' },
   fsdd: {
     sources: (d) => [{ path: join(d.datasets, 'audio/fsdd/recordings'), format: 'wav', options: { labelPattern: '{label}_{speaker}_{index}.wav' }, role: 'train' }],
-    epochs: 20,
+    // 100, not 20: the frozen probe rose 82.0 → 89.2% and ssl_active at 100 labels 88.7 → 92.0% (README ²⁸).
+    epochs: 100,
     batch: 128,
     testRows: (meta) => meta.map((m) => Number(m.index) <= 4),
     split: 'official: recording index 0–4 → test',
