@@ -21,7 +21,7 @@ import { SslEncoder } from '../src/ssl/encoder.ts';
 import { chooseProbeSplit, labelIndex, probeReport, type ProbeReport } from '../src/probe/probe.ts';
 import { rawFeatures } from '../src/probe/raw.ts';
 import { selectRows } from '../src/probe/features.ts';
-import { mulberry32 } from '../src/core/rng.ts';
+import { BENCH_DATASETS } from '../src/train/label-efficiency.ts';
 import type { Format, ReaderOptions } from '../src/ingest/types.ts';
 
 const arg = (name: string, def: string) => {
@@ -39,27 +39,15 @@ interface Spec {
   epochs: number;
   batch: number;
   /** Which loaded rows are test rows when there is no test file. */
-  testRows?: (meta: Array<Record<string, unknown>>, n: number) => boolean[];
+  testRows?: (meta: Array<Record<string, unknown>>) => boolean[];
 }
 
-const seededHoldout = (_m: unknown[], n: number) => {
-  const r = mulberry32(0);
-  return Array.from({ length: n }, () => r() < 0.2);
-};
-
-const SPECS: Spec[] = [
-  { name: 'sms-spam', sources: [{ path: `${D}/text/sms-spam/SMSSpamCollection`, role: 'train' }], epochs: 8, batch: 128, testRows: seededHoldout },
-  { name: 'trec', sources: [{ path: `${D}/text/trec/TREC.train`, role: 'train' }, { path: `${D}/text/trec/TREC.test`, role: 'test' }], epochs: 10, batch: 128 },
-  { name: 'digits', sources: [{ path: `${D}/images/digits/digits.csv.gz`, role: 'train' }], epochs: 40, batch: 256, testRows: seededHoldout },
-  {
-    name: 'fsdd',
-    sources: [{ path: `${D}/audio/fsdd/recordings`, format: 'wav', options: { labelPattern: '{label}_{speaker}_{index}.wav' }, role: 'train' }],
-    epochs: 100, // as the label-efficiency bench: 20 left the contrastive loss still falling (README ²⁸)
-    batch: 128,
-    testRows: (meta) => meta.map((m) => Number(m.index) <= 4),
-  },
-  { name: 'nsl-kdd', sources: [{ path: `${D}/tabular/nsl-kdd/KDDTrain+_20Percent.txt`, role: 'train' }, { path: `${D}/tabular/nsl-kdd/KDDTest+.txt`, role: 'test' }], epochs: 10, batch: 256 },
-];
+// The label-efficiency bench's datasets, splits and pretraining settings (one table, so the two
+// benches cannot drift apart); Fashion-MNIST is not probed.
+const SPECS: Spec[] = (['sms-spam', 'trec', 'digits', 'fsdd', 'nsl-kdd'] as const).map((name) => {
+  const b = BENCH_DATASETS[name];
+  return { name, sources: b.sources({ datasets: D, fashion: '/usr/share/datasets/fashion-mnist' }), epochs: b.epochs, batch: b.batch, testRows: b.testRows };
+});
 
 const only = arg('--only', '');
 const specs = only ? SPECS.filter((s) => only.split(',').includes(s.name)) : SPECS;
@@ -78,7 +66,7 @@ for (const spec of specs) {
   // The import's region tag marks each item's role (train/test file); FSDD/SMS/digits split by rule.
   const rows = await store.db.selectFrom('items').select(['id', 'residency', 'meta']).where('project_id', '=', project.id).orderBy('id').execute();
   const metas = rows.map((r) => JSON.parse(r.meta) as Record<string, unknown>);
-  const isTest = spec.testRows ? spec.testRows(metas, rows.length) : rows.map((r) => r.residency === 'test');
+  const isTest = spec.testRows ? spec.testRows(metas) : rows.map((r) => r.residency === 'test');
   const trainRows = rows.map((_, i) => i).filter((i) => !isTest[i]);
   const testRows = rows.map((_, i) => i).filter((i) => isTest[i]);
   const { y, classes } = labelIndex(loaded.labels);

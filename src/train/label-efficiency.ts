@@ -66,7 +66,7 @@ interface Source {
 
 interface DatasetSpec {
   sources(dirs: { datasets: string; fashion: string }): Source[];
-  /** Default pretraining epochs and batch (bench/probe-datasets.ts' settings). */
+  /** Default pretraining epochs and batch (bench/probe-datasets.ts uses them too). */
   epochs: number;
   batch: number;
   /** Which rows are test rows when there is no test file. */
@@ -79,7 +79,7 @@ const seededHoldout = (meta: unknown[]) => {
   return meta.map(() => r() < 0.2);
 };
 
-/** The shared datasets (../shared/datasets) and their official splits, as in bench/probe-datasets.ts. */
+/** The shared datasets (../shared/datasets) and their official splits; bench/probe-datasets.ts probes the first five. */
 export const BENCH_DATASETS: Record<string, DatasetSpec> = {
   'sms-spam': { sources: (d) => [{ path: join(d.datasets, 'text/sms-spam/SMSSpamCollection'), role: 'train' }], epochs: 8, batch: 128, testRows: seededHoldout, split: 'seeded 80/20 (mulberry32(0), r < 0.2 → test, in file order)' },
   trec: {
