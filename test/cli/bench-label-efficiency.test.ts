@@ -284,7 +284,11 @@ test('bench label-efficiency: malformed CSV → exit 2 naming the file, line and
 
   const e = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--ssl-encoder-lr', 'fast', '--json'], {});
   assert.equal(e.code, 2);
-  assert.match(e.json.error.message, /--ssl-encoder-lr expects a number between 0 and 10, got "fast"/);
+  assert.equal(e.json.error.message, '--ssl-encoder-lr expects a number, got "fast"');
+  // A number out of range passes the CLI parser and is refused by runLabelEfficiency before any data is read.
+  const f = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--ssl-encoder-lr', '11', '--json'], {});
+  assert.equal(f.code, 2);
+  assert.equal(f.json.error.message, '--ssl-encoder-lr expects a ratio between 0 and 10, got 11');
 });
 
 test('learning-curve SVG: well-formed XML with axes, tick labels, legend; text escaped', () => {

@@ -83,11 +83,8 @@ export function registerBench(program: Command) {
     .option('--pretrain-epochs <n>', 'pretraining epochs (default: a cached encoder of this dataset, else the dataset\'s default)', positive('--pretrain-epochs'))
     .option('--epochs <n>', 'fine-tuning epochs per arm (default 30; a run is at least --min-steps long; with --keep best early stopping may end it sooner)', positive('--epochs'))
     .option('--full-epochs <n>', 'fine-tuning epochs for full_supervised (default: as many as fit in ~600 steps, at most --epochs)', positive('--full-epochs'))
-    .option('--ssl-encoder-lr <ratio>', "SSL arms' encoder learning rate as a fraction of the head's (default 0.1; scratch uses 1)", (v: string) => {
-      const n = Number(v);
-      if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 10) throw new UserError(`--ssl-encoder-lr expects a number between 0 and 10, got "${v}"`);
-      return n;
-    })
+    // The 0–10 range is checked by runLabelEfficiency.
+    .option('--ssl-encoder-lr <ratio>', "SSL arms' encoder learning rate as a fraction of the head's (default 0.1; scratch uses 1)", parseNumberOption('--ssl-encoder-lr'))
     .option('--cache-dir <dir>', 'encoder cache (default bench/.cache/encoders)')
     .option('--datasets <dir>', 'the shared datasets folder (default ../shared/datasets beside the checkout)')
     .option('--report <file>', 'JSON report (default bench/out/label-efficiency-<dataset>-b<budget>-<strategy>-s<seed>.json)')
