@@ -10,7 +10,7 @@
 // are both reported. --encoder DIR uses a saved encoder instead of the cache.
 import { resolve } from 'node:path';
 import { activeLearningVerdict } from '../src/loop/economics.ts';
-import { ARMS, BENCH_DATASETS, reportSuffix, runLabelEfficiency, type LabelEfficiencyReport } from '../src/train/label-efficiency.ts';
+import { ARMS, BENCH_DATASETS, FASHION_MNIST_DIR, reportSuffix, runLabelEfficiency, type LabelEfficiencyReport } from '../src/train/label-efficiency.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(name);
@@ -75,7 +75,7 @@ for (const name of only) {
         fullEpochs,
         cacheDir: resolve(root, 'bench/.cache/encoders'),
         datasetsDir: resolve(root, '../shared/datasets'),
-        fashionDir: '/usr/share/datasets/fashion-mnist',
+        fashionDir: FASHION_MNIST_DIR,
         reportPath: resolve(root, `bench/out/label-efficiency-${name}-b${budget}-${strategy}-s${seed}${reportSuffix({ fixmatch, fixmatchSettings, noisyStudent, refit, keep, pretext, selectWith, train, priorShift })}.json`),
         log: (l) => process.stderr.write(`[${name} s${seed}] ${l}\n`),
       }),

@@ -21,8 +21,7 @@ import { SslEncoder } from '../src/ssl/encoder.ts';
 import { chooseProbeSplit, labelIndex, probeReport, type ProbeReport } from '../src/probe/probe.ts';
 import { rawFeatures } from '../src/probe/raw.ts';
 import { selectRows } from '../src/probe/features.ts';
-import { BENCH_DATASETS } from '../src/train/label-efficiency.ts';
-import type { Format, ReaderOptions } from '../src/ingest/types.ts';
+import { BENCH_DATASETS, FASHION_MNIST_DIR, type BenchSource } from '../src/train/label-efficiency.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(name);
@@ -35,7 +34,7 @@ const WORKERS = Number(arg('--workers', '2'));
 
 interface Spec {
   name: string;
-  sources: Array<{ path: string; format?: Format; options?: ReaderOptions; role: 'train' | 'test' }>;
+  sources: BenchSource[];
   epochs: number;
   batch: number;
   /** Which loaded rows are test rows when there is no test file. */
@@ -46,7 +45,7 @@ interface Spec {
 // benches cannot drift apart); Fashion-MNIST is not probed.
 const SPECS: Spec[] = (['sms-spam', 'trec', 'digits', 'fsdd', 'nsl-kdd'] as const).map((name) => {
   const b = BENCH_DATASETS[name];
-  return { name, sources: b.sources({ datasets: D, fashion: '/usr/share/datasets/fashion-mnist' }), epochs: b.epochs, batch: b.batch, testRows: b.testRows };
+  return { name, sources: b.sources({ datasets: D, fashion: FASHION_MNIST_DIR }), epochs: b.epochs, batch: b.batch, testRows: b.testRows };
 });
 
 const only = arg('--only', '');

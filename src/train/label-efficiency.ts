@@ -57,7 +57,8 @@ import { learningCurveSvg } from './curve-svg.ts';
 export const ARMS = ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised'] as const;
 export type Arm = (typeof ARMS)[number];
 
-interface Source {
+/** One file or folder of a bench dataset and the split its items belong to. */
+export interface BenchSource {
   path: string;
   format?: Format;
   options?: ReaderOptions;
@@ -65,7 +66,7 @@ interface Source {
 }
 
 interface DatasetSpec {
-  sources(dirs: { datasets: string; fashion: string }): Source[];
+  sources(dirs: { datasets: string; fashion: string }): BenchSource[];
   /** Default pretraining epochs and batch (bench/probe-datasets.ts uses them too). */
   epochs: number;
   batch: number;
@@ -78,6 +79,9 @@ const seededHoldout = (meta: unknown[]) => {
   const r = mulberry32(0);
   return meta.map(() => r() < 0.2);
 };
+
+/** Where Debian's dataset-fashion-mnist package puts the IDX files: the benches' default fashionDir. */
+export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 /** The shared datasets (../shared/datasets) and their official splits; bench/probe-datasets.ts probes the first five. */
 export const BENCH_DATASETS: Record<string, DatasetSpec> = {
@@ -301,7 +305,7 @@ interface BenchData {
   pretrainBatch: number;
 }
 
-async function importOrExplain(store: Awaited<ReturnType<typeof openStore>>, project: string, s: Source): Promise<void> {
+async function importOrExplain(store: Awaited<ReturnType<typeof openStore>>, project: string, s: BenchSource): Promise<void> {
   if (!existsSync(s.path)) throw new UserError(`${s.path}: no such file or folder`);
   try {
     await runImport(store, { project, path: s.path, format: s.format, options: s.options ?? {}, actor: 'bench', region: s.role });
@@ -318,7 +322,7 @@ async function importOrExplain(store: Awaited<ReturnType<typeof openStore>>, pro
 /** Imports the dataset through the real import path into a temporary SQLite store and decodes it. */
 export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset' | 'csv' | 'datasetsDir' | 'fashionDir'>): Promise<BenchData> {
   let name: string;
-  let sources: Source[];
+  let sources: BenchSource[];
   let spec: DatasetSpec | undefined;
   if (opts.dataset !== undefined) {
     spec = BENCH_DATASETS[opts.dataset];

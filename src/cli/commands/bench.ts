@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../core/errors.ts';
-import { ARMS, BENCH_DATASETS, reportSuffix, runLabelEfficiency, type LabelEfficiencyReport } from '../../train/label-efficiency.ts';
+import { ARMS, BENCH_DATASETS, FASHION_MNIST_DIR, reportSuffix, runLabelEfficiency, type LabelEfficiencyReport } from '../../train/label-efficiency.ts';
 import type { TrainMethod } from '../../train/train-classifier.ts';
 import { act, makeOut, parseIntOption, parseNumberOption } from '../context.ts';
 
@@ -128,7 +128,7 @@ export function registerBench(program: Command) {
           sslEncoderLrRatio: f.sslEncoderLr,
           cacheDir: resolve(f.cacheDir ?? join(ROOT, 'bench', '.cache', 'encoders')),
           datasetsDir: resolve(f.datasets ?? process.env.TESSERA_DATASETS ?? join(ROOT, '..', 'shared', 'datasets')),
-          fashionDir: process.env.TESSERA_FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist',
+          fashionDir: process.env.TESSERA_FASHION_MNIST ?? FASHION_MNIST_DIR,
           reportPath,
           svgPath: f.svg && resolve(f.svg),
           log: out.log,
