@@ -183,6 +183,13 @@ export interface LabelEfficiencyOptions {
    */
   refit?: boolean;
   /**
+   * In every arm and round, the average of the linear head's and the fine-tuned model's
+   * probabilities competes on the validation split as a third candidate and wins when it validates
+   * strictly better than both (TrainClassifierOptions.ensemble). Only with --method auto, not with
+   * noisy student.
+   */
+  ensemble?: boolean;
+  /**
    * Which weights every fine-tuning run keeps (FineTuneOptions.keep): 'final' (default) — the
    * whole schedule, last weights; 'best' — early stopping on the validation split, best weights
    * restored (the default before 2026-12-02: on 20 validation items the chosen epoch was mostly
@@ -224,9 +231,11 @@ export interface ArmScore {
   macroF1: number;
   ece: number;
   /** What won on validation. */
-  method: 'linear' | 'fine-tune' | 'fixmatch' | 'noisy-student';
+  method: TrainedClassifier['method'];
   valLinear: number | null;
   valFineTune: number | null;
+  /** The averaged linear head + fine-tuned model on validation (with `ensemble`; null otherwise or when fine-tuning did not move). */
+  valEnsemble: number | null;
   fineTuneEpochs: number | null;
   /** The epoch whose weights fine-tuning kept (0 = it never beat its linear-probe start). */
   fineTuneBestEpoch: number | null;
@@ -383,10 +392,10 @@ export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset'
 }
 
 /** The default report file name's variant suffix, shared by `tessera bench` and bench/label-efficiency.ts. */
-export function reportSuffix(o: { fixmatch: boolean | 'final'; fixmatchSettings?: FixMatchOptions; noisyStudent?: boolean; refit?: boolean; keep?: 'best' | 'final'; pretext?: string; selectWith?: 'head' | 'model'; train?: TrainMethod; priorShift?: boolean }): string {
+export function reportSuffix(o: { fixmatch: boolean | 'final'; fixmatchSettings?: FixMatchOptions; noisyStudent?: boolean; refit?: boolean; ensemble?: boolean; keep?: 'best' | 'final'; pretext?: string; selectWith?: 'head' | 'model'; train?: TrainMethod; priorShift?: boolean }): string {
   const fm = o.fixmatchSettings ?? {};
   const fmSettings = `${fm.mu !== undefined && fm.mu !== FIXMATCH_DEFAULTS.mu ? `-mu${fm.mu}` : ''}${fm.tau !== undefined && fm.tau !== FIXMATCH_DEFAULTS.tau ? `-tau${fm.tau}` : ''}`;
-  return `${o.pretext ? `-${o.pretext}` : ''}${o.train && o.train !== 'auto' ? `-${o.train}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}${fmSettings}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.keep === 'best' ? '-keep-best' : ''}${o.selectWith === 'model' ? '-select-model' : ''}${o.priorShift ? '-prior-shift' : ''}`;
+  return `${o.pretext ? `-${o.pretext}` : ''}${o.train && o.train !== 'auto' ? `-${o.train}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}${fmSettings}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.ensemble ? '-ensemble' : ''}${o.keep === 'best' ? '-keep-best' : ''}${o.selectWith === 'model' ? '-select-model' : ''}${o.priorShift ? '-prior-shift' : ''}`;
 }
 
 /** Cumulative labels after each round: budget split evenly over `rounds`, the last round takes the rest. */
@@ -473,12 +482,15 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   if (!(sslRatio >= 0 && sslRatio <= 10)) throw new UserError(`--ssl-encoder-lr expects a ratio between 0 and 10, got ${opts.sslEncoderLrRatio}`);
   const refit = Boolean(opts.refit);
   if (refit && opts.noisyStudent) throw new UserError('--refit and --noisy-student do not combine: the student is judged on the validation items a refit trains on');
+  const ensemble = Boolean(opts.ensemble);
+  if (ensemble && opts.noisyStudent) throw new UserError('--ensemble and --noisy-student do not combine: the student replaces one of the two models');
   if (opts.priorShift && opts.noisyStudent) throw new UserError('--prior-shift and --noisy-student do not combine: the report compares the student with a teacher whose probabilities were not corrected');
   if (opts.pretext !== undefined && opts.encoderDir !== undefined) throw new UserError('give --pretext or --encoder, not both: a saved encoder has its own pretext');
   const keep = opts.keep ?? 'final';
   if (keep !== 'best' && keep !== 'final') throw new UserError(`--keep expects best or final, got ${JSON.stringify(opts.keep)}`);
   const trainMethod = opts.train ?? 'auto';
   if (!(TRAIN_METHODS as readonly string[]).includes(trainMethod)) throw new UserError(`--method expects ${TRAIN_METHODS.join('|')}, got ${JSON.stringify(opts.train)}`);
+  if (ensemble && trainMethod !== 'auto') throw new UserError(`--ensemble needs --method auto (the average competes with both models on validation), got --method ${trainMethod}`);
   const selectWith = opts.selectWith ?? 'head';
   if (selectWith !== 'head' && selectWith !== 'model') throw new UserError(`--select-with expects head or model, got ${JSON.stringify(opts.selectWith)}`);
   const fixmatchFlag = (f: keyof FixMatchOptions) => `--fixmatch-${f === 'lambdaU' ? 'lambda-u' : f}`;
@@ -550,6 +562,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
           noisyStudent: nsPool ? { ...nsOptions, unlabelled: nsPool } : undefined,
           alsoPredict: nsPool ? test : undefined,
           refit,
+          ensemble,
           keep,
           priorShift: opts.priorShift ? { unlabelled: limitPool(unlabelledCandidates(bd.train, labelled, test), PRIOR_SHIFT_POOL, opts.seed) } : undefined,
         },
@@ -557,7 +570,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       const metrics = await trained.evaluate(test, testNames);
       const predicted = o.predict ? await trained.proba(o.predict) : null;
       trained.dispose();
-      const { method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch } = trained;
+      const { method, valLinear, valFineTune, valEnsemble, fineTuneEpochs, fineTuneBestEpoch } = trained;
       let noisyStudent: NoisyStudentScore | null = null;
       const ns = trained.noisyStudentInfo;
       if (ns) {
@@ -577,7 +590,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         };
       }
       const refitInfo = trained.refit ? { validatedSteps: trained.refit.validatedSteps, steps: trained.refit.steps } : null;
-      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, priorShift: trained.priorShift, seconds: (performance.now() - ta) / 1000, predicted };
+      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, valEnsemble, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, priorShift: trained.priorShift, seconds: (performance.now() - ta) / 1000, predicted };
     };
 
     const sizes = roundSizes(opts.budget, opts.rounds);
@@ -586,7 +599,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       const nsText = ns
         ? `; noisy student: ${ns.pseudoLabels} pseudo-labels (${fmtPct(ns.pseudoLabelAccuracy)} right), validation teacher ${fmtPct(ns.valTeacher)} / student ${fmtPct(ns.valStudent)} → ${ns.studentWon ? 'student' : 'teacher'} kept; test teacher ${fmtPct(ns.testTeacher)}`
         : '';
-      log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}${s.refit ? `; refitted on every label for ${s.refit.steps} steps` : ''}${s.priorShift ? `; prior moved to EM's on ${s.priorShift.items} unlabelled items (${s.priorShift.iterations} iterations)` : ''}${nsText}; ${s.seconds.toFixed(1)} s)`);
+      log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}${s.valEnsemble !== null ? `, ensemble ${fmtPct(s.valEnsemble)}` : ''}${s.refit ? `; refitted on every label for ${s.refit.steps} steps` : ''}${s.priorShift ? `; prior moved to EM's on ${s.priorShift.items} unlabelled items (${s.priorShift.iterations} iterations)` : ''}${nsText}; ${s.seconds.toFixed(1)} s)`);
     };
 
     // ssl_active: TypiClust in round 0, then the strategy on the probabilities of a linear head over
@@ -650,7 +663,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     full_supervised: pick(full),
   };
   const svgPath = opts.svgPath ?? opts.reportPath.replace(/\.json$/i, '') + '.svg';
-  const armDetail = (s: ArmScore) => ({ labels: s.labels, method: s.method, ece: s.ece, valLinear: s.valLinear, valFineTune: s.valFineTune, fineTuneEpochs: s.fineTuneEpochs, fineTuneBestEpoch: s.fineTuneBestEpoch, refit: s.refit, ...(s.noisyStudent ? { noisyStudent: s.noisyStudent } : {}), ...(s.priorShift ? { priorShift: s.priorShift } : {}), seconds: s.seconds });
+  const armDetail = (s: ArmScore) => ({ labels: s.labels, method: s.method, ece: s.ece, valLinear: s.valLinear, valFineTune: s.valFineTune, ...(ensemble ? { valEnsemble: s.valEnsemble } : {}), fineTuneEpochs: s.fineTuneEpochs, fineTuneBestEpoch: s.fineTuneBestEpoch, refit: s.refit, ...(s.noisyStudent ? { noisyStudent: s.noisyStudent } : {}), ...(s.priorShift ? { priorShift: s.priorShift } : {}), seconds: s.seconds });
   const report: LabelEfficiencyReport = {
     dataset: bd.name,
     budget: opts.budget,
@@ -668,6 +681,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         (opts.fixmatch ? `, FixMatch on the unlabelled training items${opts.fixmatch === 'final' ? " in each budget arm's final training (earlier curve points without)" : ''}` : '') +
         (keep === 'final' ? `; every fine-tuning run at least ${minSteps} steps` : `; every fine-tuning run at least ${minSteps} steps before early stopping may end it`) +
         (refit ? `; a fine-tuned winner trained again from the same start on all its labels (validation items too) replaying its learning-rate schedule to the ${keep === 'final' ? 'end' : 'validated step'}, keeping its temperature` : '') +
+        (ensemble ? "; the average of the two models' calibrated probabilities (head on all labels, fine-tuned model) competing as a third candidate, kept only when it validates strictly better than both" : '') +
         (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
         (opts.priorShift ? `; every classifier's probabilities moved from its labels' class prior to the prior EM estimates on up to ${PRIOR_SHIFT_POOL} unlabelled training items (Saerens et al. 2002)` : '') +
         `); ssl_active: round 0 TypiClust, later rounds the strategy on ${selectWith === 'model' ? "the calibrated probabilities of the previous round's trained classifier (with the frozen SSL embeddings for geometry)" : 'a linear head over frozen SSL embeddings'}; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)`,
@@ -679,6 +693,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       fixmatch: opts.fixmatch ? { enabled: true, when: opts.fixmatch === 'final' ? 'final' : 'all', ...fixmatchSettings } : { enabled: false },
       noisyStudent: nsEnabled ? { enabled: true, ...NOISY_STUDENT_DEFAULTS, ...nsOptions } : { enabled: false },
       refit,
+      ensemble,
       priorShift: opts.priorShift ? { enabled: true, poolLimit: PRIOR_SHIFT_POOL } : { enabled: false },
       train: trainMethod,
       selectWith,

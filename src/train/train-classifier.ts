@@ -23,6 +23,13 @@
  * validation split then only chooses the method and the temperature), and a refit replays that
  * whole schedule on every label.
  *
+ * With `ensemble` (auto only), a third candidate joins the validation contest: the average of the
+ * two models' calibrated probabilities (the linear head fitted on the training part, the fine-tuned
+ * model). It wins only with a strictly higher validation accuracy than both — the simpler model
+ * keeps a tie — and then the classifier is both: the linear head refitted on every label and the
+ * fine-tuned model (refitted too with `refit`), their probabilities averaged. Two models that err
+ * on different items (a head on frozen embeddings, a network whose encoder moved) gain from it.
+ *
  * With `noisyStudent` (src/train/noisy-student.ts), the classifier chosen above is the teacher:
  * a copy of it trained without the validation items (the linear head on the training part, or the
  * fine-tuned model as it is) pseudo-labels the unlabelled pool class-balanced, a student is
@@ -75,6 +82,8 @@ export interface TrainClassifierOptions {
   fixmatch?: FixMatchOptions;
   /** Train a fine-tuned winner again on every label (see the file comment; not with noisy student). */
   refit?: boolean;
+  /** In `auto`, let the average of the linear head and the fine-tuned model compete too (see the file comment; not with noisy student). */
+  ensemble?: boolean;
   /** Noisy-student self-training on these unlabelled positions (see the file comment); needs a validation split. */
   noisyStudent?: NoisyStudentOptions & { unlabelled: number[] };
   /**
@@ -121,7 +130,7 @@ export interface NoisyStudentInfo {
 }
 
 export interface TrainedClassifier {
-  method: 'linear' | 'fine-tune' | 'fixmatch' | 'noisy-student';
+  method: 'linear' | 'fine-tune' | 'fixmatch' | 'noisy-student' | 'ensemble';
   requested: TrainMethod;
   classes: string[];
   /** Labelled items, and how many trained / validated (a linear winner is refitted on all of them). */
@@ -134,12 +143,14 @@ export interface TrainedClassifier {
   valLinear: number | null;
   /** Validation accuracy of the fine-tuned model's best weights (null when it did not run or there was no validation). */
   valFineTune: number | null;
+  /** Validation accuracy of the two models' averaged probabilities (null unless `ensemble` asked for it and fine-tuning moved off its start). */
+  valEnsemble: number | null;
   fineTuneEpochs: number | null;
   /** The epoch whose weights fine-tuning kept (0 = it never beat its linear-probe start). */
   fineTuneBestEpoch: number | null;
-  /** The linear head when it won (fitted on every label). */
+  /** The linear head when it won, alone or in the ensemble (fitted on every label). */
   head: Head | null;
-  /** The fine-tuning run when it won: `fineTune.model` holds the head, the encoder was trained in place. */
+  /** The fine-tuning run when it won, alone or in the ensemble: `fineTune.model` holds the head, the encoder was trained in place. */
   fineTune: FineTuneResult | null;
   /** The noisy-student step, when asked for and there was a validation split. */
   noisyStudentInfo: NoisyStudentInfo | null;
@@ -167,14 +178,20 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   const valPos = split.val.map((i) => labelled[i]);
   const valY = split.val.map((i) => y[i]);
 
+  if (opts.ensemble && opts.method !== 'auto') throw new Error(`trainClassifier: ensemble needs method auto (it competes on validation), got ${opts.method}`);
+  if (opts.ensemble && opts.noisyStudent) throw new Error('trainClassifier: ensemble and noisyStudent do not combine (the student replaces one model)');
   let valLinear: number | null = null;
+  // The linear head on the training part: validated, and the ensemble's partner on validation.
+  let trainHead: Head | null = null;
   if (valPos.length > 0) {
-    const h = fitHead(selectRows(features, trainPos), names(trainY), classes, opts.seed);
-    valLinear = evaluate(h, selectRows(features, valPos), names(valY)).accuracy;
+    trainHead = fitHead(selectRows(features, trainPos), names(trainY), classes, opts.seed);
+    valLinear = evaluate(trainHead, selectRows(features, valPos), names(valY)).accuracy;
   }
 
   let won: FineTuneResult | null = null;
   let valFineTune: number | null = null;
+  let valEnsemble: number | null = null;
+  let ensembled = false;
   let fineTuneEpochs: number | null = null;
   let fineTuneBestEpoch: number | null = null;
   const runFineTune = opts.method === 'fine-tune' || (opts.method === 'auto' && valPos.length > 0);
@@ -203,7 +220,12 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     fineTuneBestEpoch = ft.bestEpoch;
     const moved = ft.bestEpoch > 0 || opts.featuresAreEmbeddings === false;
     const wins = opts.method === 'fine-tune' || (moved && valLinear !== null && ft.valAccuracy >= valLinear);
-    if (wins) won = ft;
+    if (opts.ensemble && moved && trainHead && valLinear !== null) {
+      const valProba = averageProba(headProba(trainHead, selectRows(features, valPos)), await ft.model.proba(input.data!, valPos));
+      valEnsemble = metricsFromProba(valProba, classes, valY).accuracy;
+      ensembled = valEnsemble > Math.max(valLinear, ft.valAccuracy);
+    }
+    if (wins || ensembled) won = ft;
     else ft.model.dispose();
   }
   let refit: TrainedClassifier['refit'] = null;
@@ -228,8 +250,8 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
       start!.dispose();
     }
   }
-  let head = won ? null : fitHead(selectRows(features, labelled), names(y), classes, opts.seed);
-  let method: TrainedClassifier['method'] = won ? (opts.fixmatchUnlabelled ? 'fixmatch' : 'fine-tune') : 'linear';
+  let head = won && !ensembled ? null : fitHead(selectRows(features, labelled), names(y), classes, opts.seed);
+  let method: TrainedClassifier['method'] = ensembled ? 'ensemble' : won ? (opts.fixmatchUnlabelled ? 'fixmatch' : 'fine-tune') : 'linear';
   let noisyStudentInfo: NoisyStudentInfo | null = null;
   if (ns) {
     try {
@@ -245,12 +267,16 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
       start!.dispose();
     }
   }
-  const rawProba = async (pos: number[]): Promise<Float64Array> => (won ? won.model.proba(input.data!, pos) : headProba(head!, selectRows(features, pos)));
+  const rawProba = async (pos: number[]): Promise<Float64Array> => {
+    if (ensembled) return averageProba(headProba(head!, selectRows(features, pos)), await won!.model.proba(input.data!, pos));
+    return won ? won.model.proba(input.data!, pos) : headProba(head!, selectRows(features, pos));
+  };
   let priorShift: TrainedClassifier['priorShift'] = null;
   if (opts.priorShift) {
     // The labels the returned classifier learnt from: a linear head and a refit every label, a
-    // fine-tuned model the training part, a student the training part and its pseudo-labels.
-    const learnt = method === 'noisy-student' ? [...trainY, ...noisyStudentInfo!.pseudo.y] : won && !refit ? trainY : Array.from(y);
+    // fine-tuned model the training part, a student the training part and its pseudo-labels (an
+    // ensemble: every label, its head's — the stratified split keeps the training part's prior).
+    const learnt = method === 'noisy-student' ? [...trainY, ...noisyStudentInfo!.pseudo.y] : won && !refit && !ensembled ? trainY : Array.from(y);
     const from = labelPrior(learnt, classes.length);
     const pool = opts.priorShift.unlabelled;
     const em = emPrior(pool.length ? await rawProba(pool) : new Float64Array(0), classes.length, from);
@@ -340,6 +366,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     valPositions: valPos,
     valLinear,
     valFineTune,
+    valEnsemble,
     fineTuneEpochs,
     fineTuneBestEpoch,
     head,
@@ -356,4 +383,10 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
       won?.model.dispose();
     },
   };
+}
+
+/** The mean of two probability matrices of the same shape (rows × classes). */
+export function averageProba(a: Float64Array, b: Float64Array): Float64Array {
+  if (a.length !== b.length) throw new Error(`averageProba: ${a.length} vs ${b.length} values`);
+  return Float64Array.from(a, (v, i) => (v + b[i]) / 2);
 }

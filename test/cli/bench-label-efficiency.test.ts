@@ -185,6 +185,37 @@ test('bench label-efficiency --refit --keep best: fine-tuned winners trained aga
   assert.match(both.json.error.message, /--refit and --noisy-student do not combine/);
 });
 
+test('bench label-efficiency --ensemble: the averaged head + fine-tuned model competes on validation in every arm and wins only above both; not outside --method auto or with --noisy-student', () => {
+  const report = join(dir, 'out-ensemble', 'report.json');
+  const r = csvBench('--budget', '12', '--rounds', '2', '--min-steps', '3', '--ensemble', '--cache-dir', join(dir, 'cache'), '--report', report);
+  assert.equal(r.code, 0, r.stderr);
+  const d = r.json.details;
+  assert.equal(d.ensemble, true);
+  assert.match(d.protocol, /competing as a third candidate, kept only when it validates strictly better than both/);
+  let compared = 0;
+  for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) {
+    const a = d.arms[arm];
+    assert.ok('valEnsemble' in a, `${arm} reports its ensemble's validation accuracy`);
+    if (a.valEnsemble === null) {
+      assert.notEqual(a.method, 'ensemble', arm);
+      continue;
+    }
+    compared++;
+    const best = Math.max(a.valLinear, a.valFineTune);
+    if (a.method === 'ensemble') assert.ok(a.valEnsemble > best, `${arm}: ${JSON.stringify(a)}`);
+    else assert.ok(a.valEnsemble <= best, `${arm}: the ensemble validated above both but was not kept: ${JSON.stringify(a)}`);
+  }
+  assert.ok(compared > 0, 'fine-tuning moved in at least one arm, so the ensemble was validated');
+  for (const [flags, message] of [
+    [['--method', 'linear'], /--ensemble needs --method auto .*got --method linear/],
+    [['--noisy-student'], /--ensemble and --noisy-student do not combine/],
+  ] as const) {
+    const bad = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--ensemble', ...flags, '--json'], {});
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.json.error.message, message);
+  }
+});
+
 test('bench label-efficiency --prior-shift: every arm reports its labels\' prior and the pool prior EM estimated; not with --noisy-student', () => {
   const report = join(dir, 'out-prior', 'report.json');
   const r = csvBench('--budget', '12', '--rounds', '2', '--min-steps', '3', '--prior-shift', '--cache-dir', join(dir, 'cache'), '--report', report);

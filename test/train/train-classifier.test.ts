@@ -9,8 +9,9 @@ import { initEngine } from '../../src/ml/engine.ts';
 import { randomEncoder } from '../../src/ssl/index.ts';
 import type { ModalityData } from '../../src/ssl/types.ts';
 import { Rng } from '../../src/ssl/rng.ts';
-import type { Features } from '../../src/probe/features.ts';
-import { trainClassifier, type TrainMethod } from '../../src/train/train-classifier.ts';
+import { selectRows, type Features } from '../../src/probe/features.ts';
+import { headProba, metricsFromProba } from '../../src/train/linear-head.ts';
+import { averageProba, trainClassifier, type TrainMethod } from '../../src/train/train-classifier.ts';
 
 before(async () => {
   await initEngine();
@@ -174,4 +175,58 @@ test('refit leaves a linear winner alone (it is already refitted on every label)
   } finally {
     encoder.dispose();
   }
+});
+
+test('ensemble: when the head and the network each see half of the signal, their averaged probabilities win validation and test', async () => {
+  // The class is the sign of a + b; the head's features hold a, the encoder's input holds b. Each
+  // model alone is ~75% right; averaging their calibrated probabilities recovers the sign of a + b.
+  const ySum = hidden.map(([a, b]) => (a + b > 0 ? 1 : 0));
+  const data: ModalityData = { modality: 'tabular', rows: hidden.map(([, b]) => [b, r.normal()]), columns: [{ name: 'b', type: 'num' }, { name: 'noise', type: 'num' }] };
+  const features: Features = { rows: N, dim: 2, data: Float32Array.from(hidden.flatMap(([a]) => [a, r.normal()])) };
+  const test = Array.from({ length: 200 }, (_, i) => 200 + i);
+  const truth = test.map((i) => ySum[i]);
+  const run = async (ensemble: boolean) => {
+    const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });
+    try {
+      const t = await trainClassifier(
+        { features, labelled, y: labelled.map((i) => ySum[i]), classes: ['neg', 'pos'], encoder, data },
+        { method: 'auto', seed: 0, epochs: 20, encoderLr: 3e-3, keep: 'final', ensemble },
+      );
+      const proba = await t.proba(test);
+      const accuracy = (await t.evaluate(test, truth)).accuracy;
+      const parts = t.method === 'ensemble' ? { head: headProba(t.head!, selectRows(features, test)), net: await t.fineTune!.model.proba(data, test) } : null;
+      t.dispose();
+      return { t, proba, accuracy, parts };
+    } finally {
+      encoder.dispose();
+    }
+  };
+  const alone = await run(false);
+  assert.notEqual(alone.t.method, 'ensemble');
+  assert.equal(alone.t.valEnsemble, null, 'not computed unless asked for');
+  const both = await run(true);
+  assert.equal(both.t.method, 'ensemble');
+  assert.ok(both.t.head && both.t.fineTune, 'both models are kept');
+  assert.equal(both.t.valFineTune, alone.t.valFineTune, 'the same fine-tuning run');
+  assert.ok(both.t.valEnsemble! > Math.max(both.t.valLinear!, both.t.valFineTune!), `validation: ensemble ${both.t.valEnsemble} vs linear ${both.t.valLinear}, fine-tune ${both.t.valFineTune}`);
+  // Its probabilities are the mean of the head's (refitted on every label) and the network's.
+  const { head, net } = both.parts!;
+  both.proba.forEach((p, i) => assert.ok(Math.abs(p - (head[i] + net[i]) / 2) < 1e-9, `row ${i >> 1}`));
+  const acc = (p: Float64Array) => metricsFromProba(p, ['neg', 'pos'], truth).accuracy;
+  assert.ok(both.accuracy > acc(head) + 0.05 && both.accuracy > acc(net) + 0.05, `test: ensemble ${both.accuracy}, head ${acc(head)}, network ${acc(net)}`);
+  assert.ok(both.accuracy > alone.accuracy, `test: ensemble ${both.accuracy} vs ${alone.t.method} alone ${alone.accuracy}`);
+});
+
+test('ensemble: refused outside auto and with noisy student; averageProba checks shapes', async () => {
+  const data = rows(true);
+  const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });
+  try {
+    const input = { features: feats(true), labelled, y: labelled.map((i) => y[i]), classes: ['neg', 'pos'], encoder, data };
+    await assert.rejects(trainClassifier(input, { method: 'fine-tune', seed: 0, ensemble: true }), /ensemble needs method auto .* got fine-tune/);
+    await assert.rejects(trainClassifier(input, { method: 'auto', seed: 0, ensemble: true, noisyStudent: { unlabelled: [300] } }), /ensemble and noisyStudent do not combine/);
+  } finally {
+    encoder.dispose();
+  }
+  assert.deepEqual(Array.from(averageProba(Float64Array.of(1, 0, 0.25, 0.75), Float64Array.of(0.5, 0.5, 0.75, 0.25))), [0.75, 0.25, 0.5, 0.5]);
+  assert.throws(() => averageProba(new Float64Array(4), new Float64Array(6)), /4 vs 6 values/);
 });
