@@ -16,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { pretrain, loadEncoder, randomEncoder, type Encoder, type ModalityData } from '../src/ssl/index.ts';
 import { scoreRepresentation, type ProbeScores } from '../src/probe/probe.ts';
 import type { Features } from '../src/probe/features.ts';
+import { FASHION_MNIST_DIR } from '../src/train/label-efficiency.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(name);
@@ -30,7 +31,7 @@ const CONFIG = JSON.parse(arg('--config', '{}')) as Record<string, unknown>;
 const TRAIN_SUBSET = Number(arg('--train-subset', '60000'));
 const TEST_SUBSET = Number(arg('--test-subset', '10000'));
 const TAG = arg('--tag', '');
-const DIR = '/usr/share/datasets/fashion-mnist';
+const DIR = FASHION_MNIST_DIR;
 
 function idx(file: string, kind: 'images' | 'labels'): { data: Uint8Array; count: number } {
   if (!existsSync(file)) throw new Error(`${file} not found: apt-get install -y dataset-fashion-mnist`);
