@@ -183,12 +183,12 @@ export interface LabelEfficiencyOptions {
    */
   refit?: boolean;
   /**
-   * In every arm and round, the average of the linear head's and the fine-tuned model's
-   * probabilities competes on the validation split as a third candidate and wins when it validates
-   * strictly better than both (TrainClassifierOptions.ensemble). Only with --method auto, not with
-   * noisy student.
+   * In every arm and round, the average of the probabilities of the linear head and of this many
+   * fine-tuned models (1–8; 0 or absent: off; the head weighs one half, the networks' mean the other) competes on the validation split as a third
+   * candidate and wins when it validates strictly better than both the head and the first
+   * fine-tuning run (TrainClassifierOptions.ensemble). Only with --method auto, not with noisy student.
    */
-  ensemble?: boolean;
+  ensemble?: number;
   /**
    * Which weights every fine-tuning run keeps (FineTuneOptions.keep): 'final' (default) — the
    * whole schedule, last weights; 'best' — early stopping on the validation split, best weights
@@ -234,8 +234,10 @@ export interface ArmScore {
   method: TrainedClassifier['method'];
   valLinear: number | null;
   valFineTune: number | null;
-  /** The averaged linear head + fine-tuned model on validation (with `ensemble`; null otherwise or when fine-tuning did not move). */
+  /** The ensemble's averaged probabilities on validation (with `ensemble`; null otherwise or when fine-tuning did not move). */
   valEnsemble: number | null;
+  /** Fine-tuned models in the classifier: 0 (linear head), 1, or the ensemble's count when it won. */
+  fineTunedModels: number;
   fineTuneEpochs: number | null;
   /** The epoch whose weights fine-tuning kept (0 = it never beat its linear-probe start). */
   fineTuneBestEpoch: number | null;
@@ -392,10 +394,10 @@ export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset'
 }
 
 /** The default report file name's variant suffix, shared by `tessera bench` and bench/label-efficiency.ts. */
-export function reportSuffix(o: { fixmatch: boolean | 'final'; fixmatchSettings?: FixMatchOptions; noisyStudent?: boolean; refit?: boolean; ensemble?: boolean; keep?: 'best' | 'final'; pretext?: string; selectWith?: 'head' | 'model'; train?: TrainMethod; priorShift?: boolean }): string {
+export function reportSuffix(o: { fixmatch: boolean | 'final'; fixmatchSettings?: FixMatchOptions; noisyStudent?: boolean; refit?: boolean; ensemble?: number; keep?: 'best' | 'final'; pretext?: string; selectWith?: 'head' | 'model'; train?: TrainMethod; priorShift?: boolean }): string {
   const fm = o.fixmatchSettings ?? {};
   const fmSettings = `${fm.mu !== undefined && fm.mu !== FIXMATCH_DEFAULTS.mu ? `-mu${fm.mu}` : ''}${fm.tau !== undefined && fm.tau !== FIXMATCH_DEFAULTS.tau ? `-tau${fm.tau}` : ''}`;
-  return `${o.pretext ? `-${o.pretext}` : ''}${o.train && o.train !== 'auto' ? `-${o.train}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}${fmSettings}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.ensemble ? '-ensemble' : ''}${o.keep === 'best' ? '-keep-best' : ''}${o.selectWith === 'model' ? '-select-model' : ''}${o.priorShift ? '-prior-shift' : ''}`;
+  return `${o.pretext ? `-${o.pretext}` : ''}${o.train && o.train !== 'auto' ? `-${o.train}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}${fmSettings}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.ensemble ? `-ensemble${o.ensemble > 1 ? o.ensemble : ''}` : ''}${o.keep === 'best' ? '-keep-best' : ''}${o.selectWith === 'model' ? '-select-model' : ''}${o.priorShift ? '-prior-shift' : ''}`;
 }
 
 /** Cumulative labels after each round: budget split evenly over `rounds`, the last round takes the rest. */
@@ -482,8 +484,9 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   if (!(sslRatio >= 0 && sslRatio <= 10)) throw new UserError(`--ssl-encoder-lr expects a ratio between 0 and 10, got ${opts.sslEncoderLrRatio}`);
   const refit = Boolean(opts.refit);
   if (refit && opts.noisyStudent) throw new UserError('--refit and --noisy-student do not combine: the student is judged on the validation items a refit trains on');
-  const ensemble = Boolean(opts.ensemble);
-  if (ensemble && opts.noisyStudent) throw new UserError('--ensemble and --noisy-student do not combine: the student replaces one of the two models');
+  const ensemble = opts.ensemble ?? 0;
+  if (!Number.isInteger(ensemble) || ensemble < 0 || ensemble > 8) throw new UserError(`--ensemble expects a whole number of fine-tuned models from 1 to 8, got ${opts.ensemble}`);
+  if (ensemble && opts.noisyStudent) throw new UserError('--ensemble and --noisy-student do not combine: the student replaces one model of the ensemble');
   if (opts.priorShift && opts.noisyStudent) throw new UserError('--prior-shift and --noisy-student do not combine: the report compares the student with a teacher whose probabilities were not corrected');
   if (opts.pretext !== undefined && opts.encoderDir !== undefined) throw new UserError('give --pretext or --encoder, not both: a saved encoder has its own pretext');
   const keep = opts.keep ?? 'final';
@@ -562,7 +565,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
           noisyStudent: nsPool ? { ...nsOptions, unlabelled: nsPool } : undefined,
           alsoPredict: nsPool ? test : undefined,
           refit,
-          ensemble,
+          ensemble: ensemble || undefined,
           keep,
           priorShift: opts.priorShift ? { unlabelled: limitPool(unlabelledCandidates(bd.train, labelled, test), PRIOR_SHIFT_POOL, opts.seed) } : undefined,
         },
@@ -570,7 +573,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       const metrics = await trained.evaluate(test, testNames);
       const predicted = o.predict ? await trained.proba(o.predict) : null;
       trained.dispose();
-      const { method, valLinear, valFineTune, valEnsemble, fineTuneEpochs, fineTuneBestEpoch } = trained;
+      const { method, valLinear, valFineTune, valEnsemble, fineTunedModels, fineTuneEpochs, fineTuneBestEpoch } = trained;
       let noisyStudent: NoisyStudentScore | null = null;
       const ns = trained.noisyStudentInfo;
       if (ns) {
@@ -590,7 +593,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         };
       }
       const refitInfo = trained.refit ? { validatedSteps: trained.refit.validatedSteps, steps: trained.refit.steps } : null;
-      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, valEnsemble, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, priorShift: trained.priorShift, seconds: (performance.now() - ta) / 1000, predicted };
+      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, valEnsemble, fineTunedModels, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, priorShift: trained.priorShift, seconds: (performance.now() - ta) / 1000, predicted };
     };
 
     const sizes = roundSizes(opts.budget, opts.rounds);
@@ -663,7 +666,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     full_supervised: pick(full),
   };
   const svgPath = opts.svgPath ?? opts.reportPath.replace(/\.json$/i, '') + '.svg';
-  const armDetail = (s: ArmScore) => ({ labels: s.labels, method: s.method, ece: s.ece, valLinear: s.valLinear, valFineTune: s.valFineTune, ...(ensemble ? { valEnsemble: s.valEnsemble } : {}), fineTuneEpochs: s.fineTuneEpochs, fineTuneBestEpoch: s.fineTuneBestEpoch, refit: s.refit, ...(s.noisyStudent ? { noisyStudent: s.noisyStudent } : {}), ...(s.priorShift ? { priorShift: s.priorShift } : {}), seconds: s.seconds });
+  const armDetail = (s: ArmScore) => ({ labels: s.labels, method: s.method, ece: s.ece, valLinear: s.valLinear, valFineTune: s.valFineTune, ...(ensemble ? { valEnsemble: s.valEnsemble, fineTunedModels: s.fineTunedModels } : {}), fineTuneEpochs: s.fineTuneEpochs, fineTuneBestEpoch: s.fineTuneBestEpoch, refit: s.refit, ...(s.noisyStudent ? { noisyStudent: s.noisyStudent } : {}), ...(s.priorShift ? { priorShift: s.priorShift } : {}), seconds: s.seconds });
   const report: LabelEfficiencyReport = {
     dataset: bd.name,
     budget: opts.budget,
@@ -681,7 +684,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         (opts.fixmatch ? `, FixMatch on the unlabelled training items${opts.fixmatch === 'final' ? " in each budget arm's final training (earlier curve points without)" : ''}` : '') +
         (keep === 'final' ? `; every fine-tuning run at least ${minSteps} steps` : `; every fine-tuning run at least ${minSteps} steps before early stopping may end it`) +
         (refit ? `; a fine-tuned winner trained again from the same start on all its labels (validation items too) replaying its learning-rate schedule to the ${keep === 'final' ? 'end' : 'validated step'}, keeping its temperature` : '') +
-        (ensemble ? "; the average of the two models' calibrated probabilities (head on all labels, fine-tuned model) competing as a third candidate, kept only when it validates strictly better than both" : '') +
+        (ensemble ? `; the average of the calibrated probabilities of the linear head and ${ensemble === 1 ? 'the fine-tuned model' : `${ensemble} fine-tuned models (seeds seed … seed+${ensemble - 1}; the head weighing one half, the networks' mean the other)`}, competing as a third candidate, kept only when it validates strictly better than both` : '') +
         (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
         (opts.priorShift ? `; every classifier's probabilities moved from its labels' class prior to the prior EM estimates on up to ${PRIOR_SHIFT_POOL} unlabelled training items (Saerens et al. 2002)` : '') +
         `); ssl_active: round 0 TypiClust, later rounds the strategy on ${selectWith === 'model' ? "the calibrated probabilities of the previous round's trained classifier (with the frozen SSL embeddings for geometry)" : 'a linear head over frozen SSL embeddings'}; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)`,
@@ -693,7 +696,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       fixmatch: opts.fixmatch ? { enabled: true, when: opts.fixmatch === 'final' ? 'final' : 'all', ...fixmatchSettings } : { enabled: false },
       noisyStudent: nsEnabled ? { enabled: true, ...NOISY_STUDENT_DEFAULTS, ...nsOptions } : { enabled: false },
       refit,
-      ensemble,
+      ensemble: ensemble ? { enabled: true, fineTunedModels: ensemble } : { enabled: false },
       priorShift: opts.priorShift ? { enabled: true, poolLimit: PRIOR_SHIFT_POOL } : { enabled: false },
       train: trainMethod,
       selectWith,

@@ -23,12 +23,16 @@
  * validation split then only chooses the method and the temperature), and a refit replays that
  * whole schedule on every label.
  *
- * With `ensemble` (auto only), a third candidate joins the validation contest: the average of the
- * two models' calibrated probabilities (the linear head fitted on the training part, the fine-tuned
- * model). It wins only with a strictly higher validation accuracy than both — the simpler model
- * keeps a tie — and then the classifier is both: the linear head refitted on every label and the
- * fine-tuned model (refitted too with `refit`), their probabilities averaged. Two models that err
- * on different items (a head on frozen embeddings, a network whose encoder moved) gain from it.
+ * With `ensemble: K` (auto only), a third candidate joins the validation contest: the average of
+ * the calibrated probabilities of the linear head (fitted on the training part) and of K fine-tuned
+ * models — the first run, and K − 1 more from the same starting weights with seeds seed+1 …
+ * seed+K−1 (other augmentations and batch orders) — the head weighing one half and the networks'
+ * mean the other, so that more networks do not drown the head out. It wins only with
+ * a strictly higher validation accuracy than both the head and the first run — the simpler model
+ * keeps a tie — and then the classifier is all of them: the linear head refitted on every label
+ * and the K fine-tuned models (each refitted too with `refit`), their probabilities averaged;
+ * the encoder's weights are swapped in for each model as it predicts. Models that err on
+ * different items (a head on frozen embeddings, networks whose encoder moved) gain from it.
  *
  * With `noisyStudent` (src/train/noisy-student.ts), the classifier chosen above is the teacher:
  * a copy of it trained without the validation items (the linear head on the training part, or the
@@ -82,8 +86,8 @@ export interface TrainClassifierOptions {
   fixmatch?: FixMatchOptions;
   /** Train a fine-tuned winner again on every label (see the file comment; not with noisy student). */
   refit?: boolean;
-  /** In `auto`, let the average of the linear head and the fine-tuned model compete too (see the file comment; not with noisy student). */
-  ensemble?: boolean;
+  /** In `auto`, let the average of the linear head and this many fine-tuned models (1–8) compete too (see the file comment; not with noisy student). */
+  ensemble?: number;
   /** Noisy-student self-training on these unlabelled positions (see the file comment); needs a validation split. */
   noisyStudent?: NoisyStudentOptions & { unlabelled: number[] };
   /**
@@ -143,8 +147,10 @@ export interface TrainedClassifier {
   valLinear: number | null;
   /** Validation accuracy of the fine-tuned model's best weights (null when it did not run or there was no validation). */
   valFineTune: number | null;
-  /** Validation accuracy of the two models' averaged probabilities (null unless `ensemble` asked for it and fine-tuning moved off its start). */
+  /** Validation accuracy of the ensemble's averaged probabilities (null unless `ensemble` asked for it and fine-tuning moved off its start). */
   valEnsemble: number | null;
+  /** Fine-tuned models in the returned classifier: 0 (linear), 1, or `ensemble` when the ensemble won. */
+  fineTunedModels: number;
   fineTuneEpochs: number | null;
   /** The epoch whose weights fine-tuning kept (0 = it never beat its linear-probe start). */
   fineTuneBestEpoch: number | null;
@@ -154,7 +160,7 @@ export interface TrainedClassifier {
   fineTune: FineTuneResult | null;
   /** The noisy-student step, when asked for and there was a validation split. */
   noisyStudentInfo: NoisyStudentInfo | null;
-  /** The refit on every label, when asked for and a fine-tuned model won: the steps its validated weights had, and the refit's. */
+  /** The refit on every label, when asked for and a fine-tuned model won: the steps its validated weights had, and the refit's (the first model's, in an ensemble). */
   refit: { validatedSteps: number; steps: number; seconds: number } | null;
   /** The prior correction, when asked for: the prior of the labels the winner trained on and the one EM estimated on the unlabelled items. */
   priorShift: { labelPrior: number[]; poolPrior: number[]; items: number; iterations: number; converged: boolean } | null;
@@ -178,6 +184,8 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   const valPos = split.val.map((i) => labelled[i]);
   const valY = split.val.map((i) => y[i]);
 
+  const members = opts.ensemble ?? 0;
+  if (!Number.isInteger(members) || members < 0 || members > 8) throw new Error(`trainClassifier: ensemble expects 0–8 fine-tuned models, got ${opts.ensemble}`);
   if (opts.ensemble && opts.method !== 'auto') throw new Error(`trainClassifier: ensemble needs method auto (it competes on validation), got ${opts.method}`);
   if (opts.ensemble && opts.noisyStudent) throw new Error('trainClassifier: ensemble and noisyStudent do not combine (the student replaces one model)');
   let valLinear: number | null = null;
@@ -201,7 +209,11 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   const refitting = Boolean(opts.refit) && runFineTune && valPos.length > 0;
   // The student (or the refit) starts where the first run did: keep the encoder's starting weights.
   if (runFineTune && (!input.encoder || !input.data)) throw new Error(`trainClassifier: method ${opts.method} needs the encoder and its data`);
-  const start = ns || refitting ? snapshotEncoder(input.encoder!) : null;
+  // The student, the refit and the ensemble's further models start where the first run did: keep the encoder's starting weights.
+  const start = ns || refitting || (members > 1 && runFineTune) ? snapshotEncoder(input.encoder!) : null;
+  /** The ensemble's further fine-tuned models, each with its encoder weights; `won`'s own weights are `wonWeights` then. */
+  let extra: Array<{ ft: FineTuneResult; weights: Snapshot; seed: number }> = [];
+  let wonWeights: Snapshot | null = null;
   // The first run's settings; a refit trains with the same ones (its schedule replayed).
   const fineTuneOptions: FineTuneOptions = {
     seed: opts.seed,
@@ -220,35 +232,64 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     fineTuneBestEpoch = ft.bestEpoch;
     const moved = ft.bestEpoch > 0 || opts.featuresAreEmbeddings === false;
     const wins = opts.method === 'fine-tune' || (moved && valLinear !== null && ft.valAccuracy >= valLinear);
-    if (opts.ensemble && moved && trainHead && valLinear !== null) {
-      const valProba = averageProba(headProba(trainHead, selectRows(features, valPos)), await ft.model.proba(input.data!, valPos));
+    if (members > 0 && moved && trainHead && valLinear !== null) {
+      if (members > 1) {
+        wonWeights = snapshotEncoder(input.encoder!);
+        for (let j = 1; j < members; j++) {
+          start!.restore();
+          const more = await fineTune(input.encoder!, input.data!, { idx: trainPos, y: trainY }, classes, { ...fineTuneOptions, seed: opts.seed + j, validation: { idx: valPos, y: valY } });
+          extra.push({ ft: more, weights: snapshotEncoder(input.encoder!), seed: opts.seed + j });
+        }
+      }
+      const valProba = averageProba([headProba(trainHead, selectRows(features, valPos)), averageProba(await networkProbas(ft, valPos))]);
       valEnsemble = metricsFromProba(valProba, classes, valY).accuracy;
       ensembled = valEnsemble > Math.max(valLinear, ft.valAccuracy);
+      if (!ensembled) {
+        for (const m of extra) (m.ft.model.dispose(), m.weights.dispose());
+        extra = [];
+        wonWeights?.restore();
+        wonWeights?.dispose();
+        wonWeights = null;
+      }
     }
     if (wins || ensembled) won = ft;
     else ft.model.dispose();
   }
   let refit: TrainedClassifier['refit'] = null;
-  if (refitting) {
-    try {
-      if (won && won.bestEpoch > 0) {
-        const validatedSteps = won.history[won.bestEpoch].steps;
-        start!.restore();
-        const again = await fineTune(input.encoder!, input.data!, { idx: labelled, y }, classes, {
-          ...fineTuneOptions,
-          // The same learning rate at every step as the validated weights had: not a whole
-          // schedule squeezed into their step count, which learns less when that count is small.
-          replay: { totalSteps: won.schedule.totalSteps, stopAt: validatedSteps },
-          validation: { idx: [], y: [] },
-        });
-        again.model.temperature = won.model.temperature;
-        refit = { validatedSteps, steps: again.history.at(-1)?.steps ?? 0, seconds: again.seconds };
-        won.model.dispose();
-        won = again;
+  /** Trains `first` again from the starting weights on every label, replaying its schedule to its validated step. */
+  const refitOne = async (first: FineTuneResult, seed: number): Promise<FineTuneResult> => {
+    start!.restore();
+    const again = await fineTune(input.encoder!, input.data!, { idx: labelled, y }, classes, {
+      ...fineTuneOptions,
+      seed,
+      // The same learning rate at every step as the validated weights had: not a whole
+      // schedule squeezed into their step count, which learns less when that count is small.
+      replay: { totalSteps: first.schedule.totalSteps, stopAt: first.history[first.bestEpoch].steps },
+      validation: { idx: [], y: [] },
+    });
+    again.model.temperature = first.model.temperature;
+    first.model.dispose();
+    return again;
+  };
+  try {
+    if (refitting && won && won.bestEpoch > 0) {
+      // The ensemble's further models first, so that the encoder ends holding the first model's weights.
+      for (const m of extra) {
+        if (m.ft.bestEpoch === 0) continue;
+        m.ft = await refitOne(m.ft, m.seed);
+        m.weights.dispose();
+        m.weights = snapshotEncoder(input.encoder!);
       }
-    } finally {
-      start!.dispose();
+      const validatedSteps = won.history[won.bestEpoch].steps;
+      won = await refitOne(won, opts.seed);
+      refit = { validatedSteps, steps: won.history.at(-1)?.steps ?? 0, seconds: won.seconds };
+      if (wonWeights) {
+        wonWeights.dispose();
+        wonWeights = snapshotEncoder(input.encoder!);
+      }
     }
+  } finally {
+    if (!ns) start?.dispose();
   }
   let head = won && !ensembled ? null : fitHead(selectRows(features, labelled), names(y), classes, opts.seed);
   let method: TrainedClassifier['method'] = ensembled ? 'ensemble' : won ? (opts.fixmatchUnlabelled ? 'fixmatch' : 'fine-tune') : 'linear';
@@ -268,7 +309,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     }
   }
   const rawProba = async (pos: number[]): Promise<Float64Array> => {
-    if (ensembled) return averageProba(headProba(head!, selectRows(features, pos)), await won!.model.proba(input.data!, pos));
+    if (ensembled) return averageProba([headProba(head!, selectRows(features, pos)), averageProba(await networkProbas(won!, pos))]);
     return won ? won.model.proba(input.data!, pos) : headProba(head!, selectRows(features, pos));
   };
   let priorShift: TrainedClassifier['priorShift'] = null;
@@ -367,6 +408,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     valLinear,
     valFineTune,
     valEnsemble,
+    fineTunedModels: !won ? 0 : 1 + extra.length,
     fineTuneEpochs,
     fineTuneBestEpoch,
     head,
@@ -381,12 +423,34 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     },
     dispose() {
       won?.model.dispose();
+      wonWeights?.dispose();
+      for (const m of extra) (m.ft.model.dispose(), m.weights.dispose());
     },
   };
+
+  /** Each fine-tuned model's probabilities of `pos`: `first`, then the ensemble's further models, each with its own encoder weights swapped in. */
+  async function networkProbas(first: FineTuneResult, pos: number[]): Promise<Float64Array[]> {
+    if (extra.length === 0) return [await first.model.proba(input.data!, pos)];
+    const out: Float64Array[] = [];
+    for (const [ft, weights] of [[first, wonWeights!] as const, ...extra.map((m) => [m.ft, m.weights] as const)]) {
+      weights.restore();
+      out.push(await ft.model.proba(input.data!, pos));
+    }
+    // The encoder ends holding the first model's weights, as without an ensemble.
+    wonWeights!.restore();
+    return out;
+  }
 }
 
-/** The mean of two probability matrices of the same shape (rows × classes). */
-export function averageProba(a: Float64Array, b: Float64Array): Float64Array {
-  if (a.length !== b.length) throw new Error(`averageProba: ${a.length} vs ${b.length} values`);
-  return Float64Array.from(a, (v, i) => (v + b[i]) / 2);
+type Snapshot = ReturnType<typeof snapshotEncoder>;
+
+/** The mean of probability matrices of the same shape (rows × classes), each weighted alike. */
+export function averageProba(ps: Float64Array[]): Float64Array {
+  if (ps.length === 0) throw new Error('averageProba: nothing to average');
+  const out = new Float64Array(ps[0].length);
+  for (const p of ps) {
+    if (p.length !== out.length) throw new Error(`averageProba: ${out.length} vs ${p.length} values`);
+    for (let i = 0; i < p.length; i++) out[i] += p[i] / ps.length;
+  }
+  return out;
 }

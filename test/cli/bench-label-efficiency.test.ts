@@ -185,13 +185,13 @@ test('bench label-efficiency --refit --keep best: fine-tuned winners trained aga
   assert.match(both.json.error.message, /--refit and --noisy-student do not combine/);
 });
 
-test('bench label-efficiency --ensemble: the averaged head + fine-tuned model competes on validation in every arm and wins only above both; not outside --method auto or with --noisy-student', () => {
+test('bench label-efficiency --ensemble [K]: the averaged head + K fine-tuned models competes on validation in every arm and wins only above both; bad K, --method linear or --noisy-student → exit 2', () => {
   const report = join(dir, 'out-ensemble', 'report.json');
-  const r = csvBench('--budget', '12', '--rounds', '2', '--min-steps', '3', '--ensemble', '--cache-dir', join(dir, 'cache'), '--report', report);
+  const r = csvBench('--budget', '12', '--rounds', '2', '--min-steps', '3', '--ensemble', '2', '--cache-dir', join(dir, 'cache'), '--report', report);
   assert.equal(r.code, 0, r.stderr);
   const d = r.json.details;
-  assert.equal(d.ensemble, true);
-  assert.match(d.protocol, /competing as a third candidate, kept only when it validates strictly better than both/);
+  assert.deepEqual(d.ensemble, { enabled: true, fineTunedModels: 2 });
+  assert.match(d.protocol, /2 fine-tuned models \(seeds seed … seed\+1; .*competing as a third candidate, kept only when it validates strictly better than both/);
   let compared = 0;
   for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) {
     const a = d.arms[arm];
@@ -202,13 +202,21 @@ test('bench label-efficiency --ensemble: the averaged head + fine-tuned model co
     }
     compared++;
     const best = Math.max(a.valLinear, a.valFineTune);
-    if (a.method === 'ensemble') assert.ok(a.valEnsemble > best, `${arm}: ${JSON.stringify(a)}`);
-    else assert.ok(a.valEnsemble <= best, `${arm}: the ensemble validated above both but was not kept: ${JSON.stringify(a)}`);
+    if (a.method === 'ensemble') {
+      assert.ok(a.valEnsemble > best, `${arm}: ${JSON.stringify(a)}`);
+      assert.equal(a.fineTunedModels, 2, arm);
+    } else {
+      assert.ok(a.valEnsemble <= best, `${arm}: the ensemble validated above both but was not kept: ${JSON.stringify(a)}`);
+      assert.equal(a.fineTunedModels, a.method === 'linear' ? 0 : 1, arm);
+    }
   }
   assert.ok(compared > 0, 'fine-tuning moved in at least one arm, so the ensemble was validated');
   for (const [flags, message] of [
     [['--method', 'linear'], /--ensemble needs --method auto .*got --method linear/],
     [['--noisy-student'], /--ensemble and --noisy-student do not combine/],
+    [['9'], /--ensemble expects a whole number of fine-tuned models from 1 to 8, got 9/],
+    [['0'], /--ensemble expects a whole number ≥ 1, got "0"/],
+    [['two'], /--ensemble expects a whole number ≥ 0, got "two"/],
   ] as const) {
     const bad = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--ensemble', ...flags, '--json'], {});
     assert.equal(bad.code, 2, bad.stderr);

@@ -10,5 +10,7 @@ test('reportSuffix names non-default settings only, FixMatch μ/τ included', ()
   assert.equal(reportSuffix({ fixmatch: true, fixmatchSettings: { mu: 2, tau: 0.9 } }), '-fixmatch-mu2-tau0.9');
   assert.equal(reportSuffix({ fixmatch: true, fixmatchSettings: { mu: 2, tau: 0.9 }, keep: 'best', selectWith: 'model', train: 'fine-tune', pretext: 'simcse' }), '-simcse-fine-tune-fixmatch-mu2-tau0.9-keep-best-select-model');
   assert.equal(reportSuffix({ fixmatch: false, priorShift: true }), '-prior-shift');
-  assert.equal(reportSuffix({ fixmatch: false, refit: true, ensemble: true }), '-refit-ensemble');
+  assert.equal(reportSuffix({ fixmatch: false, refit: true, ensemble: 1 }), '-refit-ensemble');
+  assert.equal(reportSuffix({ fixmatch: false, ensemble: 3 }), '-ensemble3');
+  assert.equal(reportSuffix({ fixmatch: false, ensemble: 0 }), '');
 });

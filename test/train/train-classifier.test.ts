@@ -185,48 +185,77 @@ test('ensemble: when the head and the network each see half of the signal, their
   const features: Features = { rows: N, dim: 2, data: Float32Array.from(hidden.flatMap(([a]) => [a, r.normal()])) };
   const test = Array.from({ length: 200 }, (_, i) => 200 + i);
   const truth = test.map((i) => ySum[i]);
-  const run = async (ensemble: boolean) => {
+  const run = async (ensemble: number, refit = false) => {
     const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });
     try {
       const t = await trainClassifier(
         { features, labelled, y: labelled.map((i) => ySum[i]), classes: ['neg', 'pos'], encoder, data },
-        { method: 'auto', seed: 0, epochs: 20, encoderLr: 3e-3, keep: 'final', ensemble },
+        { method: 'auto', seed: 0, epochs: 20, encoderLr: 3e-3, keep: 'final', ensemble, refit },
       );
       const proba = await t.proba(test);
+      const again = await t.proba(test);
       const accuracy = (await t.evaluate(test, truth)).accuracy;
+      // The first fine-tuned model alone, as the encoder holds it after predicting.
       const parts = t.method === 'ensemble' ? { head: headProba(t.head!, selectRows(features, test)), net: await t.fineTune!.model.proba(data, test) } : null;
       t.dispose();
-      return { t, proba, accuracy, parts };
+      return { t, proba, again, accuracy, parts };
     } finally {
       encoder.dispose();
     }
   };
-  const alone = await run(false);
+  const acc = (p: Float64Array) => metricsFromProba(p, ['neg', 'pos'], truth).accuracy;
+  const alone = await run(0);
   assert.notEqual(alone.t.method, 'ensemble');
   assert.equal(alone.t.valEnsemble, null, 'not computed unless asked for');
-  const both = await run(true);
+
+  const both = await run(1);
   assert.equal(both.t.method, 'ensemble');
+  assert.equal(both.t.fineTunedModels, 1);
   assert.ok(both.t.head && both.t.fineTune, 'both models are kept');
   assert.equal(both.t.valFineTune, alone.t.valFineTune, 'the same fine-tuning run');
   assert.ok(both.t.valEnsemble! > Math.max(both.t.valLinear!, both.t.valFineTune!), `validation: ensemble ${both.t.valEnsemble} vs linear ${both.t.valLinear}, fine-tune ${both.t.valFineTune}`);
   // Its probabilities are the mean of the head's (refitted on every label) and the network's.
   const { head, net } = both.parts!;
   both.proba.forEach((p, i) => assert.ok(Math.abs(p - (head[i] + net[i]) / 2) < 1e-9, `row ${i >> 1}`));
-  const acc = (p: Float64Array) => metricsFromProba(p, ['neg', 'pos'], truth).accuracy;
   assert.ok(both.accuracy > acc(head) + 0.05 && both.accuracy > acc(net) + 0.05, `test: ensemble ${both.accuracy}, head ${acc(head)}, network ${acc(net)}`);
   assert.ok(both.accuracy > alone.accuracy, `test: ensemble ${both.accuracy} vs ${alone.t.method} alone ${alone.accuracy}`);
+
+  // Three fine-tuned models: the first is the same run as above; two more with seeds 1 and 2 join the average.
+  const three = await run(3);
+  assert.equal(three.t.method, 'ensemble');
+  assert.equal(three.t.fineTunedModels, 3);
+  assert.equal(three.t.valFineTune, both.t.valFineTune, 'the first model is the same run');
+  assert.deepEqual(three.parts!.net, net, "after predicting, the encoder holds the first model's weights again");
+  assert.deepEqual(three.again, three.proba, 'swapping weights in and out predicts the same twice');
+  assert.ok(three.proba.some((p, i) => Math.abs(p - both.proba[i]) > 1e-4), 'the other two models change the average');
+  // head/2 + (first + second + third)/6: what the other two add must be a probability too.
+  const rest = three.proba.map((p, i) => 3 * p - 1.5 * head[i] - 0.5 * net[i]);
+  for (let i = 0; i < rest.length; i += 2) assert.ok(Math.abs(rest[i] + rest[i + 1] - 1) < 1e-9 && rest[i] >= -1e-9 && rest[i] <= 1 + 1e-9, `row ${i >> 1}: ${rest[i]}, ${rest[i + 1]}`);
+  assert.ok(three.accuracy > acc(head) + 0.05 && three.accuracy > acc(net) + 0.05, `test: three-model ensemble ${three.accuracy}`);
+
+  // With refit every fine-tuned model is trained again on every label.
+  const refitted = await run(2, true);
+  assert.equal(refitted.t.method, 'ensemble');
+  assert.equal(refitted.t.fineTunedModels, 2);
+  assert.ok(refitted.t.refit && refitted.t.fineTune!.trainCount === 200, 'the first model refitted on all 200 labels');
+  assert.deepEqual(refitted.again, refitted.proba);
+  assert.ok(refitted.accuracy > acc(head) + 0.05, `test: refitted ensemble ${refitted.accuracy}`);
 });
 
-test('ensemble: refused outside auto and with noisy student; averageProba checks shapes', async () => {
+test('ensemble: refused outside auto, with noisy student, or out of range; averageProba weights every matrix alike and checks shapes', async () => {
   const data = rows(true);
   const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });
   try {
     const input = { features: feats(true), labelled, y: labelled.map((i) => y[i]), classes: ['neg', 'pos'], encoder, data };
-    await assert.rejects(trainClassifier(input, { method: 'fine-tune', seed: 0, ensemble: true }), /ensemble needs method auto .* got fine-tune/);
-    await assert.rejects(trainClassifier(input, { method: 'auto', seed: 0, ensemble: true, noisyStudent: { unlabelled: [300] } }), /ensemble and noisyStudent do not combine/);
+    await assert.rejects(trainClassifier(input, { method: 'fine-tune', seed: 0, ensemble: 1 }), /ensemble needs method auto .* got fine-tune/);
+    await assert.rejects(trainClassifier(input, { method: 'auto', seed: 0, ensemble: 1, noisyStudent: { unlabelled: [300] } }), /ensemble and noisyStudent do not combine/);
+    await assert.rejects(trainClassifier(input, { method: 'auto', seed: 0, ensemble: 9 }), /ensemble expects 0–8 fine-tuned models, got 9/);
+    await assert.rejects(trainClassifier(input, { method: 'auto', seed: 0, ensemble: 1.5 }), /ensemble expects 0–8/);
   } finally {
     encoder.dispose();
   }
-  assert.deepEqual(Array.from(averageProba(Float64Array.of(1, 0, 0.25, 0.75), Float64Array.of(0.5, 0.5, 0.75, 0.25))), [0.75, 0.25, 0.5, 0.5]);
-  assert.throws(() => averageProba(new Float64Array(4), new Float64Array(6)), /4 vs 6 values/);
+  assert.deepEqual(Array.from(averageProba([Float64Array.of(1, 0, 0.25, 0.75), Float64Array.of(0.5, 0.5, 0.75, 0.25)])), [0.75, 0.25, 0.5, 0.5]);
+  assert.deepEqual(Array.from(averageProba([Float64Array.of(1, 0), Float64Array.of(0.5, 0.5), Float64Array.of(0, 1), Float64Array.of(0.5, 0.5)])), [0.5, 0.5]);
+  assert.throws(() => averageProba([new Float64Array(4), new Float64Array(6)]), /4 vs 6 values/);
+  assert.throws(() => averageProba([]), /nothing to average/);
 });

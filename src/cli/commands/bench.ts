@@ -24,7 +24,7 @@ interface LabelEfficiencyFlags {
   fixmatchTau?: number;
   noisyStudent?: boolean;
   refit?: boolean;
-  ensemble?: boolean;
+  ensemble?: boolean | number;
   keep?: 'best' | 'final';
   selectWith?: 'head' | 'model';
   method?: TrainMethod;
@@ -49,6 +49,9 @@ const positive = (name: string) => (v: string) => {
   return n;
 };
 
+/** `--ensemble` alone means one fine-tuned model beside the head. */
+const ensembleOf = (v: boolean | number | undefined): number | undefined => (v === true ? 1 : v === false ? undefined : v);
+
 export function registerBench(program: Command) {
   const bench = program.command('bench').description('benchmarks that report one JSON document');
   bench
@@ -72,7 +75,7 @@ export function registerBench(program: Command) {
     .option('--fixmatch-tau <τ>', "with --fixmatch: confidence a pseudo-label needs (default 0.95)", parseNumberOption('--fixmatch-tau'))
     .option('--noisy-student', "noisy-student self-training in each budget arm's final training, kept only when it validates better")
     .option('--refit', 'train every fine-tuned winner again on all its labels, its validation items too, replaying its learning-rate schedule to the validated step (not with --noisy-student)')
-    .option('--ensemble', "let the average of the linear head's and the fine-tuned model's probabilities compete on the validation split too, kept only when it validates strictly better than both (with --method auto; not with --noisy-student)")
+    .option('--ensemble [models]', "let the average of the probabilities of the linear head and this many fine-tuned models (default 1; at most 8) compete on the validation split too, kept only when it validates strictly better than both (with --method auto; not with --noisy-student)", positive('--ensemble'))
     // --keep, --select-with and --method are checked by runLabelEfficiency, which bench/label-efficiency.ts calls too.
     .option('--keep <weights>', 'which weights every fine-tuning run keeps: final (the whole schedule, last weights; the default) or best (early stopping on the validation split, best weights restored)')
     .option('--select-with <probs>', "whose probabilities the uncertainty strategies read after round 0: head (a linear head on the frozen SSL embeddings; the default) or model (the classifier the previous round trained, calibrated)")
@@ -105,7 +108,7 @@ export function registerBench(program: Command) {
         const name = f.dataset ?? `csv-${(f.train ?? '').replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}`;
         const fixmatch = f.fixmatch === 'final' ? 'final' : Boolean(f.fixmatch);
         const fixmatchSettings = { mu: f.fixmatchMu, tau: f.fixmatchTau };
-        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, fixmatchSettings, noisyStudent: f.noisyStudent, refit: f.refit, ensemble: f.ensemble, keep: f.keep, pretext: f.pretext, selectWith: f.selectWith, train: f.method, priorShift: f.priorShift })}.json`));
+        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, fixmatchSettings, noisyStudent: f.noisyStudent, refit: f.refit, ensemble: ensembleOf(f.ensemble), keep: f.keep, pretext: f.pretext, selectWith: f.selectWith, train: f.method, priorShift: f.priorShift })}.json`));
         const r = await runLabelEfficiency({
           dataset: f.dataset,
           csv: f.dataset === undefined ? { train: f.train!, test: f.test!, textColumn: f.textColumn!, labelColumn: f.labelColumn! } : undefined,
@@ -117,7 +120,7 @@ export function registerBench(program: Command) {
           fixmatchSettings,
           noisyStudent: Boolean(f.noisyStudent),
           refit: Boolean(f.refit),
-          ensemble: Boolean(f.ensemble),
+          ensemble: ensembleOf(f.ensemble),
           keep: f.keep,
           selectWith: f.selectWith,
           train: f.method,
