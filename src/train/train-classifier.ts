@@ -207,7 +207,6 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   if (ns && (!input.encoder || !input.data)) throw new Error('trainClassifier: noisyStudent needs the encoder and its data');
   if (ns && opts.refit) throw new Error('trainClassifier: refit and noisyStudent do not combine (the student is judged on the validation items)');
   const refitting = Boolean(opts.refit) && runFineTune && valPos.length > 0;
-  // The student (or the refit) starts where the first run did: keep the encoder's starting weights.
   if (runFineTune && (!input.encoder || !input.data)) throw new Error(`trainClassifier: method ${opts.method} needs the encoder and its data`);
   // The student, the refit and the ensemble's further models start where the first run did: keep the encoder's starting weights.
   const start = ns || refitting || (members > 1 && runFineTune) ? snapshotEncoder(input.encoder!) : null;
