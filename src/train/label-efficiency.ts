@@ -565,7 +565,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
           noisyStudent: nsPool ? { ...nsOptions, unlabelled: nsPool } : undefined,
           alsoPredict: nsPool ? test : undefined,
           refit,
-          ensemble: ensemble || undefined,
+          ensemble,
           keep,
           priorShift: opts.priorShift ? { unlabelled: limitPool(unlabelledCandidates(bd.train, labelled, test), PRIOR_SHIFT_POOL, opts.seed) } : undefined,
         },

@@ -24,7 +24,7 @@ interface LabelEfficiencyFlags {
   fixmatchTau?: number;
   noisyStudent?: boolean;
   refit?: boolean;
-  ensemble?: boolean | number;
+  ensemble?: true | number;
   keep?: 'best' | 'final';
   selectWith?: 'head' | 'model';
   method?: TrainMethod;
@@ -50,7 +50,7 @@ const positive = (name: string) => (v: string) => {
 };
 
 /** `--ensemble` alone means one fine-tuned model beside the head. */
-const ensembleOf = (v: boolean | number | undefined): number | undefined => (v === true ? 1 : v === false ? undefined : v);
+const ensembleOf = (v: true | number | undefined): number | undefined => (v === true ? 1 : v);
 
 export function registerBench(program: Command) {
   const bench = program.command('bench').description('benchmarks that report one JSON document');
