@@ -30,9 +30,24 @@ export interface ItemClassifier {
  * predict any subset of items on its own — what sharding needs. A fine-tuned encoder + head and a
  * linear head on the frozen SSL encoder qualify; a head on raw features does not (TF-IDF, MFCC
  * statistics and tabular encodings are fitted on the whole corpus, so a shard alone would compute
- * different features): refused with the reason.
+ * different features): refused with the reason. A recorded prior correction (`params.priorShift`,
+ * `tessera loop --prior-shift`) is applied to the probabilities.
  */
 export async function loadItemClassifier(store: Store, model: ModelRecord): Promise<ItemClassifier> {
+  const c = await loadUnshifted(store, model);
+  // A loop run with --prior-shift registered its classifier's prior correction: apply it as the loop did.
+  const shift = (model.params as { priorShift?: { labelPrior?: number[]; poolPrior?: number[] } }).priorShift;
+  if (!shift) return c;
+  const { adjustToPrior } = await import('../train/prior-shift.ts');
+  const { labelPrior, poolPrior } = shift;
+  if (!Array.isArray(labelPrior) || !Array.isArray(poolPrior) || labelPrior.length !== c.classes.length || poolPrior.length !== c.classes.length) {
+    c.dispose();
+    throw new UserError(`classifier ${model.id}: params.priorShift needs labelPrior and poolPrior of ${c.classes.length} classes each`);
+  }
+  return { classes: c.classes, proba: async (data) => adjustToPrior(await c.proba(data), c.classes.length, labelPrior, poolPrior), dispose: () => c.dispose() };
+}
+
+async function loadUnshifted(store: Store, model: ModelRecord): Promise<ItemClassifier> {
   if (model.kind !== 'classifier') throw new UserError(`model ${model.id} is of kind ${model.kind}, not a classifier (\`tessera loop\` trains and registers classifiers)`);
   const p = model.params as { features?: string; classes?: string[]; temperature?: number; W?: number[]; b?: number[]; mean?: number[]; std?: number[]; lambda?: number };
   if (p.features === 'encoder') {

@@ -16,6 +16,8 @@ import { STRATEGIES } from '../select/index.ts';
 import { evaluate, fitHead, headProba, type Head, type Metrics } from '../train/linear-head.ts';
 import { FINE_TUNE_DEFAULTS, snapshotEncoder } from '../train/fine-tune.ts';
 import { TRAIN_METHODS, trainClassifier, type TrainMethod, type TrainedClassifier } from '../train/train-classifier.ts';
+import { PRIOR_SHIFT_POOL } from '../train/prior-shift.ts';
+import { limitPool } from '../train/noisy-student.ts';
 import { loadEncoder, type Encoder } from '../ssl/index.ts';
 import { cliActor, userActor, type Actor } from '../label/context.ts';
 import { createTaxonomy, findTaxonomy } from '../label/taxonomies.ts';
@@ -45,8 +47,13 @@ export interface LoopOptions {
    * How each round's classifier is trained (src/train/train-classifier.ts): `linear` head on the
    * frozen features, `fine-tune` the encoder, or `auto` (default) the better of the two on a
    * stratified validation split of the labels. `epochs`: most fine-tuning epochs (default 30).
+   * `priorShift`: move each round's classifier from its labels' class prior to the prior EM
+   * estimates on (up to PRIOR_SHIFT_POOL of) the items still unlabelled, test items excluded
+   * (src/train/prior-shift.ts): active selection skews the class mix of the labels bought. The
+   * evaluation, the suggestions and the registered model (its params.priorShift, which
+   * `tessera suggest` applies too) all use the moved probabilities.
    */
-  train?: { method?: TrainMethod; epochs?: number };
+  train?: { method?: TrainMethod; epochs?: number; priorShift?: boolean };
   /** Where fine-tuned classifiers are saved (default $TESSERA_HOME/models/<project>). */
   modelsDir?: string;
   actor: string;
@@ -63,6 +70,8 @@ export interface RoundTraining {
   valFineTune: number | null;
   fineTuneEpochs: number | null;
   fineTuneBestEpoch: number | null;
+  /** With `train.priorShift`: the prior of the labels the classifier learnt from and the one EM estimated on the unlabelled items. */
+  priorShift: TrainedClassifier['priorShift'];
   seconds: number;
 }
 
@@ -177,9 +186,10 @@ export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopO
       tunable = { encoder, initial: snapshotEncoder(encoder) };
     }
     tunable?.initial.restore();
+    const unlabelled = opts.train?.priorShift ? limitPool(unlabelledRows(s, labels), PRIOR_SHIFT_POOL, opts.seed) : null;
     return trainClassifier(
       { features: s.features, labelled: ids.map((id) => s.row.get(id)!), y: ids.map((id) => classIndex.get(labels.get(id)!.label)!), classes: s.classes, encoder: tunable?.encoder, data: s.loaded.data },
-      { method, seed: opts.seed, epochs: ftEpochs, featuresAreEmbeddings: s.featureSource === 'ssl' },
+      { method, seed: opts.seed, epochs: ftEpochs, featuresAreEmbeddings: s.featureSource === 'ssl', priorShift: unlabelled ? { unlabelled } : undefined },
     );
   };
   const rounds: RoundReport[] = [];
@@ -221,6 +231,7 @@ export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopO
         valFineTune: trained.valFineTune,
         fineTuneEpochs: trained.fineTuneEpochs,
         fineTuneBestEpoch: trained.fineTuneBestEpoch,
+        priorShift: trained.priorShift,
         seconds: trained.seconds,
       };
 
@@ -252,7 +263,14 @@ export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopO
 function describeTraining(t: RoundTraining): string {
   const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)}%`);
   const val = t.validationItems > 0 ? ` (validation on ${t.validationItems}: linear ${pct(t.valLinear)}, fine-tune ${pct(t.valFineTune)}${t.fineTuneBestEpoch !== null ? ` at epoch ${t.fineTuneBestEpoch}/${t.fineTuneEpochs}` : ''})` : '';
-  return `${t.method}${t.requested === 'auto' ? ' won' : ''}${val}, ${t.seconds.toFixed(1)} s`;
+  const shift = t.priorShift ? `; prior moved to EM's on ${t.priorShift.items} unlabelled items (${t.priorShift.iterations} iterations)` : '';
+  return `${t.method}${t.requested === 'auto' ? ' won' : ''}${val}${shift}, ${t.seconds.toFixed(1)} s`;
+}
+
+/** Rows (positions in the loaded data) of the items with no final label, test items excluded, in row order. */
+function unlabelledRows(s: Setup, labels: Map<number, unknown>): number[] {
+  const test = new Set(s.testIds);
+  return s.loaded.itemIds.flatMap((id, row) => (labels.has(id) || test.has(id) ? [] : [row]));
 }
 
 /** Baseline accuracies at growing label counts until it matches `target` (or runs out of pool). */
@@ -425,7 +443,8 @@ async function registerClassifier(store: Store, s: Setup, trained: TrainedClassi
     trained.fineTuneEpochs === null
       ? null
       : { maxEpochs: opts.train?.epochs ?? FINE_TUNE_DEFAULTS.epochs, epochsRun: trained.fineTuneEpochs, bestEpoch: trained.fineTuneBestEpoch, ...(ft ? { stoppedEarly: ft.stoppedEarly, trainItems: ft.trainCount, settings: ft.settings, history: ft.history, seconds: ft.seconds } : {}) };
-  const common = { method: trained.method, requested: trained.requested, seed: opts.seed, classes: s.classes, validation, fineTune: fineTuneInfo };
+  // The prior correction is part of the model: whoever predicts with it (tessera suggest) applies it too.
+  const common = { method: trained.method, requested: trained.requested, seed: opts.seed, classes: s.classes, validation, fineTune: fineTuneInfo, ...(trained.priorShift ? { priorShift: trained.priorShift } : {}) };
   let checkpointPath = encoder.checkpointPath;
   let params: Record<string, unknown>;
   if (ft) {

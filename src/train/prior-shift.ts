@@ -13,6 +13,9 @@
 
 export const PRIOR_SHIFT_DEFAULTS = { maxIterations: 200, tolerance: 1e-6 } as const;
 
+/** Unlabelled items the EM estimate reads at most (a seeded sample, callers' choice): a prior of ≤ 100 classes needs no more. */
+export const PRIOR_SHIFT_POOL = 10_000;
+
 /**
  * The class prior of a label set, with half a count added to every class (Jeffreys): a classifier
  * still gives unlabelled classes some probability, and a zero would make the ratio undefined.

@@ -3,7 +3,8 @@
  * encoder, a few fine-tuning epochs): the round's model is registered as fine-tuned, its
  * checkpoint loads and reproduces the reported test metrics exactly, its snapshot reproduces its
  * training set (and, retrained from the snapshot alone, the same model), suggestions come from it,
- * and auto records the validation scores that made its choice.
+ * and auto records the validation scores that made its choice; with `priorShift`, the round's
+ * classifier, its suggestions and the registry's record carry the EM prior correction.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +17,10 @@ import { InProcessRunner } from '../../src/jobs/runner.ts';
 import { runLoop, type LoopOptions, type LoopReport } from '../../src/loop/loop.ts';
 import { getModel, listModels, type ModelRecord } from '../../src/store/models.ts';
 import { getProject } from '../../src/store/projects.ts';
-import { loadModalityData } from '../../src/ssl/data.ts';
+import { loadModalityData, subsetData } from '../../src/ssl/data.ts';
+import { loadItemClassifier } from '../../src/jobs/suggest-shard.ts';
+import { adjustToPrior } from '../../src/train/prior-shift.ts';
+import { metricsFromProba } from '../../src/train/linear-head.ts';
 import { loadEncoder } from '../../src/ssl/index.ts';
 import { fineTune, loadFineTuned, stratifiedSplit } from '../../src/train/fine-tune.ts';
 import type { Metrics } from '../../src/train/linear-head.ts';
@@ -268,5 +272,79 @@ describe('tessera loop --train / models show --json (CLI)', () => {
       model.dispose();
       model.encoder.dispose();
     }
+  });
+
+  test('--prior-shift: the round reports the prior correction and models show --json records it', () => {
+    const run = tessera(['loop', '--project', 'tab', '--rounds', '1', '--batch', '20', '--train', 'linear', '--prior-shift', '--json'], t.env);
+    assert.equal(run.code, 0, run.stderr);
+    const [round] = run.json.rounds;
+    assert.equal(round.training.priorShift.labelPrior.length, 3);
+    assert.ok(round.training.priorShift.items > 0);
+    const shown = tessera(['models', 'show', String(round.model), '--project', 'tab', '--json'], t.env).json;
+    assert.deepEqual(shown.params.priorShift, round.training.priorShift);
+  });
+});
+
+describe('loop --prior-shift (SQLite, tabular fixture)', () => {
+  let t: TestStore;
+  let report: LoopReport;
+  let projectId: number;
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-loop-prior-'));
+  before(async () => {
+    t = await freshStore('sqlite');
+    const runner = await setupProject(t, dir);
+    report = await runLoop(t.store, runner, base({ rounds: 1, train: { method: 'linear', priorShift: true } }));
+    projectId = (await getProject(t.store.db, 'tab')).id;
+  });
+  after(async () => {
+    await t.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the round's classifier moves to the prior EM estimates on the unlabelled items; the registry records it; suggestions, test metrics and jobs suggest's classifier all use the moved probabilities", async () => {
+    const [round] = report.rounds;
+    const shift = round.training.priorShift!;
+    assert.ok(shift, 'the round reports its prior shift');
+    const m = await getModel(t.store.db, projectId, round.model);
+    assert.deepEqual(m.params.priorShift, shift);
+    // EM read every item with no label that is not a test item.
+    const labelled = m.metrics.labelledItems as number;
+    assert.equal(shift.items, 360 - report.testItems - labelled);
+    // The labels' prior: the snapshot's class counts, half a count added to each (Jeffreys).
+    const snap = await t.store.db.selectFrom('dataset_items').select('label').where('dataset_id', '=', m.datasetId!).execute();
+    const classes = m.params.classes as string[];
+    assert.deepEqual(shift.labelPrior, classes.map((c) => (snap.filter((r) => r.label === c).length + 0.5) / (snap.length + 0.5 * classes.length)));
+    assert.ok(Math.abs(shift.poolPrior.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+    assert.ok(shift.poolPrior.some((p, c) => Math.abs(p - shift.labelPrior[c]) > 1e-3), 'the pool prior differs from the labels’: the correction does something');
+
+    const { loaded, row, testRows, truth } = await testSet(t, projectId);
+    const item = await loadItemClassifier(t.store, m);
+    const unshifted = (model: ModelRecord) => loadItemClassifier(t.store, { ...model, params: { ...model.params, priorShift: undefined } });
+    const plain = await unshifted(m);
+    try {
+      // The test metrics the loop reported are those of the moved probabilities.
+      const testData = subsetData(loaded.data, testRows);
+      assert.deepEqual(metricsFromProba(await item.proba(testData), classes, truth), m.metrics.test);
+      assert.deepEqual(metricsFromProba(adjustToPrior(await plain.proba(testData), classes.length, shift.labelPrior, shift.poolPrior), classes, truth), m.metrics.test);
+      // Suggestions: the moved probabilities' top class and confidence.
+      const sugg = await t.store.db.selectFrom('suggestions').select(['item_id', 'labels', 'confidence']).where('project_id', '=', projectId).where('source', '=', `model:${m.id}`).orderBy('item_id').execute();
+      assert.equal(sugg.length, shift.items);
+      const p = await item.proba(subsetData(loaded.data, sugg.map((s) => row.get(s.item_id)!)));
+      const q = await plain.proba(subsetData(loaded.data, sugg.map((s) => row.get(s.item_id)!)));
+      let moved = 0;
+      sugg.forEach((s, i) => {
+        const rowP = Array.from(p.subarray(i * 3, i * 3 + 3));
+        const best = rowP.indexOf(Math.max(...rowP));
+        assert.deepEqual(JSON.parse(s.labels), [classes[best]]);
+        assert.ok(Math.abs(Number(s.confidence) - rowP[best]) < 1e-9);
+        if (Math.abs(q[i * 3 + best] - rowP[best]) > 1e-6) moved++;
+      });
+      assert.ok(moved > 0, 'the stored confidences are not the unmoved ones');
+    } finally {
+      item.dispose();
+      plain.dispose();
+    }
+    // A malformed record is refused by name.
+    await assert.rejects(loadItemClassifier(t.store, { ...m, params: { ...m.params, priorShift: { labelPrior: [1], poolPrior: [1] } } }), new RegExp(`classifier ${m.id}: params.priorShift needs labelPrior and poolPrior of 3 classes each`));
   });
 });

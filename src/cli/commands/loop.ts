@@ -36,9 +36,10 @@ export function registerLoop(program: Command) {
     .option('--pretext <name>', 'pretext when pretraining')
     .option('--train <method>', 'each round’s classifier: linear (head on the frozen encoder) | fine-tune (the whole encoder) | auto (the better on a validation split)', parseTrainMethod, 'auto')
     .option('--fine-tune-epochs <n>', 'most fine-tuning epochs (early stopping usually ends sooner; default 30)', parseIntOption('--fine-tune-epochs'), 30)
+    .option('--prior-shift', "move each round's classifier from its labels' class prior to the prior EM estimates on the items still unlabelled (Saerens et al. 2002): active selection skews the labels' class mix; suggestions and the registered model use the moved probabilities")
     .option('--json', 'print one JSON document')
     .action(
-      act(async (f: { project: string; rounds: number; batch: number; annotators: string; priceLabel: number; priceReview: number; strategy: string; overlap?: number; seed: number; pretrainEpochs: number; pretext?: string; train: TrainMethod; fineTuneEpochs: number; json?: boolean }) => {
+      act(async (f: { project: string; rounds: number; batch: number; annotators: string; priceLabel: number; priceReview: number; strategy: string; overlap?: number; seed: number; pretrainEpochs: number; pretext?: string; train: TrainMethod; fineTuneEpochs: number; priorShift?: boolean; json?: boolean }) => {
         const out = makeOut(Boolean(f.json));
         let annotators;
         try {
@@ -58,7 +59,7 @@ export function registerLoop(program: Command) {
           strategy: f.strategy,
           overlap: f.overlap,
           pretrain: { epochs: f.pretrainEpochs, batch: 128, pretext: f.pretext },
-          train: { method: f.train, epochs: f.fineTuneEpochs },
+          train: { method: f.train, epochs: f.fineTuneEpochs, priorShift: Boolean(f.priorShift) },
           actor: actor(),
         };
         return withStore(async (store) => {
