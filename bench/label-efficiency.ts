@@ -4,7 +4,7 @@
 // learning-curve SVG under bench/out/. Encoders are cached in bench/.cache/encoders/ (pretrained
 // once per dataset, pretext, epochs and seed).
 // Usage: npx tsx bench/label-efficiency.ts [--only digits,sms-spam] [--budget 100] [--seeds 0,1,2]
-//        [--strategy badge] [--rounds 4] [--fixmatch [final]] [--fixmatch-mu 7] [--fixmatch-tau 0.95] [--noisy-student] [--refit] [--ensemble [K]] [--keep best] [--select-with model] [--method auto|linear|fine-tune] [--prior-shift] [--min-steps 1200] [--encoder DIR | --pretext P] [--pretrain-epochs E] [--epochs 30] [--full-epochs E]
+//        [--strategy badge] [--rounds 4] [--fixmatch [final]] [--fixmatch-mu 7] [--fixmatch-tau 0.95] [--noisy-student] [--refit] [--ensemble [K]] [--keep best] [--select-with model] [--method auto|linear|fine-tune] [--prior-shift] [--tta] [--min-steps 1200] [--encoder DIR | --pretext P] [--pretrain-epochs E] [--epochs 30] [--full-epochs E]
 // --noisy-student compares noisy-student self-training (src/train/noisy-student.ts) with plain
 // training in every budget arm's final training: the kept model and the teacher's test accuracy
 // are both reported. --encoder DIR uses a saved encoder instead of the cache.
@@ -41,6 +41,8 @@ const selectWith = arg('--select-with', 'head') as 'head' | 'model';
 const train = arg('--method', 'auto') as 'auto' | 'linear' | 'fine-tune';
 // --prior-shift: every classifier moved to the class prior EM estimates on the unlabelled items.
 const priorShift = process.argv.includes('--prior-shift');
+// --tta: fine-tuned models predict with their logits averaged over the image and its one-pixel shifts.
+const tta = process.argv.includes('--tta');
 const minSteps = process.argv.includes('--min-steps') ? Number(arg('--min-steps', '1000')) : undefined;
 const encoderDir = process.argv.includes('--encoder') ? resolve(arg('--encoder', '')) : undefined;
 const pretext = process.argv.includes('--pretext') ? arg('--pretext', '') : undefined;
@@ -49,7 +51,7 @@ const epochs = process.argv.includes('--epochs') ? Number(arg('--epochs', '30'))
 const fullEpochs = process.argv.includes('--full-epochs') ? Number(arg('--full-epochs', '5')) : undefined;
 const root = resolve(import.meta.dirname, '..');
 
-console.log(`bench/label-efficiency — budget ${budget}, ${strategy} after a TypiClust cold start, ${rounds} rounds, seeds ${seeds.join(',')}${fixmatch ? `, FixMatch${fixmatch === 'final' ? ' (final trainings)' : ''}${fixmatchSettings.mu !== undefined ? ` μ ${fixmatchSettings.mu}` : ''}${fixmatchSettings.tau !== undefined ? ` τ ${fixmatchSettings.tau}` : ''}` : ''}${noisyStudent ? ', noisy student' : ''}${refit ? ', refit on every label' : ''}${ensemble ? `, ensemble candidate (head + ${ensemble} fine-tuned)` : ''}${keep === 'best' ? ', best-validation weights kept' : ''}${selectWith === 'model' ? ", uncertainty from the previous round's classifier" : ''}${train !== 'auto' ? `, ${train} only` : ''}${priorShift ? ', prior shifted by EM' : ''}${minSteps !== undefined ? `, at least ${minSteps} fine-tuning steps` : ''}; node ${process.version}`);
+console.log(`bench/label-efficiency — budget ${budget}, ${strategy} after a TypiClust cold start, ${rounds} rounds, seeds ${seeds.join(',')}${fixmatch ? `, FixMatch${fixmatch === 'final' ? ' (final trainings)' : ''}${fixmatchSettings.mu !== undefined ? ` μ ${fixmatchSettings.mu}` : ''}${fixmatchSettings.tau !== undefined ? ` τ ${fixmatchSettings.tau}` : ''}` : ''}${noisyStudent ? ', noisy student' : ''}${refit ? ', refit on every label' : ''}${ensemble ? `, ensemble candidate (head + ${ensemble} fine-tuned)` : ''}${keep === 'best' ? ', best-validation weights kept' : ''}${selectWith === 'model' ? ", uncertainty from the previous round's classifier" : ''}${train !== 'auto' ? `, ${train} only` : ''}${priorShift ? ', prior shifted by EM' : ''}${tta ? ', test-time augmentation' : ''}${minSteps !== undefined ? `, at least ${minSteps} fine-tuning steps` : ''}; node ${process.version}`);
 for (const name of only) {
   if (!BENCH_DATASETS[name]) throw new Error(`unknown dataset ${name}; known: ${Object.keys(BENCH_DATASETS).join(', ')}`);
   const reports: LabelEfficiencyReport[] = [];
@@ -70,6 +72,7 @@ for (const name of only) {
         selectWith,
         train,
         priorShift,
+        tta,
         minSteps,
         encoderDir,
         pretext,
@@ -79,7 +82,7 @@ for (const name of only) {
         cacheDir: resolve(root, 'bench/.cache/encoders'),
         datasetsDir: resolve(root, '../shared/datasets'),
         fashionDir: FASHION_MNIST_DIR,
-        reportPath: resolve(root, `bench/out/label-efficiency-${name}-b${budget}-${strategy}-s${seed}${reportSuffix({ fixmatch, fixmatchSettings, noisyStudent, refit, ensemble, keep, pretext, selectWith, train, priorShift })}.json`),
+        reportPath: resolve(root, `bench/out/label-efficiency-${name}-b${budget}-${strategy}-s${seed}${reportSuffix({ fixmatch, fixmatchSettings, noisyStudent, refit, ensemble, keep, pretext, selectWith, train, priorShift, tta })}.json`),
         log: (l) => process.stderr.write(`[${name} s${seed}] ${l}\n`),
       }),
     );

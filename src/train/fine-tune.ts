@@ -18,6 +18,9 @@
  *    higher validation accuracy, or equal accuracy and a validation loss lower by ≥ 0.01 nats
  *    (small validation splits saturate at 100% accuracy; the loss still tells epochs apart).
  *  - Temperature scaling (src/train/calibration.ts) on the validation split at the end.
+ *  - Optional test-time augmentation (`tta`, images only): every prediction — validation scores
+ *    included, so what is validated is what predicts — averages the logits of the deterministic
+ *    test-time views (src/train/views.ts).
  *  - Optional FixMatch (src/train/fixmatch.ts) on an unlabelled pool.
  *
  * The encoder is trained in place: callers who need the original weights again load it again.
@@ -91,6 +94,8 @@ export interface FineTuneOptions {
   headInit?: 'probe' | 'random';
   /** FixMatch on these unlabelled items (indices into `data`). */
   fixmatch?: FixMatchOptions & { unlabelled: ArrayLike<number> };
+  /** Predict (validation too) by averaging the logits of the test-time views; images only (default false). */
+  tta?: boolean;
   signal?: AbortSignal;
   onEpoch?(e: EpochReport): void;
 }
@@ -130,12 +135,16 @@ export class FineTunedClassifier {
     readonly classes: string[],
     private readonly views: Views,
     public temperature = 1,
-  ) {}
+    /** Whether predictions average the logits of the test-time views (FineTuneOptions.tta). */
+    readonly tta = false,
+  ) {
+    if (tta) testTimeViews(views);
+  }
 
-  /** Raw logits rows × classes (no augmentation, running statistics). */
+  /** Raw logits rows × classes (running statistics; no augmentation, or the test-time views' mean with `tta`). */
   async logits(data: ModalityData, idx?: ArrayLike<number>): Promise<Float32Array> {
     const ids = idx ? Int32Array.from(idx) : Int32Array.from({ length: this.encoder.backbone.count(data) }, (_, i) => i);
-    return logitsOf(this.head, this.views, data, ids, this.classes.length);
+    return logitsOf(this.head, this.views, data, ids, this.classes.length, this.tta);
   }
 
   async proba(data: ModalityData, idx?: ArrayLike<number>): Promise<Float64Array> {
@@ -155,7 +164,7 @@ export class FineTunedClassifier {
   async save(dir: string, extra: Record<string, unknown> = {}): Promise<void> {
     await this.encoder.save(dir);
     await saveTensors(dir, this.head.named(), { tessera: CLASSIFIER_FORMAT, classes: this.classes.length }, CLASSIFIER_FORMAT, 'head.json', 'head.bin');
-    const f: ClassifierFile = { format: CLASSIFIER_FORMAT, version: 1, classes: this.classes, temperature: this.temperature, dim: this.encoder.dim, ...extra };
+    const f: ClassifierFile = { format: CLASSIFIER_FORMAT, version: 1, classes: this.classes, temperature: this.temperature, dim: this.encoder.dim, ...(this.tta ? { tta: true } : {}), ...extra };
     // Written last: a folder without it is an unfinished save.
     await writeJson(join(dir, 'classifier.json'), f);
   }
@@ -174,6 +183,8 @@ interface ClassifierFile {
   classes: string[];
   temperature: number;
   dim: number;
+  /** Predicts with the test-time views (absent = false). */
+  tta?: boolean;
   [k: string]: unknown;
 }
 
@@ -205,15 +216,27 @@ export async function loadFineTuned(dir: string): Promise<FineTunedClassifier> {
   } finally {
     disposeMap(tensors);
   }
-  return new FineTunedClassifier(encoder, head, f.classes, viewsFor(encoder), f.temperature);
+  return new FineTunedClassifier(encoder, head, f.classes, viewsFor(encoder), f.temperature, f.tta === true);
 }
 
-async function logitsOf(head: Params, views: Views, data: ModalityData, ids: Int32Array, K: number): Promise<Float32Array> {
+/** The test-time views, or an error saying that this modality has none. */
+function testTimeViews(views: Views): NonNullable<Views['tta']> {
+  if (!views.tta) throw new UserError('test-time augmentation (tta) is defined for image encoders only');
+  return views.tta;
+}
+
+async function logitsOf(head: Params, views: Views, data: ModalityData, ids: Int32Array, K: number, tta = false): Promise<Float32Array> {
   const out = new Float32Array(ids.length * K);
   const dummy = new Rng(0);
+  const tv = tta ? testTimeViews(views) : null;
   for (let s = 0; s < ids.length; s += 256) {
     const part = ids.subarray(s, Math.min(ids.length, s + 256));
-    const t = tf.tidy(() => dense(head, 'cls', views.forward(data, part, 'none', false, dummy)));
+    const t = tf.tidy(() => {
+      if (!tv) return dense(head, 'cls', views.forward(data, part, 'none', false, dummy));
+      let sum = dense(head, 'cls', tv.forward(data, part, 0));
+      for (let v = 1; v < tv.count; v++) sum = sum.add(dense(head, 'cls', tv.forward(data, part, v)));
+      return sum.div(tv.count);
+    });
     out.set(await t.data(), s * K);
     t.dispose();
   }
@@ -408,6 +431,7 @@ export async function fineTune(
     keep: options.keep ?? d.keep,
     valFraction: options.valFraction ?? d.valFraction,
     headInit: options.headInit ?? d.headInit,
+    tta: options.tta ?? false,
   };
   const encoderLr = options.encoderLr ?? o.lr / 10;
   const K = classes.length;
@@ -442,6 +466,7 @@ export async function fineTune(
   trainIdx.forEach((item, i) => labelOf.set(item, trainY[i]));
 
   const views = viewsFor(encoder);
+  if (o.tta) testTimeViews(views);
   const bb = encoder.backbone;
   const rng = Rng.derive(o.seed, 'fine-tune');
   const head = new Params();
@@ -479,7 +504,7 @@ export async function fineTune(
 
   const validate = async (): Promise<{ acc: number; loss: number }> => {
     if (valIdx.length === 0) return { acc: NaN, loss: NaN };
-    const lg = await logitsOf(head, views, data, valIdx, K);
+    const lg = await logitsOf(head, views, data, valIdx, K, o.tta);
     let ok = 0;
     let loss = 0;
     for (let i = 0; i < valIdx.length; i++) {
@@ -579,7 +604,7 @@ export async function fineTune(
     encOpt?.dispose();
     headOpt.dispose();
   }
-  const model = new FineTunedClassifier(encoder, head, classes, views);
+  const model = new FineTunedClassifier(encoder, head, classes, views, 1, o.tta);
   let valAccuracy = NaN;
   if (valIdx.length > 0) {
     const lg = await model.logits(data, valIdx);

@@ -53,6 +53,8 @@ import { TRAIN_METHODS, trainClassifier, type TrainedClassifier, type TrainMetho
 import { FIXMATCH_DEFAULTS, resolveFixMatch, type FixMatchOptions } from './fixmatch.ts';
 import { NOISY_STUDENT_DEFAULTS, limitPool, type NoisyStudentOptions } from './noisy-student.ts';
 import { learningCurveSvg } from './curve-svg.ts';
+import { viewsFor } from './views.ts';
+import { PRIOR_SHIFT_POOL } from './prior-shift.ts';
 
 export const ARMS = ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised'] as const;
 export type Arm = (typeof ARMS)[number];
@@ -217,6 +219,12 @@ export interface LabelEfficiencyOptions {
    * selection skews the labels' class mix away from the pool's. Not with noisy student.
    */
   priorShift?: boolean;
+  /**
+   * Every fine-tuned model, in every arm and round, predicts (on validation too) by averaging its
+   * logits over the test-time views: the image and its one-pixel shifts
+   * (TrainClassifierOptions.tta, src/train/views.ts). Image datasets only.
+   */
+  tta?: boolean;
   /** The SSL arms' encoder learning rate as a fraction of the head's (default 0.1, LP-FT's protection of pretrained features; scratch always uses 1). */
   sslEncoderLrRatio?: number;
   /** Where to write the JSON report and the SVG (the SVG defaults to the report's path with .svg). */
@@ -273,8 +281,7 @@ export interface NoisyStudentScore {
  */
 export const BENCH_STEPS_PER_EPOCH = 40;
 
-/** Unlabelled training items the prior correction's EM reads at most (a seeded sample): a prior of ≤ 100 classes needs no more. */
-export const PRIOR_SHIFT_POOL = 10_000;
+export { PRIOR_SHIFT_POOL } from './prior-shift.ts';
 
 /**
  * Pool for pseudo-labelling: training positions outside the labelled set. Test positions are
@@ -394,10 +401,10 @@ export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset'
 }
 
 /** The default report file name's variant suffix, shared by `tessera bench` and bench/label-efficiency.ts. */
-export function reportSuffix(o: { fixmatch: boolean | 'final'; fixmatchSettings?: FixMatchOptions; noisyStudent?: boolean; refit?: boolean; ensemble?: number; keep?: 'best' | 'final'; pretext?: string; selectWith?: 'head' | 'model'; train?: TrainMethod; priorShift?: boolean }): string {
+export function reportSuffix(o: { fixmatch: boolean | 'final'; fixmatchSettings?: FixMatchOptions; noisyStudent?: boolean; refit?: boolean; ensemble?: number; keep?: 'best' | 'final'; pretext?: string; selectWith?: 'head' | 'model'; train?: TrainMethod; priorShift?: boolean; tta?: boolean }): string {
   const fm = o.fixmatchSettings ?? {};
   const fmSettings = `${fm.mu !== undefined && fm.mu !== FIXMATCH_DEFAULTS.mu ? `-mu${fm.mu}` : ''}${fm.tau !== undefined && fm.tau !== FIXMATCH_DEFAULTS.tau ? `-tau${fm.tau}` : ''}`;
-  return `${o.pretext ? `-${o.pretext}` : ''}${o.train && o.train !== 'auto' ? `-${o.train}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}${fmSettings}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.ensemble ? `-ensemble${o.ensemble > 1 ? o.ensemble : ''}` : ''}${o.keep === 'best' ? '-keep-best' : ''}${o.selectWith === 'model' ? '-select-model' : ''}${o.priorShift ? '-prior-shift' : ''}`;
+  return `${o.pretext ? `-${o.pretext}` : ''}${o.train && o.train !== 'auto' ? `-${o.train}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}${fmSettings}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.ensemble ? `-ensemble${o.ensemble > 1 ? o.ensemble : ''}` : ''}${o.keep === 'best' ? '-keep-best' : ''}${o.selectWith === 'model' ? '-select-model' : ''}${o.priorShift ? '-prior-shift' : ''}${o.tta ? '-tta' : ''}`;
 }
 
 /** Cumulative labels after each round: budget split evenly over `rounds`, the last round takes the rest. */
@@ -493,6 +500,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   if (keep !== 'best' && keep !== 'final') throw new UserError(`--keep expects best or final, got ${JSON.stringify(opts.keep)}`);
   const trainMethod = opts.train ?? 'auto';
   if (!(TRAIN_METHODS as readonly string[]).includes(trainMethod)) throw new UserError(`--method expects ${TRAIN_METHODS.join('|')}, got ${JSON.stringify(opts.train)}`);
+  if (opts.tta && trainMethod === 'linear') throw new UserError('--tta needs fine-tuning: with --method linear no network predicts (the linear head reads precomputed embeddings)');
   if (ensemble && trainMethod !== 'auto') throw new UserError(`--ensemble needs --method auto (the average competes with both models on validation), got --method ${trainMethod}`);
   const selectWith = opts.selectWith ?? 'head';
   if (selectWith !== 'head' && selectWith !== 'model') throw new UserError(`--select-with expects head or model, got ${JSON.stringify(opts.selectWith)}`);
@@ -502,6 +510,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   const fixmatchSettings = resolveFixMatch(opts.fixmatchSettings, fixmatchFlag);
   const bd = await loadBenchData(opts);
   const { data, classes, y, test } = bd;
+  if (opts.tta && bd.modality !== 'image') throw new UserError(`--tta needs an image dataset (its test-time views are image shifts); ${bd.name} is ${bd.modality}`);
   const pool = bd.train.filter((i) => y[i] >= 0);
   const unlabelledTrain = bd.train.filter((i) => y[i] < 0);
   if (opts.budget > pool.length) throw new UserError(`--budget ${opts.budget} is more than the ${pool.length} labelled training items`);
@@ -544,8 +553,8 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     const testNames = labelNames(test);
 
     /** Linear head vs fine-tuning (or FixMatch), chosen on a validation split of the labels (src/train/train-classifier.ts). */
-    /** `o.predict`: positions whose calibrated probabilities under the trained classifier to return as well (before it is freed). */
-    const trainArm = async (kind: 'ssl' | 'scratch', labelled: number[], o: { epochs: number; fixmatch: boolean; noisyStudent: boolean; predict?: number[] }): Promise<ArmScore & { predicted: Float64Array | null }> => {
+    /** `o.predict`: positions whose calibrated probabilities under the trained classifier to return as well, as `predicted` (before it is freed). */
+    const trainArm = async (kind: 'ssl' | 'scratch', labelled: number[], o: { epochs: number; fixmatch: boolean; noisyStudent: boolean; predict?: number[] }): Promise<ArmScore & { predicted?: Float64Array }> => {
       const ta = performance.now();
       // Fine-tuning trains the encoder in place: start from its initial weights.
       initial[kind].restore();
@@ -567,11 +576,12 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
           refit,
           ensemble,
           keep,
+          tta: opts.tta,
           priorShift: opts.priorShift ? { unlabelled: limitPool(unlabelledCandidates(bd.train, labelled, test), PRIOR_SHIFT_POOL, opts.seed) } : undefined,
         },
       );
       const metrics = await trained.evaluate(test, testNames);
-      const predicted = o.predict ? await trained.proba(o.predict) : null;
+      const predicted = o.predict ? { predicted: await trained.proba(o.predict) } : {};
       trained.dispose();
       const { method, valLinear, valFineTune, valEnsemble, fineTunedModels, fineTuneEpochs, fineTuneBestEpoch } = trained;
       let noisyStudent: NoisyStudentScore | null = null;
@@ -593,7 +603,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         };
       }
       const refitInfo = trained.refit ? { validatedSteps: trained.refit.validatedSteps, steps: trained.refit.steps } : null;
-      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, valEnsemble, fineTunedModels, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, priorShift: trained.priorShift, seconds: (performance.now() - ta) / 1000, predicted };
+      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, valEnsemble, fineTunedModels, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, priorShift: trained.priorShift, seconds: (performance.now() - ta) / 1000, ...predicted };
     };
 
     const sizes = roundSizes(opts.budget, opts.rounds);
@@ -686,6 +696,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         (refit ? `; a fine-tuned winner trained again from the same start on all its labels (validation items too) replaying its learning-rate schedule to the ${keep === 'final' ? 'end' : 'validated step'}, keeping its temperature` : '') +
         (ensemble ? `; the average of the calibrated probabilities of the linear head and ${ensemble === 1 ? 'the fine-tuned model' : `${ensemble} fine-tuned models (seeds seed … seed+${ensemble - 1}; the head weighing one half, the networks' mean the other)`}, competing as a third candidate, kept only when it validates strictly better than both` : '') +
         (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
+        (opts.tta ? "; every fine-tuned model predicting (on validation too) with its logits averaged over the image and its one-pixel shifts (test-time augmentation; the linear head reads frozen embeddings)" : '') +
         (opts.priorShift ? `; every classifier's probabilities moved from its labels' class prior to the prior EM estimates on up to ${PRIOR_SHIFT_POOL} unlabelled training items (Saerens et al. 2002)` : '') +
         `); ssl_active: round 0 TypiClust, later rounds the strategy on ${selectWith === 'model' ? "the calibrated probabilities of the previous round's trained classifier (with the frozen SSL embeddings for geometry)" : 'a linear head over frozen SSL embeddings'}; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)`,
       modality: bd.modality,
@@ -698,6 +709,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       refit,
       ensemble: ensemble ? { enabled: true, fineTunedModels: ensemble } : { enabled: false },
       priorShift: opts.priorShift ? { enabled: true, poolLimit: PRIOR_SHIFT_POOL } : { enabled: false },
+      tta: opts.tta ? { enabled: true, views: base instanceof SslEncoder ? (viewsFor(base).tta?.count ?? null) : null } : { enabled: false },
       train: trainMethod,
       selectWith,
       fineTune: { ...FINE_TUNE_DEFAULTS, keep, epochs, minSteps, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },

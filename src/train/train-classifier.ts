@@ -34,6 +34,11 @@
  * the encoder's weights are swapped in for each model as it predicts. Models that err on
  * different items (a head on frozen embeddings, networks whose encoder moved) gain from it.
  *
+ * With `tta` (images only), every fine-tuned model — first run, refit, ensemble member, student —
+ * predicts, on validation too, by averaging its logits over the test-time views (the image and
+ * its one-pixel shifts; src/train/views.ts), so the method contest compares what will predict.
+ * The linear head reads precomputed frozen features and has no test-time views.
+ *
  * With `noisyStudent` (src/train/noisy-student.ts), the classifier chosen above is the teacher:
  * a copy of it trained without the validation items (the linear head on the training part, or the
  * fine-tuned model as it is) pseudo-labels the unlabelled pool class-balanced, a student is
@@ -88,6 +93,8 @@ export interface TrainClassifierOptions {
   refit?: boolean;
   /** In `auto`, let the average of the linear head and this many fine-tuned models (1–8) compete too (see the file comment; not with noisy student). */
   ensemble?: number;
+  /** Fine-tuned models predict with the test-time views (FineTuneOptions.tta; images only; see the file comment). */
+  tta?: boolean;
   /** Noisy-student self-training on these unlabelled positions (see the file comment); needs a validation split. */
   noisyStudent?: NoisyStudentOptions & { unlabelled: number[] };
   /**
@@ -221,6 +228,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     keep: opts.keep,
     encoderLr: opts.encoderLr,
     fixmatch: opts.fixmatchUnlabelled ? { ...opts.fixmatch, unlabelled: opts.fixmatchUnlabelled } : undefined,
+    tta: opts.tta,
     signal: opts.signal,
     onEpoch: opts.onEpoch,
   };
@@ -375,6 +383,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
         keep: opts.keep,
         encoderLr: opts.encoderLr,
         augment: settings.augment,
+        tta: opts.tta,
         validation: { idx: valPos, y: valY },
         signal: opts.signal,
         onEpoch: opts.onEpoch,

@@ -10,6 +10,12 @@
  *
  * `forward` returns the encoder's pooled features; `training` switches batch-norm to batch
  * statistics (updating the running ones) and dropout on.
+ *
+ * Test-time views (`tta`, for FineTuneOptions.tta) exist for images only: the image itself and
+ * its one-pixel shifts left, right, up and down (the weak augmentation shifts by up to 10%, so
+ * the network has learnt these), plus the mirror image when the augmentation flips. A classifier
+ * averages its logits over them: a prediction that hinges on one exact pixel alignment is
+ * smoothed out.
  */
 import { tf } from '../ml/engine.ts';
 import type { ModalityData } from '../ssl/types.ts';
@@ -21,7 +27,7 @@ import { TextBackbone } from '../ssl/encoders/text.ts';
 import { AudioBackbone } from '../ssl/encoders/audio.ts';
 import { TabularBackbone } from '../ssl/encoders/tabular.ts';
 import { imageAugment } from '../ssl/transforms/config.ts';
-import { photometric, randomGeometry, type ImageAugment } from '../ssl/transforms/image.ts';
+import { photometric, randomGeometry, type Affine, type ImageAugment } from '../ssl/transforms/image.ts';
 import { dropTokens, maskTokens } from '../ssl/transforms/text.ts';
 import { augmentWave, maskSpec, type SpecAugment, type WaveAugment } from '../ssl/transforms/audio.ts';
 import { corruptFromMarginals } from '../ssl/transforms/tabular.ts';
@@ -35,7 +41,20 @@ export interface Views {
   forward(data: ModalityData, idx: Int32Array, level: AugLevel, training: boolean, rng: Rng): tf.Tensor2D;
   /** What weak and strong do, for reports. */
   describe: { weak: string; strong: string };
+  /** Deterministic test-time views, view 0 the item as it is (inference mode); null where the modality has none (see the file comment). */
+  tta: TestTimeViews | null;
 }
+
+export interface TestTimeViews {
+  count: number;
+  describe: string;
+  /** Pooled features [idx.length, dim] of items `idx` under view `view` (0 ≤ view < count), running statistics. */
+  forward(data: ModalityData, idx: Int32Array, view: number): tf.Tensor2D;
+}
+
+/** Inverse maps of the image shifted by (dx, dy) pixels: output (u, v) samples the source at (u − dx, v − dy). */
+const shift = (dx: number, dy: number): Affine => [1, 0, 0, 1, -dx, -dy];
+export const TTA_SHIFTS: Affine[] = [shift(0, 0), shift(1, 0), shift(-1, 0), shift(0, 1), shift(0, -1)];
 
 const isObject = (x: unknown): x is Config => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -54,8 +73,18 @@ export function viewsFor(enc: SslEncoder): Views {
     };
     const { height: H, width: W, source } = bb.prep;
     const C = source.channels;
+    const ttaMaps = weak.flip > 0 ? [...TTA_SHIFTS, [-1, 0, 0, 1, W - 1, 0] as Affine] : TTA_SHIFTS;
     return {
       describe: { weak: 'crop p=.5 scale .7–1, affine ±10° ±10%, noise p=.3', strong: `${enc.pretext === 'simclr' ? "the pretext's" : 'SimCLR'} augment` },
+      tta: {
+        count: ttaMaps.length,
+        describe: `the image and its one-pixel shifts${weak.flip > 0 ? ', and its mirror image' : ''}`,
+        forward(data, idx, view) {
+          if (!(view >= 0 && view < ttaMaps.length)) throw new Error(`test-time view ${view} of ${ttaMaps.length}`);
+          const x = bb.views(data, idx, Array.from(idx, () => ttaMaps[view]));
+          return tf.tidy(() => bb.trunk.forward(bb.input(x, idx.length), false) as tf.Tensor2D);
+        },
+      },
       forward(data, idx, level, training, rng) {
         if (level === 'none') return tf.tidy(() => bb.trunk.forward(bb.input(bb.views(data, idx), idx.length), training) as tf.Tensor2D);
         const aug = level === 'weak' ? weak : strong;
@@ -68,6 +97,7 @@ export function viewsFor(enc: SslEncoder): Views {
   if (bb instanceof TextBackbone) {
     return {
       describe: { weak: 'token drop 10%', strong: 'token drop 20% + masking 15%' },
+      tta: null,
       forward(data, idx, level, training, rng) {
         if (data.modality !== 'text') throw new Error(`text encoder given ${data.modality} data`);
         let tb = bb.batch(data.texts, idx);
@@ -87,6 +117,7 @@ export function viewsFor(enc: SslEncoder): Views {
     const S = bb.specSize;
     return {
       describe: { weak: 'shift ≤0.1 s, gain ±3 dB, SpecAugment 1+1 masks', strong: 'shift/gain/noise + SpecAugment (the pretext’s settings)' },
+      tta: null,
       forward(data, idx, level, training, rng) {
         let x: Float32Array;
         if (level === 'none') x = bb.gather(bb.spectrograms(data), idx);
@@ -107,6 +138,7 @@ export function viewsFor(enc: SslEncoder): Views {
     const rates = { weak: 0.1, strong: 0.3 };
     return {
       describe: { weak: '10% of features from their marginals', strong: '30% of features from their marginals' },
+      tta: null,
       forward(data, idx, level, training, rng) {
         const table = bb.matrix(data);
         let x = bb.rows(table, idx);

@@ -224,6 +224,25 @@ test('bench label-efficiency --ensemble [K]: the averaged head + K fine-tuned mo
   }
 });
 
+test("bench label-efficiency --tta on digits: every arm's fine-tuned models predict with the test-time views; a text dataset or --method linear → exit 2", () => {
+  const report = join(dir, 'out-tta', 'report.json');
+  const r = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '20', '--rounds', '1', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--method', 'fine-tune', '--tta', '--cache-dir', join(dir, 'cache'), '--report', report, '--json'], {});
+  assert.equal(r.code, 0, r.stderr);
+  const d = r.json.details;
+  assert.deepEqual(d.tta, { enabled: true, views: 5 }, 'digits are not flipped: the image and four one-pixel shifts');
+  assert.match(d.protocol, /logits averaged over the image and its one-pixel shifts/);
+  for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) assert.equal(d.arms[arm].method, 'fine-tune', arm);
+  assert.deepEqual(JSON.parse(readFileSync(report, 'utf8')).details.tta, d.tta);
+  for (const [args, message] of [
+    [['--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category'], /--tta needs an image dataset .*csv-train is text/],
+    [['--dataset', 'digits', '--method', 'linear'], /--tta needs fine-tuning/],
+  ] as const) {
+    const bad = tessera(['bench', 'label-efficiency', ...args, '--budget', '4', '--tta', '--json'], {});
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.json.error.message, message);
+  }
+});
+
 test('bench label-efficiency --prior-shift: every arm reports its labels\' prior and the pool prior EM estimated; not with --noisy-student', () => {
   const report = join(dir, 'out-prior', 'report.json');
   const r = csvBench('--budget', '12', '--rounds', '2', '--min-steps', '3', '--prior-shift', '--cache-dir', join(dir, 'cache'), '--report', report);

@@ -1,7 +1,8 @@
 /**
  * Fine-tuning (src/train/fine-tune.ts) and FixMatch (src/train/fixmatch.ts): end-to-end
  * training beats frozen random features on real digits; early stopping puts the
- * best-validation weights back; pseudo-labels only above τ; the validation split.
+ * best-validation weights back; pseudo-labels only above τ; the validation split; test-time
+ * views against an independent pixel shift.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,12 @@ import { initEngine, tf } from '../../src/ml/engine.ts';
 import { randomEncoder } from '../../src/ssl/index.ts';
 import type { ModalityData } from '../../src/ssl/types.ts';
 import { Rng } from '../../src/ssl/rng.ts';
-import { BestWeights, fineTune, planSchedule, smoothedCrossEntropy, snapshotEncoder, stratifiedSplit, type FineTuneOptions, type FineTuneResult } from '../../src/train/fine-tune.ts';
+import { BestWeights, FineTunedClassifier, fineTune, loadFineTuned, planSchedule, smoothedCrossEntropy, snapshotEncoder, stratifiedSplit, type FineTuneOptions, type FineTuneResult } from '../../src/train/fine-tune.ts';
+import { viewsFor } from '../../src/train/views.ts';
+import type { SslEncoder } from '../../src/ssl/encoder.ts';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FIXMATCH_DEFAULTS, fixmatchUnlabelledLoss, pseudoLabels, resolveFixMatch } from '../../src/train/fixmatch.ts';
 import { evaluate, fitHead } from '../../src/train/linear-head.ts';
 import { selectRows } from '../../src/probe/features.ts';
@@ -267,4 +273,98 @@ test('stratified validation split: about the fraction per class, at least one it
   assert.equal(val.filter((i) => y[i] === 1).length, 2);
   assert.equal(val.filter((i) => y[i] === 2).length, 0, 'a class with one item stays in training');
   assert.deepEqual(stratifiedSplit(y, 0.2, 0), { train, val }, 'seeded');
+});
+
+/** Image `i` of `d` moved by (dx, dy) whole pixels (right, down), zero where nothing moved in: an independent shift. */
+function shiftedImages(d: { pixels: Float32Array; count: number; height: number; width: number }, move: (x: number, y: number) => [number, number]): Float32Array {
+  const { height: H, width: W } = d;
+  const out = new Float32Array(d.pixels.length);
+  for (let i = 0; i < d.count; i++) {
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const [sx, sy] = move(x, y);
+        if (sx >= 0 && sx < W && sy >= 0 && sy < H) out[i * H * W + y * W + x] = d.pixels[i * H * W + sy * W + sx];
+      }
+    }
+  }
+  return out;
+}
+
+test('test-time views: the image, then shifted one pixel right, left, down, up (zero fill), and mirrored when the augmentation flips; a tta classifier averages their logits, validates with them and saves the setting', async () => {
+  const d = loadDigits();
+  const n = 120;
+  const base = { modality: 'image' as const, count: n, height: 8, width: 8, channels: 1 };
+  const data: ModalityData = { ...base, pixels: d.x.slice(0, n * 64) };
+  const img = { pixels: d.x.slice(0, n * 64), count: n, height: 8, width: 8 };
+  const moves: Array<[number, number]> = [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]];
+  const movedData = moves.map(([dx, dy]): ModalityData => ({ ...base, pixels: shiftedImages(img, (x, y) => [x - dx, y - dy]) }));
+  const idx = Int32Array.from({ length: n }, (_, i) => i);
+  const small = { encoder: { channels: [8, 8, 16, 16, 16, 16] } };
+  const close = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+    assert.equal(a.length, b.length, what);
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    assert.ok(worst < 1e-4, `${what}: differs by ${worst}`);
+  };
+
+  const enc = await randomEncoder(data, { pretext: 'simclr', seed: 1, config: small });
+  const views = viewsFor(enc as SslEncoder);
+  assert.equal(views.tta?.count, 5, 'no flip in the augmentation: the image and four shifts');
+  const dummy = new Rng(0);
+  for (let v = 0; v < 5; v++) {
+    const got = tf.tidy(() => views.tta!.forward(data, idx, v).dataSync());
+    const want = tf.tidy(() => views.forward(movedData[v], idx, 'none', false, dummy).dataSync());
+    close(got, want, `view ${v} = the image moved by ${moves[v]}`);
+  }
+  assert.throws(() => views.tta!.forward(data, idx, 5), /test-time view 5 of 5/);
+
+  // A classifier trained with tta: its logits are the mean of its plain logits over the moved images.
+  const labelled = [...Array(100).keys()];
+  const val = Array.from({ length: 20 }, (_, i) => 100 + i);
+  const ft = await fineTune(enc, data, { idx: labelled, y: labelled.map((i) => d.y[i]) }, DIGITS, { seed: 0, epochs: 2, tta: true, validation: { idx: val, y: val.map((i) => d.y[i]) } });
+  assert.equal(ft.model.tta, true);
+  const plain = new FineTunedClassifier(enc as SslEncoder, ft.model.head, DIGITS, views, 1, false);
+  const perView = await Promise.all(movedData.map((m) => plain.logits(m, idx)));
+  const mean = new Float32Array(perView[0].length).map((_, i) => perView.reduce((a, p) => a + p[i], 0) / perView.length);
+  const withTta = await ft.model.logits(data, idx);
+  close(withTta, mean, 'tta logits = mean of the five views’ logits');
+  assert.ok(perView.slice(1).some((p) => p.some((x, i) => Math.abs(x - perView[0][i]) > 1e-3)), 'the shifted views do change the logits');
+  // Validation was scored with the views too (the kept weights are the best epoch's).
+  const valTruth = val.map((i) => d.y[i]);
+  const valLogits = await ft.model.logits(data, val);
+  const valAcc = val.filter((_, r) => {
+    const row = valLogits.subarray(r * 10, r * 10 + 10);
+    return row.indexOf(Math.max(...row)) === valTruth[r];
+  }).length / val.length;
+  assert.equal(ft.history[ft.bestEpoch].valAccuracy, valAcc);
+
+  // Saved and loaded: still predicts with the views.
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-tta-'));
+  try {
+    await ft.model.save(dir);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'classifier.json'), 'utf8')).tta, true);
+    const loaded = await loadFineTuned(dir);
+    assert.equal(loaded.tta, true);
+    close(await loaded.logits(data, idx), withTta, 'loaded classifier');
+    loaded.dispose();
+    loaded.encoder.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  ft.model.dispose();
+  enc.dispose();
+
+  // An augmentation that flips adds the mirror image as a sixth view.
+  const flipping = await randomEncoder(data, { pretext: 'simclr', seed: 1, config: { ...small, augment: { flip: 0.5 } } });
+  const fv = viewsFor(flipping as SslEncoder);
+  assert.equal(fv.tta?.count, 6);
+  const mirrored: ModalityData = { ...base, pixels: shiftedImages(img, (x, y) => [7 - x, y]) };
+  close(tf.tidy(() => fv.tta!.forward(data, idx, 5).dataSync()), tf.tidy(() => fv.forward(mirrored, idx, 'none', false, dummy).dataSync()), 'view 5 = the mirror image');
+  flipping.dispose();
+
+  // Other modalities have no test-time views: asking for them is refused before any training.
+  const { data: tab, y } = blobs(40, 3);
+  const tabEnc = await randomEncoder(tab, { pretext: 'vime', seed: 2, config: { encoder: { widths: [8] } } });
+  await assert.rejects(fineTune(tabEnc, tab, { idx: [...Array(40).keys()], y }, ['neg', 'pos'], { seed: 0, epochs: 1, tta: true }), /test-time augmentation \(tta\) is defined for image encoders only/);
+  tabEnc.dispose();
 });

@@ -13,4 +13,6 @@ test('reportSuffix names non-default settings only, FixMatch μ/τ included', ()
   assert.equal(reportSuffix({ fixmatch: false, refit: true, ensemble: 1 }), '-refit-ensemble');
   assert.equal(reportSuffix({ fixmatch: false, ensemble: 3 }), '-ensemble3');
   assert.equal(reportSuffix({ fixmatch: false, ensemble: 0 }), '');
+  assert.equal(reportSuffix({ fixmatch: false, refit: true, ensemble: 1, tta: true }), '-refit-ensemble-tta');
+  assert.equal(reportSuffix({ fixmatch: false, tta: false }), '');
 });

@@ -12,6 +12,7 @@ import { Rng } from '../../src/ssl/rng.ts';
 import { selectRows, type Features } from '../../src/probe/features.ts';
 import { headProba, metricsFromProba } from '../../src/train/linear-head.ts';
 import { averageProba, trainClassifier, type TrainMethod } from '../../src/train/train-classifier.ts';
+import { loadDigits } from '../helpers/digits.ts';
 
 before(async () => {
   await initEngine();
@@ -258,4 +259,36 @@ test('ensemble: refused outside auto, with noisy student, or out of range; avera
   assert.deepEqual(Array.from(averageProba([Float64Array.of(1, 0), Float64Array.of(0.5, 0.5), Float64Array.of(0, 1), Float64Array.of(0.5, 0.5)])), [0.5, 0.5]);
   assert.throws(() => averageProba([new Float64Array(4), new Float64Array(6)]), /4 vs 6 values/);
   assert.throws(() => averageProba([]), /nothing to average/);
+});
+
+test('tta reaches the fine-tuned models, the refit included; a non-image encoder is refused', async () => {
+  const d = loadDigits();
+  const n = 160;
+  const data: ModalityData = { modality: 'image', pixels: d.x.slice(0, n * 64), count: n, height: 8, width: 8, channels: 1 };
+  const encoder = await randomEncoder(data, { pretext: 'simclr', seed: 1, config: { encoder: { channels: [8, 8, 16, 16, 16, 16] } } });
+  const emb = await encoder.embed(data);
+  const features: Features = { rows: n, dim: emb.length / n, data: emb };
+  const lab = [...Array(120).keys()];
+  const rest = Array.from({ length: 40 }, (_, i) => 120 + i);
+  const classes = [...Array(10).keys()].map(String);
+  try {
+    const input = { features, labelled: lab, y: lab.map((i) => d.y[i]), classes, encoder, data };
+    const refit = await trainClassifier(input, { method: 'fine-tune', seed: 0, epochs: 2, keep: 'final', refit: true, tta: true });
+    assert.ok(refit.refit, 'the refit ran');
+    assert.equal(refit.fineTune!.model.tta, true, 'the refitted model predicts with the views');
+    assert.deepEqual(await refit.proba(rest), await refit.fineTune!.model.proba(data, rest));
+    refit.dispose();
+    const plain = await trainClassifier(input, { method: 'fine-tune', seed: 0, epochs: 2, keep: 'final', refit: true });
+    assert.equal(plain.fineTune!.model.tta, false);
+    plain.dispose();
+  } finally {
+    encoder.dispose();
+  }
+  const tab = rows(true);
+  const tabEnc = await randomEncoder(tab, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [8] } } });
+  try {
+    await assert.rejects(trainClassifier({ features: feats(true), labelled, y: labelled.map((i) => y[i]), classes: ['neg', 'pos'], encoder: tabEnc, data: tab }, { method: 'fine-tune', seed: 0, epochs: 1, tta: true }), /defined for image encoders only/);
+  } finally {
+    tabEnc.dispose();
+  }
 });

@@ -29,6 +29,7 @@ interface LabelEfficiencyFlags {
   selectWith?: 'head' | 'model';
   method?: TrainMethod;
   priorShift?: boolean;
+  tta?: boolean;
   minSteps?: number;
   encoder?: string;
   pretext?: string;
@@ -82,6 +83,7 @@ export function registerBench(program: Command) {
     // `--train` is the generic mode's training CSV here, so the classifier choice is `--method`.
     .option('--method <m>', "every arm's classifier: linear | fine-tune | auto (the better of the two on the validation split; the default)")
     .option('--prior-shift', "move every classifier's probabilities from its labels' class prior to the prior EM estimates on the unlabelled training items (Saerens et al. 2002): active selection skews the labels' class mix (not with --noisy-student)")
+    .option('--tta', 'test-time augmentation: every fine-tuned model predicts (on validation too) with its logits averaged over the image and its one-pixel shifts (image datasets; not with --method linear)')
     .option('--min-steps <n>', 'every fine-tuning run at least this many optimiser steps (default 40 × --epochs; with --keep best, early stopping may not end it sooner)', parseIntOption('--min-steps'))
     .option('--encoder <dir>', 'use this saved SSL encoder instead of the cache')
     .option('--pretext <name>', "pretext to pretrain the SSL encoder with (default: the modality's: mlm, simclr, audio-contrastive, vime); cached per pretext; not with --encoder")
@@ -108,7 +110,7 @@ export function registerBench(program: Command) {
         const name = f.dataset ?? `csv-${(f.train ?? '').replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}`;
         const fixmatch = f.fixmatch === 'final' ? 'final' : Boolean(f.fixmatch);
         const fixmatchSettings = { mu: f.fixmatchMu, tau: f.fixmatchTau };
-        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, fixmatchSettings, noisyStudent: f.noisyStudent, refit: f.refit, ensemble: ensembleOf(f.ensemble), keep: f.keep, pretext: f.pretext, selectWith: f.selectWith, train: f.method, priorShift: f.priorShift })}.json`));
+        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, fixmatchSettings, noisyStudent: f.noisyStudent, refit: f.refit, ensemble: ensembleOf(f.ensemble), keep: f.keep, pretext: f.pretext, selectWith: f.selectWith, train: f.method, priorShift: f.priorShift, tta: f.tta })}.json`));
         const r = await runLabelEfficiency({
           dataset: f.dataset,
           csv: f.dataset === undefined ? { train: f.train!, test: f.test!, textColumn: f.textColumn!, labelColumn: f.labelColumn! } : undefined,
@@ -125,6 +127,7 @@ export function registerBench(program: Command) {
           selectWith: f.selectWith,
           train: f.method,
           priorShift: Boolean(f.priorShift),
+          tta: Boolean(f.tta),
           minSteps: f.minSteps,
           encoderDir: f.encoder && resolve(f.encoder),
           pretext: f.pretext,
