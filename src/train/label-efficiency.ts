@@ -532,6 +532,8 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     log(`warning: ${cached.dir} holds ${cached.epochs} of ${cached.plannedEpochs} pretraining epochs (a checkpoint of an unfinished or running pretraining); the report says so`);
   }
   const sslEmb = await embedAll(base, data);
+  // What --tta averages over (the same views for the scratch encoder: same architecture and config).
+  const ttaViews = opts.tta && base instanceof SslEncoder ? viewsFor(base).tta : null;
   // The SSL encoder's own architecture and views, untrained (a saved encoder may have another pretext or config).
   const scratchEnc = await randomEncoder(trainData, { pretext: base.pretext, seed: opts.seed, config: base instanceof SslEncoder ? base.config : undefined });
   const scratchEmb = await embedAll(scratchEnc, data);
@@ -696,7 +698,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         (refit ? `; a fine-tuned winner trained again from the same start on all its labels (validation items too) replaying its learning-rate schedule to the ${keep === 'final' ? 'end' : 'validated step'}, keeping its temperature` : '') +
         (ensemble ? `; the average of the calibrated probabilities of the linear head and ${ensemble === 1 ? 'the fine-tuned model' : `${ensemble} fine-tuned models (seeds seed … seed+${ensemble - 1}; the head weighing one half, the networks' mean the other)`}, competing as a third candidate, kept only when it validates strictly better than both` : '') +
         (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
-        (opts.tta ? "; every fine-tuned model predicting (on validation too) with its logits averaged over the image and its one-pixel shifts (test-time augmentation; the linear head reads frozen embeddings)" : '') +
+        (ttaViews ? `; every fine-tuned model predicting (on validation too) with its logits averaged over ${ttaViews.describe} (test-time augmentation; the linear head reads frozen embeddings)` : '') +
         (opts.priorShift ? `; every classifier's probabilities moved from its labels' class prior to the prior EM estimates on up to ${PRIOR_SHIFT_POOL} unlabelled training items (Saerens et al. 2002)` : '') +
         `); ssl_active: round 0 TypiClust, later rounds the strategy on ${selectWith === 'model' ? "the calibrated probabilities of the previous round's trained classifier (with the frozen SSL embeddings for geometry)" : 'a linear head over frozen SSL embeddings'}; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)`,
       modality: bd.modality,
@@ -709,7 +711,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       refit,
       ensemble: ensemble ? { enabled: true, fineTunedModels: ensemble } : { enabled: false },
       priorShift: opts.priorShift ? { enabled: true, poolLimit: PRIOR_SHIFT_POOL } : { enabled: false },
-      tta: opts.tta ? { enabled: true, views: base instanceof SslEncoder ? (viewsFor(base).tta?.count ?? null) : null } : { enabled: false },
+      tta: ttaViews ? { enabled: true, views: ttaViews.count, what: ttaViews.describe } : { enabled: false },
       train: trainMethod,
       selectWith,
       fineTune: { ...FINE_TUNE_DEFAULTS, keep, epochs, minSteps, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },

@@ -54,7 +54,7 @@ export interface TestTimeViews {
 
 /** Inverse maps of the image shifted by (dx, dy) pixels: output (u, v) samples the source at (u − dx, v − dy). */
 const shift = (dx: number, dy: number): Affine => [1, 0, 0, 1, -dx, -dy];
-export const TTA_SHIFTS: Affine[] = [shift(0, 0), shift(1, 0), shift(-1, 0), shift(0, 1), shift(0, -1)];
+const TTA_SHIFTS: Affine[] = [shift(0, 0), shift(1, 0), shift(-1, 0), shift(0, 1), shift(0, -1)];
 
 const isObject = (x: unknown): x is Config => typeof x === 'object' && x !== null && !Array.isArray(x);
 

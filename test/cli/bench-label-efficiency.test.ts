@@ -229,7 +229,7 @@ test("bench label-efficiency --tta on digits: every arm's fine-tuned models pred
   const r = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '20', '--rounds', '1', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--method', 'fine-tune', '--tta', '--cache-dir', join(dir, 'cache'), '--report', report, '--json'], {});
   assert.equal(r.code, 0, r.stderr);
   const d = r.json.details;
-  assert.deepEqual(d.tta, { enabled: true, views: 5 }, 'digits are not flipped: the image and four one-pixel shifts');
+  assert.deepEqual(d.tta, { enabled: true, views: 5, what: 'the image and its one-pixel shifts' }, 'digits are not flipped: the image and four one-pixel shifts');
   assert.match(d.protocol, /logits averaged over the image and its one-pixel shifts/);
   for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) assert.equal(d.arms[arm].method, 'fine-tune', arm);
   assert.deepEqual(JSON.parse(readFileSync(report, 'utf8')).details.tta, d.tta);
