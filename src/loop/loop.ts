@@ -186,7 +186,7 @@ export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopO
       tunable = { encoder, initial: snapshotEncoder(encoder) };
     }
     tunable?.initial.restore();
-    const unlabelled = opts.train?.priorShift ? limitPool(unlabelledRows(s, labels), PRIOR_SHIFT_POOL, opts.seed) : null;
+    const unlabelled = opts.train?.priorShift ? limitPool(unlabelledIds(s, labels).map((id) => s.row.get(id)!), PRIOR_SHIFT_POOL, opts.seed) : null;
     return trainClassifier(
       { features: s.features, labelled: ids.map((id) => s.row.get(id)!), y: ids.map((id) => classIndex.get(labels.get(id)!.label)!), classes: s.classes, encoder: tunable?.encoder, data: s.loaded.data },
       { method, seed: opts.seed, epochs: ftEpochs, featuresAreEmbeddings: s.featureSource === 'ssl', priorShift: unlabelled ? { unlabelled } : undefined },
@@ -267,10 +267,10 @@ function describeTraining(t: RoundTraining): string {
   return `${t.method}${t.requested === 'auto' ? ' won' : ''}${val}${shift}, ${t.seconds.toFixed(1)} s`;
 }
 
-/** Rows (positions in the loaded data) of the items with no final label, test items excluded, in row order. */
-function unlabelledRows(s: Setup, labels: Map<number, unknown>): number[] {
+/** The items with no final label, test items excluded, in the loaded data's order: what gets suggestions and what the prior shift's EM reads. */
+function unlabelledIds(s: Setup, labels: Map<number, unknown>): number[] {
   const test = new Set(s.testIds);
-  return s.loaded.itemIds.flatMap((id, row) => (labels.has(id) || test.has(id) ? [] : [row]));
+  return s.loaded.itemIds.filter((id) => !labels.has(id) && !test.has(id));
 }
 
 /** Baseline accuracies at growing label counts until it matches `target` (or runs out of pool). */
@@ -486,8 +486,7 @@ async function registerClassifier(store: Store, s: Setup, trained: TrainedClassi
 
 /** Pre-annotations for every unlabelled, non-test item: the predicted label and its calibrated confidence. */
 async function suggest(store: Store, s: Setup, trained: TrainedClassifier, labelled: Map<number, unknown>, model: number): Promise<void> {
-  const test = new Set(s.testIds);
-  const ids = s.loaded.itemIds.filter((id) => !labelled.has(id) && !test.has(id));
+  const ids = unlabelledIds(s, labelled);
   if (ids.length === 0) return;
   const p = await trained.proba(ids.map((id) => s.row.get(id)!));
   const C = s.classes.length;

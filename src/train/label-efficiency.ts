@@ -281,8 +281,6 @@ export interface NoisyStudentScore {
  */
 export const BENCH_STEPS_PER_EPOCH = 40;
 
-export { PRIOR_SHIFT_POOL } from './prior-shift.ts';
-
 /**
  * Pool for pseudo-labelling: training positions outside the labelled set. Test positions are
  * never in it; a caller whose lists overlap gets an error rather than a leak.
