@@ -41,7 +41,7 @@ const selectWith = arg('--select-with', 'head') as 'head' | 'model';
 const train = arg('--method', 'auto') as 'auto' | 'linear' | 'fine-tune';
 // --prior-shift: every classifier moved to the class prior EM estimates on the unlabelled items.
 const priorShift = process.argv.includes('--prior-shift');
-// --tta: fine-tuned models predict with their logits averaged over the image and its one-pixel shifts.
+// --tta: every model predicts with its logits averaged over the image and its one-pixel shifts (linear heads: over their embeddings, which they also train on).
 const tta = process.argv.includes('--tta');
 const minSteps = process.argv.includes('--min-steps') ? Number(arg('--min-steps', '1000')) : undefined;
 const encoderDir = process.argv.includes('--encoder') ? resolve(arg('--encoder', '')) : undefined;

@@ -220,9 +220,10 @@ export interface LabelEfficiencyOptions {
    */
   priorShift?: boolean;
   /**
-   * Every fine-tuned model, in every arm and round, predicts (on validation too) by averaging its
-   * logits over the test-time views: the image and its one-pixel shifts
-   * (TrainClassifierOptions.tta, src/train/views.ts). Image datasets only.
+   * Every model, in every arm and round, predicts (on validation too) by averaging its logits over
+   * the test-time views: the image and its one-pixel shifts (TrainClassifierOptions.tta,
+   * src/train/views.ts); the linear heads read those views' frozen embeddings (`embedViews`,
+   * TrainClassifierInput.ttaFeatures) and train on them too. Image datasets only.
    */
   tta?: boolean;
   /** The SSL arms' encoder learning rate as a fraction of the head's (default 0.1, LP-FT's protection of pretrained features; scratch always uses 1). */
@@ -479,6 +480,25 @@ async function embedAll(enc: Encoder, data: ModalityData): Promise<Features> {
   return { rows: data32.length / enc.dim, dim: enc.dim, data: data32 };
 }
 
+/** Every item's embedding under each test-time view but the first (the item as it is: `embedAll`), in inference mode. */
+export async function embedViews(enc: Encoder, data: ModalityData, batch = 256): Promise<Features[]> {
+  const tta = enc instanceof SslEncoder ? viewsFor(enc).tta : null;
+  if (!tta || !(enc instanceof SslEncoder)) throw new UserError('test-time views are defined for image encoders only');
+  const n = enc.backbone.count(data);
+  const out: Features[] = [];
+  for (let v = 1; v < tta.count; v++) {
+    const f: Features = { rows: n, dim: enc.dim, data: new Float32Array(n * enc.dim) };
+    for (let s = 0; s < n; s += batch) {
+      const idx = Int32Array.from({ length: Math.min(batch, n - s) }, (_, i) => s + i);
+      const t = tta.forward(data, idx, v);
+      f.data.set(await t.data(), s * enc.dim);
+      t.dispose();
+    }
+    out.push(f);
+  }
+  return out;
+}
+
 export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<LabelEfficiencyReport> {
   const t0 = performance.now();
   const log = opts.log;
@@ -498,7 +518,6 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   if (keep !== 'best' && keep !== 'final') throw new UserError(`--keep expects best or final, got ${JSON.stringify(opts.keep)}`);
   const trainMethod = opts.train ?? 'auto';
   if (!(TRAIN_METHODS as readonly string[]).includes(trainMethod)) throw new UserError(`--method expects ${TRAIN_METHODS.join('|')}, got ${JSON.stringify(opts.train)}`);
-  if (opts.tta && trainMethod === 'linear') throw new UserError('--tta needs fine-tuning: with --method linear no network predicts (the linear head reads precomputed embeddings)');
   if (ensemble && trainMethod !== 'auto') throw new UserError(`--ensemble needs --method auto (the average competes with both models on validation), got --method ${trainMethod}`);
   const selectWith = opts.selectWith ?? 'head';
   if (selectWith !== 'head' && selectWith !== 'model') throw new UserError(`--select-with expects head or model, got ${JSON.stringify(opts.selectWith)}`);
@@ -535,6 +554,9 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   // The SSL encoder's own architecture and views, untrained (a saved encoder may have another pretext or config).
   const scratchEnc = await randomEncoder(trainData, { pretext: base.pretext, seed: opts.seed, config: base instanceof SslEncoder ? base.config : undefined });
   const scratchEmb = await embedAll(scratchEnc, data);
+  // With --tta the linear heads read every test-time view too: embedded now, before any fine-tuning moves the encoders.
+  const ttaEmb = ttaViews ? { ssl: await embedViews(base, data), scratch: await embedViews(scratchEnc, data) } : null;
+  if (ttaEmb) log(`test-time views: ${ttaViews!.count - 1} more embeddings of every item per encoder (${ttaViews!.describe})`);
   // One instance per kind, put back to its initial weights before every fine-tuning run (it keeps
   // its caches of tokenised texts / spectrograms of the whole dataset).
   const initial = { ssl: snapshotEncoder(base), scratch: snapshotEncoder(scratchEnc) };
@@ -561,7 +583,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       const labelledSet = new Set(labelled);
       const nsPool = o.noisyStudent ? unlabelledCandidates(bd.train, labelled, test) : null;
       const trained = await trainClassifier(
-        { features: kind === 'ssl' ? sslEmb : scratchEmb, labelled, y: labelled.map((p) => y[p]), classes, encoder: encoders[kind], data },
+        { features: kind === 'ssl' ? sslEmb : scratchEmb, ttaFeatures: ttaEmb?.[kind], labelled, y: labelled.map((p) => y[p]), classes, encoder: encoders[kind], data },
         {
           method: trainMethod,
           seed: opts.seed,
@@ -696,7 +718,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         (refit ? `; a fine-tuned winner trained again from the same start on all its labels (validation items too) replaying its learning-rate schedule to the ${keep === 'final' ? 'end' : 'validated step'}, keeping its temperature` : '') +
         (ensemble ? `; the average of the calibrated probabilities of the linear head and ${ensemble === 1 ? 'the fine-tuned model' : `${ensemble} fine-tuned models (seeds seed … seed+${ensemble - 1}; the head weighing one half, the networks' mean the other)`}, competing as a third candidate, kept only when it validates strictly better than both` : '') +
         (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
-        (ttaViews ? `; every fine-tuned model predicting (on validation too) with its logits averaged over ${ttaViews.describe} (test-time augmentation; the linear head reads frozen embeddings)` : '') +
+        (ttaViews ? `; every model predicting (on validation too) with its logits averaged over ${ttaViews.describe} (test-time augmentation): the fine-tuned networks over the shifted images, the linear heads over the frozen embeddings of those images, which they also train on` : '') +
         (opts.priorShift ? `; every classifier's probabilities moved from its labels' class prior to the prior EM estimates on up to ${PRIOR_SHIFT_POOL} unlabelled training items (Saerens et al. 2002)` : '') +
         `); ssl_active: round 0 TypiClust, later rounds the strategy on ${selectWith === 'model' ? "the calibrated probabilities of the previous round's trained classifier (with the frozen SSL embeddings for geometry)" : 'a linear head over frozen SSL embeddings'}; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)`,
       modality: bd.modality,
@@ -709,7 +731,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       refit,
       ensemble: ensemble ? { enabled: true, fineTunedModels: ensemble } : { enabled: false },
       priorShift: opts.priorShift ? { enabled: true, poolLimit: PRIOR_SHIFT_POOL } : { enabled: false },
-      tta: ttaViews ? { enabled: true, views: ttaViews.count, what: ttaViews.describe } : { enabled: false },
+      tta: ttaViews ? { enabled: true, views: ttaViews.count, what: ttaViews.describe, linearHead: 'trains on every view of the frozen embeddings, averages its logits over them' } : { enabled: false },
       train: trainMethod,
       selectWith,
       fineTune: { ...FINE_TUNE_DEFAULTS, keep, epochs, minSteps, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },

@@ -51,11 +51,37 @@ export function cvLambda(x: Features, y: ArrayLike<number>, classes: number, see
  * CV_MAX_ROWS rows) on labelled embeddings.
  * A validation split (20%, stratified, when every class has ≥ 5 labels) fits the temperature;
  * the head is then refitted on all labels with the chosen λ, and the temperature kept.
+ *
+ * Given the rows under several test-time views (`x[v]`: the same items, view 0 as they are; see
+ * src/train/views.ts), the head trains on every view's rows — the shifted images as extra
+ * examples, as fine-tuning's augmentation gives a network — and `headProba` averages its logits
+ * over the views. λ is still cross-validated on view 0 alone (folds holding views of one item on
+ * both sides would favour a weak penalty); the temperature is fitted on the averaged logits.
  */
-export function fitHead(x: Features, labels: string[], classes: string[], seed: number): Head {
+export function fitHead(x: Features | Features[], labels: string[], classes: string[], seed: number): Head {
+  const views = Array.isArray(x) ? x : [x];
+  if (views.length === 0 || views.some((v) => v.rows !== views[0].rows || v.dim !== views[0].dim)) throw new Error('fitHead: views of unequal shape');
   const index = new Map(classes.map((c, i) => [c, i]));
   const y = Int32Array.from(labels, (l) => index.get(l)!);
   const counts = classes.map((_, c) => y.filter((v) => v === c).length);
+  const C = classes.length;
+  /** λ for rows `rows`: with one view as before; with views, from view 0's rows only. */
+  const lambdaFor = (rows: number[] | null): number | undefined => {
+    const x0 = rows ? selectRows(views[0], rows) : views[0];
+    const y0 = rows ? Int32Array.from(rows, (i) => y[i]) : y;
+    if (views.length === 1) return cvLambda(x0, y0, C, seed);
+    return fitLinearProbe(x0, y0, C, { seed, lambda: cvLambda(x0, y0, C, seed) }).lambda;
+  };
+  /** Every view's rows of `rows` stacked, and their labels. */
+  const stacked = (rows: number[] | null): { x: Features; y: Int32Array } => {
+    if (views.length === 1) return rows ? { x: selectRows(views[0], rows), y: Int32Array.from(rows, (i) => y[i]) } : { x: views[0], y };
+    const parts = views.map((v) => (rows ? selectRows(v, rows) : v));
+    const n = parts[0].rows;
+    const data = new Float32Array(n * views.length * parts[0].dim);
+    parts.forEach((p, v) => data.set(p.data, v * p.data.length));
+    const ys = rows ? Int32Array.from(rows, (i) => y[i]) : y;
+    return { x: { rows: n * views.length, dim: parts[0].dim, data }, y: Int32Array.from({ length: n * views.length }, (_, k) => ys[k % n]) };
+  };
   let temperature = 1;
   let lambda: number | undefined;
   if (counts.every((n) => n >= 5)) {
@@ -68,13 +94,13 @@ export function fitHead(x: Features, labels: string[], classes: string[], seed: 
       val.push(...rows.slice(0, k));
       train.push(...rows.slice(k));
     });
-    const xt = selectRows(x, train);
-    const yt = Int32Array.from(train, (i) => y[i]);
-    const m = fitLinearProbe(xt, yt, classes.length, { seed, lambda: cvLambda(xt, yt, classes.length, seed) });
+    const t = stacked(train);
+    const m = fitLinearProbe(t.x, t.y, C, { seed, lambda: lambdaFor(train) });
     lambda = m.lambda;
-    temperature = fitTemperature(logitsOf(m, selectRows(x, val)), classes.length, Int32Array.from(val, (i) => y[i]));
+    temperature = fitTemperature(meanLogits(m, views.map((v) => selectRows(v, val))), C, Int32Array.from(val, (i) => y[i]));
   }
-  const model = fitLinearProbe(x, y, classes.length, { seed, lambda: lambda ?? cvLambda(x, y, classes.length, seed) });
+  const all = stacked(null);
+  const model = fitLinearProbe(all.x, all.y, C, { seed, lambda: lambda ?? lambdaFor(null) });
   return { model, temperature, classes };
 }
 
@@ -84,12 +110,23 @@ function logitsOf(m: LinearModel, x: Features): Float64Array {
   return p.map((v) => Math.log(Math.max(v, 1e-300)));
 }
 
-/** Calibrated class probabilities, rows × classes. */
-export function headProba(h: Head, x: Features): Float64Array {
-  return softmaxWithTemperature(logitsOf(h.model, x), h.classes.length, h.temperature);
+/** The mean over views of the logits (log-probabilities differ from logits by a per-row constant, which softmax ignores). */
+function meanLogits(m: LinearModel, x: Features | Features[]): Float64Array {
+  if (!Array.isArray(x)) return logitsOf(m, x);
+  const sum = logitsOf(m, x[0]);
+  for (let v = 1; v < x.length; v++) {
+    const l = logitsOf(m, x[v]);
+    for (let k = 0; k < sum.length; k++) sum[k] += l[k];
+  }
+  return sum.map((s) => s / x.length);
 }
 
-export function evaluate(h: Head, x: Features, truth: string[]): Metrics {
+/** Calibrated class probabilities, rows × classes (with views: of the logits averaged over them). */
+export function headProba(h: Head, x: Features | Features[]): Float64Array {
+  return softmaxWithTemperature(meanLogits(h.model, x), h.classes.length, h.temperature);
+}
+
+export function evaluate(h: Head, x: Features | Features[], truth: string[]): Metrics {
   return metricsFromProba(headProba(h, x), h.classes, truth);
 }
 

@@ -37,7 +37,8 @@
  * With `tta` (images only), every fine-tuned model — first run, refit, ensemble member, student —
  * predicts, on validation too, by averaging its logits over the test-time views (the image and
  * its one-pixel shifts; src/train/views.ts), so the method contest compares what will predict.
- * The linear head reads precomputed frozen features and has no test-time views.
+ * The linear head reads precomputed frozen features: given `ttaFeatures` (the same features under
+ * those views), it trains on every view and averages its logits over them too (fitHead).
  *
  * With `noisyStudent` (src/train/noisy-student.ts), the classifier chosen above is the teacher:
  * a copy of it trained without the validation items (the linear head on the training part, or the
@@ -69,6 +70,13 @@ export interface TrainClassifierInput {
   /** Class id of each labelled item, in `labelled`'s order. */
   y: ArrayLike<number>;
   classes: string[];
+  /**
+   * With `tta`: the frozen features under the test-time views other than the item as it is (views
+   * 1…, src/train/views.ts), row for row with `features`, computed with the encoder's starting
+   * weights. The linear head then trains on every view and averages its logits over them, as the
+   * fine-tuned models do. Without them the head reads `features` alone.
+   */
+  ttaFeatures?: Features[];
   /** The encoder to fine-tune (trained in place) and the data it reads; needed unless method is linear. */
   encoder?: Encoder;
   data?: ModalityData;
@@ -161,7 +169,7 @@ export interface TrainedClassifier {
   fineTuneEpochs: number | null;
   /** The epoch whose weights fine-tuning kept (0 = it never beat its linear-probe start). */
   fineTuneBestEpoch: number | null;
-  /** The linear head when it won, alone or in the ensemble (fitted on every label). */
+  /** The linear head when it won, alone or in the ensemble (fitted on every label; with ttaFeatures, on every view, and meant to read them all: headProba with the views). */
   head: Head | null;
   /** The fine-tuning run when it won, alone or in the ensemble: `fineTune.model` holds the head, the encoder was trained in place. */
   fineTune: FineTuneResult | null;
@@ -191,6 +199,12 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   const valPos = split.val.map((i) => labelled[i]);
   const valY = split.val.map((i) => y[i]);
 
+  if (input.ttaFeatures && !opts.tta) throw new Error('trainClassifier: ttaFeatures given without tta');
+  const headViews = opts.tta && input.ttaFeatures ? [features, ...input.ttaFeatures] : null;
+  if (headViews?.some((f) => f.rows !== features.rows || f.dim !== features.dim)) throw new Error('trainClassifier: ttaFeatures must match features row for row');
+  /** What the linear head reads for `pos`: the frozen features, or (with ttaFeatures) their rows under every test-time view. */
+  const headRows = (pos: number[]): Features | Features[] => (headViews ? headViews.map((f) => selectRows(f, pos)) : selectRows(features, pos));
+
   const members = opts.ensemble ?? 0;
   if (!Number.isInteger(members) || members < 0 || members > 8) throw new Error(`trainClassifier: ensemble expects 0–8 fine-tuned models, got ${opts.ensemble}`);
   if (opts.ensemble && opts.method !== 'auto') throw new Error(`trainClassifier: ensemble needs method auto (it competes on validation), got ${opts.method}`);
@@ -199,8 +213,8 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   // The linear head on the training part: validated, and the ensemble's partner on validation.
   let trainHead: Head | null = null;
   if (valPos.length > 0) {
-    trainHead = fitHead(selectRows(features, trainPos), names(trainY), classes, opts.seed);
-    valLinear = evaluate(trainHead, selectRows(features, valPos), names(valY)).accuracy;
+    trainHead = fitHead(headRows(trainPos), names(trainY), classes, opts.seed);
+    valLinear = evaluate(trainHead, headRows(valPos), names(valY)).accuracy;
   }
 
   let won: FineTuneResult | null = null;
@@ -248,7 +262,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
           extra.push({ ft: more, weights: snapshotEncoder(input.encoder!), seed: opts.seed + j });
         }
       }
-      const valProba = averageProba([headProba(trainHead, selectRows(features, valPos)), averageProba(await networkProbas(ft, valPos))]);
+      const valProba = averageProba([headProba(trainHead, headRows(valPos)), averageProba(await networkProbas(ft, valPos))]);
       valEnsemble = metricsFromProba(valProba, classes, valY).accuracy;
       ensembled = valEnsemble > Math.max(valLinear, ft.valAccuracy);
       if (!ensembled) {
@@ -298,7 +312,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   } finally {
     if (!ns) start?.dispose();
   }
-  let head = won && !ensembled ? null : fitHead(selectRows(features, labelled), names(y), classes, opts.seed);
+  let head = won && !ensembled ? null : fitHead(headRows(labelled), names(y), classes, opts.seed);
   let method: TrainedClassifier['method'] = ensembled ? 'ensemble' : won ? (opts.fixmatchUnlabelled ? 'fixmatch' : 'fine-tune') : 'linear';
   let noisyStudentInfo: NoisyStudentInfo | null = null;
   if (ns) {
@@ -316,8 +330,8 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     }
   }
   const rawProba = async (pos: number[]): Promise<Float64Array> => {
-    if (ensembled) return averageProba([headProba(head!, selectRows(features, pos)), averageProba(await networkProbas(won!, pos))]);
-    return won ? won.model.proba(input.data!, pos) : headProba(head!, selectRows(features, pos));
+    if (ensembled) return averageProba([headProba(head!, headRows(pos)), averageProba(await networkProbas(won!, pos))]);
+    return won ? won.model.proba(input.data!, pos) : headProba(head!, headRows(pos));
   };
   let priorShift: TrainedClassifier['priorShift'] = null;
   if (opts.priorShift) {
@@ -349,11 +363,11 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     const pool = limitPool(ns!.unlabelled, settings.poolLimit, opts.seed);
     // The teacher as trained WITHOUT the validation items, so that comparing it with the student on
     // validation is fair: the fine-tuned model as it is, or a linear head on the training part.
-    const teacherHead = won ? null : fitHead(selectRows(features, trainPos), names(trainY), classes, opts.seed);
-    const teacherProbaOf = async (pos: number[]) => (won ? won.model.proba(input.data!, pos) : headProba(teacherHead!, selectRows(features, pos)));
+    const teacherHead = won ? null : fitHead(headRows(trainPos), names(trainY), classes, opts.seed);
+    const teacherProbaOf = async (pos: number[]) => (won ? won.model.proba(input.data!, pos) : headProba(teacherHead!, headRows(pos)));
     const probs = pool.length ? await teacherProbaOf(pool) : new Float64Array(0);
     // Reported as "without noisy student": the classifier as it would be returned (a linear head refitted on every label).
-    const teacherProba = opts.alsoPredict ? (won ? await won.model.proba(input.data!, opts.alsoPredict) : headProba(head!, selectRows(features, opts.alsoPredict))) : null;
+    const teacherProba = opts.alsoPredict ? (won ? await won.model.proba(input.data!, opts.alsoPredict) : headProba(head!, headRows(opts.alsoPredict))) : null;
     const pseudo = selectPseudoLabels(probs, classes.length, pool, { tau: settings.tau, perClass: settings.perClass, exclude: labelledSet });
     const valTeacher = won ? (Number.isFinite(won.valAccuracy) ? won.valAccuracy : null) : valLinear;
     const teacherWeights = won ? snapshotEncoder(input.encoder!) : null;

@@ -224,18 +224,27 @@ test('bench label-efficiency --ensemble [K]: the averaged head + K fine-tuned mo
   }
 });
 
-test("bench label-efficiency --tta on digits: every arm's fine-tuned models predict with the test-time views; a text dataset or --method linear → exit 2", () => {
+test("bench label-efficiency --tta on digits: every arm's models predict with the test-time views (--method linear too: the heads read the views' embeddings); a text dataset → exit 2", () => {
   const report = join(dir, 'out-tta', 'report.json');
   const r = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '20', '--rounds', '1', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--method', 'fine-tune', '--tta', '--cache-dir', join(dir, 'cache'), '--report', report, '--json'], {});
   assert.equal(r.code, 0, r.stderr);
   const d = r.json.details;
-  assert.deepEqual(d.tta, { enabled: true, views: 5, what: 'the image and its one-pixel shifts' }, 'digits are not flipped: the image and four one-pixel shifts');
+  const tta = { enabled: true, views: 5, what: 'the image and its one-pixel shifts', linearHead: 'trains on every view of the frozen embeddings, averages its logits over them' };
+  assert.deepEqual(d.tta, tta, 'digits are not flipped: the image and four one-pixel shifts');
   assert.match(d.protocol, /logits averaged over the image and its one-pixel shifts/);
   for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) assert.equal(d.arms[arm].method, 'fine-tune', arm);
   assert.deepEqual(JSON.parse(readFileSync(report, 'utf8')).details.tta, d.tta);
+  assert.match(r.stderr, /test-time views: 4 more embeddings of every item per encoder/);
+  // Linear heads only: the views still reach them, and the accuracy moves off the plain heads' (same labels, same encoder).
+  const linear = (...extra: string[]) => tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '20', '--rounds', '1', '--pretrain-epochs', '1', '--full-epochs', '1', '--method', 'linear', ...extra, '--cache-dir', join(dir, 'cache'), '--report', join(dir, 'out-tta-linear', `report${extra.length}.json`), '--json'], {});
+  const [withViews, without] = [linear('--tta'), linear()];
+  assert.equal(withViews.code, 0, withViews.stderr);
+  assert.equal(without.code, 0, without.stderr);
+  assert.deepEqual(withViews.json.details.tta, tta);
+  for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) assert.equal(withViews.json.details.arms[arm].method, 'linear', arm);
+  assert.notDeepEqual(withViews.json.results, without.json.results);
   for (const [args, message] of [
     [['--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--text-column', 'message', '--label-column', 'category'], /--tta needs an image dataset .*csv-train is text/],
-    [['--dataset', 'digits', '--method', 'linear'], /--tta needs fine-tuning/],
   ] as const) {
     const bad = tessera(['bench', 'label-efficiency', ...args, '--budget', '4', '--tta', '--json'], {});
     assert.equal(bad.code, 2, bad.stderr);

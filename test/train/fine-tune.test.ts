@@ -21,6 +21,7 @@ import { evaluate, fitHead } from '../../src/train/linear-head.ts';
 import { selectRows } from '../../src/probe/features.ts';
 import { mulberry32, shuffled } from '../../src/core/rng.ts';
 import { loadDigits } from '../helpers/digits.ts';
+import { shiftedImages } from '../helpers/images.ts';
 
 before(async () => {
   await initEngine();
@@ -274,21 +275,6 @@ test('stratified validation split: about the fraction per class, at least one it
   assert.equal(val.filter((i) => y[i] === 2).length, 0, 'a class with one item stays in training');
   assert.deepEqual(stratifiedSplit(y, 0.2, 0), { train, val }, 'seeded');
 });
-
-/** Image `i` of `d` moved by (dx, dy) whole pixels (right, down), zero where nothing moved in: an independent shift. */
-function shiftedImages(d: { pixels: Float32Array; count: number; height: number; width: number }, move: (x: number, y: number) => [number, number]): Float32Array {
-  const { height: H, width: W } = d;
-  const out = new Float32Array(d.pixels.length);
-  for (let i = 0; i < d.count; i++) {
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        const [sx, sy] = move(x, y);
-        if (sx >= 0 && sx < W && sy >= 0 && sy < H) out[i * H * W + y * W + x] = d.pixels[i * H * W + sy * W + sx];
-      }
-    }
-  }
-  return out;
-}
 
 test('test-time views: the image, then shifted one pixel right, left, down, up (zero fill), and mirrored when the augmentation flips; a tta classifier averages their logits, validates with them and saves the setting', async () => {
   const d = loadDigits();

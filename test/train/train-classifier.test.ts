@@ -10,9 +10,11 @@ import { randomEncoder } from '../../src/ssl/index.ts';
 import type { ModalityData } from '../../src/ssl/types.ts';
 import { Rng } from '../../src/ssl/rng.ts';
 import { selectRows, type Features } from '../../src/probe/features.ts';
-import { headProba, metricsFromProba } from '../../src/train/linear-head.ts';
+import { fitHead, headProba, metricsFromProba } from '../../src/train/linear-head.ts';
+import { embedViews } from '../../src/train/label-efficiency.ts';
 import { averageProba, trainClassifier, type TrainMethod } from '../../src/train/train-classifier.ts';
 import { loadDigits } from '../helpers/digits.ts';
+import { shiftedImages } from '../helpers/images.ts';
 
 before(async () => {
   await initEngine();
@@ -290,5 +292,41 @@ test('tta reaches the fine-tuned models, the refit included; a non-image encoder
     await assert.rejects(trainClassifier({ features: feats(true), labelled, y: labelled.map((i) => y[i]), classes: ['neg', 'pos'], encoder: tabEnc, data: tab }, { method: 'fine-tune', seed: 0, epochs: 1, tta: true }), /defined for image encoders only/);
   } finally {
     tabEnc.dispose();
+  }
+});
+
+test('tta with ttaFeatures (embedViews): the linear head trains on every view of the frozen embeddings and averages its logits over them; mismatched or unasked-for views are refused', async () => {
+  const d = loadDigits();
+  const n = 160;
+  const data: ModalityData = { modality: 'image', pixels: d.x.slice(0, n * 64), count: n, height: 8, width: 8, channels: 1 };
+  const encoder = await randomEncoder(data, { pretext: 'simclr', seed: 1, config: { encoder: { channels: [8, 8, 16, 16, 16, 16] } } });
+  try {
+    const emb = await encoder.embed(data);
+    const features: Features = { rows: n, dim: emb.length / n, data: emb };
+    const views = await embedViews(encoder, data);
+    // Views 1…4: the image moved one pixel right, left, down, up (zero fill), embedded independently.
+    const moves: Array<[number, number]> = [[1, 0], [-1, 0], [0, 1], [0, -1]];
+    assert.equal(views.length, moves.length);
+    for (const [v, [dx, dy]] of moves.entries()) {
+      const moved = await encoder.embed({ ...data, pixels: shiftedImages(data, (x, y) => [x - dx, y - dy]) });
+      assert.equal(views[v].rows, n);
+      const diff = views[v].data.reduce((m, a, k) => Math.max(m, Math.abs(a - moved[k])), 0);
+      assert.ok(diff < 1e-4, `view ${v + 1}: max |difference| ${diff}`);
+    }
+    const lab = [...Array(120).keys()];
+    const rest = Array.from({ length: 40 }, (_, i) => 120 + i);
+    const classes = [...Array(10).keys()].map(String);
+    const input = { features, ttaFeatures: views, labelled: lab, y: lab.map((i) => d.y[i]), classes, encoder, data };
+    const all = [features, ...views];
+    const t = await trainClassifier(input, { method: 'linear', seed: 0, tta: true });
+    const expected = fitHead(all.map((f) => selectRows(f, lab)), lab.map((i) => String(d.y[i])), classes, 0);
+    assert.deepEqual(t.head!.model.W, expected.model.W, 'the head fitted on every view of every label');
+    assert.deepEqual(await t.proba(rest), headProba(expected, all.map((f) => selectRows(f, rest))));
+    const plain = await trainClassifier({ ...input, ttaFeatures: undefined }, { method: 'linear', seed: 0, tta: true });
+    assert.notDeepEqual(await plain.proba(rest), await t.proba(rest), 'without views the head reads the image alone');
+    await assert.rejects(trainClassifier(input, { method: 'linear', seed: 0 }), /ttaFeatures given without tta/);
+    await assert.rejects(trainClassifier({ ...input, ttaFeatures: [selectRows(features, [0, 1])] }, { method: 'linear', seed: 0, tta: true }), /row for row/);
+  } finally {
+    encoder.dispose();
   }
 });

@@ -83,7 +83,7 @@ export function registerBench(program: Command) {
     // `--train` is the generic mode's training CSV here, so the classifier choice is `--method`.
     .option('--method <m>', "every arm's classifier: linear | fine-tune | auto (the better of the two on the validation split; the default)")
     .option('--prior-shift', "move every classifier's probabilities from its labels' class prior to the prior EM estimates on the unlabelled training items (Saerens et al. 2002): active selection skews the labels' class mix (not with --noisy-student)")
-    .option('--tta', 'test-time augmentation: every fine-tuned model predicts (on validation too) with its logits averaged over the image and its one-pixel shifts (image datasets; not with --method linear)')
+    .option('--tta', 'test-time augmentation: every model predicts (on validation too) with its logits averaged over the image and its one-pixel shifts — the networks over the shifted images, the linear heads over their frozen embeddings, which they also train on (image datasets)')
     .option('--min-steps <n>', 'every fine-tuning run at least this many optimiser steps (default 40 × --epochs; with --keep best, early stopping may not end it sooner)', parseIntOption('--min-steps'))
     .option('--encoder <dir>', 'use this saved SSL encoder instead of the cache')
     .option('--pretext <name>', "pretext to pretrain the SSL encoder with (default: the modality's: mlm, simclr, audio-contrastive, vime); cached per pretext; not with --encoder")
