@@ -47,7 +47,8 @@ export function predictLinear(m: LinearModel, x: Features): Int32Array {
   return out;
 }
 
-function chooseLambda(x: Features, y: Int32Array, classes: number, seed: number, maxIter = 100): number {
+/** λ from LAMBDA_GRID by 3-fold stratified CV accuracy (1e-2 when a class has fewer than 3 rows): what fitLinearProbe uses when given none. */
+export function chooseLambda(x: Features, y: Int32Array, classes: number, seed: number, maxIter = 100): number {
   const counts = new Array<number>(classes).fill(0);
   for (const c of y) counts[c]++;
   if (counts.some((n) => n > 0 && n < 3)) return 1e-2;

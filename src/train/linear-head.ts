@@ -1,7 +1,7 @@
 import { mulberry32, shuffled } from '../core/rng.ts';
 import type { Features } from '../probe/features.ts';
 import { selectRows } from '../probe/features.ts';
-import { fitLinearProbe, predictProba, type LinearModel } from '../probe/logreg.ts';
+import { chooseLambda, fitLinearProbe, predictProba, type LinearModel } from '../probe/logreg.ts';
 import { accuracy, confusionMatrix, macroF1, perClassF1 } from '../probe/metrics.ts';
 import { expectedCalibrationError, fitTemperature, softmaxWithTemperature } from './calibration.ts';
 
@@ -65,23 +65,19 @@ export function fitHead(x: Features | Features[], labels: string[], classes: str
   const y = Int32Array.from(labels, (l) => index.get(l)!);
   const counts = classes.map((_, c) => y.filter((v) => v === c).length);
   const C = classes.length;
-  /** λ for rows `rows`: with one view as before; with views, from view 0's rows only. */
-  const lambdaFor = (rows: number[] | null): number | undefined => {
-    const x0 = rows ? selectRows(views[0], rows) : views[0];
-    const y0 = rows ? Int32Array.from(rows, (i) => y[i]) : y;
-    if (views.length === 1) return cvLambda(x0, y0, C, seed);
-    return fitLinearProbe(x0, y0, C, { seed, lambda: cvLambda(x0, y0, C, seed) }).lambda;
+  /** Every view's rows `rows` (all rows when null) and their labels. */
+  const rowsOf = (rows: number[] | null) => ({ parts: views.map((v) => (rows ? selectRows(v, rows) : v)), y: rows ? Int32Array.from(rows, (i) => y[i]) : y });
+  /** The views' rows stacked into one training set, labels repeated in step. */
+  const stack = (r: { parts: Features[]; y: Int32Array }): { x: Features; y: Int32Array } => {
+    if (r.parts.length === 1) return { x: r.parts[0], y: r.y };
+    const n = r.parts[0].rows;
+    const data = new Float32Array(n * r.parts.length * r.parts[0].dim);
+    r.parts.forEach((p, v) => data.set(p.data, v * p.data.length));
+    return { x: { rows: n * r.parts.length, dim: r.parts[0].dim, data }, y: Int32Array.from({ length: n * r.parts.length }, (_, k) => r.y[k % n]) };
   };
-  /** Every view's rows of `rows` stacked, and their labels. */
-  const stacked = (rows: number[] | null): { x: Features; y: Int32Array } => {
-    if (views.length === 1) return rows ? { x: selectRows(views[0], rows), y: Int32Array.from(rows, (i) => y[i]) } : { x: views[0], y };
-    const parts = views.map((v) => (rows ? selectRows(v, rows) : v));
-    const n = parts[0].rows;
-    const data = new Float32Array(n * views.length * parts[0].dim);
-    parts.forEach((p, v) => data.set(p.data, v * p.data.length));
-    const ys = rows ? Int32Array.from(rows, (i) => y[i]) : y;
-    return { x: { rows: n * views.length, dim: parts[0].dim, data }, y: Int32Array.from({ length: n * views.length }, (_, k) => ys[k % n]) };
-  };
+  /** λ cross-validated on view 0's rows (one view: undefined lets fitLinearProbe do it on those same rows). */
+  const lambdaOn = (r: { parts: Features[]; y: Int32Array }): number | undefined =>
+    cvLambda(r.parts[0], r.y, C, seed) ?? (views.length > 1 ? chooseLambda(r.parts[0], r.y, C, seed) : undefined);
   let temperature = 1;
   let lambda: number | undefined;
   if (counts.every((n) => n >= 5)) {
@@ -94,13 +90,16 @@ export function fitHead(x: Features | Features[], labels: string[], classes: str
       val.push(...rows.slice(0, k));
       train.push(...rows.slice(k));
     });
-    const t = stacked(train);
-    const m = fitLinearProbe(t.x, t.y, C, { seed, lambda: lambdaFor(train) });
+    const t = rowsOf(train);
+    const st = stack(t);
+    const m = fitLinearProbe(st.x, st.y, C, { seed, lambda: lambdaOn(t) });
     lambda = m.lambda;
-    temperature = fitTemperature(meanLogits(m, views.map((v) => selectRows(v, val))), C, Int32Array.from(val, (i) => y[i]));
+    const v = rowsOf(val);
+    temperature = fitTemperature(meanLogits(m, v.parts), C, v.y);
   }
-  const all = stacked(null);
-  const model = fitLinearProbe(all.x, all.y, C, { seed, lambda: lambda ?? lambdaFor(null) });
+  const all = rowsOf(null);
+  const st = stack(all);
+  const model = fitLinearProbe(st.x, st.y, C, { seed, lambda: lambda ?? lambdaOn(all) });
   return { model, temperature, classes };
 }
 
