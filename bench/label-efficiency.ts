@@ -4,7 +4,7 @@
 // learning-curve SVG under bench/out/. Encoders are cached in bench/.cache/encoders/ (pretrained
 // once per dataset, pretext, epochs and seed).
 // Usage: npx tsx bench/label-efficiency.ts [--only digits,sms-spam] [--budget 100] [--seeds 0,1,2]
-//        [--strategy badge] [--rounds 4] [--fixmatch [final]] [--fixmatch-mu 7] [--fixmatch-tau 0.95] [--noisy-student] [--refit] [--ensemble [K]] [--keep best] [--select-with model] [--method auto|linear|fine-tune] [--prior-shift] [--tta] [--min-steps 1200] [--encoder DIR | --pretext P] [--pretrain-epochs E] [--epochs 30] [--full-epochs E]
+//        [--strategy badge] [--rounds 4] [--fixmatch [final]] [--fixmatch-mu 7] [--fixmatch-tau 0.95] [--noisy-student] [--refit] [--ensemble [K]] [--ensemble-scratch] [--keep best] [--select-with model] [--method auto|linear|fine-tune] [--prior-shift] [--tta] [--min-steps 1200] [--encoder DIR | --pretext P] [--pretrain-epochs E] [--epochs 30] [--full-epochs E]
 // --noisy-student compares noisy-student self-training (src/train/noisy-student.ts) with plain
 // training in every budget arm's final training: the kept model and the teacher's test accuracy
 // are both reported. --encoder DIR uses a saved encoder instead of the cache.
@@ -33,6 +33,8 @@ const noisyStudent = process.argv.includes('--noisy-student');
 const refit = process.argv.includes('--refit');
 // --ensemble [K]: the averaged linear head + K fine-tuned models (default 1) competes on validation too.
 const ensemble = !process.argv.includes('--ensemble') ? 0 : /^\d+$/.test(arg('--ensemble', '')) ? Number(arg('--ensemble', '')) : 1;
+// --ensemble-scratch: the SSL arms' ensemble also averages a network fine-tuned from random init on the same labels.
+const ensembleScratch = process.argv.includes('--ensemble-scratch');
 // --keep best: early stopping, best-validation weights (default final: the last weights).
 const keep = arg('--keep', 'final') as 'best' | 'final';
 // --select-with model: uncertainty from the previous round's trained classifier (default head: a linear head on frozen embeddings).
@@ -51,7 +53,7 @@ const epochs = process.argv.includes('--epochs') ? Number(arg('--epochs', '30'))
 const fullEpochs = process.argv.includes('--full-epochs') ? Number(arg('--full-epochs', '5')) : undefined;
 const root = resolve(import.meta.dirname, '..');
 
-console.log(`bench/label-efficiency — budget ${budget}, ${strategy} after a TypiClust cold start, ${rounds} rounds, seeds ${seeds.join(',')}${fixmatch ? `, FixMatch${fixmatch === 'final' ? ' (final trainings)' : ''}${fixmatchSettings.mu !== undefined ? ` μ ${fixmatchSettings.mu}` : ''}${fixmatchSettings.tau !== undefined ? ` τ ${fixmatchSettings.tau}` : ''}` : ''}${noisyStudent ? ', noisy student' : ''}${refit ? ', refit on every label' : ''}${ensemble ? `, ensemble candidate (head + ${ensemble} fine-tuned)` : ''}${keep === 'best' ? ', best-validation weights kept' : ''}${selectWith === 'model' ? ", uncertainty from the previous round's classifier" : ''}${train !== 'auto' ? `, ${train} only` : ''}${priorShift ? ', prior shifted by EM' : ''}${tta ? ', test-time augmentation' : ''}${minSteps !== undefined ? `, at least ${minSteps} fine-tuning steps` : ''}; node ${process.version}`);
+console.log(`bench/label-efficiency — budget ${budget}, ${strategy} after a TypiClust cold start, ${rounds} rounds, seeds ${seeds.join(',')}${fixmatch ? `, FixMatch${fixmatch === 'final' ? ' (final trainings)' : ''}${fixmatchSettings.mu !== undefined ? ` μ ${fixmatchSettings.mu}` : ''}${fixmatchSettings.tau !== undefined ? ` τ ${fixmatchSettings.tau}` : ''}` : ''}${noisyStudent ? ', noisy student' : ''}${refit ? ', refit on every label' : ''}${ensemble ? `, ensemble candidate (head + ${ensemble} fine-tuned${ensembleScratch ? ' + 1 from random init' : ''})` : ''}${keep === 'best' ? ', best-validation weights kept' : ''}${selectWith === 'model' ? ", uncertainty from the previous round's classifier" : ''}${train !== 'auto' ? `, ${train} only` : ''}${priorShift ? ', prior shifted by EM' : ''}${tta ? ', test-time augmentation' : ''}${minSteps !== undefined ? `, at least ${minSteps} fine-tuning steps` : ''}; node ${process.version}`);
 for (const name of only) {
   if (!BENCH_DATASETS[name]) throw new Error(`unknown dataset ${name}; known: ${Object.keys(BENCH_DATASETS).join(', ')}`);
   const reports: LabelEfficiencyReport[] = [];
@@ -68,6 +70,7 @@ for (const name of only) {
         noisyStudent,
         refit,
         ensemble,
+        ensembleScratch,
         keep,
         selectWith,
         train,
@@ -82,7 +85,7 @@ for (const name of only) {
         cacheDir: resolve(root, 'bench/.cache/encoders'),
         datasetsDir: resolve(root, '../shared/datasets'),
         fashionDir: FASHION_MNIST_DIR,
-        reportPath: resolve(root, `bench/out/label-efficiency-${name}-b${budget}-${strategy}-s${seed}${reportSuffix({ fixmatch, fixmatchSettings, noisyStudent, refit, ensemble, keep, pretext, selectWith, train, priorShift, tta })}.json`),
+        reportPath: resolve(root, `bench/out/label-efficiency-${name}-b${budget}-${strategy}-s${seed}${reportSuffix({ fixmatch, fixmatchSettings, noisyStudent, refit, ensemble, ensembleScratch, keep, pretext, selectWith, train, priorShift, tta })}.json`),
         log: (l) => process.stderr.write(`[${name} s${seed}] ${l}\n`),
       }),
     );

@@ -192,6 +192,12 @@ export interface LabelEfficiencyOptions {
    */
   ensemble?: number;
   /**
+   * With `ensemble`: in the SSL arms the ensemble candidate also averages a network fine-tuned from
+   * the random-init encoder (scratch_random's) on the same training part, as a third member
+   * weighing as much as the head and the SSL networks (TrainClassifierInput.scratchEncoder).
+   */
+  ensembleScratch?: boolean;
+  /**
    * Which weights every fine-tuning run keeps (FineTuneOptions.keep): 'final' (default) — the
    * whole schedule, last weights; 'best' — early stopping on the validation split, best weights
    * restored (the default before 2026-12-02: on 20 validation items the chosen epoch was mostly
@@ -245,6 +251,8 @@ export interface ArmScore {
   valFineTune: number | null;
   /** The ensemble's averaged probabilities on validation (with `ensemble`; null otherwise or when fine-tuning did not move). */
   valEnsemble: number | null;
+  /** The ensemble's random-init network alone on validation (with `ensembleScratch`, SSL arms; null otherwise). */
+  valScratch: number | null;
   /** Fine-tuned models in the classifier: 0 (linear head), 1, or the ensemble's count when it won. */
   fineTunedModels: number;
   fineTuneEpochs: number | null;
@@ -400,10 +408,10 @@ export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset'
 }
 
 /** The default report file name's variant suffix, shared by `tessera bench` and bench/label-efficiency.ts. */
-export function reportSuffix(o: { fixmatch: boolean | 'final'; fixmatchSettings?: FixMatchOptions; noisyStudent?: boolean; refit?: boolean; ensemble?: number; keep?: 'best' | 'final'; pretext?: string; selectWith?: 'head' | 'model'; train?: TrainMethod; priorShift?: boolean; tta?: boolean }): string {
+export function reportSuffix(o: { fixmatch: boolean | 'final'; fixmatchSettings?: FixMatchOptions; noisyStudent?: boolean; refit?: boolean; ensemble?: number; ensembleScratch?: boolean; keep?: 'best' | 'final'; pretext?: string; selectWith?: 'head' | 'model'; train?: TrainMethod; priorShift?: boolean; tta?: boolean }): string {
   const fm = o.fixmatchSettings ?? {};
   const fmSettings = `${fm.mu !== undefined && fm.mu !== FIXMATCH_DEFAULTS.mu ? `-mu${fm.mu}` : ''}${fm.tau !== undefined && fm.tau !== FIXMATCH_DEFAULTS.tau ? `-tau${fm.tau}` : ''}`;
-  return `${o.pretext ? `-${o.pretext}` : ''}${o.train && o.train !== 'auto' ? `-${o.train}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}${fmSettings}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.ensemble ? `-ensemble${o.ensemble > 1 ? o.ensemble : ''}` : ''}${o.keep === 'best' ? '-keep-best' : ''}${o.selectWith === 'model' ? '-select-model' : ''}${o.priorShift ? '-prior-shift' : ''}${o.tta ? '-tta' : ''}`;
+  return `${o.pretext ? `-${o.pretext}` : ''}${o.train && o.train !== 'auto' ? `-${o.train}` : ''}${o.fixmatch ? `-fixmatch${o.fixmatch === 'final' ? '-final' : ''}${fmSettings}` : ''}${o.noisyStudent ? '-noisy-student' : ''}${o.refit ? '-refit' : ''}${o.ensemble ? `-ensemble${o.ensemble > 1 ? o.ensemble : ''}${o.ensembleScratch ? '-scratch' : ''}` : ''}${o.keep === 'best' ? '-keep-best' : ''}${o.selectWith === 'model' ? '-select-model' : ''}${o.priorShift ? '-prior-shift' : ''}${o.tta ? '-tta' : ''}`;
 }
 
 /** Cumulative labels after each round: budget split evenly over `rounds`, the last round takes the rest. */
@@ -518,6 +526,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   if (keep !== 'best' && keep !== 'final') throw new UserError(`--keep expects best or final, got ${JSON.stringify(opts.keep)}`);
   const trainMethod = opts.train ?? 'auto';
   if (!(TRAIN_METHODS as readonly string[]).includes(trainMethod)) throw new UserError(`--method expects ${TRAIN_METHODS.join('|')}, got ${JSON.stringify(opts.train)}`);
+  if (opts.ensembleScratch && !ensemble) throw new UserError('--ensemble-scratch adds a member to the ensemble candidate: it needs --ensemble');
   if (ensemble && trainMethod !== 'auto') throw new UserError(`--ensemble needs --method auto (the average competes with both models on validation), got --method ${trainMethod}`);
   const selectWith = opts.selectWith ?? 'head';
   if (selectWith !== 'head' && selectWith !== 'model') throw new UserError(`--select-with expects head or model, got ${JSON.stringify(opts.selectWith)}`);
@@ -580,10 +589,12 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       const ta = performance.now();
       // Fine-tuning trains the encoder in place: start from its initial weights.
       initial[kind].restore();
+      const withScratch = kind === 'ssl' && Boolean(opts.ensembleScratch);
+      if (withScratch) initial.scratch.restore();
       const labelledSet = new Set(labelled);
       const nsPool = o.noisyStudent ? unlabelledCandidates(bd.train, labelled, test) : null;
       const trained = await trainClassifier(
-        { features: kind === 'ssl' ? sslEmb : scratchEmb, ttaFeatures: ttaEmb?.[kind], labelled, y: labelled.map((p) => y[p]), classes, encoder: encoders[kind], data },
+        { features: kind === 'ssl' ? sslEmb : scratchEmb, ttaFeatures: ttaEmb?.[kind], labelled, y: labelled.map((p) => y[p]), classes, encoder: encoders[kind], data, scratchEncoder: withScratch ? encoders.scratch : undefined },
         {
           method: trainMethod,
           seed: opts.seed,
@@ -597,6 +608,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
           alsoPredict: nsPool ? test : undefined,
           refit,
           ensemble,
+          scratchEncoderLr: FINE_TUNE_DEFAULTS.lr,
           keep,
           tta: opts.tta,
           priorShift: opts.priorShift ? { unlabelled: limitPool(unlabelledCandidates(bd.train, labelled, test), PRIOR_SHIFT_POOL, opts.seed) } : undefined,
@@ -605,7 +617,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       const metrics = await trained.evaluate(test, testNames);
       const predicted = o.predict ? { predicted: await trained.proba(o.predict) } : {};
       trained.dispose();
-      const { method, valLinear, valFineTune, valEnsemble, fineTunedModels, fineTuneEpochs, fineTuneBestEpoch } = trained;
+      const { method, valLinear, valFineTune, valEnsemble, valScratch, fineTunedModels, fineTuneEpochs, fineTuneBestEpoch } = trained;
       let noisyStudent: NoisyStudentScore | null = null;
       const ns = trained.noisyStudentInfo;
       if (ns) {
@@ -625,7 +637,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         };
       }
       const refitInfo = trained.refit ? { validatedSteps: trained.refit.validatedSteps, steps: trained.refit.steps } : null;
-      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, valEnsemble, fineTunedModels, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, priorShift: trained.priorShift, seconds: (performance.now() - ta) / 1000, ...predicted };
+      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, valEnsemble, valScratch, fineTunedModels, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, priorShift: trained.priorShift, seconds: (performance.now() - ta) / 1000, ...predicted };
     };
 
     const sizes = roundSizes(opts.budget, opts.rounds);
@@ -634,7 +646,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       const nsText = ns
         ? `; noisy student: ${ns.pseudoLabels} pseudo-labels (${fmtPct(ns.pseudoLabelAccuracy)} right), validation teacher ${fmtPct(ns.valTeacher)} / student ${fmtPct(ns.valStudent)} → ${ns.studentWon ? 'student' : 'teacher'} kept; test teacher ${fmtPct(ns.testTeacher)}`
         : '';
-      log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}${s.valEnsemble !== null ? `, ensemble ${fmtPct(s.valEnsemble)}` : ''}${s.refit ? `; refitted on every label for ${s.refit.steps} steps` : ''}${s.priorShift ? `; prior moved to EM's on ${s.priorShift.items} unlabelled items (${s.priorShift.iterations} iterations)` : ''}${nsText}; ${s.seconds.toFixed(1)} s)`);
+      log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}${s.valEnsemble !== null ? `, ensemble ${fmtPct(s.valEnsemble)}` : ''}${s.valScratch !== null ? ` (its random-init network ${fmtPct(s.valScratch)})` : ''}${s.refit ? `; refitted on every label for ${s.refit.steps} steps` : ''}${s.priorShift ? `; prior moved to EM's on ${s.priorShift.items} unlabelled items (${s.priorShift.iterations} iterations)` : ''}${nsText}; ${s.seconds.toFixed(1)} s)`);
     };
 
     // ssl_active: TypiClust in round 0, then the strategy on the probabilities of a linear head over
@@ -698,7 +710,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
     full_supervised: pick(full),
   };
   const svgPath = opts.svgPath ?? opts.reportPath.replace(/\.json$/i, '') + '.svg';
-  const armDetail = (s: ArmScore) => ({ labels: s.labels, method: s.method, ece: s.ece, valLinear: s.valLinear, valFineTune: s.valFineTune, ...(ensemble ? { valEnsemble: s.valEnsemble, fineTunedModels: s.fineTunedModels } : {}), fineTuneEpochs: s.fineTuneEpochs, fineTuneBestEpoch: s.fineTuneBestEpoch, refit: s.refit, ...(s.noisyStudent ? { noisyStudent: s.noisyStudent } : {}), ...(s.priorShift ? { priorShift: s.priorShift } : {}), seconds: s.seconds });
+  const armDetail = (s: ArmScore) => ({ labels: s.labels, method: s.method, ece: s.ece, valLinear: s.valLinear, valFineTune: s.valFineTune, ...(ensemble ? { valEnsemble: s.valEnsemble, fineTunedModels: s.fineTunedModels } : {}), ...(opts.ensembleScratch ? { valScratch: s.valScratch } : {}), fineTuneEpochs: s.fineTuneEpochs, fineTuneBestEpoch: s.fineTuneBestEpoch, refit: s.refit, ...(s.noisyStudent ? { noisyStudent: s.noisyStudent } : {}), ...(s.priorShift ? { priorShift: s.priorShift } : {}), seconds: s.seconds });
   const report: LabelEfficiencyReport = {
     dataset: bd.name,
     budget: opts.budget,
@@ -716,7 +728,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         (opts.fixmatch ? `, FixMatch on the unlabelled training items${opts.fixmatch === 'final' ? " in each budget arm's final training (earlier curve points without)" : ''}` : '') +
         (keep === 'final' ? `; every fine-tuning run at least ${minSteps} steps` : `; every fine-tuning run at least ${minSteps} steps before early stopping may end it`) +
         (refit ? `; a fine-tuned winner trained again from the same start on all its labels (validation items too) replaying its learning-rate schedule to the ${keep === 'final' ? 'end' : 'validated step'}, keeping its temperature` : '') +
-        (ensemble ? `; the average of the calibrated probabilities of the linear head and ${ensemble === 1 ? 'the fine-tuned model' : `${ensemble} fine-tuned models (seeds seed … seed+${ensemble - 1}; the head weighing one half, the networks' mean the other)`}, competing as a third candidate, kept only when it validates strictly better than both` : '') +
+        (ensemble ? `; the average of the calibrated probabilities of the linear head and ${ensemble === 1 ? 'the fine-tuned model' : `${ensemble} fine-tuned models (seeds seed … seed+${ensemble - 1}; the head weighing one half, the networks' mean the other)`}, ${opts.ensembleScratch ? ' — in the SSL arms with a network fine-tuned from the random-init encoder on the same labels as a further member, head, SSL networks and it weighing a third each' : ''}, competing as a third candidate, kept only when it validates strictly better than both` : '') +
         (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
         (ttaViews ? `; every model predicting (on validation too) with its logits averaged over ${ttaViews.describe} (test-time augmentation): the fine-tuned networks over the shifted images, the linear heads over the frozen embeddings of those images, which they also train on` : '') +
         (opts.priorShift ? `; every classifier's probabilities moved from its labels' class prior to the prior EM estimates on up to ${PRIOR_SHIFT_POOL} unlabelled training items (Saerens et al. 2002)` : '') +
@@ -729,7 +741,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
       fixmatch: opts.fixmatch ? { enabled: true, when: opts.fixmatch === 'final' ? 'final' : 'all', ...fixmatchSettings } : { enabled: false },
       noisyStudent: nsEnabled ? { enabled: true, ...NOISY_STUDENT_DEFAULTS, ...nsOptions } : { enabled: false },
       refit,
-      ensemble: ensemble ? { enabled: true, fineTunedModels: ensemble } : { enabled: false },
+      ensemble: ensemble ? { enabled: true, fineTunedModels: ensemble, scratchMember: Boolean(opts.ensembleScratch) } : { enabled: false },
       priorShift: opts.priorShift ? { enabled: true, poolLimit: PRIOR_SHIFT_POOL } : { enabled: false },
       tta: ttaViews ? { enabled: true, views: ttaViews.count, what: ttaViews.describe, linearHead: 'trains on every view of the frozen embeddings, averages its logits over them' } : { enabled: false },
       train: trainMethod,

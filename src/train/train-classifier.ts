@@ -33,6 +33,10 @@
  * and the K fine-tuned models (each refitted too with `refit`), their probabilities averaged;
  * the encoder's weights are swapped in for each model as it predicts. Models that err on
  * different items (a head on frozen embeddings, networks whose encoder moved) gain from it.
+ * Given a `scratchEncoder` (the same architecture, randomly initialised), a network fine-tuned
+ * from it on the same training part, with the same schedule and augmentation, joins as a third
+ * member weighing as much as the head and the SSL networks: networks fine-tuned from one SSL
+ * start make correlated errors, and one grown from another start errs elsewhere.
  *
  * With `tta` (images only), every fine-tuned model — first run, refit, ensemble member, student —
  * predicts, on validation too, by averaging its logits over the test-time views (the image and
@@ -80,6 +84,12 @@ export interface TrainClassifierInput {
   /** The encoder to fine-tune (trained in place) and the data it reads; needed unless method is linear. */
   encoder?: Encoder;
   data?: ModalityData;
+  /**
+   * With `ensemble`: an encoder of the same architecture from random initialisation (trained in
+   * place), whose fine-tuned network joins the ensemble candidate as a third, equal member (see
+   * the file comment). Reads `data`, as `encoder` does.
+   */
+  scratchEncoder?: Encoder;
 }
 
 export interface TrainClassifierOptions {
@@ -101,6 +111,8 @@ export interface TrainClassifierOptions {
   refit?: boolean;
   /** In `auto`, let the average of the linear head and this many fine-tuned models (1–8) compete too (see the file comment; not with noisy student). */
   ensemble?: number;
+  /** Encoder learning rate of `scratchEncoder`'s fine-tuning (default: the head's, FINE_TUNE_DEFAULTS.lr: no pretrained features to protect). */
+  scratchEncoderLr?: number;
   /** Fine-tuned models predict with the test-time views (FineTuneOptions.tta; images only; see the file comment). */
   tta?: boolean;
   /** Noisy-student self-training on these unlabelled positions (see the file comment); needs a validation split. */
@@ -164,7 +176,11 @@ export interface TrainedClassifier {
   valFineTune: number | null;
   /** Validation accuracy of the ensemble's averaged probabilities (null unless `ensemble` asked for it and fine-tuning moved off its start). */
   valEnsemble: number | null;
-  /** Fine-tuned models in the returned classifier: 0 (linear), 1, or `ensemble` when the ensemble won. */
+  /** Validation accuracy of the ensemble's network from random initialisation alone (null unless a scratchEncoder was given and the ensemble was scored). */
+  valScratch: number | null;
+  /** That network when the ensemble won (refitted with `refit`): its head; input.scratchEncoder holds its weights after it predicts. */
+  scratchFineTune: FineTuneResult | null;
+  /** Fine-tuned models in the returned classifier: 0 (linear), 1, or `ensemble` (+ 1 with a scratch member) when the ensemble won. */
   fineTunedModels: number;
   fineTuneEpochs: number | null;
   /** The epoch whose weights fine-tuning kept (0 = it never beat its linear-probe start). */
@@ -234,6 +250,11 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   /** The ensemble's further fine-tuned models, each with its encoder weights; `won`'s own weights are `wonWeights` then. */
   let extra: Array<{ ft: FineTuneResult; weights: Snapshot; seed: number }> = [];
   let wonWeights: Snapshot | null = null;
+  /** The ensemble's network from random initialisation (input.scratchEncoder), with its weights and starting weights. */
+  let scratch: { ft: FineTuneResult; weights: Snapshot; start: Snapshot } | null = null;
+  let valScratch: number | null = null;
+  const scratchLr = opts.scratchEncoderLr ?? FINE_TUNE_DEFAULTS.lr;
+  if (input.scratchEncoder && !members) throw new Error('trainClassifier: scratchEncoder is an ensemble member: it needs ensemble ≥ 1');
   // The first run's settings; a refit trains with the same ones (its schedule replayed).
   const fineTuneOptions: FineTuneOptions = {
     seed: opts.seed,
@@ -262,7 +283,13 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
           extra.push({ ft: more, weights: snapshotEncoder(input.encoder!), seed: opts.seed + j });
         }
       }
-      const valProba = averageProba([headProba(trainHead, headRows(valPos)), averageProba(await networkProbas(ft, valPos))]);
+      if (input.scratchEncoder) {
+        const from = snapshotEncoder(input.scratchEncoder);
+        const sft = await fineTune(input.scratchEncoder, input.data!, { idx: trainPos, y: trainY }, classes, { ...fineTuneOptions, encoderLr: scratchLr, validation: { idx: valPos, y: valY } });
+        scratch = { ft: sft, weights: snapshotEncoder(input.scratchEncoder), start: from };
+        valScratch = Number.isFinite(sft.valAccuracy) ? sft.valAccuracy : null;
+      }
+      const valProba = averageProba([headProba(trainHead, headRows(valPos)), averageProba(await networkProbas(ft, valPos)), ...(scratch ? [await scratchProba(valPos)] : [])]);
       valEnsemble = metricsFromProba(valProba, classes, valY).accuracy;
       ensembled = valEnsemble > Math.max(valLinear, ft.valAccuracy);
       if (!ensembled) {
@@ -271,17 +298,20 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
         wonWeights?.restore();
         wonWeights?.dispose();
         wonWeights = null;
+        disposeScratch();
+        scratch = null;
       }
     }
     if (wins || ensembled) won = ft;
     else ft.model.dispose();
   }
   let refit: TrainedClassifier['refit'] = null;
-  /** Trains `first` again from the starting weights on every label, replaying its schedule to its validated step. */
-  const refitOne = async (first: FineTuneResult, seed: number): Promise<FineTuneResult> => {
-    start!.restore();
-    const again = await fineTune(input.encoder!, input.data!, { idx: labelled, y }, classes, {
+  /** Trains `first` again from the starting weights on every label, replaying its schedule to its validated step (the scratch member: its own encoder, start and rate). */
+  const refitOne = async (first: FineTuneResult, seed: number, member: 'ssl' | 'scratch' = 'ssl'): Promise<FineTuneResult> => {
+    (member === 'ssl' ? start! : scratch!.start).restore();
+    const again = await fineTune(member === 'ssl' ? input.encoder! : input.scratchEncoder!, input.data!, { idx: labelled, y }, classes, {
       ...fineTuneOptions,
+      ...(member === 'scratch' ? { encoderLr: scratchLr } : {}),
       seed,
       // The same learning rate at every step as the validated weights had: not a whole
       // schedule squeezed into their step count, which learns less when that count is small.
@@ -300,6 +330,11 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
         m.ft = await refitOne(m.ft, m.seed);
         m.weights.dispose();
         m.weights = snapshotEncoder(input.encoder!);
+      }
+      if (scratch && scratch.ft.bestEpoch > 0) {
+        scratch.ft = await refitOne(scratch.ft, opts.seed, 'scratch');
+        scratch.weights.dispose();
+        scratch.weights = snapshotEncoder(input.scratchEncoder!);
       }
       const validatedSteps = won.history[won.bestEpoch].steps;
       won = await refitOne(won, opts.seed);
@@ -330,7 +365,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     }
   }
   const rawProba = async (pos: number[]): Promise<Float64Array> => {
-    if (ensembled) return averageProba([headProba(head!, headRows(pos)), averageProba(await networkProbas(won!, pos))]);
+    if (ensembled) return averageProba([headProba(head!, headRows(pos)), averageProba(await networkProbas(won!, pos)), ...(scratch ? [await scratchProba(pos)] : [])]);
     return won ? won.model.proba(input.data!, pos) : headProba(head!, headRows(pos));
   };
   let priorShift: TrainedClassifier['priorShift'] = null;
@@ -430,7 +465,9 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     valLinear,
     valFineTune,
     valEnsemble,
-    fineTunedModels: !won ? 0 : 1 + extra.length,
+    valScratch,
+    scratchFineTune: scratch?.ft ?? null,
+    fineTunedModels: !won ? 0 : 1 + extra.length + (scratch ? 1 : 0),
     fineTuneEpochs,
     fineTuneBestEpoch,
     head,
@@ -447,8 +484,22 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
       won?.model.dispose();
       wonWeights?.dispose();
       for (const m of extra) (m.ft.model.dispose(), m.weights.dispose());
+      disposeScratch();
     },
   };
+
+  /** The scratch member's probabilities of `pos`, its own encoder weights swapped in. */
+  async function scratchProba(pos: number[]): Promise<Float64Array> {
+    scratch!.weights.restore();
+    return scratch!.ft.model.proba(input.data!, pos);
+  }
+
+  function disposeScratch(): void {
+    if (!scratch) return;
+    scratch.ft.model.dispose();
+    scratch.weights.dispose();
+    scratch.start.dispose();
+  }
 
   /** Each fine-tuned model's probabilities of `pos`: `first`, then the ensemble's further models, each with its own encoder weights swapped in. */
   async function networkProbas(first: FineTuneResult, pos: number[]): Promise<Float64Array[]> {

@@ -190,7 +190,7 @@ test('bench label-efficiency --ensemble [K]: the averaged head + K fine-tuned mo
   const r = csvBench('--budget', '12', '--rounds', '2', '--min-steps', '3', '--ensemble', '2', '--cache-dir', join(dir, 'cache'), '--report', report);
   assert.equal(r.code, 0, r.stderr);
   const d = r.json.details;
-  assert.deepEqual(d.ensemble, { enabled: true, fineTunedModels: 2 });
+  assert.deepEqual(d.ensemble, { enabled: true, fineTunedModels: 2, scratchMember: false });
   assert.match(d.protocol, /2 fine-tuned models \(seeds seed … seed\+1; .*competing as a third candidate, kept only when it validates strictly better than both/);
   let compared = 0;
   for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) {
@@ -222,6 +222,31 @@ test('bench label-efficiency --ensemble [K]: the averaged head + K fine-tuned mo
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.json.error.message, message);
   }
+});
+
+test('bench label-efficiency --ensemble --ensemble-scratch: the SSL arms\' ensembles take a random-init network as a further member, scratch_random\'s do not; without --ensemble → exit 2', () => {
+  const report = join(dir, 'out-ensemble-scratch', 'report.json');
+  const r = csvBench('--budget', '12', '--rounds', '2', '--min-steps', '3', '--ensemble', '--ensemble-scratch', '--cache-dir', join(dir, 'cache'), '--report', report);
+  assert.equal(r.code, 0, r.stderr);
+  const d = r.json.details;
+  assert.deepEqual(d.ensemble, { enabled: true, fineTunedModels: 1, scratchMember: true });
+  assert.match(d.protocol, /in the SSL arms with a network fine-tuned from the random-init encoder on the same labels as a further member, head, SSL networks and it weighing a third each/);
+  let scored = 0;
+  for (const arm of ['ssl_active', 'ssl_random', 'full_supervised']) {
+    const a = d.arms[arm];
+    assert.ok('valScratch' in a, `${arm} reports its scratch member's validation accuracy`);
+    // The scratch member is trained and scored exactly when the ensemble is.
+    assert.equal(a.valScratch === null, a.valEnsemble === null, `${arm}: ${JSON.stringify(a)}`);
+    if (a.valScratch !== null) (scored++, assert.ok(a.valScratch >= 0 && a.valScratch <= 1));
+    if (a.method === 'ensemble') assert.equal(a.fineTunedModels, 2, `${arm}: the SSL network and the random-init one`);
+  }
+  assert.ok(scored > 0, 'fine-tuning moved in at least one SSL arm, so the scratch member was trained');
+  assert.equal(d.arms.scratch_random.valScratch, null, 'scratch_random is not given a second random-init network');
+  assert.ok(d.arms.scratch_random.method !== 'ensemble' || d.arms.scratch_random.fineTunedModels === 1);
+
+  const bad = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--ensemble-scratch', '--json'], {});
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.json.error.message, /--ensemble-scratch adds a member to the ensemble candidate: it needs --ensemble/);
 });
 
 test("bench label-efficiency --tta on digits: every arm's models predict with the test-time views (--method linear too: the heads read the views' embeddings); a text dataset → exit 2", () => {

@@ -15,4 +15,5 @@ test('reportSuffix names non-default settings only, FixMatch μ/τ included', ()
   assert.equal(reportSuffix({ fixmatch: false, ensemble: 0 }), '');
   assert.equal(reportSuffix({ fixmatch: false, refit: true, ensemble: 1, tta: true }), '-refit-ensemble-tta');
   assert.equal(reportSuffix({ fixmatch: false, tta: false }), '');
+  assert.equal(reportSuffix({ fixmatch: false, refit: true, ensemble: 1, ensembleScratch: true, tta: true }), '-refit-ensemble-scratch-tta');
 });

@@ -245,6 +245,72 @@ test('ensemble: when the head and the network each see half of the signal, their
   assert.ok(refitted.accuracy > acc(head) + 0.05, `test: refitted ensemble ${refitted.accuracy}`);
 });
 
+test('ensemble with a scratch member: a network grown from another start joins head and SSL network, a third each, refitted too', async () => {
+  // As above: the head's features hold a, the encoders' input holds b; the class is the sign of a + b.
+  const ySum = hidden.map(([a, b]) => (a + b > 0 ? 1 : 0));
+  const data: ModalityData = { modality: 'tabular', rows: hidden.map(([, b]) => [b, r.normal()]), columns: [{ name: 'b', type: 'num' }, { name: 'noise', type: 'num' }] };
+  const features: Features = { rows: N, dim: 2, data: Float32Array.from(hidden.flatMap(([a]) => [a, r.normal()])) };
+  const test = Array.from({ length: 200 }, (_, i) => 200 + i);
+  const truth = test.map((i) => ySum[i]);
+  const acc = (p: Float64Array) => metricsFromProba(p, ['neg', 'pos'], truth).accuracy;
+  const run = async (withScratch: boolean, refit = false) => {
+    const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });
+    const scratchEncoder = await randomEncoder(data, { pretext: 'scarf', seed: 1, config: { encoder: { widths: [16] } } });
+    const before = await scratchEncoder.embed(data);
+    try {
+      const t = await trainClassifier(
+        { features, labelled, y: labelled.map((i) => ySum[i]), classes: ['neg', 'pos'], encoder, data, scratchEncoder: withScratch ? scratchEncoder : undefined },
+        { method: 'auto', seed: 0, epochs: 20, encoderLr: 3e-3, scratchEncoderLr: 3e-3, keep: 'final', ensemble: 1, refit },
+      );
+      const proba = await t.proba(test);
+      const again = await t.proba(test);
+      const parts = t.method === 'ensemble' ? { head: headProba(t.head!, selectRows(features, test)), net: await t.fineTune!.model.proba(data, test), scratch: t.scratchFineTune ? await t.scratchFineTune.model.proba(data, test) : null } : null;
+      const after = await scratchEncoder.embed(data);
+      const moved = after.some((v, k) => v !== before[k]);
+      t.dispose();
+      return { t, proba, again, accuracy: acc(proba), parts, moved };
+    } finally {
+      encoder.dispose();
+      scratchEncoder.dispose();
+    }
+  };
+  const two = await run(false);
+  assert.equal(two.t.method, 'ensemble');
+  assert.equal(two.t.valScratch, null, 'no scratch member unless given');
+  assert.equal(two.t.scratchFineTune, null);
+  assert.equal(two.moved, false, 'an encoder not given is not trained');
+
+  const three = await run(true);
+  assert.equal(three.t.method, 'ensemble');
+  assert.equal(three.t.fineTunedModels, 2, 'the SSL network and the scratch one');
+  assert.equal(three.t.valFineTune, two.t.valFineTune, 'the SSL network is the same run');
+  assert.ok(three.t.valScratch !== null && three.t.valScratch > 0.6, `the scratch network learnt b alone: validation ${three.t.valScratch}`);
+  assert.ok(three.moved, 'the scratch encoder was fine-tuned in place');
+  const { head, net, scratch } = three.parts!;
+  assert.deepEqual(net, two.parts!.net, 'the SSL network predicts as without the scratch member');
+  assert.ok(scratch!.some((p, i) => Math.abs(p - net[i]) > 1e-6), 'the scratch network is another model (here, fitting the same b, a close one)');
+  three.proba.forEach((p, i) => assert.ok(Math.abs(p - (head[i] + net[i] + scratch![i]) / 3) < 1e-9, `row ${i >> 1}: a third each`));
+  assert.deepEqual(three.again, three.proba, 'predicting twice gives the same');
+  assert.ok(three.accuracy > acc(head) + 0.05 && three.accuracy > acc(net) + 0.03, `test: ensemble ${three.accuracy}, head ${acc(head)}, network ${acc(net)}`);
+
+  const refitted = await run(true, true);
+  assert.equal(refitted.t.method, 'ensemble');
+  assert.equal(refitted.t.scratchFineTune!.trainCount, 200, 'the scratch member refitted on all 200 labels');
+  assert.equal(refitted.t.fineTune!.trainCount, 200);
+  assert.deepEqual(refitted.again, refitted.proba);
+
+  // Refused without an ensemble to join.
+  const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });
+  try {
+    await assert.rejects(
+      trainClassifier({ features, labelled, y: labelled.map((i) => ySum[i]), classes: ['neg', 'pos'], encoder, data, scratchEncoder: encoder }, { method: 'auto', seed: 0 }),
+      /scratchEncoder is an ensemble member: it needs ensemble ≥ 1/,
+    );
+  } finally {
+    encoder.dispose();
+  }
+});
+
 test('ensemble: refused outside auto, with noisy student, or out of range; averageProba weights every matrix alike and checks shapes', async () => {
   const data = rows(true);
   const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });

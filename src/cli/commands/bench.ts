@@ -25,6 +25,7 @@ interface LabelEfficiencyFlags {
   noisyStudent?: boolean;
   refit?: boolean;
   ensemble?: true | number;
+  ensembleScratch?: boolean;
   keep?: 'best' | 'final';
   selectWith?: 'head' | 'model';
   method?: TrainMethod;
@@ -77,6 +78,7 @@ export function registerBench(program: Command) {
     .option('--noisy-student', "noisy-student self-training in each budget arm's final training, kept only when it validates better")
     .option('--refit', 'train every fine-tuned winner again on all its labels, its validation items too, replaying its learning-rate schedule to the validated step (not with --noisy-student)')
     .option('--ensemble [models]', "let the average of the probabilities of the linear head and this many fine-tuned models (default 1; at most 8) compete on the validation split too, kept only when it validates strictly better than both (with --method auto; not with --noisy-student)", positive('--ensemble'))
+    .option('--ensemble-scratch', "with --ensemble: in the SSL arms the ensemble also averages a network fine-tuned from random initialisation (scratch_random's encoder) on the same labels, head, SSL networks and it weighing a third each")
     // --keep, --select-with and --method are checked by runLabelEfficiency, which bench/label-efficiency.ts calls too.
     .option('--keep <weights>', 'which weights every fine-tuning run keeps: final (the whole schedule, last weights; the default) or best (early stopping on the validation split, best weights restored)')
     .option('--select-with <probs>', "whose probabilities the uncertainty strategies read after round 0: head (a linear head on the frozen SSL embeddings; the default) or model (the classifier the previous round trained, calibrated)")
@@ -110,7 +112,7 @@ export function registerBench(program: Command) {
         const name = f.dataset ?? `csv-${(f.train ?? '').replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '')}`;
         const fixmatch = f.fixmatch === 'final' ? 'final' : Boolean(f.fixmatch);
         const fixmatchSettings = { mu: f.fixmatchMu, tau: f.fixmatchTau };
-        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, fixmatchSettings, noisyStudent: f.noisyStudent, refit: f.refit, ensemble: ensembleOf(f.ensemble), keep: f.keep, pretext: f.pretext, selectWith: f.selectWith, train: f.method, priorShift: f.priorShift, tta: f.tta })}.json`));
+        const reportPath = resolve(f.report ?? join(ROOT, 'bench', 'out', `label-efficiency-${name}-b${f.budget}-${f.strategy}-s${f.seed}${reportSuffix({ fixmatch, fixmatchSettings, noisyStudent: f.noisyStudent, refit: f.refit, ensemble: ensembleOf(f.ensemble), ensembleScratch: f.ensembleScratch, keep: f.keep, pretext: f.pretext, selectWith: f.selectWith, train: f.method, priorShift: f.priorShift, tta: f.tta })}.json`));
         const r = await runLabelEfficiency({
           dataset: f.dataset,
           csv: f.dataset === undefined ? { train: f.train!, test: f.test!, textColumn: f.textColumn!, labelColumn: f.labelColumn! } : undefined,
@@ -123,6 +125,7 @@ export function registerBench(program: Command) {
           noisyStudent: Boolean(f.noisyStudent),
           refit: Boolean(f.refit),
           ensemble: ensembleOf(f.ensemble),
+          ensembleScratch: Boolean(f.ensembleScratch),
           keep: f.keep,
           selectWith: f.selectWith,
           train: f.method,
