@@ -12,7 +12,8 @@
  *                 its linear-probe start (only a better validation score — accuracy, then loss —
  *                 does that; when the linear head reads the encoder's own embeddings, that start
  *                 *is* a linear head on fewer labels); otherwise the linear head wins and is
- *                 refitted on every label.
+ *                 refitted on every label. With `significance`, fine-tuning (and the ensemble)
+ *                 must moreover beat the head by McNemar's exact test on the validation items.
  *
  * With `refit`, a fine-tuned winner is trained once more from the encoder's starting weights on
  * every label (its validation items too), replaying the first run's learning-rate schedule up to
@@ -62,6 +63,7 @@ import { FINE_TUNE_DEFAULTS, fineTune, snapshotEncoder, stratifiedSplit, type Ep
 import { NOISY_STUDENT_DEFAULTS, limitPool, selectPseudoLabels, type NoisyStudentOptions } from './noisy-student.ts';
 import type { FixMatchOptions } from './fixmatch.ts';
 import { adjustToPrior, emPrior, labelPrior } from './prior-shift.ts';
+import { mcnemarPaired } from './mcnemar.ts';
 
 export const TRAIN_METHODS = ['linear', 'fine-tune', 'auto'] as const;
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
@@ -122,6 +124,14 @@ export interface TrainClassifierOptions {
    * only, e.g. a test split: never used to choose anything).
    */
   alsoPredict?: number[];
+  /**
+   * In `auto`, a challenger (fine-tuning, the ensemble) replaces the linear head only when it is
+   * better on validation at this significance level (McNemar's exact one-sided test on the
+   * validation items, src/train/mcnemar.ts) — not merely not worse. For when there is reason to
+   * doubt the challenger (the loop: when the probe found SSL does not help, the head reads raw
+   * features and fine-tuning the SSL encoder is a long shot) and the validation split is small.
+   */
+  significance?: number;
   /** Validation fraction (default FINE_TUNE_DEFAULTS.valFraction). */
   valFraction?: number;
   /**
@@ -180,6 +190,8 @@ export interface TrainedClassifier {
   valScratch: number | null;
   /** That network when the ensemble won (refitted with `refit`): its head; input.scratchEncoder holds its weights after it predicts. */
   scratchFineTune: FineTuneResult | null;
+  /** With `significance`: each challenger that validated at least as well as the head, McNemar's test against it, and whether it passed. */
+  challenges: Array<{ challenger: 'fine-tune' | 'ensemble'; b: number; c: number; pOneSided: number; alpha: number; passed: boolean }>;
   /** Fine-tuned models in the returned classifier: 0 (linear), 1, or `ensemble` (+ 1 with a scratch member) when the ensemble won. */
   fineTunedModels: number;
   fineTuneEpochs: number | null;
@@ -225,6 +237,16 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   if (!Number.isInteger(members) || members < 0 || members > 8) throw new Error(`trainClassifier: ensemble expects 0–8 fine-tuned models, got ${opts.ensemble}`);
   if (opts.ensemble && opts.method !== 'auto') throw new Error(`trainClassifier: ensemble needs method auto (it competes on validation), got ${opts.method}`);
   if (opts.ensemble && opts.noisyStudent) throw new Error('trainClassifier: ensemble and noisyStudent do not combine (the student replaces one model)');
+  const alpha = opts.significance;
+  if (alpha !== undefined && !(alpha > 0 && alpha < 1)) throw new Error(`trainClassifier: significance is a level between 0 and 1, got ${alpha}`);
+  const challenges: TrainedClassifier['challenges'] = [];
+  /** Whether `challenger` beats the head on validation significantly (true without `significance`); recorded. */
+  const passes = (challenger: 'fine-tune' | 'ensemble', proba: Float64Array): boolean => {
+    if (alpha === undefined || opts.method !== 'auto') return true;
+    const t = mcnemarPaired(rightOn(proba, valY, classes.length), rightOn(headProba(trainHead!, headRows(valPos)), valY, classes.length));
+    challenges.push({ challenger, b: t.b, c: t.c, pOneSided: t.pOneSided, alpha, passed: t.pOneSided <= alpha });
+    return t.pOneSided <= alpha;
+  };
   let valLinear: number | null = null;
   // The linear head on the training part: validated, and the ensemble's partner on validation.
   let trainHead: Head | null = null;
@@ -273,7 +295,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     fineTuneEpochs = ft.epochsRun;
     fineTuneBestEpoch = ft.bestEpoch;
     const moved = ft.bestEpoch > 0 || opts.featuresAreEmbeddings === false;
-    const wins = opts.method === 'fine-tune' || (moved && valLinear !== null && ft.valAccuracy >= valLinear);
+    const wins = opts.method === 'fine-tune' || (moved && valLinear !== null && ft.valAccuracy >= valLinear && passes('fine-tune', await ft.model.proba(input.data!, valPos)));
     if (members > 0 && moved && trainHead && valLinear !== null) {
       if (members > 1) {
         wonWeights = snapshotEncoder(input.encoder!);
@@ -291,7 +313,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
       }
       const valProba = averageProba([headProba(trainHead, headRows(valPos)), averageProba(await networkProbas(ft, valPos)), ...(scratch ? [await scratchProba(valPos)] : [])]);
       valEnsemble = metricsFromProba(valProba, classes, valY).accuracy;
-      ensembled = valEnsemble > Math.max(valLinear, ft.valAccuracy);
+      ensembled = valEnsemble > Math.max(valLinear, ft.valAccuracy) && passes('ensemble', valProba);
       if (!ensembled) {
         for (const m of extra) (m.ft.model.dispose(), m.weights.dispose());
         extra = [];
@@ -466,6 +488,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     valFineTune,
     valEnsemble,
     valScratch,
+    challenges,
     scratchFineTune: scratch?.ft ?? null,
     fineTunedModels: !won ? 0 : 1 + extra.length + (scratch ? 1 : 0),
     fineTuneEpochs,
@@ -516,6 +539,16 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
 }
 
 type Snapshot = ReturnType<typeof snapshotEncoder>;
+
+/** Whether each row's most probable class (rows × k probabilities) is its label in `y`. */
+function rightOn(proba: Float64Array, y: ArrayLike<number>, k: number): boolean[] {
+  if (proba.length !== y.length * k) throw new Error(`rightOn: ${proba.length} probabilities for ${y.length} rows of ${k}`);
+  return Array.from(y, (label, i) => {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (proba[i * k + j] > proba[i * k + best]) best = j;
+    return best === label;
+  });
+}
 
 /** The mean of probability matrices of the same shape (rows × classes), each weighted alike. */
 export function averageProba(ps: Float64Array[]): Float64Array {

@@ -222,6 +222,7 @@ describe('loop --train auto (SQLite, tabular fixture)', () => {
       const tr = r.training;
       assert.equal(tr.requested, 'auto');
       assert.ok(tr.validationItems > 0 && tr.valLinear !== null && tr.valFineTune !== null);
+      assert.equal(tr.challenge, null, 'the head reads SSL embeddings: fine-tuning is not put to the significance test');
       const fineTuneWins = tr.fineTuneBestEpoch! > 0 && tr.valFineTune! >= tr.valLinear!;
       assert.equal(tr.method, fineTuneWins ? 'fine-tune' : 'linear');
       const m = await getModel(t.store.db, projectId, r.model);

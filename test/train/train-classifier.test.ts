@@ -13,6 +13,7 @@ import { selectRows, type Features } from '../../src/probe/features.ts';
 import { fitHead, headProba, metricsFromProba } from '../../src/train/linear-head.ts';
 import { embedViews } from '../../src/train/label-efficiency.ts';
 import { averageProba, trainClassifier, type TrainMethod } from '../../src/train/train-classifier.ts';
+import { mcnemarExact } from '../../src/train/mcnemar.ts';
 import { loadDigits } from '../helpers/digits.ts';
 import { shiftedImages } from '../helpers/images.ts';
 
@@ -34,13 +35,14 @@ const rows = (informative: boolean): ModalityData => ({
 const feats = (informative: boolean): Features => ({ rows: N, dim: 2, data: Float32Array.from(hidden.flatMap(([a, b]) => [informative ? a + 0.3 * b : r.normal(), r.normal()])) });
 const labelled = Array.from({ length: 200 }, (_, i) => i);
 
-async function train(method: TrainMethod, o: { linearSees: boolean; encoderSees: boolean; featuresAreEmbeddings?: boolean; epochs?: number }) {
+async function train(method: TrainMethod, o: { linearSees: boolean; encoderSees: boolean; featuresAreEmbeddings?: boolean; epochs?: number; significance?: number; labels?: number }) {
   const data = rows(o.encoderSees);
   const encoder = await randomEncoder(data, { pretext: 'scarf', seed: 0, config: { encoder: { widths: [16] } } });
   try {
+    const some = labelled.slice(0, o.labels ?? labelled.length);
     const t = await trainClassifier(
-      { features: feats(o.linearSees), labelled, y: labelled.map((i) => y[i]), classes: ['neg', 'pos'], encoder, data },
-      { method, seed: 0, epochs: o.epochs ?? 10, encoderLr: 3e-3, featuresAreEmbeddings: o.featuresAreEmbeddings },
+      { features: feats(o.linearSees), labelled: some, y: some.map((i) => y[i]), classes: ['neg', 'pos'], encoder, data },
+      { method, seed: 0, epochs: o.epochs ?? 10, encoderLr: 3e-3, featuresAreEmbeddings: o.featuresAreEmbeddings, significance: o.significance },
     );
     const test = Array.from({ length: 200 }, (_, i) => 200 + i);
     const m = await t.evaluate(test, test.map((i) => y[i]));
@@ -92,6 +94,31 @@ test('auto with features that are not the encoder’s (the loop on raw features)
   assert.equal(other.t.fineTuneBestEpoch, 0);
   assert.ok(other.t.valFineTune! > other.t.valLinear!);
   assert.equal(other.t.method, 'fine-tune');
+});
+
+test('significance: fine-tuning must beat the head by McNemar’s exact test on validation — 4 validation items cannot show it, 40 can', async () => {
+  // The loop's raw-feature case: the head reads noise, fine-tuning starts from a linear probe on the signal.
+  const o = { linearSees: false, encoderSees: true, epochs: 0, featuresAreEmbeddings: false };
+  for (const [labels, expected] of [[20, 'linear'], [200, 'fine-tune']] as const) {
+    const free = await train('auto', { ...o, labels });
+    assert.equal(free.t.method, 'fine-tune', `${labels} labels: without significance fine-tuning wins validation (${free.t.valFineTune} vs ${free.t.valLinear})`);
+    assert.deepEqual(free.t.challenges, [], 'no test unless asked for');
+    const strict = await train('auto', { ...o, labels, significance: 0.05 });
+    assert.equal(strict.t.valFineTune, free.t.valFineTune, 'the same fine-tuning run');
+    assert.equal(strict.t.challenges.length, 1);
+    const [ch] = strict.t.challenges;
+    assert.equal(ch.challenger, 'fine-tune');
+    // b − c is the accuracy difference in items; p is the binomial tail of the discordant split.
+    assert.equal(ch.b - ch.c, Math.round((strict.t.valFineTune! - strict.t.valLinear!) * strict.t.valCount));
+    assert.equal(ch.pOneSided, mcnemarExact(ch.b, ch.c).pOneSided);
+    assert.equal(ch.passed, ch.pOneSided <= 0.05);
+    assert.equal(strict.t.method, expected, `${labels} labels, validation on ${strict.t.valCount}: ${JSON.stringify(ch)}`);
+    if (expected === 'linear') assert.ok(strict.t.head && !strict.t.fineTune, 'the head kept, refitted on every label');
+  }
+  await assert.rejects(train('auto', { ...o, significance: 1 }), /significance is a level between 0 and 1, got 1/);
+  const forced = await train('fine-tune', { ...o, labels: 20, significance: 0.05 });
+  assert.equal(forced.t.method, 'fine-tune', 'a method asked for is not contested');
+  assert.deepEqual(forced.t.challenges, []);
 });
 
 test('refit: the fine-tuned winner is trained again on every label, its validation items too, replaying its schedule to the validated step', async () => {
@@ -247,9 +274,11 @@ test('ensemble: when the head and the network each see half of the signal, their
 
 test('ensemble with a scratch member: a network grown from another start joins head and SSL network, a third each, refitted too', async () => {
   // As above: the head's features hold a, the encoders' input holds b; the class is the sign of a + b.
+  // Its own noise draws, so that the data do not depend on which tests ran before.
+  const rr = new Rng(23);
   const ySum = hidden.map(([a, b]) => (a + b > 0 ? 1 : 0));
-  const data: ModalityData = { modality: 'tabular', rows: hidden.map(([, b]) => [b, r.normal()]), columns: [{ name: 'b', type: 'num' }, { name: 'noise', type: 'num' }] };
-  const features: Features = { rows: N, dim: 2, data: Float32Array.from(hidden.flatMap(([a]) => [a, r.normal()])) };
+  const data: ModalityData = { modality: 'tabular', rows: hidden.map(([, b]) => [b, rr.normal()]), columns: [{ name: 'b', type: 'num' }, { name: 'noise', type: 'num' }] };
+  const features: Features = { rows: N, dim: 2, data: Float32Array.from(hidden.flatMap(([a]) => [a, rr.normal()])) };
   const test = Array.from({ length: 200 }, (_, i) => 200 + i);
   const truth = test.map((i) => ySum[i]);
   const acc = (p: Float64Array) => metricsFromProba(p, ['neg', 'pos'], truth).accuracy;
