@@ -36,8 +36,9 @@ export interface ItemClassifier {
 export async function loadItemClassifier(store: Store, model: ModelRecord): Promise<ItemClassifier> {
   const c = await loadUnshifted(store, model);
   // A loop run with --prior-shift registered its classifier's prior correction: apply it as the loop did.
-  const shift = (model.params as { priorShift?: { labelPrior?: number[]; poolPrior?: number[] } }).priorShift;
-  if (!shift) return c;
+  const shift = (model.params as { priorShift?: { labelPrior?: number[]; poolPrior?: number[]; applied?: boolean } }).priorShift;
+  // applied: false — EM's estimate collapsed and the loop kept the labels' prior (older records have no flag: applied).
+  if (!shift || shift.applied === false) return c;
   const { adjustToPrior } = await import('../train/prior-shift.ts');
   const { labelPrior, poolPrior } = shift;
   if (!Array.isArray(labelPrior) || !Array.isArray(poolPrior) || labelPrior.length !== c.classes.length || poolPrior.length !== c.classes.length) {

@@ -276,7 +276,12 @@ function describeTraining(t: RoundTraining): string {
   const val = t.validationItems > 0 ? ` (validation on ${t.validationItems}: linear ${pct(t.valLinear)}, fine-tune ${pct(t.valFineTune)}${t.fineTuneBestEpoch !== null ? ` at epoch ${t.fineTuneBestEpoch}/${t.fineTuneEpochs}` : ''})` : '';
   const ch = t.challenge;
   const challenge = ch ? `; fine-tune right where the head was wrong on ${ch.b}, the reverse on ${ch.c}: McNemar p ${ch.pOneSided.toFixed(3)} ${ch.passed ? '≤' : '>'} ${ch.alpha}${ch.passed ? '' : ', the head kept'}` : '';
-  const shift = t.priorShift ? `; prior moved to EM's on ${t.priorShift.items} unlabelled items (${t.priorShift.iterations} iterations)` : '';
+  const ps = t.priorShift;
+  const shift = !ps
+    ? ''
+    : ps.applied
+      ? `; prior moved to EM's on ${ps.items} unlabelled items (${ps.iterations} iterations)`
+      : `; prior kept: EM on ${ps.items} unlabelled items drains ${ps.collapsed.join(', ')} to nothing (a collapse, not a finding)`;
   return `${t.method}${t.requested === 'auto' ? ' won' : ''}${val}${challenge}${shift}, ${t.seconds.toFixed(1)} s`;
 }
 

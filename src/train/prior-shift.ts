@@ -51,6 +51,43 @@ export interface EmPriorResult {
 }
 
 /**
+ * Classes the labels hold (≥ 1 label) that the maximum-likelihood prior of the pool (`proba`'s
+ * rows) leaves out. Such an estimate is not a finding: the labels were bought from the same
+ * corpus, so the class is there; a classifier that cannot yet tell it apart (few labels, poor
+ * calibration) lets EM drain its share towards 0, and then predicts every item as the others.
+ * Callers keep the labels' prior then.
+ *
+ * EM reaches that boundary only in the limit, often slowly, so the check is exact rather than a
+ * threshold on `em.prior`: the log-likelihood Σᵢ log Σⱼ πⱼ·pᵢⱼ/tⱼ is concave in π, so its maximum
+ * has π_c = 0 exactly when, at the best prior without c (EM started with π_c = 0 stays there),
+ * the derivative towards c is not above the others': mean over rows of (pᵢc/t_c) / Σⱼ πⱼ·pᵢⱼ/tⱼ ≤ 1.
+ * Checked for the classes EM left under a quarter of their labels' share (the others are far from
+ * the boundary); fewer than one expected item counts as left out outright.
+ */
+export function collapsedClasses(proba: Float64Array, classes: number, trainPrior: readonly number[], em: EmPriorResult, labels: ArrayLike<number>): number[] {
+  const rows = proba.length / classes;
+  const seen = new Set(Array.from(labels));
+  const out: number[] = [];
+  for (let c = 0; c < classes; c++) {
+    if (!seen.has(c) || rows === 0 || em.prior[c] >= trainPrior[c] / 4) continue;
+    if (em.prior[c] * rows < 1) {
+      out.push(c);
+      continue;
+    }
+    const start = em.prior.map((p, j) => (j === c ? 0 : p / (1 - em.prior[c])));
+    const face = emPrior(proba, classes, trainPrior, { start }).prior;
+    let g = 0;
+    for (let i = 0; i < proba.length; i += classes) {
+      let mix = 0;
+      for (let j = 0; j < classes; j++) mix += (face[j] * proba[i + j]) / trainPrior[j];
+      g += proba[i + c] / trainPrior[c] / mix;
+    }
+    if (g / rows <= 1) out.push(c);
+  }
+  return out;
+}
+
+/**
  * The class prior of the population `proba`'s rows were drawn from (Saerens et al. 2002, EM):
  * start at the classifier's training prior; E-step: adjust every row to the current estimate;
  * M-step: the new estimate is the mean adjusted row. Each step cannot lower the likelihood.
@@ -59,14 +96,16 @@ export function emPrior(
   proba: Float64Array,
   classes: number,
   trainPrior: readonly number[],
-  opts: { maxIterations?: number; tolerance?: number } = {},
+  opts: { maxIterations?: number; tolerance?: number; start?: readonly number[] } = {},
 ): EmPriorResult {
   const rows = proba.length / classes;
   if (!Number.isInteger(rows)) throw new Error(`emPrior: ${proba.length} probabilities are not rows of ${classes} classes`);
   if (rows === 0) return { prior: trainPrior.slice(), iterations: 0, converged: true };
   const maxIterations = opts.maxIterations ?? PRIOR_SHIFT_DEFAULTS.maxIterations;
   const tolerance = opts.tolerance ?? PRIOR_SHIFT_DEFAULTS.tolerance;
-  let prior = trainPrior.slice();
+  if (opts.start && opts.start.length !== classes) throw new Error(`emPrior: start needs ${classes} classes, got ${opts.start.length}`);
+  // From the training prior unless told: a class started at 0 stays at 0 (the multiplicative update).
+  let prior = opts.start ? opts.start.slice() : trainPrior.slice();
   for (let it = 1; it <= maxIterations; it++) {
     const next = new Array<number>(classes).fill(0);
     const adjusted = adjustToPrior(proba, classes, trainPrior, prior);

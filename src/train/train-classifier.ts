@@ -62,7 +62,7 @@ import { evaluate, fitHead, headProba, metricsFromProba, type Head, type Metrics
 import { FINE_TUNE_DEFAULTS, fineTune, snapshotEncoder, stratifiedSplit, type EpochReport, type FineTuneOptions, type FineTuneResult } from './fine-tune.ts';
 import { NOISY_STUDENT_DEFAULTS, limitPool, selectPseudoLabels, type NoisyStudentOptions } from './noisy-student.ts';
 import type { FixMatchOptions } from './fixmatch.ts';
-import { adjustToPrior, emPrior, labelPrior } from './prior-shift.ts';
+import { adjustToPrior, collapsedClasses, emPrior, labelPrior } from './prior-shift.ts';
 import { mcnemarPaired } from './mcnemar.ts';
 
 export const TRAIN_METHODS = ['linear', 'fine-tune', 'auto'] as const;
@@ -206,7 +206,16 @@ export interface TrainedClassifier {
   /** The refit on every label, when asked for and a fine-tuned model won: the steps its validated weights had, and the refit's (the first model's, in an ensemble). */
   refit: { validatedSteps: number; steps: number; seconds: number } | null;
   /** The prior correction, when asked for: the prior of the labels the winner trained on and the one EM estimated on the unlabelled items. */
-  priorShift: { labelPrior: number[]; poolPrior: number[]; items: number; iterations: number; converged: boolean } | null;
+  priorShift: {
+    labelPrior: number[];
+    poolPrior: number[];
+    items: number;
+    iterations: number;
+    converged: boolean;
+    /** False when the pool's maximum-likelihood prior leaves out a labelled class (prior-shift.ts collapsedClasses, named in `collapsed`): the labels' prior is kept. */
+    applied: boolean;
+    collapsed: string[];
+  } | null;
   seconds: number;
   /** Calibrated class probabilities (rows × classes) of positions `pos`. */
   proba(pos: number[]): Promise<Float64Array>;
@@ -398,12 +407,14 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     const learnt = method === 'noisy-student' ? [...trainY, ...noisyStudentInfo!.pseudo.y] : won && !refit && !ensembled ? trainY : Array.from(y);
     const from = labelPrior(learnt, classes.length);
     const pool = opts.priorShift.unlabelled;
-    const em = emPrior(pool.length ? await rawProba(pool) : new Float64Array(0), classes.length, from);
-    priorShift = { labelPrior: from, poolPrior: em.prior, items: pool.length, iterations: em.iterations, converged: em.converged };
+    const poolProba = pool.length ? await rawProba(pool) : new Float64Array(0);
+    const em = emPrior(poolProba, classes.length, from);
+    const collapsed = collapsedClasses(poolProba, classes.length, from, em, learnt).map((c) => classes[c]);
+    priorShift = { labelPrior: from, poolPrior: em.prior, items: pool.length, iterations: em.iterations, converged: em.converged, applied: collapsed.length === 0, collapsed };
   }
   const proba = async (pos: number[]): Promise<Float64Array> => {
     const p = await rawProba(pos);
-    return priorShift ? adjustToPrior(p, classes.length, priorShift.labelPrior, priorShift.poolPrior) : p;
+    return priorShift?.applied ? adjustToPrior(p, classes.length, priorShift.labelPrior, priorShift.poolPrior) : p;
   };
 
   /** Teacher → pseudo-labels → student; the encoder ends holding the winner's weights. */

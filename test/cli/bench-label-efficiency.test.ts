@@ -292,7 +292,9 @@ test('bench label-efficiency --prior-shift: every arm reports its labels\' prior
     assert.ok(Math.abs(sum(ps.poolPrior) - 1) < 1e-9 && Math.abs(sum(ps.labelPrior) - 1) < 1e-9, `${arm}: ${JSON.stringify(ps)}`);
     // The budget arms bought 12 of 150 training items: EM reads the other 138; full supervision has none left.
     assert.equal(ps.items, arm === 'full_supervised' ? 0 : 138, arm);
+    assert.equal(ps.applied, ps.collapsed.length === 0, `${arm}: applied unless EM's estimate left out a labelled class`);
   }
+  assert.equal(d.arms.full_supervised.priorShift.applied, true, 'nothing unlabelled, nothing collapses');
   assert.deepEqual(d.arms.full_supervised.priorShift.poolPrior, d.arms.full_supervised.priorShift.labelPrior, 'nothing unlabelled: the prior stays');
   const both = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--prior-shift', '--noisy-student', '--json'], {});
   assert.equal(both.code, 2);

@@ -294,7 +294,7 @@ describe('loop --prior-shift (SQLite, tabular fixture)', () => {
   before(async () => {
     t = await freshStore('sqlite');
     const runner = await setupProject(t, dir);
-    report = await runLoop(t.store, runner, base({ rounds: 1, train: { method: 'linear', priorShift: true } }));
+    report = await runLoop(t.store, runner, base({ rounds: 1, train: { method: 'fine-tune', epochs: 8, priorShift: true } }));
     projectId = (await getProject(t.store.db, 'tab')).id;
   });
   after(async () => {
@@ -311,12 +311,17 @@ describe('loop --prior-shift (SQLite, tabular fixture)', () => {
     // EM read every item with no label that is not a test item.
     const labelled = m.metrics.labelledItems as number;
     assert.equal(shift.items, 360 - report.testItems - labelled);
-    // The labels' prior: the snapshot's class counts, half a count added to each (Jeffreys).
-    const snap = await t.store.db.selectFrom('dataset_items').select('label').where('dataset_id', '=', m.datasetId!).execute();
+    // The labels' prior: the class counts of the snapshot's items the network trained on (all but
+    // its validation items), half a count added to each (Jeffreys).
+    const val = new Set((m.params.validation as { items: number[] }).items);
+    const snap = (await t.store.db.selectFrom('dataset_items').select(['item_id', 'label']).where('dataset_id', '=', m.datasetId!).execute()).filter((r) => !val.has(r.item_id));
     const classes = m.params.classes as string[];
+    assert.ok(val.size > 0 && snap.length > 0);
     assert.deepEqual(shift.labelPrior, classes.map((c) => (snap.filter((r) => r.label === c).length + 0.5) / (snap.length + 0.5 * classes.length)));
     assert.ok(Math.abs(shift.poolPrior.reduce((a, b) => a + b, 0) - 1) < 1e-9);
     assert.ok(shift.poolPrior.some((p, c) => Math.abs(p - shift.labelPrior[c]) > 1e-3), 'the pool prior differs from the labels’: the correction does something');
+    assert.equal(shift.applied, true, 'EM left every labelled class more than one expected item');
+    assert.deepEqual(shift.collapsed, []);
 
     const { loaded, row, testRows, truth } = await testSet(t, projectId);
     const item = await loadItemClassifier(t.store, m);
@@ -344,6 +349,16 @@ describe('loop --prior-shift (SQLite, tabular fixture)', () => {
     } finally {
       item.dispose();
       plain.dispose();
+    }
+    // A record whose EM estimate collapsed (applied: false) predicts with the labels' prior, as the loop did.
+    const notApplied = await loadItemClassifier(t.store, { ...m, params: { ...m.params, priorShift: { ...shift, applied: false } } });
+    const plainAgain = await unshifted(m);
+    try {
+      const testData = subsetData(loaded.data, testRows);
+      assert.deepEqual(await notApplied.proba(testData), await plainAgain.proba(testData));
+    } finally {
+      notApplied.dispose();
+      plainAgain.dispose();
     }
     // A malformed record is refused by name.
     await assert.rejects(loadItemClassifier(t.store, { ...m, params: { ...m.params, priorShift: { labelPrior: [1], poolPrior: [1] } } }), new RegExp(`classifier ${m.id}: params.priorShift needs labelPrior and poolPrior of 3 classes each`));

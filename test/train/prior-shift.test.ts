@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/ssl/rng.ts';
-import { adjustToPrior, emPrior, labelPrior } from '../../src/train/prior-shift.ts';
+import { adjustToPrior, collapsedClasses, emPrior, labelPrior } from '../../src/train/prior-shift.ts';
 import { trainClassifier } from '../../src/train/train-classifier.ts';
 import type { Features } from '../../src/probe/features.ts';
 
@@ -100,4 +100,51 @@ test('trainClassifier priorShift: a head trained on skewed labels is moved to th
   const [p0] = await plain.proba([unlabelled[0]]);
   const [q0] = await shifted.proba([unlabelled[0]]);
   close([q0], adjustToPrior(Float64Array.from([p0, 1 - p0]), 2, ps.labelPrior, ps.poolPrior).subarray(0, 1), 1e-9);
+});
+
+test('collapse: a classifier that cannot tell class 1 apart lets EM drain it to the boundary; collapsedClasses names it, and trainClassifier keeps the labels’ prior', async () => {
+  // The SMS demo's round 1 in miniature: labels 70/30, and on the pool the classifier gives every
+  // item less than the labels' 0.3 — 0.20 to class-0 items, 0.25 to the 13% of class 1.
+  const n = 4_000;
+  const proba = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const p1 = i % 100 < 13 ? 0.25 : 0.2;
+    proba[2 * i] = 1 - p1;
+    proba[2 * i + 1] = p1;
+  }
+  const t = [0.7, 0.3];
+  const em = emPrior(proba, 2, t);
+  assert.ok(em.prior[1] * n < 1, `EM drains class 1: ${em.prior[1]}`);
+  assert.deepEqual(collapsedClasses(proba, 2, t, em, [0, 0, 1]), [1]);
+  assert.deepEqual(collapsedClasses(proba, 2, t, em, [0, 0]), [], 'a class without labels may be absent');
+  // Stopped early, EM is still far from 0 — the likelihood's maximum leaves class 1 out all the same:
+  // the mean likelihood ratio (0.87·(0.2/0.3)/(0.8/0.7) + 0.13·(0.25/0.3)/(0.75/0.7)) ≈ 0.61 is ≤ 1.
+  const early = emPrior(proba, 2, t, { maxIterations: 6 });
+  assert.ok(!early.converged && early.prior[1] * n > 1 && early.prior[1] < t[1] / 4, `six iterations: ${early.prior[1]}`);
+  assert.deepEqual(collapsedClasses(proba, 2, t, early, [0, 1]), [1]);
+  // A real rare class is not a collapse: exact posteriors of a 3% class (the Gaussian pool above),
+  // labels 50/50 — EM moves class 1 far below a quarter of its labels' share and the check keeps it.
+  const rare = gaussianPool(20_000, 0.03, 4).proba;
+  const emRare = emPrior(rare, 2, [0.5, 0.5]);
+  assert.ok(emRare.prior[1] < 0.5 / 4 && Math.abs(emRare.prior[1] - 0.03) < 0.01, `rare class: ${emRare.prior[1]}`);
+  assert.deepEqual(collapsedClasses(rare, 2, [0.5, 0.5], emRare, [0, 1]), []);
+  assert.deepEqual(emPrior(proba, 2, t, { start: [1, 0] }).prior, [1, 0], 'a class started at 0 stays at 0');
+  assert.throws(() => emPrior(proba, 2, t, { start: [1] }), /start needs 2 classes, got 1/);
+
+  // Through trainClassifier: the pool holds class-0 look-alikes only, so EM finds no class 1 — the
+  // shift is recorded, not applied, and the probabilities are the unshifted ones.
+  const r = new Rng(3);
+  const y = Array.from({ length: 43 }, (_, i) => (i < 30 ? 0 : 1));
+  const m = 2_000;
+  const features: Features = { rows: y.length + m, dim: 1, data: Float32Array.from({ length: y.length + m }, (_, i) => (i < y.length && y[i] === 1 ? 2 : -2) + 0.3 * r.normal()) };
+  const labelled = y.map((_, i) => i);
+  const unlabelled = Array.from({ length: m }, (_, i) => y.length + i);
+  const input = { features, labelled, y, classes: ['a', 'b'] };
+  const plain = await trainClassifier(input, { method: 'linear', seed: 0 });
+  const kept = await trainClassifier(input, { method: 'linear', seed: 0, priorShift: { unlabelled } });
+  const ps = kept.priorShift!;
+  assert.equal(ps.applied, false);
+  assert.deepEqual(ps.collapsed, ['b']);
+  assert.ok(ps.poolPrior[1] * m < 1);
+  assert.deepEqual(await kept.proba(labelled), await plain.proba(labelled), 'the labels’ prior kept');
 });
