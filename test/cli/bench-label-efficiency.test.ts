@@ -191,7 +191,7 @@ test('bench label-efficiency --ensemble [K]: the averaged head + K fine-tuned mo
   assert.equal(r.code, 0, r.stderr);
   const d = r.json.details;
   assert.deepEqual(d.ensemble, { enabled: true, fineTunedModels: 2, scratchMember: false });
-  assert.match(d.protocol, /2 fine-tuned models \(seeds seed … seed\+1; .*competing as a third candidate, kept only when it validates strictly better than both/);
+  assert.match(d.protocol, /2 fine-tuned models \(seeds seed … seed\+1; the head weighing one half, the networks' mean the other\), competing as a third candidate, kept only when it validates strictly better than both/);
   let compared = 0;
   for (const arm of ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised']) {
     const a = d.arms[arm];
@@ -230,7 +230,7 @@ test('bench label-efficiency --ensemble --ensemble-scratch: the SSL arms\' ensem
   assert.equal(r.code, 0, r.stderr);
   const d = r.json.details;
   assert.deepEqual(d.ensemble, { enabled: true, fineTunedModels: 1, scratchMember: true });
-  assert.match(d.protocol, /in the SSL arms with a network fine-tuned from the random-init encoder on the same labels as a further member, head, SSL networks and it weighing a third each/);
+  assert.match(d.protocol, /the fine-tuned model \(in the SSL arms with a network fine-tuned from the random-init encoder on the same labels as a further member, head, SSL networks and it weighing a third each\), competing as a third candidate/);
   let scored = 0;
   for (const arm of ['ssl_active', 'ssl_random', 'full_supervised']) {
     const a = d.arms[arm];
