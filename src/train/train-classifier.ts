@@ -58,7 +58,7 @@
  */
 import type { Encoder, ModalityData } from '../ssl/types.ts';
 import { selectRows, type Features } from '../probe/features.ts';
-import { evaluate, fitHead, headProba, metricsFromProba, type Head, type Metrics } from './linear-head.ts';
+import { fitHead, headProba, metricsFromProba, type Head, type Metrics } from './linear-head.ts';
 import { FINE_TUNE_DEFAULTS, fineTune, snapshotEncoder, stratifiedSplit, type EpochReport, type FineTuneOptions, type FineTuneResult } from './fine-tune.ts';
 import { NOISY_STUDENT_DEFAULTS, limitPool, selectPseudoLabels, type NoisyStudentOptions } from './noisy-student.ts';
 import type { FixMatchOptions } from './fixmatch.ts';
@@ -252,16 +252,19 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   /** Whether `challenger` beats the head on validation significantly (true without `significance`); recorded. */
   const passes = (challenger: 'fine-tune' | 'ensemble', proba: Float64Array): boolean => {
     if (alpha === undefined || opts.method !== 'auto') return true;
-    const t = mcnemarPaired(rightOn(proba, valY, classes.length), rightOn(headProba(trainHead!, headRows(valPos)), valY, classes.length));
+    const t = mcnemarPaired(rightOn(proba, valY, classes.length), rightOn(valHeadProba!, valY, classes.length));
     challenges.push({ challenger, b: t.b, c: t.c, pOneSided: t.pOneSided, alpha, passed: t.pOneSided <= alpha });
     return t.pOneSided <= alpha;
   };
   let valLinear: number | null = null;
   // The linear head on the training part: validated, and the ensemble's partner on validation.
   let trainHead: Head | null = null;
+  /** Its calibrated probabilities of the validation items, computed once: scored, tested against challengers, averaged into the ensemble. */
+  let valHeadProba: Float64Array | null = null;
   if (valPos.length > 0) {
     trainHead = fitHead(headRows(trainPos), names(trainY), classes, opts.seed);
-    valLinear = evaluate(trainHead, headRows(valPos), names(valY)).accuracy;
+    valHeadProba = headProba(trainHead, headRows(valPos));
+    valLinear = metricsFromProba(valHeadProba, classes, names(valY)).accuracy;
   }
 
   let won: FineTuneResult | null = null;
@@ -320,7 +323,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
         scratch = { ft: sft, weights: snapshotEncoder(input.scratchEncoder), start: from };
         valScratch = Number.isFinite(sft.valAccuracy) ? sft.valAccuracy : null;
       }
-      const valProba = averageProba([headProba(trainHead, headRows(valPos)), averageProba(await networkProbas(ft, valPos)), ...(scratch ? [await scratchProba(valPos)] : [])]);
+      const valProba = averageProba([valHeadProba!, averageProba(await networkProbas(ft, valPos)), ...(scratch ? [await scratchProba(valPos)] : [])]);
       valEnsemble = metricsFromProba(valProba, classes, valY).accuracy;
       ensembled = valEnsemble > Math.max(valLinear, ft.valAccuracy) && passes('ensemble', valProba);
       if (!ensembled) {
