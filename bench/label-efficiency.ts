@@ -4,7 +4,7 @@
 // learning-curve SVG under bench/out/. Encoders are cached in bench/.cache/encoders/ (pretrained
 // once per dataset, pretext, epochs and seed).
 // Usage: npx tsx bench/label-efficiency.ts [--only digits,sms-spam] [--budget 100] [--seeds 0,1,2]
-//        [--strategy badge] [--rounds 4] [--fixmatch [final]] [--fixmatch-mu 7] [--fixmatch-tau 0.95] [--noisy-student] [--refit] [--ensemble [K]] [--ensemble-scratch] [--keep best] [--select-with model] [--method auto|linear|fine-tune] [--prior-shift] [--tta] [--min-steps 1200] [--encoder DIR | --pretext P] [--pretrain-epochs E] [--epochs 30] [--full-epochs E]
+//        [--strategy badge] [--rounds 4] [--fixmatch [final]] [--fixmatch-mu 7] [--fixmatch-tau 0.95] [--noisy-student] [--refit] [--ensemble [K]] [--ensemble-scratch] [--keep best] [--select-with model] [--method auto|linear|fine-tune] [--prior-shift] [--tta] [--min-steps 1200] [--encoder DIR | --pretext P] [--pretrain-epochs E] [--epochs 30] [--full-epochs E] [--jobs N]
 // --noisy-student compares noisy-student self-training (src/train/noisy-student.ts) with plain
 // training in every budget arm's final training: the kept model and the teacher's test accuracy
 // are both reported. --encoder DIR uses a saved encoder instead of the cache.
@@ -51,6 +51,8 @@ const pretext = process.argv.includes('--pretext') ? arg('--pretext', '') : unde
 const pretrainEpochs = process.argv.includes('--pretrain-epochs') ? Number(arg('--pretrain-epochs', '8')) : undefined;
 const epochs = process.argv.includes('--epochs') ? Number(arg('--epochs', '30')) : undefined;
 const fullEpochs = process.argv.includes('--full-epochs') ? Number(arg('--full-epochs', '5')) : undefined;
+// --jobs N: worker threads share each run's arms (one core each; the same numbers as one job).
+const jobs = process.argv.includes('--jobs') ? Number(arg('--jobs', '2')) : undefined;
 const root = resolve(import.meta.dirname, '..');
 
 console.log(`bench/label-efficiency — budget ${budget}, ${strategy} after a TypiClust cold start, ${rounds} rounds, seeds ${seeds.join(',')}${fixmatch ? `, FixMatch${fixmatch === 'final' ? ' (final trainings)' : ''}${fixmatchSettings.mu !== undefined ? ` μ ${fixmatchSettings.mu}` : ''}${fixmatchSettings.tau !== undefined ? ` τ ${fixmatchSettings.tau}` : ''}` : ''}${noisyStudent ? ', noisy student' : ''}${refit ? ', refit on every label' : ''}${ensemble ? `, ensemble candidate (head + ${ensemble} fine-tuned${ensembleScratch ? ' + 1 from random init' : ''})` : ''}${keep === 'best' ? ', best-validation weights kept' : ''}${selectWith === 'model' ? ", uncertainty from the previous round's classifier" : ''}${train !== 'auto' ? `, ${train} only` : ''}${priorShift ? ', prior shifted by EM' : ''}${tta ? ', test-time augmentation' : ''}${minSteps !== undefined ? `, at least ${minSteps} fine-tuning steps` : ''}; node ${process.version}`);
@@ -82,6 +84,7 @@ for (const name of only) {
         pretrainEpochs,
         epochs,
         fullEpochs,
+        jobs,
         cacheDir: resolve(root, 'bench/.cache/encoders'),
         datasetsDir: resolve(root, '../shared/datasets'),
         fashionDir: FASHION_MNIST_DIR,

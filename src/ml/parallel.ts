@@ -274,8 +274,11 @@ type Gather = { type: 'gather'; rank: number; data: Float32Array };
  * Node 20 ("Unknown file extension .ts": the entry is resolved before the hooks exist), so a
  * one-line script registers tsx's ESM hooks in the worker and then imports the entry.
  */
-const WORKER_BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then((m) => { m.register(); return import(${JSON.stringify(new URL('./parallel-worker.ts', import.meta.url).href)}); })`;
+export function tsWorkerBootstrap(entryHref: string): string {
+  return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+  .then((m) => { m.register(); return import(${JSON.stringify(entryHref)}); })`;
+}
+const WORKER_BOOTSTRAP = tsWorkerBootstrap(new URL('./parallel-worker.ts', import.meta.url).href);
 
 async function createThreaded(opts: ParallelOptions, k: number): Promise<ParallelTrainer> {
   const signal = new Int32Array(new SharedArrayBuffer(4 * k));

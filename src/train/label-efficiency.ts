@@ -55,6 +55,7 @@ import { NOISY_STUDENT_DEFAULTS, limitPool, type NoisyStudentOptions } from './n
 import { learningCurveSvg } from './curve-svg.ts';
 import { viewsFor } from './views.ts';
 import { PRIOR_SHIFT_POOL } from './prior-shift.ts';
+import { runArmTasks } from './label-efficiency-jobs.ts';
 
 export const ARMS = ['ssl_active', 'ssl_random', 'scratch_random', 'full_supervised'] as const;
 export type Arm = (typeof ARMS)[number];
@@ -234,6 +235,12 @@ export interface LabelEfficiencyOptions {
   tta?: boolean;
   /** The SSL arms' encoder learning rate as a fraction of the head's (default 0.1, LP-FT's protection of pretrained features; scratch always uses 1). */
   sslEncoderLrRatio?: number;
+  /**
+   * Processes (worker threads: the wasm engine runs one thread per isolate) sharing the arms' tasks
+   * (default 1). Every task starts its encoders from their initial weights and is seeded alike, so
+   * the numbers are those of one job; the wall time is about the longest job's.
+   */
+  jobs?: number;
   /** Where to write the JSON report and the SVG (the SVG defaults to the report's path with .svg). */
   reportPath: string;
   svgPath?: string;
@@ -507,9 +514,22 @@ export async function embedViews(enc: Encoder, data: ModalityData, batch = 256):
   return out;
 }
 
-export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<LabelEfficiencyReport> {
-  const t0 = performance.now();
-  const log = opts.log;
+/** The arms' training settings every job derives the same way from the options (checked here). */
+interface ArmSettings {
+  sslRatio: number;
+  refit: boolean;
+  ensemble: number;
+  keep: 'best' | 'final';
+  trainMethod: TrainMethod;
+  selectWith: 'head' | 'model';
+  fixmatchSettings: ReturnType<typeof resolveFixMatch>;
+  epochs: number;
+  minSteps: number;
+  nsEnabled: boolean;
+  nsOptions: NoisyStudentOptions;
+}
+
+function armSettings(opts: ArmOptions): ArmSettings {
   if (!STRATEGIES[opts.strategy]) throw new UserError(`unknown strategy "${opts.strategy}" (known: ${Object.keys(STRATEGIES).join(', ')})`);
   if (!Number.isInteger(opts.budget) || opts.budget < 2) throw new UserError(`--budget expects a whole number ≥ 2, got ${opts.budget}`);
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new UserError(`--rounds expects a whole number ≥ 1, got ${opts.rounds}`);
@@ -533,9 +553,234 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   const fixmatchFlag = (f: keyof FixMatchOptions) => `--fixmatch-${f === 'lambdaU' ? 'lambda-u' : f}`;
   const setFixmatch = Object.entries(opts.fixmatchSettings ?? {}).filter(([, v]) => v !== undefined);
   if (!opts.fixmatch && setFixmatch.length) throw new UserError(`${setFixmatch.map(([k]) => fixmatchFlag(k as keyof FixMatchOptions)).join(', ')} needs --fixmatch`);
+  if (opts.fixmatch !== true && opts.fixmatch !== false && opts.fixmatch !== 'final') throw new UserError(`--fixmatch expects all or final, got ${String(opts.fixmatch)}`);
   const fixmatchSettings = resolveFixMatch(opts.fixmatchSettings, fixmatchFlag);
-  const bd = await loadBenchData(opts);
+  const epochs = opts.epochs ?? FINE_TUNE_DEFAULTS.epochs;
+  const minSteps = opts.minSteps ?? BENCH_STEPS_PER_EPOCH * epochs;
+  if (!Number.isInteger(minSteps) || minSteps < 0) throw new UserError(`--min-steps expects a whole number ≥ 0, got ${opts.minSteps}`);
+  const nsOptions: NoisyStudentOptions = typeof opts.noisyStudent === 'object' ? opts.noisyStudent : {};
+  return { sslRatio, refit, ensemble, keep, trainMethod, selectWith, fixmatchSettings, epochs, minSteps, nsEnabled: Boolean(opts.noisyStudent), nsOptions };
+}
+
+/**
+ * One independent piece of the arms' work, run in any order or process with the same result: the
+ * active curve is one task (each round selects with the labels of the rounds before it); each
+ * random curve point, the scratch arm and full supervision are one each.
+ */
+export type ArmTask = { arm: 'ssl_active' } | { arm: 'ssl_random'; labels: number } | { arm: 'scratch_random' } | { arm: 'full_supervised' };
+export type ActivePoint = ArmScore & { strategy: string; uncertaintyFrom: string | null };
+export type ArmTaskResult = { arm: 'ssl_active'; curve: ActivePoint[] } | { arm: 'ssl_random' | 'scratch_random' | 'full_supervised'; score: ArmScore };
+
+/** Every task of a run, in the order one job runs them (the order the log has always had). */
+export function armTasks(sizes: readonly number[]): ArmTask[] {
+  return [{ arm: 'ssl_active' }, ...sizes.map((labels) => ({ arm: 'ssl_random' as const, labels })), { arm: 'scratch_random' }, { arm: 'full_supervised' }];
+}
+
+/** The arms' results from every task's (tasks and results in the same order). */
+export function gatherArms(tasks: readonly ArmTask[], results: readonly ArmTaskResult[]): { activeCurve: ActivePoint[]; randomCurve: ArmScore[]; scratch: ArmScore; full: ArmScore } {
+  if (tasks.length !== results.length) throw new Error(`${tasks.length} tasks but ${results.length} results`);
+  const score = (arm: ArmTask['arm']) => {
+    const r = results.find((x) => x.arm === arm);
+    if (!r || !('score' in r)) throw new Error(`no ${arm} result`);
+    return r.score;
+  };
+  const active = results.find((r) => r.arm === 'ssl_active');
+  if (!active || !('curve' in active)) throw new Error('no ssl_active result');
+  const randomCurve = tasks
+    .map((t, i) => ({ t, r: results[i] }))
+    .filter((x) => x.t.arm === 'ssl_random')
+    .map((x) => {
+      if (x.r.arm !== 'ssl_random' || !('score' in x.r)) throw new Error(`task ${JSON.stringify(x.t)} got a ${x.r.arm} result`);
+      return x.r.score;
+    })
+    .sort((a, b) => a.labels - b.labels);
+  return { activeCurve: active.curve, randomCurve, scratch: score('scratch_random'), full: score('full_supervised') };
+}
+
+/** full_supervised's fine-tuning epochs: --full-epochs, else as many as fit in `fullSteps` optimiser steps (at least 2, at most `epochs`). */
+function fullSchedule(opts: ArmOptions, poolSize: number, epochs: number): { fullEpochs: number; fullSteps: number } {
+  const fullSteps = opts.fullSteps ?? 600;
+  const fullTrain = Math.round(poolSize * (1 - FINE_TUNE_DEFAULTS.valFraction));
+  return { fullSteps, fullEpochs: opts.fullEpochs ?? Math.max(2, Math.min(epochs, Math.ceil((fullSteps * FINE_TUNE_DEFAULTS.batch) / Math.max(1, fullTrain)))) };
+}
+
+/** What a job needs to run tasks: the options without the log (a worker gets them as data). */
+export type ArmOptions = Omit<LabelEfficiencyOptions, 'log'>;
+
+export interface ArmsRunner {
+  run(task: ArmTask): Promise<ArmTaskResult>;
+  dispose(): void;
+}
+
+/**
+ * Embeds the data under both encoders (and the test-time views) and returns a runner for the
+ * tasks: every task starts each encoder from its initial weights, so results do not depend on
+ * which tasks ran before in the same job.
+ */
+async function prepareArms(bd: BenchData, base: Encoder, opts: ArmOptions, s: ArmSettings, log: (line: string) => void): Promise<ArmsRunner> {
   const { data, classes, y, test } = bd;
+  const pool = bd.train.filter((i) => y[i] >= 0);
+  const unlabelledTrain = bd.train.filter((i) => y[i] < 0);
+  const trainData = subsetData(data, bd.train);
+  const sslEmb = await embedAll(base, data);
+  // What --tta averages over (the same views for the scratch encoder: same architecture and config).
+  const ttaViews = opts.tta && base instanceof SslEncoder ? viewsFor(base).tta : null;
+  // The SSL encoder's own architecture and views, untrained (a saved encoder may have another pretext or config).
+  const scratchEnc = await randomEncoder(trainData, { pretext: base.pretext, seed: opts.seed, config: base instanceof SslEncoder ? base.config : undefined });
+  const scratchEmb = await embedAll(scratchEnc, data);
+  // With --tta the linear heads read every test-time view too: embedded now, before any fine-tuning moves the encoders.
+  const ttaEmb = ttaViews ? { ssl: await embedViews(base, data), scratch: await embedViews(scratchEnc, data) } : null;
+  // One instance per kind, put back to its initial weights before every fine-tuning run (it keeps
+  // its caches of tokenised texts / spectrograms of the whole dataset).
+  const initial = { ssl: snapshotEncoder(base), scratch: snapshotEncoder(scratchEnc) };
+  const encoders = { ssl: base, scratch: scratchEnc };
+  const { sslRatio, refit, ensemble, keep, trainMethod, selectWith, fixmatchSettings, epochs, minSteps, nsEnabled, nsOptions } = s;
+
+  const labelNames = (pos: number[]) => pos.map((p) => classes[y[p]]);
+  /** Whether a budget arm's training (its final one when `last`) uses FixMatch. */
+  const fixmatchIn = (last: boolean) => opts.fixmatch === true || (opts.fixmatch === 'final' && last);
+  const testNames = labelNames(test);
+  const sizes = roundSizes(opts.budget, opts.rounds);
+  // ssl_random and scratch_random: nested random label sets (the first n of one seeded permutation).
+  const order = shuffled(pool, mulberry32(opts.seed + 7919));
+
+  /** Linear head vs fine-tuning (or FixMatch), chosen on a validation split of the labels (src/train/train-classifier.ts). */
+  /** `o.predict`: positions whose calibrated probabilities under the trained classifier to return as well, as `predicted` (before it is freed). */
+  const trainArm = async (kind: 'ssl' | 'scratch', labelled: number[], o: { epochs: number; fixmatch: boolean; noisyStudent: boolean; predict?: number[] }): Promise<ArmScore & { predicted?: Float64Array }> => {
+    const ta = performance.now();
+    // Fine-tuning trains the encoder in place: start from its initial weights.
+    initial[kind].restore();
+    const withScratch = kind === 'ssl' && Boolean(opts.ensembleScratch);
+    if (withScratch) initial.scratch.restore();
+    const labelledSet = new Set(labelled);
+    const nsPool = o.noisyStudent ? unlabelledCandidates(bd.train, labelled, test) : null;
+    const trained = await trainClassifier(
+      { features: kind === 'ssl' ? sslEmb : scratchEmb, ttaFeatures: ttaEmb?.[kind], labelled, y: labelled.map((p) => y[p]), classes, encoder: encoders[kind], data, scratchEncoder: withScratch ? encoders.scratch : undefined },
+      {
+        method: trainMethod,
+        seed: opts.seed,
+        epochs: o.epochs,
+        // No pretrained features to protect: the scratch encoder learns at the head's rate.
+        encoderLr: kind === 'scratch' ? FINE_TUNE_DEFAULTS.lr : FINE_TUNE_DEFAULTS.lr * sslRatio,
+        minSteps,
+        fixmatchUnlabelled: o.fixmatch ? [...pool.filter((p) => !labelledSet.has(p)), ...unlabelledTrain] : undefined,
+        fixmatch: fixmatchSettings,
+        noisyStudent: nsPool ? { ...nsOptions, unlabelled: nsPool } : undefined,
+        alsoPredict: nsPool ? test : undefined,
+        refit,
+        ensemble,
+        scratchEncoderLr: FINE_TUNE_DEFAULTS.lr,
+        keep,
+        tta: opts.tta,
+        priorShift: opts.priorShift ? { unlabelled: limitPool(unlabelledCandidates(bd.train, labelled, test), PRIOR_SHIFT_POOL, opts.seed) } : undefined,
+      },
+    );
+    const metrics = await trained.evaluate(test, testNames);
+    const predicted = o.predict ? { predicted: await trained.proba(o.predict) } : {};
+    trained.dispose();
+    const { method, valLinear, valFineTune, valEnsemble, valScratch, fineTunedModels, fineTuneEpochs, fineTuneBestEpoch } = trained;
+    let noisyStudent: NoisyStudentScore | null = null;
+    const ns = trained.noisyStudentInfo;
+    if (ns) {
+      const known = ns.pseudo.idx.map((p, i) => [y[p], ns.pseudo.y[i]]).filter(([t]) => t >= 0);
+      noisyStudent = {
+        teacher: ns.teacher,
+        pseudoLabels: ns.pseudo.idx.length,
+        perClass: ns.pseudo.perClass,
+        pseudoLabelAccuracy: known.length ? known.filter(([t, p]) => t === p).length / known.length : null,
+        predicted: ns.predicted,
+        valTeacher: ns.valTeacher,
+        valStudent: ns.valStudent,
+        testTeacher: ns.teacherProba ? metricsFromProba(ns.teacherProba, classes, testNames).accuracy : null,
+        testKept: metrics.accuracy,
+        studentSteps: ns.studentSteps,
+        studentWon: ns.won,
+      };
+    }
+    const refitInfo = trained.refit ? { validatedSteps: trained.refit.validatedSteps, steps: trained.refit.steps } : null;
+    return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, valEnsemble, valScratch, fineTunedModels, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, priorShift: trained.priorShift, seconds: (performance.now() - ta) / 1000, ...predicted };
+  };
+
+  const showScore = (arm: string, s: ArmScore) => {
+    const ns = s.noisyStudent;
+    const nsText = ns
+      ? `; noisy student: ${ns.pseudoLabels} pseudo-labels (${fmtPct(ns.pseudoLabelAccuracy)} right), validation teacher ${fmtPct(ns.valTeacher)} / student ${fmtPct(ns.valStudent)} → ${ns.studentWon ? 'student' : 'teacher'} kept; test teacher ${fmtPct(ns.testTeacher)}`
+      : '';
+    log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}${s.valEnsemble !== null ? `, ensemble ${fmtPct(s.valEnsemble)}` : ''}${s.valScratch !== null ? ` (its random-init network ${fmtPct(s.valScratch)})` : ''}${s.refit ? `; refitted on every label for ${s.refit.steps} steps` : ''}${s.priorShift ? (s.priorShift.applied ? `; prior moved to EM's on ${s.priorShift.items} unlabelled items (${s.priorShift.iterations} iterations)` : `; prior kept: EM collapsed ${s.priorShift.collapsed.join(', ')}`) : ''}${nsText}; ${s.seconds.toFixed(1)} s)`);
+  };
+
+  /** ssl_active: TypiClust in round 0, then the strategy on the probabilities of a linear head over the frozen SSL embeddings, or of the classifier the previous round trained (selectWith). */
+  const activeCurveTask = async (): Promise<ActivePoint[]> => {
+    const active: number[] = [];
+    const curve: ActivePoint[] = [];
+    const needsProbs = STRATEGIES[opts.strategy].needs.includes('probs');
+    let previous: PreviousPrediction | null = null;
+    for (let r = 0; r < sizes.length; r++) {
+      const strategy = r === 0 ? 'typiclust' : opts.strategy;
+      const { picked, uncertaintyFrom } = selectActiveBatch({ strategy, pool, active, k: sizes[r] - active.length, embeddings: sslEmb, labelNames: labelNames(active), classes, seed: opts.seed, round: r, selectWith, previous });
+      active.push(...picked);
+      const last = r === sizes.length - 1;
+      const taken = new Set(active);
+      const predict = selectWith === 'model' && needsProbs && !last ? pool.filter((p) => !taken.has(p)) : undefined;
+      const { predicted, ...score } = await trainArm('ssl', active.slice(), { epochs, fixmatch: fixmatchIn(last), noisyStudent: nsEnabled && last, predict });
+      previous = predict && predicted ? { method: score.method, positions: predict, proba: predicted } : null;
+      curve.push({ ...score, strategy, uncertaintyFrom });
+      showScore(`ssl_active r${r}`, score);
+    }
+    return curve;
+  };
+
+  return {
+    async run(task) {
+      switch (task.arm) {
+        case 'ssl_active':
+          return { arm: task.arm, curve: await activeCurveTask() };
+        case 'ssl_random': {
+          if (!sizes.includes(task.labels)) throw new Error(`ssl_random at ${task.labels} labels is not a curve point (${sizes.join(', ')})`);
+          const last = task.labels === sizes.at(-1);
+          const score = await trainArm('ssl', order.slice(0, task.labels), { epochs, fixmatch: fixmatchIn(last), noisyStudent: nsEnabled && last });
+          showScore('ssl_random', score);
+          return { arm: task.arm, score };
+        }
+        case 'scratch_random': {
+          const score = await trainArm('scratch', order.slice(0, opts.budget), { epochs, fixmatch: fixmatchIn(true), noisyStudent: nsEnabled });
+          showScore('scratch_random', score);
+          return { arm: task.arm, score };
+        }
+        case 'full_supervised': {
+          const score = await trainArm('ssl', pool, { epochs: fullSchedule(opts, pool.length, epochs).fullEpochs, fixmatch: false, noisyStudent: false });
+          showScore('full_supervised', score);
+          return { arm: task.arm, score };
+        }
+      }
+    },
+    dispose() {
+      for (const k of ['ssl', 'scratch'] as const) {
+        initial[k].dispose();
+        encoders[k].dispose();
+      }
+    },
+  };
+}
+
+/** A worker job's runner: loads the data and the (already resolved) encoder itself. */
+export async function openArms(opts: ArmOptions, log: (line: string) => void): Promise<ArmsRunner> {
+  if (!opts.encoderDir) throw new Error('a job needs the resolved encoder folder');
+  const s = armSettings({ ...opts, pretext: undefined });
+  const bd = await loadBenchData(opts);
+  const base = await loadEncoder(opts.encoderDir);
+  return prepareArms(bd, base, opts, s, log);
+}
+
+export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<LabelEfficiencyReport> {
+  const t0 = performance.now();
+  const { log, ...armOpts } = opts;
+  const s = armSettings(armOpts);
+  const { refit, ensemble, keep, trainMethod, selectWith, fixmatchSettings, epochs, minSteps, nsEnabled, nsOptions } = s;
+  const jobs = opts.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 16) throw new UserError(`--jobs expects a whole number of processes from 1 to 16, got ${opts.jobs}`);
+  const bd = await loadBenchData(opts);
+  const { classes, y, test } = bd;
   if (opts.tta && bd.modality !== 'image') throw new UserError(`--tta needs an image dataset (its test-time views are image shifts); ${bd.name} is ${bd.modality}`);
   const pool = bd.train.filter((i) => y[i] >= 0);
   const unlabelledTrain = bd.train.filter((i) => y[i] < 0);
@@ -543,7 +788,7 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   const csvHash = opts.csv ? sha256Hex(Buffer.concat([await readFile(opts.csv.train), Buffer.from('\0'), await readFile(opts.csv.test), Buffer.from(`\0${opts.csv.textColumn}\0${opts.csv.labelColumn}`)])).slice(0, 12) : null;
   log(`${bd.name}: ${bd.modality}, ${bd.train.length} training items (${pool.length} labelled), ${test.length} test items, ${classes.length} classes; split: ${bd.split}`);
 
-  const trainData = subsetData(data, bd.train);
+  const trainData = subsetData(bd.data, bd.train);
   const pretext = opts.pretext ?? defaultPretext(bd.modality);
   const known = pretextsFor(bd.modality);
   if (!known.includes(pretext)) throw new UserError(`--pretext ${JSON.stringify(pretext)} is not a pretext for ${bd.modality} data (${bd.name}); use one of: ${known.join(', ')}`);
@@ -557,147 +802,30 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
   if (cached.plannedEpochs !== null && cached.epochs < cached.plannedEpochs) {
     log(`warning: ${cached.dir} holds ${cached.epochs} of ${cached.plannedEpochs} pretraining epochs (a checkpoint of an unfinished or running pretraining); the report says so`);
   }
-  const sslEmb = await embedAll(base, data);
-  // What --tta averages over (the same views for the scratch encoder: same architecture and config).
+  const basePretext = base.pretext;
   const ttaViews = opts.tta && base instanceof SslEncoder ? viewsFor(base).tta : null;
-  // The SSL encoder's own architecture and views, untrained (a saved encoder may have another pretext or config).
-  const scratchEnc = await randomEncoder(trainData, { pretext: base.pretext, seed: opts.seed, config: base instanceof SslEncoder ? base.config : undefined });
-  const scratchEmb = await embedAll(scratchEnc, data);
-  // With --tta the linear heads read every test-time view too: embedded now, before any fine-tuning moves the encoders.
-  const ttaEmb = ttaViews ? { ssl: await embedViews(base, data), scratch: await embedViews(scratchEnc, data) } : null;
-  if (ttaEmb) log(`test-time views: ${ttaViews!.count - 1} more embeddings of every item per encoder (${ttaViews!.describe})`);
-  // One instance per kind, put back to its initial weights before every fine-tuning run (it keeps
-  // its caches of tokenised texts / spectrograms of the whole dataset).
-  const initial = { ssl: snapshotEncoder(base), scratch: snapshotEncoder(scratchEnc) };
-  const encoders = { ssl: base, scratch: scratchEnc };
-
-  const labelNames = (pos: number[]) => pos.map((p) => classes[y[p]]);
-  const epochs = opts.epochs ?? FINE_TUNE_DEFAULTS.epochs;
-  const minSteps = opts.minSteps ?? BENCH_STEPS_PER_EPOCH * epochs;
-  if (!Number.isInteger(minSteps) || minSteps < 0) throw new UserError(`--min-steps expects a whole number ≥ 0, got ${opts.minSteps}`);
-  const nsEnabled = Boolean(opts.noisyStudent);
-  if (opts.fixmatch !== true && opts.fixmatch !== false && opts.fixmatch !== 'final') throw new UserError(`--fixmatch expects all or final, got ${String(opts.fixmatch)}`);
-  /** Whether a budget arm's training (its final one when `last`) uses FixMatch. */
-  const fixmatchIn = (last: boolean) => opts.fixmatch === true || (opts.fixmatch === 'final' && last);
-  const nsOptions: NoisyStudentOptions = typeof opts.noisyStudent === 'object' ? opts.noisyStudent : {};
-  const runArms = async () => {
-    const testNames = labelNames(test);
-
-    /** Linear head vs fine-tuning (or FixMatch), chosen on a validation split of the labels (src/train/train-classifier.ts). */
-    /** `o.predict`: positions whose calibrated probabilities under the trained classifier to return as well, as `predicted` (before it is freed). */
-    const trainArm = async (kind: 'ssl' | 'scratch', labelled: number[], o: { epochs: number; fixmatch: boolean; noisyStudent: boolean; predict?: number[] }): Promise<ArmScore & { predicted?: Float64Array }> => {
-      const ta = performance.now();
-      // Fine-tuning trains the encoder in place: start from its initial weights.
-      initial[kind].restore();
-      const withScratch = kind === 'ssl' && Boolean(opts.ensembleScratch);
-      if (withScratch) initial.scratch.restore();
-      const labelledSet = new Set(labelled);
-      const nsPool = o.noisyStudent ? unlabelledCandidates(bd.train, labelled, test) : null;
-      const trained = await trainClassifier(
-        { features: kind === 'ssl' ? sslEmb : scratchEmb, ttaFeatures: ttaEmb?.[kind], labelled, y: labelled.map((p) => y[p]), classes, encoder: encoders[kind], data, scratchEncoder: withScratch ? encoders.scratch : undefined },
-        {
-          method: trainMethod,
-          seed: opts.seed,
-          epochs: o.epochs,
-          // No pretrained features to protect: the scratch encoder learns at the head's rate.
-          encoderLr: kind === 'scratch' ? FINE_TUNE_DEFAULTS.lr : FINE_TUNE_DEFAULTS.lr * sslRatio,
-          minSteps,
-          fixmatchUnlabelled: o.fixmatch ? [...pool.filter((p) => !labelledSet.has(p)), ...unlabelledTrain] : undefined,
-          fixmatch: fixmatchSettings,
-          noisyStudent: nsPool ? { ...nsOptions, unlabelled: nsPool } : undefined,
-          alsoPredict: nsPool ? test : undefined,
-          refit,
-          ensemble,
-          scratchEncoderLr: FINE_TUNE_DEFAULTS.lr,
-          keep,
-          tta: opts.tta,
-          priorShift: opts.priorShift ? { unlabelled: limitPool(unlabelledCandidates(bd.train, labelled, test), PRIOR_SHIFT_POOL, opts.seed) } : undefined,
-        },
-      );
-      const metrics = await trained.evaluate(test, testNames);
-      const predicted = o.predict ? { predicted: await trained.proba(o.predict) } : {};
-      trained.dispose();
-      const { method, valLinear, valFineTune, valEnsemble, valScratch, fineTunedModels, fineTuneEpochs, fineTuneBestEpoch } = trained;
-      let noisyStudent: NoisyStudentScore | null = null;
-      const ns = trained.noisyStudentInfo;
-      if (ns) {
-        const known = ns.pseudo.idx.map((p, i) => [y[p], ns.pseudo.y[i]]).filter(([t]) => t >= 0);
-        noisyStudent = {
-          teacher: ns.teacher,
-          pseudoLabels: ns.pseudo.idx.length,
-          perClass: ns.pseudo.perClass,
-          pseudoLabelAccuracy: known.length ? known.filter(([t, p]) => t === p).length / known.length : null,
-          predicted: ns.predicted,
-          valTeacher: ns.valTeacher,
-          valStudent: ns.valStudent,
-          testTeacher: ns.teacherProba ? metricsFromProba(ns.teacherProba, classes, testNames).accuracy : null,
-          testKept: metrics.accuracy,
-          studentSteps: ns.studentSteps,
-          studentWon: ns.won,
-        };
-      }
-      const refitInfo = trained.refit ? { validatedSteps: trained.refit.validatedSteps, steps: trained.refit.steps } : null;
-      return { labels: labelled.length, accuracy: metrics.accuracy, macroF1: metrics.macroF1, ece: metrics.ece, method, valLinear, valFineTune, valEnsemble, valScratch, fineTunedModels, fineTuneEpochs, fineTuneBestEpoch, noisyStudent, refit: refitInfo, priorShift: trained.priorShift, seconds: (performance.now() - ta) / 1000, ...predicted };
-    };
-
-    const sizes = roundSizes(opts.budget, opts.rounds);
-    const showScore = (arm: string, s: ArmScore) => {
-      const ns = s.noisyStudent;
-      const nsText = ns
-        ? `; noisy student: ${ns.pseudoLabels} pseudo-labels (${fmtPct(ns.pseudoLabelAccuracy)} right), validation teacher ${fmtPct(ns.valTeacher)} / student ${fmtPct(ns.valStudent)} → ${ns.studentWon ? 'student' : 'teacher'} kept; test teacher ${fmtPct(ns.testTeacher)}`
-        : '';
-      log(`${arm.padEnd(15)} ${String(s.labels).padStart(6)} labels: accuracy ${(s.accuracy * 100).toFixed(1)}%, macro-F1 ${(s.macroF1 * 100).toFixed(1)}% (${s.method}; validation: linear ${fmtPct(s.valLinear)}, fine-tune ${fmtPct(s.valFineTune)}${s.fineTuneBestEpoch !== null ? ` at epoch ${s.fineTuneBestEpoch}/${s.fineTuneEpochs}` : ''}${s.valEnsemble !== null ? `, ensemble ${fmtPct(s.valEnsemble)}` : ''}${s.valScratch !== null ? ` (its random-init network ${fmtPct(s.valScratch)})` : ''}${s.refit ? `; refitted on every label for ${s.refit.steps} steps` : ''}${s.priorShift ? (s.priorShift.applied ? `; prior moved to EM's on ${s.priorShift.items} unlabelled items (${s.priorShift.iterations} iterations)` : `; prior kept: EM collapsed ${s.priorShift.collapsed.join(', ')}`) : ''}${nsText}; ${s.seconds.toFixed(1)} s)`);
-    };
-
-    // ssl_active: TypiClust in round 0, then the strategy on the probabilities of a linear head over
-    // the frozen SSL embeddings, or of the classifier the previous round trained (selectWith).
-    const active: number[] = [];
-    const activeCurve: Array<ArmScore & { strategy: string; uncertaintyFrom: string | null }> = [];
-    const needsProbs = STRATEGIES[opts.strategy].needs.includes('probs');
-    let previous: PreviousPrediction | null = null;
-    for (let r = 0; r < sizes.length; r++) {
-      const strategy = r === 0 ? 'typiclust' : opts.strategy;
-      const { picked, uncertaintyFrom } = selectActiveBatch({ strategy, pool, active, k: sizes[r] - active.length, embeddings: sslEmb, labelNames: labelNames(active), classes, seed: opts.seed, round: r, selectWith, previous });
-      active.push(...picked);
-      const last = r === sizes.length - 1;
-      const taken = new Set(active);
-      const predict = selectWith === 'model' && needsProbs && !last ? pool.filter((p) => !taken.has(p)) : undefined;
-      const { predicted, ...score } = await trainArm('ssl', active.slice(), { epochs, fixmatch: fixmatchIn(last), noisyStudent: nsEnabled && last, predict });
-      previous = predict && predicted ? { method: score.method, positions: predict, proba: predicted } : null;
-      activeCurve.push({ ...score, strategy, uncertaintyFrom });
-      showScore(`ssl_active r${r}`, score);
-    }
-
-    // ssl_random: nested random label sets (the first n of one seeded permutation).
-    const order = shuffled(pool, mulberry32(opts.seed + 7919));
-    const randomCurve: ArmScore[] = [];
-    for (const n of sizes) {
-      const last = n === sizes.at(-1);
-      const score = await trainArm('ssl', order.slice(0, n), { epochs, fixmatch: fixmatchIn(last), noisyStudent: nsEnabled && last });
-      randomCurve.push(score);
-      showScore(`ssl_random`, score);
-    }
-
-    const scratch = await trainArm('scratch', order.slice(0, opts.budget), { epochs, fixmatch: fixmatchIn(true), noisyStudent: nsEnabled });
-    showScore('scratch_random', scratch);
-
-    const fullSteps = opts.fullSteps ?? 600;
-    const fullTrain = Math.round(pool.length * (1 - FINE_TUNE_DEFAULTS.valFraction));
-    const fullEpochs = opts.fullEpochs ?? Math.max(2, Math.min(epochs, Math.ceil((fullSteps * FINE_TUNE_DEFAULTS.batch) / Math.max(1, fullTrain))));
-    const full = await trainArm('ssl', pool, { epochs: fullEpochs, fixmatch: false, noisyStudent: false });
-    showScore('full_supervised', full);
-    return { sizes, activeCurve, randomCurve, scratch, full, fullEpochs, fullSteps };
-  };
-  let arms: Awaited<ReturnType<typeof runArms>>;
-  try {
-    arms = await runArms();
-  } finally {
-    for (const k of ['ssl', 'scratch'] as const) {
-      initial[k].dispose();
-      encoders[k].dispose();
+  const tta = ttaViews ? { count: ttaViews.count, describe: ttaViews.describe } : null;
+  if (tta) log(`test-time views: ${tta.count - 1} more embeddings of every item per encoder (${tta.describe})`);
+  const sizes = roundSizes(opts.budget, opts.rounds);
+  const tasks = armTasks(sizes);
+  let done: ArmTaskResult[];
+  if (jobs > 1) {
+    // Each job loads the data and embeds it itself; this process only hands out tasks.
+    base.dispose();
+    const jobOpts: ArmOptions = { ...armOpts, encoderDir: cached.dir, pretext: undefined, pretrainEpochs: undefined };
+    log(`${Math.min(jobs, tasks.length)} jobs (one process thread each) share ${tasks.length} tasks: the active curve, ${sizes.length} random curve point(s), scratch, full supervision`);
+    done = await runArmTasks(tasks, jobs, jobOpts, log);
+  } else {
+    const arms = await prepareArms(bd, base, armOpts, s, log);
+    try {
+      done = [];
+      for (const t of tasks) done.push(await arms.run(t));
+    } finally {
+      arms.dispose();
     }
   }
-  const { sizes, activeCurve, randomCurve, scratch, full, fullEpochs, fullSteps } = arms;
+  const { activeCurve, randomCurve, scratch, full } = gatherArms(tasks, done);
+  const { fullEpochs, fullSteps } = fullSchedule(opts, pool.length, epochs);
 
   const target = 0.95 * full.accuracy;
   const curve = (c: ArmScore[]): CurvePoint[] => c.map((p) => ({ labels: p.labels, accuracy: p.accuracy }));
@@ -730,23 +858,24 @@ export async function runLabelEfficiency(opts: LabelEfficiencyOptions): Promise<
         (refit ? `; a fine-tuned winner trained again from the same start on all its labels (validation items too) replaying its learning-rate schedule to the ${keep === 'final' ? 'end' : 'validated step'}, keeping its temperature` : '') +
         (ensemble ? `; the average of the calibrated probabilities of the linear head and ${ensemble === 1 ? 'the fine-tuned model' : `${ensemble} fine-tuned models (seeds seed … seed+${ensemble - 1}; the head weighing one half, the networks' mean the other)`}${opts.ensembleScratch ? ' (in the SSL arms with a network fine-tuned from the random-init encoder on the same labels as a further member, head, SSL networks and it weighing a third each)' : ''}, competing as a third candidate, kept only when it validates strictly better than both` : '') +
         (nsEnabled ? '; noisy student: the trained classifier pseudo-labels the unlabelled training items class-balanced, a student is fine-tuned from the same start on labels + pseudo-labels with strong augmentation and kept only when it validates strictly better' : '') +
-        (ttaViews ? `; every model predicting (on validation too) with its logits averaged over ${ttaViews.describe} (test-time augmentation): the fine-tuned networks over the shifted images, the linear heads over the frozen embeddings of those images, which they also train on` : '') +
+        (tta ? `; every model predicting (on validation too) with its logits averaged over ${tta.describe} (test-time augmentation): the fine-tuned networks over the shifted images, the linear heads over the frozen embeddings of those images, which they also train on` : '') +
         (opts.priorShift ? `; every classifier's probabilities moved from its labels' class prior to the prior EM estimates on up to ${PRIOR_SHIFT_POOL} unlabelled training items (Saerens et al. 2002)` : '') +
         `); ssl_active: round 0 TypiClust, later rounds the strategy on ${selectWith === 'model' ? "the calibrated probabilities of the previous round's trained classifier (with the frozen SSL embeddings for geometry)" : 'a linear head over frozen SSL embeddings'}; scratch_random: randomEncoder, same labels/augmentation/regularisation/epochs as ssl_random (encoder lr = head lr); labelsTo95pct from the per-round learning curves (linear interpolation, null if not reached within the budget)`,
       modality: bd.modality,
       classes: classes.length,
       split: { rule: bd.split, train: bd.train.length, labelledTrain: pool.length, unlabelledTrain: unlabelledTrain.length, test: test.length },
-      encoder: { dir: cached.dir, pretext: base.pretext, epochs: cached.epochs, plannedEpochs: cached.plannedEpochs, pretrainedNow: cached.pretrainedNow, pretrainSeconds: cached.pretrainSeconds },
+      encoder: { dir: cached.dir, pretext: basePretext, epochs: cached.epochs, plannedEpochs: cached.plannedEpochs, pretrainedNow: cached.pretrainedNow, pretrainSeconds: cached.pretrainSeconds },
       rounds: sizes,
       fixmatch: opts.fixmatch ? { enabled: true, when: opts.fixmatch === 'final' ? 'final' : 'all', ...fixmatchSettings } : { enabled: false },
       noisyStudent: nsEnabled ? { enabled: true, ...NOISY_STUDENT_DEFAULTS, ...nsOptions } : { enabled: false },
       refit,
       ensemble: ensemble ? { enabled: true, fineTunedModels: ensemble, scratchMember: Boolean(opts.ensembleScratch) } : { enabled: false },
       priorShift: opts.priorShift ? { enabled: true, poolLimit: PRIOR_SHIFT_POOL } : { enabled: false },
-      tta: ttaViews ? { enabled: true, views: ttaViews.count, what: ttaViews.describe, linearHead: 'trains on every view of the frozen embeddings, averages its logits over them' } : { enabled: false },
+      tta: tta ? { enabled: true, views: tta.count, what: tta.describe, linearHead: 'trains on every view of the frozen embeddings, averages its logits over them' } : { enabled: false },
       train: trainMethod,
       selectWith,
-      fineTune: { ...FINE_TUNE_DEFAULTS, keep, epochs, minSteps, encoderLr: FINE_TUNE_DEFAULTS.lr * sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },
+      jobs: Math.min(jobs, tasks.length),
+      fineTune: { ...FINE_TUNE_DEFAULTS, keep, epochs, minSteps, encoderLr: FINE_TUNE_DEFAULTS.lr * s.sslRatio, scratchEncoderLr: FINE_TUNE_DEFAULTS.lr },
       fullSupervised: { labels: pool.length, epochsCap: fullEpochs, note: `fine-tuning epochs capped at ${fullEpochs}${opts.fullEpochs === undefined ? ` (≈${fullSteps} steps of ${FINE_TUNE_DEFAULTS.batch})` : ' (--full-epochs)'} for the full label set; SSL encoder, no FixMatch` },
       arms: { ssl_active: armDetail(activeCurve.at(-1)!), ssl_random: armDetail(randomCurve.at(-1)!), scratch_random: armDetail(scratch), full_supervised: armDetail(full) },
       curves: {

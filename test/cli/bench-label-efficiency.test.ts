@@ -249,6 +249,31 @@ test('bench label-efficiency --ensemble --ensemble-scratch: the SSL arms\' ensem
   assert.match(bad.json.error.message, /--ensemble-scratch adds a member to the ensemble candidate: it needs --ensemble/);
 });
 
+test('bench label-efficiency --jobs 2: two worker threads share the tasks and report exactly what one job does; bad --jobs → exit 2', () => {
+  const args = ['--budget', '12', '--rounds', '2', '--min-steps', '3', '--ensemble', '--ensemble-scratch', '--cache-dir', join(dir, 'cache')];
+  const one = csvBench(...args, '--report', join(dir, 'out-jobs', 'one.json'));
+  const two = csvBench(...args, '--jobs', '2', '--report', join(dir, 'out-jobs', 'two.json'));
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(two.code, 0, two.stderr);
+  assert.equal(one.json.details.jobs, 1);
+  assert.equal(two.json.details.jobs, 2);
+  // Every task starts from the encoders' initial weights and is seeded alike: the same numbers, to the bit.
+  const numbers = (j: { results: unknown; labelsTo95pct: unknown; details: Record<string, unknown> }) =>
+    JSON.stringify({ results: j.results, labelsTo95pct: j.labelsTo95pct, curves: j.details.curves, arms: j.details.arms, target: j.details.target95pct }, (k, v) => (k === 'seconds' ? undefined : v));
+  assert.equal(numbers(two.json), numbers(one.json));
+  assert.match(two.stderr, /2 jobs \(one process thread each\) share 5 tasks/);
+  // Both jobs took work: the active curve on one, the rest as each came free.
+  assert.match(two.stderr, /\[job 1\] ssl_active r1 /);
+  assert.match(two.stderr, /\[job 2\] (ssl_random|scratch_random|full_supervised) /);
+  assert.doesNotMatch(one.stderr, /\[job \d\]/);
+  const bad = csvBench('--budget', '12', '--jobs', '17');
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.json.error.message, /--jobs expects a whole number of processes from 1 to 16, got 17/);
+  const zero = csvBench('--budget', '12', '--jobs', '0');
+  assert.equal(zero.code, 2, zero.stderr);
+  assert.match(zero.json.error.message, /--jobs/);
+});
+
 test("bench label-efficiency --tta on digits: every arm's models predict with the test-time views (--method linear too: the heads read the views' embeddings); a text dataset → exit 2", () => {
   const report = join(dir, 'out-tta', 'report.json');
   const r = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '20', '--rounds', '1', '--pretrain-epochs', '1', '--epochs', '2', '--full-epochs', '1', '--min-steps', '3', '--method', 'fine-tune', '--tta', '--cache-dir', join(dir, 'cache'), '--report', report, '--json'], {});

@@ -37,6 +37,7 @@ interface LabelEfficiencyFlags {
   pretrainEpochs?: number;
   epochs?: number;
   fullEpochs?: number;
+  jobs?: number;
   sslEncoderLr?: number;
   cacheDir?: string;
   datasets?: string;
@@ -94,6 +95,7 @@ export function registerBench(program: Command) {
     .option('--full-epochs <n>', 'fine-tuning epochs for full_supervised (default: as many as fit in ~600 steps, at most --epochs)', positive('--full-epochs'))
     // The 0–10 range is checked by runLabelEfficiency.
     .option('--ssl-encoder-lr <ratio>', "SSL arms' encoder learning rate as a fraction of the head's (default 0.1; scratch uses 1)", parseNumberOption('--ssl-encoder-lr'))
+    .option('--jobs <n>', "worker threads sharing the arms' tasks (default 1; one core each): the same numbers as one job, in about the longest job's time", positive('--jobs'))
     .option('--cache-dir <dir>', 'encoder cache (default bench/.cache/encoders)')
     .option('--datasets <dir>', 'the shared datasets folder (default ../shared/datasets beside the checkout)')
     .option('--report <file>', 'JSON report (default bench/out/label-efficiency-<dataset>-b<budget>-<strategy>-s<seed>.json)')
@@ -138,6 +140,7 @@ export function registerBench(program: Command) {
           epochs: f.epochs,
           fullEpochs: f.fullEpochs,
           sslEncoderLrRatio: f.sslEncoderLr,
+          jobs: f.jobs,
           cacheDir: resolve(f.cacheDir ?? join(ROOT, 'bench', '.cache', 'encoders')),
           datasetsDir: resolve(f.datasets ?? process.env.TESSERA_DATASETS ?? join(ROOT, '..', 'shared', 'datasets')),
           fashionDir: process.env.TESSERA_FASHION_MNIST ?? FASHION_MNIST_DIR,
