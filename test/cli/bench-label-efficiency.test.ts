@@ -262,9 +262,11 @@ test('bench label-efficiency --jobs 2: two worker threads share the tasks and re
     JSON.stringify({ results: j.results, labelsTo95pct: j.labelsTo95pct, curves: j.details.curves, arms: j.details.arms, target: j.details.target95pct }, (k, v) => (k === 'seconds' ? undefined : v));
   assert.equal(numbers(two.json), numbers(one.json));
   assert.match(two.stderr, /2 jobs \(one process thread each\) share 5 tasks/);
-  // Both jobs took work: the active curve on one, the rest as each came free.
-  assert.match(two.stderr, /\[job 1\] ssl_active r1 /);
-  assert.match(two.stderr, /\[job 2\] (ssl_random|scratch_random|full_supervised) /);
+  // Both jobs took work: the active curve whole on whichever was ready first, the rest as each came free; every task once.
+  const taskLines = [...two.stderr.matchAll(/^\[job (\d)\] (ssl_active r\d|ssl_random|scratch_random|full_supervised) +(\d+) labels/gm)].map((m) => ({ job: m[1], task: `${m[2]} ${m[3]}` }));
+  assert.deepEqual(taskLines.map((l) => l.task).sort(), ['full_supervised 150', 'scratch_random 12', 'ssl_active r0 6', 'ssl_active r1 12', 'ssl_random 12', 'ssl_random 6']);
+  assert.deepEqual(new Set(taskLines.map((l) => l.job)), new Set(['1', '2']));
+  assert.equal(new Set(taskLines.filter((l) => l.task.startsWith('ssl_active')).map((l) => l.job)).size, 1, 'the active rounds run in one job, in order');
   assert.doesNotMatch(one.stderr, /\[job \d\]/);
   const bad = csvBench('--budget', '12', '--jobs', '17');
   assert.equal(bad.code, 2, bad.stderr);
