@@ -10,6 +10,7 @@ import { agreementOfFile, consensusOfFile } from '../../src/label/file-commands.
 import { parseRatings } from '../../src/label/crowd-file.ts';
 import { UserError } from '../../src/core/errors.ts';
 import { STRATEGIES } from '../../src/select/index.ts';
+import { labelForKey, labelKeys } from '../../src/web/lib/keys.ts';
 
 const L = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'cat'];
 const settings = (method: (typeof METHOD_NAMES)[number]) => ({ method, tie: 'unresolved' as const, seed: 0 });
@@ -116,4 +117,12 @@ test('label keys: the file commands take odd labels, and odd --method / --strate
   }
   for (const name of ['constructor', '__proto__', 'toString', 'valueOf']) assert.equal(STRATEGIES[name], undefined, name);
   assert.ok(STRATEGIES.random && STRATEGIES.badge);
+});
+
+test('label keys: the web UI\'s shortcuts bind odd label names like any other (keys by position, never by name)', () => {
+  const many = [...L, ...Array.from({ length: 6 }, (_, i) => `x${i}`), 'toLocaleString', 'isPrototypeOf'];
+  const keys = labelKeys(many);
+  assert.deepEqual(keys.slice(0, 9), ['1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  many.forEach((l, i) => assert.equal(labelForKey(many, keys[i]), l, l));
+  for (const k of ['constructor', '__proto__', 'toString', 'a', 's']) assert.equal(labelForKey(many, k), undefined, k);
 });
