@@ -76,7 +76,7 @@ export async function projectDrift(store: Store, project: Project, req: ProjectD
   const alpha = req.alpha ?? 0.05;
   if (!(alpha > 0 && alpha < 1)) throw new UserError(`alpha expects a number between 0 and 1, got ${alpha}`);
   const tests = req.tests ?? (['mmd', 'ks', 'c2st'] as DriftTestName[]);
-  for (const t of tests) if (!(t in DRIFT_TESTS)) throw new UserError(`test expects ${Object.keys(DRIFT_TESTS).join('|')}, got "${t}"`);
+  for (const t of tests) if (!Object.hasOwn(DRIFT_TESTS, t)) throw new UserError(`test expects ${Object.keys(DRIFT_TESTS).join('|')}, got "${t}"`);
   const seed = req.seed ?? 0;
   const ref = await referenceItems(store.db, project.id, req.reference);
   const cur = await importItems(store.db, project.id, req.current);
