@@ -227,7 +227,7 @@ async function* csvChunks(pages: AsyncIterable<Row[]>, project: Project, withCon
 }
 
 /** Where the API serves an item's bytes (image, audio) or text: relative to the server's address. */
-export const contentUrl = (projectName: string, itemId: number) => `/api/projects/${encodeURIComponent(projectName)}/items/${itemId}/content`;
+const contentUrl = (projectName: string, itemId: number) => `/api/projects/${encodeURIComponent(projectName)}/items/${itemId}/content`;
 
 /**
  * What was labelled, per modality: the text inline (text), the row values inline (tabular), a
@@ -309,8 +309,9 @@ function toCsvRows(rows: Row[], project: Project, withContent: boolean): string 
   for (const { label: l, item } of rows) {
     const ann = annotationsOf(l);
     const review = reviewOf(l);
-    const content = withContent
-      ? [item.sha256, item.modality, item.text ?? '', item.values ? JSON.stringify(item.values) : '', item.text === null && item.values === null ? contentUrl(project.name, item.id) : '', item.mime ?? '', JSON.stringify(item.meta)]
+    const c = withContent ? contentOf(item, project.name) : null;
+    const content = c
+      ? [item.sha256, item.modality, 'text' in c ? c.text : '', 'values' in c ? JSON.stringify(c.values) : '', 'contentUrl' in c ? c.contentUrl : '', 'mime' in c ? c.mime : '', JSON.stringify(item.meta)]
       : [];
     lines.push(
       [
@@ -337,8 +338,8 @@ function toCsvRows(rows: Row[], project: Project, withContent: boolean): string 
 }
 
 /** The names the `choices` results point at: `<Choices name="label" toName="item">` over the object tag `name="item"`. */
-export const LABEL_STUDIO_FROM = 'label';
-export const LABEL_STUDIO_TO = 'item';
+const LABEL_STUDIO_FROM = 'label';
+const LABEL_STUDIO_TO = 'item';
 
 /**
  * One Label Studio task per item, in the form Label Studio's task import accepts

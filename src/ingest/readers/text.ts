@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { Reader, ReadResult, SourceRecord } from '../types.ts';
 import { readCsvRecords } from '../csv.ts';
-import { at, blankText, linesOf, maxBytes, noRecords, reject } from './common.ts';
+import { at, emptyText, linesOf, maxBytes, noRecords, reject } from './common.ts';
 
 /** JSONL: one JSON object per line with a text field, optional id and label fields. */
 export const readJsonl: Reader = async function* (path, opts) {
@@ -114,7 +114,7 @@ function textRecord(
   if (typeof text !== 'string') {
     return reject(where, `field "${textCol}" ${text === undefined ? 'is missing' : `is ${typeof text}`}; expected a string (choose the field with --text-column)`);
   }
-  if (text.trim() === '') return reject(where, blankText(`field "${textCol}"`, text));
+  if (text === '') return reject(where, emptyText(`field "${textCol}"`));
   let key = where;
   if (idCol !== undefined) {
     const id = obj[idCol];
@@ -166,8 +166,8 @@ export const readSms: Reader = async function* (path, opts) {
       continue;
     }
     const text = line.text.slice(tab + 1);
-    if (text.trim() === '') {
-      yield reject(where, blankText('the text after the tab', text));
+    if (text === '') {
+      yield reject(where, emptyText('the text after the tab'));
       continue;
     }
     yield {
@@ -201,8 +201,8 @@ export const readTrec: Reader = async function* (path, opts) {
       yield reject(where, 'expected `COARSE:fine question` (e.g. `DESC:manner How did …`)');
       continue;
     }
-    if (m[3].trim() === '') {
-      yield reject(where, blankText('the question', m[3]));
+    if (m[3] === '') {
+      yield reject(where, emptyText('the question'));
       continue;
     }
     yield {
