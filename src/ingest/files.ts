@@ -1,6 +1,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { UserError, errorMessage } from '../core/errors.ts';
+import { fsCode, linkLoopError } from './fs-errors.ts';
 
 /**
  * Largest media file (WAV, PNG, JPEG) read when `maxRecordBytes` is not given. The text
@@ -22,7 +23,8 @@ const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * extension must be one of `extensions`), else every file below the folder whose extension
  * matches (case-insensitive), sorted by relative path. Hidden entries (names starting with
  * '.', e.g. macOS `._x.wav` resource forks, `.git`) are skipped; symbolic links are followed
- * once (cycles are cut). Throws UserError when PATH is missing or holds no such file.
+ * once (cycles of folders are cut) and dangling ones skipped. Throws UserError when PATH is
+ * missing or holds no such file, or when a link loops (never resolves), naming that link.
  */
 export async function listSourceFiles(path: string, extensions: readonly string[], what: string): Promise<SourceFile[]> {
   const exts = new Set(extensions.map((e) => e.toLowerCase()));
@@ -31,7 +33,7 @@ export async function listSourceFiles(path: string, extensions: readonly string[
   try {
     st = await stat(root);
   } catch (e) {
-    throw new UserError(`${path}: cannot read (${errorMessage(e)}); expected ${what} or a folder of them`);
+    throw linkLoopError(path, e) ?? new UserError(`${path}: cannot read (${errorMessage(e)}); expected ${what} or a folder of them`);
   }
   if (st.isFile()) {
     if (!exts.has(extname(root).toLowerCase())) {
@@ -60,7 +62,10 @@ export async function listSourceFiles(path: string, extensions: readonly string[
       let isDir = ent.isDirectory();
       let isFile = ent.isFile();
       if (ent.isSymbolicLink()) {
-        const t = await stat(abs).catch(() => null); // dangling links are skipped
+        const t = await stat(abs).catch((e: unknown) => {
+          if (fsCode(e) === 'ELOOP') throw linkLoopError(abs, e);
+          return null; // dangling links are skipped
+        });
         isDir = !!t?.isDirectory();
         isFile = !!t?.isFile();
       }

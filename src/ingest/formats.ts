@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { UserError } from '../core/errors.ts';
+import { UserError, errorMessage } from '../core/errors.ts';
+import { fsCode, linkLoopError } from './fs-errors.ts';
 import { FORMATS, type Format, type Reader } from './types.ts';
 
 /** Readers load lazily so a text import never loads sharp or the audio code. */
@@ -32,8 +33,8 @@ export function guessFormat(path: string): Format {
   let st;
   try {
     st = statSync(path);
-  } catch {
-    throw new UserError(`${path}: no such file or folder`);
+  } catch (e) {
+    throw linkLoopError(path, e) ?? new UserError(`${path}: no such file or folder`);
   }
   if (st.isDirectory()) {
     const counts = { wav: 0, images: 0 };
@@ -67,6 +68,16 @@ function countByKind(dir: string, counts: { wav: number; images: number }, depth
     const ext = extname(name).toLowerCase();
     if (ext === '.wav') counts.wav++;
     else if (IMAGE_EXT.has(ext)) counts.images++;
-    else if (!name.startsWith('.') && statSync(p).isDirectory()) countByKind(p, counts, depth + 1);
+    else if (!name.startsWith('.') && isDirectory(p)) countByKind(p, counts, depth + 1);
+  }
+}
+
+/** Whether P is (or links to) a folder. A dangling link is not one; a link loop is an error naming P. */
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch (e) {
+    if (fsCode(e) === 'ENOENT') return false;
+    throw linkLoopError(p, e) ?? new UserError(`${p}: cannot read (${fsCode(e) ?? errorMessage(e)})`);
   }
 }

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { sql } from 'kysely';
 import { CancelledError, UserError } from '../core/errors.ts';
 import { sha256Hex } from '../core/hash.ts';
@@ -36,6 +36,11 @@ export interface ImportReport {
   errors: RejectedRecord[];
   /** With redactPii: records that had PII replaced. */
   redacted?: number;
+  /**
+   * Only on a refused import (records rejected, no skipInvalid): the valid records that were not
+   * imported because of the rejected ones, as they would have counted (`--skip-invalid` imports them).
+   */
+  wouldImport?: { new: number; unchanged: number };
 }
 
 export interface ImportHooks {
@@ -53,8 +58,18 @@ const BATCH = 1000;
 /** Thrown (and so rolling the transaction back) when records were rejected without --skip-invalid. */
 export class ImportRejectedError extends UserError {
   constructor(readonly report: ImportReport) {
-    super(`import refused: ${report.rejected} record(s) rejected, nothing imported (fix them, or pass --skip-invalid to import the rest)`, 'E_IMPORT_REJECTED');
+    super(refusalMessage(report), 'E_IMPORT_REJECTED');
   }
+}
+
+/** "import refused: 1 record rejected, so the 3 valid records (2 new, 1 unchanged) were not imported either; …" */
+export function refusalMessage(r: ImportReport): string {
+  const w = r.wouldImport ?? { new: 0, unchanged: 0 };
+  const valid = w.new + w.unchanged;
+  const head = `import refused: ${r.rejected.toLocaleString('en')} record${r.rejected === 1 ? '' : 's'} rejected`;
+  if (valid === 0) return `${head} and none valid: nothing imported; fix the source`;
+  const them = valid === 1 ? 'the 1 valid record' : `the ${valid.toLocaleString('en')} valid records`;
+  return `${head}, so ${them} (${w.new} new, ${w.unchanged} unchanged) ${valid === 1 ? 'was' : 'were'} not imported either; fix the rejected records, or pass --skip-invalid to import the valid ones`;
 }
 
 /**
@@ -113,7 +128,13 @@ export async function runImport(store: Store, req: ImportRequest, hooks: ImportH
     }
     await flush();
 
-    if (report.rejected > 0 && !req.skipInvalid) throw new ImportRejectedError({ ...report, imported: 0, unchanged: 0 });
+    // A source that holds no record (a header row only, blank lines only) imports nothing: refused
+    // like an empty file rather than recorded as an import of nothing. Text readers say it with the
+    // line first; this covers every other reader.
+    if (records === 0) throw new UserError(`${basename(path)}: no records found; expected at least one record`, 'E_NO_RECORDS');
+    if (report.rejected > 0 && !req.skipInvalid) {
+      throw new ImportRejectedError({ ...report, imported: 0, unchanged: 0, wouldImport: { new: report.imported, unchanged: report.unchanged } });
+    }
     await trx
       .updateTable('import_sources')
       .set({ status: 'committed', finished_at: nowIso(), imported: report.imported, unchanged: report.unchanged, rejected: report.rejected, errors: JSON.stringify(report.errors.slice(0, 100)) })

@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { UserError } from '../core/errors.ts';
+import { linkLoopError } from './fs-errors.ts';
 
 /** Opens a file as a byte stream, gunzipping when it starts with the gzip magic (not by name). */
 export async function openBytes(path: string): Promise<Readable> {
@@ -13,7 +14,7 @@ export async function openBytes(path: string): Promise<Readable> {
     size = st.size;
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw linkLoopError(path, e) ?? new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   if (size === 0) throw new UserError(`${path}: empty file (0 bytes), expected at least one record`);
   const fh = await open(path, 'r');

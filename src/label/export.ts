@@ -12,7 +12,14 @@ import type { Conn } from './tx.ts';
  * Export of final labels with provenance: JSONL (one decided item per line, full provenance),
  * CSV (one row per item, provenance summarised in columns), Label Studio JSON (tasks with each
  * annotation as a Label Studio annotation and the final label as the ground-truth one).
- * An export is audit-logged (who took which labels out, how many, in which format).
+ * With `content: 'include'` (the default) JSONL and CSV also carry what was labelled, so training
+ * data needs no join: the text (text items), the row values (tabular), a content reference (image,
+ * audio: the API content URL and MIME type beside the sha256), and the item's metadata. Fields
+ * are only ever added: JSONL keys after the existing ones, CSV columns after the existing ones;
+ * `content: 'none'` gives the labels-and-provenance file alone. docs/export.md is the user's guide.
+ * CSV cells that a spreadsheet would run as a formula are neutralised (see `spreadsheetSafe`);
+ * JSONL and Label Studio JSON are exact.
+ * An export is audit-logged (who took which labels out, how many, in which format, with content or not).
  * Residency: items tagged for a region the project does not export to are left out, and the
  * refusal is audit-logged (`residency.refused`) in the same transaction (src/audit/residency.ts).
  *
@@ -26,8 +33,13 @@ import type { Conn } from './tx.ts';
 export const EXPORT_FORMATS = ['jsonl', 'csv', 'label-studio'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
+/** Whether JSONL and CSV carry the items' content and metadata (`include`) or labels alone (`none`). */
+export const EXPORT_CONTENT = ['include', 'none'] as const;
+export type ExportContent = (typeof EXPORT_CONTENT)[number];
+
 export interface ExportHead {
   format: ExportFormat;
+  content: ExportContent;
   contentType: string;
   /** Items decided (and exportable) when the export started: what the audit event records. */
   items: number;
@@ -51,6 +63,9 @@ interface ExportItem {
   values: Record<string, unknown> | null;
   sha256: string;
   residency: string;
+  meta: Record<string, unknown>;
+  /** MIME type of the stored bytes (image, audio); null for text and tabular items. */
+  mime: string | null;
 }
 
 interface Row {
@@ -75,6 +90,7 @@ export function exportPageQuery(db: Conn, projectId: number, after: number, limi
   return db
     .selectFrom('label_items')
     .innerJoin('items', 'items.id', 'label_items.item_id')
+    .leftJoin('blobs', 'blobs.sha256', 'items.blob_sha256')
     .select([
       'label_items.item_id',
       'items.source_key',
@@ -90,6 +106,8 @@ export function exportPageQuery(db: Conn, projectId: number, after: number, limi
       'items.data',
       'items.sha256',
       'items.residency',
+      'items.meta',
+      'blobs.mime',
     ])
     .where('label_items.project_id', '=', projectId)
     .where('label_items.status', '=', 'done')
@@ -115,9 +133,13 @@ async function decidedByRegion(db: Conn, projectId: number): Promise<Map<string,
  * Starts an export: checks the format, writes the audit events (and a residency refusal) in
  * one transaction, and returns the counts with `chunks()`, which streams the file.
  */
-export async function openExport(store: Store, project: Project, actor: Actor, format: string, opts: { pageSize?: number } = {}): Promise<ExportStream> {
+export async function openExport(store: Store, project: Project, actor: Actor, format: string, opts: { pageSize?: number; content?: string } = {}): Promise<ExportStream> {
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new UserError(`format: expected ${EXPORT_FORMATS.join('|')}, got "${format}"`);
   const fmt = format as ExportFormat;
+  const content = opts.content ?? 'include';
+  if (!(EXPORT_CONTENT as readonly string[]).includes(content)) throw new UserError(`content: expected ${EXPORT_CONTENT.join('|')}, got "${content}"`);
+  if (fmt === 'label-studio' && content === 'none') throw new UserError('content: "none" applies to jsonl and csv; a Label Studio task needs its data (use --content include, the default)');
+  const withContent = content === 'include';
   const pageSize = opts.pageSize ?? EXPORT_PAGE;
   const policy = residencyPolicy(project);
   const head = await change(store, project, actor, async (ctx) => {
@@ -150,18 +172,18 @@ export async function openExport(store: Store, project: Project, actor: Actor, f
       await record(ctx, 'residency.refused', `project:${project.id}`, payload);
       refused = { items: refusedItems, regions: refusedRegions };
     }
-    await record(ctx, 'export', `project:${project.id}`, { format: fmt, items, taxonomyVersion: taxonomy.version });
+    await record(ctx, 'export', `project:${project.id}`, { format: fmt, items, taxonomyVersion: taxonomy.version, content });
     return { items, refused, kind: taxonomy.kind };
   });
   const contentType = fmt === 'jsonl' ? 'application/x-ndjson' : fmt === 'csv' ? 'text/csv; charset=utf-8' : 'application/json';
   const pages = () => exportPages(store.db, project.id, pageSize, (r) => exportAllowed(policy, r.item.residency));
-  const chunks = () => (fmt === 'jsonl' ? jsonlChunks(pages(), project) : fmt === 'csv' ? csvChunks(pages()) : labelStudioChunks(pages(), head.kind, project.name));
-  return { format: fmt, contentType, items: head.items, ...(head.refused ? { refused: head.refused } : {}), chunks };
+  const chunks = () => (fmt === 'jsonl' ? jsonlChunks(pages(), project, withContent) : fmt === 'csv' ? csvChunks(pages(), project, withContent) : labelStudioChunks(pages(), head.kind, project.name));
+  return { format: fmt, content: content as ExportContent, contentType, items: head.items, ...(head.refused ? { refused: head.refused } : {}), chunks };
 }
 
 /** The whole export as one string (small projects, tests): prefer `openExport(…).chunks()`. */
-export async function exportLabels(store: Store, project: Project, actor: Actor, format: string): Promise<ExportResult> {
-  const { chunks, ...head } = await openExport(store, project, actor, format);
+export async function exportLabels(store: Store, project: Project, actor: Actor, format: string, opts: { content?: string } = {}): Promise<ExportResult> {
+  const { chunks, ...head } = await openExport(store, project, actor, format, opts);
   let body = '';
   for await (const c of chunks()) body += c;
   return { ...head, body };
@@ -176,7 +198,16 @@ async function* exportPages(db: Conn, projectId: number, pageSize: number, allow
     for (const r of page) {
       const row: Row = {
         label: finalLabelOf(r),
-        item: { id: r.item_id, modality: r.modality, text: r.text, values: r.data ? JSON.parse(r.data) : null, sha256: r.sha256, residency: r.residency },
+        item: {
+          id: r.item_id,
+          modality: r.modality,
+          text: r.text,
+          values: r.data ? JSON.parse(r.data) : null,
+          sha256: r.sha256,
+          residency: r.residency,
+          meta: JSON.parse(r.meta) as Record<string, unknown>,
+          mime: r.mime ?? null,
+        },
       };
       if (allowed(row)) rows.push(row);
     }
@@ -186,13 +217,27 @@ async function* exportPages(db: Conn, projectId: number, pageSize: number, allow
   }
 }
 
-async function* jsonlChunks(pages: AsyncIterable<Row[]>, project: Project): AsyncGenerator<string> {
-  for await (const rows of pages) yield toJsonl(rows, project);
+async function* jsonlChunks(pages: AsyncIterable<Row[]>, project: Project, withContent: boolean): AsyncGenerator<string> {
+  for await (const rows of pages) yield toJsonl(rows, project, withContent);
 }
 
-async function* csvChunks(pages: AsyncIterable<Row[]>): AsyncGenerator<string> {
-  yield CSV_HEADER.join(',') + '\n';
-  for await (const rows of pages) yield toCsvRows(rows);
+async function* csvChunks(pages: AsyncIterable<Row[]>, project: Project, withContent: boolean): AsyncGenerator<string> {
+  yield (withContent ? [...CSV_HEADER, ...CSV_CONTENT_HEADER] : CSV_HEADER).join(',') + '\n';
+  for await (const rows of pages) yield toCsvRows(rows, project, withContent);
+}
+
+/** Where the API serves an item's bytes (image, audio) or text: relative to the server's address. */
+const contentUrl = (projectName: string, itemId: number) => `/api/projects/${encodeURIComponent(projectName)}/items/${itemId}/content`;
+
+/**
+ * What was labelled, per modality: the text inline (text), the row values inline (tabular), a
+ * reference to the stored bytes (image, audio: the content URL and MIME type; the sha256 of the
+ * bytes is the export's `sha256`). Keys in this order are what JSONL adds after `modality`.
+ */
+function contentOf(item: ExportItem, projectName: string): { text: string } | { values: Record<string, unknown> } | { contentUrl: string; mime: string | null } {
+  if (item.text !== null) return { text: item.text };
+  if (item.values !== null) return { values: item.values };
+  return { contentUrl: contentUrl(projectName, item.id), mime: item.mime };
 }
 
 /**
@@ -212,7 +257,7 @@ async function* labelStudioChunks(pages: AsyncIterable<Row[]>, kind: 'single' | 
   yield first ? '[]\n' : '\n]\n';
 }
 
-function toJsonl(rows: Row[], project: Project): string {
+function toJsonl(rows: Row[], project: Project, withContent: boolean): string {
   return rows
     .map(({ label: l, item }) =>
       JSON.stringify({
@@ -226,6 +271,7 @@ function toJsonl(rows: Row[], project: Project): string {
         taxonomyVersion: l.taxonomyVersion,
         decidedAt: l.decidedAt,
         provenance: l.provenance,
+        ...(withContent ? { modality: item.modality, ...contentOf(item, project.name), meta: item.meta } : {}),
       }),
     )
     .map((s) => s + '\n')
@@ -233,6 +279,8 @@ function toJsonl(rows: Row[], project: Project): string {
 }
 
 const CSV_HEADER = ['item', 'source_key', 'labels', 'source', 'confidence', 'taxonomy_version', 'decided_at', 'method', 'annotators', 'annotator_labels', 'reviewer', 'review_decision', 'review_reason'];
+/** Appended with content: the columns above keep their places. `values` and `meta` are JSON. */
+const CSV_CONTENT_HEADER = ['sha256', 'modality', 'text', 'values', 'content_url', 'mime', 'meta'];
 
 /** RFC 4180 quoting: only fields with a comma, quote or line break are quoted. */
 export function csvField(v: unknown): string {
@@ -240,11 +288,31 @@ export function csvField(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function toCsvRows(rows: Row[]): string {
+/** First characters that make a spreadsheet (Excel, LibreOffice, Google Sheets) read a cell as a formula. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * Formula injection (CWE-1236): a label, text or name such as `=HYPERLINK("http://…"&A1)` or
+ * `@SUM(…)` would run when the CSV is opened in a spreadsheet. OWASP's rule: a string cell that
+ * starts with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`, which spreadsheets
+ * take as "this is text" (and hide). Numbers the export writes itself are left alone.
+ */
+export function spreadsheetSafe(v: unknown): unknown {
+  return typeof v === 'string' && FORMULA_START.test(v) ? `'${v}` : v;
+}
+
+/** A CSV cell of the label export: neutralised against formulas, then RFC 4180-quoted. */
+const exportCell = (v: unknown) => csvField(spreadsheetSafe(v));
+
+function toCsvRows(rows: Row[], project: Project, withContent: boolean): string {
   const lines: string[] = [];
-  for (const { label: l } of rows) {
+  for (const { label: l, item } of rows) {
     const ann = annotationsOf(l);
     const review = reviewOf(l);
+    const c = withContent ? contentOf(item, project.name) : null;
+    const content = c
+      ? [item.sha256, item.modality, 'text' in c ? c.text : '', 'values' in c ? JSON.stringify(c.values) : '', 'contentUrl' in c ? c.contentUrl : '', 'mime' in c ? c.mime : '', JSON.stringify(item.meta)]
+      : [];
     lines.push(
       [
         l.itemId,
@@ -260,40 +328,56 @@ function toCsvRows(rows: Row[]): string {
         review?.reviewer ?? '',
         review?.decision ?? '',
         review?.reason ?? '',
+        ...content,
       ]
-        .map(csvField)
+        .map(exportCell)
         .join(','),
     );
   }
   return lines.map((l) => l + '\n').join('');
 }
 
-/** Label Studio's JSON export format: one task per item, `choices` results. */
+/** The names the `choices` results point at: `<Choices name="label" toName="item">` over the object tag `name="item"`. */
+const LABEL_STUDIO_FROM = 'label';
+const LABEL_STUDIO_TO = 'item';
+
+/**
+ * One Label Studio task per item, in the form Label Studio's task import accepts
+ * (label_studio/tasks/serializers.py, BaseTaskSerializerBulk, and tasks/validation.py):
+ * - `completed_by` is left out. Label Studio takes only a user id of its own organisation or
+ *   `{"email": …}` of a member there, and refuses the whole import for anything else (it did for
+ *   the annotator names this export used to write); without it the annotations belong to the user
+ *   who imports. Who answered what stays in the task's `meta` (Label Studio keeps it) and in each
+ *   annotation's `meta`.
+ * - an annotation's `id` becomes Label Studio's `import_id`: Tessera's annotation id (a positive
+ *   integer). The ground-truth annotation (the final label) is not one of Tessera's: no id.
+ * - `data` holds what the labelling config's object tag reads (docs/export.md): `$text`,
+ *   `$image` or `$audio` (the content URL), or `$values` (the row as an object, for `<Table>`).
+ */
 function labelStudioTask({ label: l, item }: Row, kind: 'single' | 'multi', projectName: string) {
-  const result = (labels: string[]) => [{ from_name: 'label', to_name: 'item', type: 'choices', value: { choices: labels }, ...(kind === 'multi' ? { meta: { multiple: true } } : {}) }];
+  const result = (labels: string[]) => [{ from_name: LABEL_STUDIO_FROM, to_name: LABEL_STUDIO_TO, type: 'choices', value: { choices: labels }, ...(kind === 'multi' ? { meta: { multiple: true } } : {}) }];
   const review = reviewOf(l);
-  const annotations: Array<Record<string, unknown>> = annotationsOf(l).map((a) => ({
-    id: a.id,
-    completed_by: a.annotator,
+  const anns = annotationsOf(l);
+  const decidedBy = review ? review.reviewer : `consensus:${consensusOf(l)?.method ?? ''}`;
+  const annotations: Array<Record<string, unknown>> = anns.map((a) => ({
+    ...(Number.isInteger(a.id) && a.id > 0 ? { id: a.id } : {}),
     created_at: a.at,
     lead_time: a.timeMs / 1000,
     ground_truth: false,
     result: result(a.labels),
-    meta: { taxonomyVersion: a.taxonomyVersion },
+    meta: { annotator: a.annotator, taxonomyVersion: a.taxonomyVersion },
   }));
   annotations.push({
-    id: -l.itemId,
-    completed_by: review ? review.reviewer : `consensus:${consensusOf(l)?.method ?? ''}`,
     created_at: l.decidedAt ?? '',
     lead_time: 0,
     ground_truth: true,
     result: result(l.labels ?? []),
-    meta: { taxonomyVersion: l.taxonomyVersion, source: l.source, confidence: l.confidence, review },
+    meta: { decidedBy, taxonomyVersion: l.taxonomyVersion, source: l.source, confidence: l.confidence, review },
   });
   return {
     id: l.itemId,
-    data: item.text !== null ? { text: item.text } : item.values ? { ...item.values } : { [item.modality === 'audio' ? 'audio' : 'image']: `/api/projects/${encodeURIComponent(projectName)}/items/${l.itemId}/content` },
-    meta: { sourceKey: l.sourceKey, sha256: item.sha256 },
+    data: item.text !== null ? { text: item.text } : item.values ? { values: item.values } : { [item.modality === 'audio' ? 'audio' : 'image']: contentUrl(projectName, l.itemId) },
+    meta: { sourceKey: l.sourceKey, sha256: item.sha256, annotators: anns.map((a) => a.annotator), decidedBy },
     annotations,
   };
 }

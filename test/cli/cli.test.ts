@@ -32,7 +32,7 @@ for (const kind of STORE_KINDS) {
       const before = await snapshot(t.store);
       const r = tessera(['import', bad, '--project', 'sms', '--id-column', 'id', '--json'], t.env);
       assert.equal(r.code, 2);
-      assert.deepEqual(r.json, { imported: 0, unchanged: 0, rejected: 1, errors: [{ where: `${kind}-bad.csv:3`, message: 'wrong column count: expected 3 fields (id,text,label), got 4' }] });
+      assert.deepEqual(r.json, { imported: 0, unchanged: 0, rejected: 1, errors: [{ where: `${kind}-bad.csv:3`, message: 'wrong column count: expected 3 fields (id,text,label), got 4' }], wouldImport: { new: 1, unchanged: 0 } });
       assert.deepEqual(await snapshot(t.store), before);
 
       const rejects = join(dir, `${kind}-rejects.jsonl`);

@@ -1,6 +1,6 @@
-// Streaming export (issue #8, 1,000,000 items): the export is an async generator of chunks, one
-// page of items each. Its output must be byte for byte what the in-memory export gave (reference
-// below: the previous implementation, verbatim in substance); the HTTP route sends it with chunked
+// Streaming export (1,000,000 items): the export is an async generator of chunks, one page of
+// items each. Its output must be byte for byte what an in-memory export gives (reference below:
+// the whole project read first, then formatted, with and without the items' content); the HTTP route sends it with chunked
 // transfer and reads pages only as the client takes them; `tessera export --out` writes a
 // temporary file and renames it, so a failed or killed export leaves no partial file.
 import { describe, test, before, after } from 'node:test';
@@ -37,8 +37,12 @@ const csvField = (v: unknown) => {
   const s = v === null || v === undefined ? '' : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
+/** OWASP's formula rule for string cells: a leading `'` before =, +, -, @, tab, CR. */
+const cell = (v: unknown) => csvField(typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
+const contentUrl = (project: Project, id: number) => `/api/projects/${encodeURIComponent(project.name)}/items/${id}/content`;
 
-async function referenceExport(store: Store, project: Project, fmt: ExportFormat): Promise<string> {
+async function referenceExport(store: Store, project: Project, fmt: ExportFormat, content: 'include' | 'none' = 'include'): Promise<string> {
+  const withContent = content === 'include';
   const taxonomy = await currentTaxonomy(store.db, project.id);
   let rows: Array<{ label: FinalLabelRow; item: ItemRow }> = [];
   for (let after = 0; ; ) {
@@ -50,30 +54,40 @@ async function referenceExport(store: Store, project: Project, fmt: ExportFormat
   }
   const policy = residencyPolicy(project);
   rows = rows.filter((r) => exportAllowed(policy, r.item.residency));
+  const contentOf = (item: ItemRow) => (item.text !== null ? { text: item.text } : item.values ? { values: item.values } : { contentUrl: contentUrl(project, item.id), mime: item.blob?.mime ?? null });
   if (fmt === 'jsonl') {
-    return rows.map(({ label: l, item }) => JSON.stringify({ project: project.name, item: l.itemId, sourceKey: l.sourceKey, sha256: item.sha256, labels: l.labels, source: l.source, confidence: l.confidence, taxonomyVersion: l.taxonomyVersion, decidedAt: l.decidedAt, provenance: l.provenance }) + '\n').join('');
+    return rows
+      .map(({ label: l, item }) =>
+        JSON.stringify({
+          project: project.name, item: l.itemId, sourceKey: l.sourceKey, sha256: item.sha256, labels: l.labels, source: l.source, confidence: l.confidence, taxonomyVersion: l.taxonomyVersion, decidedAt: l.decidedAt, provenance: l.provenance,
+          ...(withContent ? { modality: item.modality, ...contentOf(item), meta: item.meta } : {}),
+        }) + '\n',
+      )
+      .join('');
   }
   if (fmt === 'csv') {
-    const lines = ['item,source_key,labels,source,confidence,taxonomy_version,decided_at,method,annotators,annotator_labels,reviewer,review_decision,review_reason'];
-    for (const { label: l } of rows) {
+    const lines = ['item,source_key,labels,source,confidence,taxonomy_version,decided_at,method,annotators,annotator_labels,reviewer,review_decision,review_reason' + (withContent ? ',sha256,modality,text,values,content_url,mime,meta' : '')];
+    for (const { label: l, item } of rows) {
       const ann = annotationsOf(l);
       const review = reviewOf(l);
-      lines.push([l.itemId, l.sourceKey, (l.labels ?? []).join('|'), l.source, l.confidence, l.taxonomyVersion, l.decidedAt, consensusOf(l)?.method ?? '', ann.map((a) => a.annotator).join('|'), ann.map((a) => a.labels.join('+')).join('|'), review?.reviewer ?? '', review?.decision ?? '', review?.reason ?? ''].map(csvField).join(','));
+      const extra = withContent ? [item.sha256, item.modality, item.text ?? '', item.values ? JSON.stringify(item.values) : '', item.blob ? contentUrl(project, item.id) : '', item.blob?.mime ?? '', JSON.stringify(item.meta)] : [];
+      lines.push([l.itemId, l.sourceKey, (l.labels ?? []).join('|'), l.source, l.confidence, l.taxonomyVersion, l.decidedAt, consensusOf(l)?.method ?? '', ann.map((a) => a.annotator).join('|'), ann.map((a) => a.labels.join('+')).join('|'), review?.reviewer ?? '', review?.decision ?? '', review?.reason ?? '', ...extra].map(cell).join(','));
     }
     return lines.join('\n') + '\n';
   }
   const result = (labels: string[]) => [{ from_name: 'label', to_name: 'item', type: 'choices', value: { choices: labels }, ...(taxonomy.kind === 'multi' ? { meta: { multiple: true } } : {}) }];
   const tasks = rows.map(({ label: l, item }) => {
     const review = reviewOf(l);
-    const annotations: Array<Record<string, unknown>> = annotationsOf(l).map((a) => ({ id: a.id, completed_by: a.annotator, created_at: a.at, lead_time: a.timeMs / 1000, ground_truth: false, result: result(a.labels), meta: { taxonomyVersion: a.taxonomyVersion } }));
-    annotations.push({ id: -l.itemId, completed_by: review ? review.reviewer : `consensus:${consensusOf(l)?.method ?? ''}`, created_at: l.decidedAt ?? '', lead_time: 0, ground_truth: true, result: result(l.labels ?? []), meta: { taxonomyVersion: l.taxonomyVersion, source: l.source, confidence: l.confidence, review } });
-    return { id: l.itemId, data: item.text !== null ? { text: item.text } : item.values ? { ...item.values } : { [item.modality === 'audio' ? 'audio' : 'image']: `/api/projects/${encodeURIComponent(project.name)}/items/${l.itemId}/content` }, meta: { sourceKey: l.sourceKey, sha256: item.sha256 }, annotations };
+    const decidedBy = review ? review.reviewer : `consensus:${consensusOf(l)?.method ?? ''}`;
+    const annotations: Array<Record<string, unknown>> = annotationsOf(l).map((a) => ({ id: a.id, created_at: a.at, lead_time: a.timeMs / 1000, ground_truth: false, result: result(a.labels), meta: { annotator: a.annotator, taxonomyVersion: a.taxonomyVersion } }));
+    annotations.push({ created_at: l.decidedAt ?? '', lead_time: 0, ground_truth: true, result: result(l.labels ?? []), meta: { decidedBy, taxonomyVersion: l.taxonomyVersion, source: l.source, confidence: l.confidence, review } });
+    return { id: l.itemId, data: item.text !== null ? { text: item.text } : item.values ? { values: item.values } : { [item.modality === 'audio' ? 'audio' : 'image']: contentUrl(project, l.itemId) }, meta: { sourceKey: l.sourceKey, sha256: item.sha256, annotators: annotationsOf(l).map((a) => a.annotator), decidedBy }, annotations };
   });
   return JSON.stringify(tasks, null, 2) + '\n';
 }
 
-async function collect(store: Store, project: Project, fmt: ExportFormat, pageSize?: number): Promise<{ body: string; chunks: number; items: number }> {
-  const ex = await openExport(store, project, OP, fmt, { pageSize });
+async function collect(store: Store, project: Project, fmt: ExportFormat, pageSize?: number, content?: 'include' | 'none'): Promise<{ body: string; chunks: number; items: number }> {
+  const ex = await openExport(store, project, OP, fmt, { pageSize, content });
   let body = '';
   let chunks = 0;
   for await (const c of ex.chunks()) {
@@ -130,6 +144,7 @@ for (const kind of STORE_KINDS) {
         assert.equal(got.items, 2400);
         assert.equal(got.body, expected, `${fmt}: byte-identical`);
         assert.equal((await collect(t.store, project, fmt)).body, expected, `${fmt}: default page size`);
+        if (fmt !== 'label-studio') assert.equal((await collect(t.store, project, fmt, 97, 'none')).body, await referenceExport(t.store, project, fmt, 'none'), `${fmt}: labels only`);
       }
       const whole = await exportLabels(t.store, project, OP, 'csv');
       assert.deepEqual(whole.refused, { items: 80, regions: { eu: 80 } });
@@ -141,6 +156,7 @@ for (const kind of STORE_KINDS) {
     test('an empty export is a valid file in every format', async () => {
       const project = await labelledProject(t.store, dir, 'empty', 10, 0);
       for (const fmt of FORMATS) assert.equal((await collect(t.store, project, fmt)).body, await referenceExport(t.store, project, fmt));
+      for (const fmt of ['jsonl', 'csv'] as const) assert.equal((await collect(t.store, project, fmt, undefined, 'none')).body, await referenceExport(t.store, project, fmt, 'none'));
       assert.equal((await collect(t.store, project, 'label-studio')).body, '[]\n');
     });
   });

@@ -293,9 +293,9 @@ for (const kind of STORE_KINDS) {
       assert.equal(rows[1].provenance.review.reviewer, 'user:rev');
       const csv = await api.call('GET', `${P}/export?format=csv`, tok.adm);
       const lines = csv.text.trim().split('\n');
-      assert.equal(lines[0], 'item,source_key,labels,source,confidence,taxonomy_version,decided_at,method,annotators,annotator_labels,reviewer,review_decision,review_reason');
+      assert.equal(lines[0], 'item,source_key,labels,source,confidence,taxonomy_version,decided_at,method,annotators,annotator_labels,reviewer,review_decision,review_reason,sha256,modality,text,values,content_url,mime,meta');
       assert.equal(lines.length, 3);
-      assert.match(lines[2], /,bird,review,,1,.*,majority,ann-a\|ann-b,dog\|bird,user:rev,fix,disagreement$/);
+      assert.match(lines[2], /,bird,review,,1,.*,majority,ann-a\|ann-b,dog\|bird,user:rev,fix,disagreement,[0-9a-f]{64},text,/);
       const ls = (await api.call('GET', `${P}/export?format=label-studio`, tok.mgr)).json;
       assert.equal(ls.length, 2);
       assert.equal(ls[1].annotations.length, 3);

@@ -98,9 +98,23 @@ export function registerImport(program: Command) {
 }
 
 function humanReport(r: ImportReport & { rejectsFile?: string; monitors?: Array<{ monitor: number; status: string; alert?: number; message?: string }>; monitorError?: string }, status: string): string {
-  const lines = [`${status === 'succeeded' ? 'imported' : 'NOT imported'}: ${r.imported} new, ${r.unchanged} unchanged, ${r.rejected} rejected${r.redacted !== undefined ? `, ${r.redacted} with PII redacted` : ''}`];
+  const lines: string[] = [];
+  if (r.wouldImport) {
+    // Refused for rejected records: say what the valid ones would have been and how to import them.
+    const valid = r.wouldImport.new + r.wouldImport.unchanged;
+    const counts = `(${r.wouldImport.new} new, ${r.wouldImport.unchanged} unchanged)`;
+    const rest = valid === 0 ? 'and no record was valid' : valid === 1 ? `so the 1 valid record ${counts} was not imported either` : `so none of the ${valid} valid records ${counts} was imported either`;
+    lines.push(`NOT imported: ${r.rejected} record${r.rejected === 1 ? '' : 's'} rejected, ${rest}`);
+  } else if (status !== 'succeeded' && r.rejected === 0 && r.errors.length === 1) {
+    // The source as a whole could not be read (missing, empty, a link loop…): the one error says why.
+    return `NOT imported: ${r.errors[0].message}`;
+  } else {
+    lines.push(`${status === 'succeeded' ? 'imported' : 'NOT imported'}: ${r.imported} new, ${r.unchanged} unchanged, ${r.rejected} rejected${r.redacted !== undefined ? `, ${r.redacted} with PII redacted` : ''}`);
+  }
   for (const e of r.errors.slice(0, 20)) lines.push(`  ${e.where}: ${e.message}`);
   if (r.errors.length > 20) lines.push(`  … and ${r.rejected - 20} more`);
+  if (r.wouldImport && r.wouldImport.new + r.wouldImport.unchanged > 0) lines.push('fix the rejected records, or pass --skip-invalid to import the valid ones (the rejected ones go to a JSONL report, --rejects FILE)');
+  else if (r.wouldImport) lines.push('no record was valid: fix the source');
   if (r.rejectsFile) lines.push(`rejected records written to ${r.rejectsFile}`);
   for (const m of r.monitors ?? []) lines.push(`drift monitor ${m.monitor}: ${m.status}${m.alert ? ` — alert ${m.alert} (tessera alerts list)` : ''}${m.message ? ` (${m.message})` : ''}`);
   if (r.monitorError) lines.push(`drift monitors could not run: ${r.monitorError}`);

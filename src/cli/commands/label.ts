@@ -5,7 +5,7 @@ import { writeFileAtomically } from '../atomic-file.ts';
 import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
 import { cliActor } from '../../label/context.ts';
-import { openExport, EXPORT_FORMATS } from '../../label/export.ts';
+import { openExport, EXPORT_CONTENT, EXPORT_FORMATS } from '../../label/export.ts';
 import { labelStatus, updateSettings } from '../../label/results.ts';
 import { getLabelSettings, type LabelSettingsPatch } from '../../label/settings.ts';
 import { rerunConsensus } from '../../label/settle.ts';
@@ -154,15 +154,16 @@ export function registerLabel(program: Command) {
     .command('export')
     .requiredOption('--project <name>')
     .option('--format <f>', EXPORT_FORMATS.join('|'), 'jsonl')
+    .option('--content <c>', `${EXPORT_CONTENT.join('|')}: jsonl/csv carry each item's text, values or content URL and its metadata, or labels alone (docs/export.md)`, 'include')
     .option('--out <file>', 'write here (else the data goes to stdout)')
-    .option('--json', 'with --out: print a JSON report {"format","items","out"}')
-    .description('final labels with provenance (JSONL, CSV, Label Studio JSON); audit-logged')
+    .option('--json', 'with --out: print a JSON report {"format","content","items","out"}')
+    .description('final labels with provenance and the labelled content (JSONL, CSV, Label Studio JSON); audit-logged')
     .action(
-      act(async (f: { project: string; format: string; out?: string; json?: boolean }) => {
+      act(async (f: { project: string; format: string; content: string; out?: string; json?: boolean }) => {
         const out = makeOut(Boolean(f.json));
         if (f.json && !f.out) throw new UserError('--json prints a report: give --out FILE for the data');
         return withStore(async (store) => {
-          const r = await openExport(store, await getProject(store.db, f.project), cliActor(actor()), f.format);
+          const r = await openExport(store, await getProject(store.db, f.project), cliActor(actor()), f.format, { content: f.content });
           if (!f.out) {
             // Streamed with backpressure: stdout is pulled a page at a time.
             await pipeline(Readable.from(r.chunks(), { objectMode: false, highWaterMark: 64 * 1024 }), process.stdout, { end: false });
@@ -170,7 +171,7 @@ export function registerLabel(program: Command) {
           }
           // All or nothing: a temporary file beside --out, renamed once complete.
           await writeFileAtomically(f.out, r.chunks());
-          out.result({ format: r.format, items: r.items, out: f.out }, () => `exported ${r.items} labels (${r.format}) to ${f.out}`);
+          out.result({ format: r.format, items: r.items, out: f.out, content: r.content }, () => `exported ${r.items} labels (${r.format}${r.content === 'none' ? ', labels only' : ''}) to ${f.out}`);
         });
       }),
     );

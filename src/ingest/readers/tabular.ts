@@ -3,7 +3,7 @@ import { UserError } from '../../core/errors.ts';
 import { readCsvRecords, type CsvRecord } from '../csv.ts';
 import { TABULAR_PRESETS, parseColumnSpec, type ColumnSpec } from '../presets.ts';
 import type { Reader, ReadResult } from '../types.ts';
-import { at, linesOf, maxBytes, reject } from './common.ts';
+import { at, linesOf, maxBytes, noRecords, reject } from './common.ts';
 
 const INFER_ROWS = 1000;
 
@@ -26,10 +26,12 @@ export const readTabular: Reader = async function* (path, opts) {
   const it = records[Symbol.asyncIterator]();
 
   let names: string[];
+  let headerLine = 0;
   if (hasHeader) {
     const first = await it.next();
     if (first.done) throw new UserError(`${basename(path)}: no header row; expected a CSV header naming the columns`);
     if ('error' in first.value) throw new UserError(`${at(path, first.value.lineNo)}: cannot read the header row: ${first.value.error}`);
+    headerLine = first.value.lineNo;
     names = first.value.fields.map((f) => f.trim());
   } else {
     if (!explicit) throw new UserError(`${basename(path)}: without a header row the columns must be named (--columns name:num,… or --preset)`);
@@ -65,7 +67,13 @@ export const readTabular: Reader = async function* (path, opts) {
     yield* sample;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   }
-  for await (const rec of all()) yield toRow(path, rec, columns, inferred);
+  let rows = 0;
+  for await (const rec of all()) {
+    rows++;
+    yield toRow(path, rec, columns, inferred);
+  }
+  // CSV records skip blank lines, so a source of blank lines alone names its first line.
+  if (rows === 0) throw noRecords(path, Math.max(headerLine, 1), hasHeader ? 'the header row is the only row' : 'blank lines only and no record');
 };
 
 function toRow(path: string, rec: CsvRecord, columns: ColumnSpec[], inferred: Set<string>): ReadResult {

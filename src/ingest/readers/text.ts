@@ -2,18 +2,23 @@ import { basename } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { Reader, ReadResult, SourceRecord } from '../types.ts';
 import { readCsvRecords } from '../csv.ts';
-import { at, linesOf, maxBytes, reject } from './common.ts';
+import { at, emptyText, linesOf, maxBytes, noRecords, reject } from './common.ts';
 
 /** JSONL: one JSON object per line with a text field, optional id and label fields. */
 export const readJsonl: Reader = async function* (path, opts) {
   const textCol = opts.textColumn ?? 'text';
+  let lastLine = 0;
+  let records = 0;
   for await (const line of await linesOf(path, opts, opts.encoding)) {
+    lastLine = line.lineNo;
     const where = at(path, line.lineNo);
     if ('error' in line) {
+      records++;
       yield reject(where, line.error);
       continue;
     }
     if (line.text.trim() === '') continue;
+    records++;
     const deep = tooDeep(line.text);
     if (deep >= 0) {
       yield reject(where, `JSON nested more than ${MAX_JSON_DEPTH} levels deep (at character ${deep}); expected one flat-ish JSON object per line`);
@@ -32,6 +37,7 @@ export const readJsonl: Reader = async function* (path, opts) {
     }
     yield textRecord(path, where, obj as Record<string, unknown>, textCol, opts.idColumn, opts.labelColumn);
   }
+  if (records === 0) throw noRecords(path, lastLine, `${lastLine} blank line${lastLine === 1 ? '' : 's'} and no record`);
 };
 
 /** Deepest nesting of arrays/objects accepted in a JSONL record (metadata is kept as JSON). */
@@ -62,15 +68,19 @@ function tooDeep(text: string): number {
 export const readTextCsv: Reader = async function* (path, opts) {
   const textCol = opts.textColumn ?? 'text';
   let header: string[] | undefined;
+  let headerLine = 0;
+  let rows = 0;
   const records = readCsvRecords(await linesOf(path, opts, opts.encoding), { maxBytes: maxBytes(opts) });
   for await (const rec of records) {
     const where = at(path, rec.lineNo);
+    if (header) rows++;
     if ('error' in rec) {
       if (!header) throw new UserError(`${where}: cannot read the header row: ${rec.error}`);
       yield reject(where, rec.error);
       continue;
     }
     if (!header) {
+      headerLine = rec.lineNo;
       header = rec.fields.map((f) => f.trim());
       if (!header.includes(textCol)) {
         throw new UserError(`${where}: header has no text column "${textCol}" (columns: ${header.join(', ')}); choose one with --text-column`);
@@ -89,6 +99,7 @@ export const readTextCsv: Reader = async function* (path, opts) {
     yield textRecord(path, where, obj, textCol, opts.idColumn, opts.labelColumn);
   }
   if (!header) throw new UserError(`${basename(path)}: no header row found; expected a CSV header naming the columns`);
+  if (rows === 0) throw noRecords(path, headerLine, 'the header row is the only row');
 };
 
 function textRecord(
@@ -103,6 +114,7 @@ function textRecord(
   if (typeof text !== 'string') {
     return reject(where, `field "${textCol}" ${text === undefined ? 'is missing' : `is ${typeof text}`}; expected a string (choose the field with --text-column)`);
   }
+  if (text === '') return reject(where, emptyText(`field "${textCol}"`));
   let key = where;
   if (idCol !== undefined) {
     const id = obj[idCol];
@@ -136,23 +148,34 @@ function textRecord(
 
 /** SMS Spam Collection: `label<TAB>text` per line (Almeida & Gómez Hidalgo, UCI). */
 export const readSms: Reader = async function* (path, opts) {
+  let lastLine = 0;
+  let records = 0;
   for await (const line of await linesOf(path, opts, opts.encoding)) {
+    lastLine = line.lineNo;
     const where = at(path, line.lineNo);
     if ('error' in line) {
+      records++;
       yield reject(where, line.error);
       continue;
     }
     if (line.text === '') continue;
+    records++;
     const tab = line.text.indexOf('\t');
     if (tab <= 0) {
       yield reject(where, tab === 0 ? 'empty label before the tab' : 'no tab found; expected `label<TAB>text`');
       continue;
     }
+    const text = line.text.slice(tab + 1);
+    if (text === '') {
+      yield reject(where, emptyText('the text after the tab'));
+      continue;
+    }
     yield {
       ok: true,
-      record: { locator: where, key: where, modality: 'text', text: line.text.slice(tab + 1), meta: { file: basename(path) }, sourceLabel: line.text.slice(0, tab) },
+      record: { locator: where, key: where, modality: 'text', text, meta: { file: basename(path) }, sourceLabel: line.text.slice(0, tab) },
     };
   }
+  if (records === 0) throw noRecords(path, lastLine, `${lastLine} blank line${lastLine === 1 ? '' : 's'} and no record`);
 };
 
 /**
@@ -161,16 +184,25 @@ export const readSms: Reader = async function* (path, opts) {
  * preset reads Latin-1 unless --encoding says otherwise.
  */
 export const readTrec: Reader = async function* (path, opts) {
+  let lastLine = 0;
+  let records = 0;
   for await (const line of await linesOf(path, opts, opts.encoding ?? 'latin1')) {
+    lastLine = line.lineNo;
     const where = at(path, line.lineNo);
     if ('error' in line) {
+      records++;
       yield reject(where, line.error);
       continue;
     }
     if (line.text === '') continue;
+    records++;
     const m = /^([A-Z]+):(\S+) (.*)$/.exec(line.text);
     if (!m) {
       yield reject(where, 'expected `COARSE:fine question` (e.g. `DESC:manner How did …`)');
+      continue;
+    }
+    if (m[3] === '') {
+      yield reject(where, emptyText('the question'));
       continue;
     }
     yield {
@@ -178,4 +210,5 @@ export const readTrec: Reader = async function* (path, opts) {
       record: { locator: where, key: where, modality: 'text', text: m[3], meta: { file: basename(path), fineLabel: `${m[1]}:${m[2]}` }, sourceLabel: m[1] },
     };
   }
+  if (records === 0) throw noRecords(path, lastLine, `${lastLine} blank line${lastLine === 1 ? '' : 's'} and no record`);
 };

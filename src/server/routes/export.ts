@@ -6,10 +6,20 @@ import { openExport } from '../../label/export.ts';
 import { authOf } from '../auth.ts';
 import { ProjectParams } from '../schemas.ts';
 
-const ExportQuery = Type.Object({ format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv'), Type.Literal('label-studio')], { default: 'jsonl' }) }, { additionalProperties: false });
+const ExportQuery = Type.Object(
+  {
+    format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv'), Type.Literal('label-studio')], { default: 'jsonl' }),
+    content: Type.Union([Type.Literal('include'), Type.Literal('none')], {
+      default: 'include',
+      description: "jsonl and csv: each item's text, row values or content URL, and metadata (include), or the labels alone (none); label-studio needs include",
+    }),
+  },
+  { additionalProperties: false },
+);
 
 /**
- * Export of final labels with provenance (audit-logged), streamed: chunked transfer, one page of
+ * Export of final labels with provenance and (`content=include`, the default) what was labelled
+ * (src/label/export.ts, docs/export.md), audit-logged and streamed: chunked transfer, one page of
  * items read per chunk the client takes (Readable.from pulls the generator only as the socket
  * drains, so a slow client holds one page, not the project). `X-Tessera-Export-Items` is the
  * count audit-logged when it started. A failure mid-stream aborts the connection (the client sees
@@ -18,10 +28,10 @@ const ExportQuery = Type.Object({ format: Type.Union([Type.Literal('jsonl'), Typ
 export const exportRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ExportQuery> }>(
     '/api/projects/:project/export',
-    { config: { permission: 'export' }, schema: { tags: ['export'], summary: 'final labels with provenance as JSONL, CSV or Label Studio JSON (streamed)', params: ProjectParams, querystring: ExportQuery } },
+    { config: { permission: 'export' }, schema: { tags: ['export'], summary: 'final labels with provenance and the labelled content as JSONL, CSV or Label Studio JSON (streamed)', params: ProjectParams, querystring: ExportQuery } },
     async (req, reply) => {
       const { project, actor } = authOf(req);
-      const r = await openExport(store, project, actor, req.query.format ?? 'jsonl');
+      const r = await openExport(store, project, actor, req.query.format ?? 'jsonl', { content: req.query.content ?? 'include' });
       const ext = r.format === 'label-studio' ? 'json' : r.format;
       const body = Readable.from(r.chunks(), { objectMode: false, highWaterMark: 64 * 1024 });
       return reply
