@@ -95,7 +95,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     // A hop count is supported at run time (Fastify's types omit it).
     trustProxy: (opts.trustProxy ?? trustProxyFromEnv()) as boolean | string | string[],
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false } },
     // Router-level failures (over-long path parameter, bad URL) in the API's error shape, with the security headers.
     frameworkErrors,
   });
