@@ -189,9 +189,11 @@ export async function runAudit(store: Store, opts: AuditOptions, hooks: AuditHoo
     exact.items += rows.length;
     exact.redundant += rows.length - 1;
     exact.examples.push({ sha256: hash, itemIds: rows.map((r) => ids[r]) });
-    const labels: Record<string, number> = {};
-    for (const r of rows) if (label[r] !== null) labels[label[r]!] = (labels[label[r]!] ?? 0) + 1;
-    if (Object.keys(labels).length > 1) {
+    // Counted in a Map: a label may be named __proto__ or constructor (src/core/dict.ts).
+    const counted = new Map<string, number>();
+    for (const r of rows) if (label[r] !== null) counted.set(label[r]!, (counted.get(label[r]!) ?? 0) + 1);
+    if (counted.size > 1) {
+      const labels = Object.fromEntries(counted);
       conflicts.groups++;
       conflicts.items += rows.length;
       if (conflicts.examples.length < nEx) conflicts.examples.push({ sha256: hash, itemIds: rows.map((r) => ids[r]), labels });
@@ -358,11 +360,11 @@ export async function runAudit(store: Store, opts: AuditOptions, hooks: AuditHoo
   }
 
   // ---- Class balance (source labels; final labels from review/consensus). ----
-  const sourceCounts: Record<string, number> = {};
-  for (const l of label) if (l !== null) sourceCounts[l] = (sourceCounts[l] ?? 0) + 1;
-  const finalCounts: Record<string, number> = {};
+  const sourceCounts = new Map<string, number>();
+  for (const l of label) if (l !== null) sourceCounts.set(l, (sourceCounts.get(l) ?? 0) + 1);
+  const finalCounts = new Map<string, number>();
   for (const r of await store.db.selectFrom('label_items').select('final_labels').where('project_id', '=', project.id).where('final_labels', 'is not', null).execute())
-    for (const l of parseJson<string[]>(r.final_labels, [])) finalCounts[l] = (finalCounts[l] ?? 0) + 1;
+    for (const l of parseJson<string[]>(r.final_labels, [])) finalCounts.set(l, (finalCounts.get(l) ?? 0) + 1);
 
   const residency = await residencyReport(store.db, project);
   const excluded = new Set(findings.filter((f) => f.action === 'exclude').map((f) => f.itemId));
@@ -380,7 +382,7 @@ export async function runAudit(store: Store, opts: AuditOptions, hooks: AuditHoo
     embeddings,
     ...(embeddingOutliers ? { embeddingOutliers } : {}),
     labelConflicts: conflicts,
-    classBalance: { source: classBalance(sourceCounts), final: classBalance(finalCounts) },
+    classBalance: { source: classBalance(Object.fromEntries(sourceCounts)), final: classBalance(Object.fromEntries(finalCounts)) },
     ...(coverage ? { coverage } : {}),
     pii: pii.result(),
     residency,

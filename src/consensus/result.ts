@@ -1,3 +1,4 @@
+import { dict } from '../core/dict.ts';
 import type { AnnotatorStats, ConsensusResult } from './types.ts';
 import type { Encoded } from './encode.ts';
 
@@ -66,7 +67,8 @@ export function buildResult(
   e.items.forEach((id, i) => {
     const k = choice[i];
     let top = 0;
-    const post: Record<string, number> = {};
+    // No prototype: a label may be named __proto__ or constructor (src/core/dict.ts).
+    const post = dict<number>();
     for (let c = 0; c < K; c++) {
       post[e.labels[c]] = T[i * K + c];
       top = Math.max(top, T[i * K + c]);

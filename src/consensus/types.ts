@@ -39,7 +39,10 @@ export interface ConsensusResult {
   labels: Map<string, string | null>;
   /** Probability (or vote share) of the chosen label; for a tie, the tied top share. */
   confidence: Map<string, number>;
-  /** Full distribution over the label set per item (sums to 1). */
+  /**
+   * Full distribution over the label set per item (sums to 1). Each is an object with no
+   * prototype (src/core/dict.ts): every label is a key, even `__proto__` or `constructor`.
+   */
   posteriors: Map<string, Record<string, number>>;
   annotatorStats: Map<string, AnnotatorStats>;
   /** The label order used for posteriors and confusion matrices. */

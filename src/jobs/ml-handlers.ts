@@ -69,7 +69,7 @@ async function pretrainJob(store: Store, { job, signal, progress }: JobContext) 
   const { pretrain, PRETEXTS, defaultPretext } = await ssl();
   const loaded = await load(store, project);
   const pretext = p.pretext ?? defaultPretext(loaded.data.modality);
-  const known = PRETEXTS[pretext];
+  const known = Object.hasOwn(PRETEXTS, pretext) ? PRETEXTS[pretext] : undefined;
   if (!known) throw new UserError(`unknown pretext "${pretext}" (known: ${Object.keys(PRETEXTS).join(', ')})`);
   if (known.modality !== loaded.data.modality) throw new UserError(`pretext "${pretext}" is for ${known.modality}; project "${p.project}" holds ${loaded.data.modality}`);
   const dir = checkpointDir(p.project, job.id);

@@ -4,6 +4,7 @@ import type { Encoded } from '../consensus/encode.ts';
 import { gladDense } from '../consensus/glad.ts';
 import { majorityDense } from '../consensus/majority.ts';
 import { oneCoinDense } from '../consensus/one-coin.ts';
+import { dict } from '../core/dict.ts';
 import { UserError } from '../core/errors.ts';
 
 /**
@@ -33,7 +34,7 @@ export interface ItemConsensus {
   labels: string[] | null;
   /** Single-label: the top posterior; multi-label: the lowest over the per-label decisions. */
   confidence: number;
-  /** Single-label: P(label); multi-label: P(label applies). */
+  /** Single-label: P(label); multi-label: P(label applies). No prototype: any label name is a key (src/core/dict.ts). */
   posterior: Record<string, number>;
 }
 
@@ -97,7 +98,7 @@ export function consensusFor(
     }
     return out;
   }
-  for (const item of new Set(answers.map((a) => a.item))) out.set(item, { labels: [], confidence: 1, posterior: {} });
+  for (const item of new Set(answers.map((a) => a.item))) out.set(item, { labels: [], confidence: 1, posterior: dict() });
   for (const label of taxonomy.labels) {
     const r = runMethod(
       answers.map((a) => ({ item: a.item, annotator: a.annotator, label: a.labels.includes(label) ? 'yes' : 'no' })),

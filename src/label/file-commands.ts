@@ -9,6 +9,7 @@ import {
   type KappaWeights,
   type TieRule,
 } from '../consensus/index.ts';
+import { dictOf } from '../core/dict.ts';
 import { UserError } from '../core/errors.ts';
 import { finite } from './agreement.ts';
 import { runMethod, type MethodName } from './consensus.ts';
@@ -76,14 +77,15 @@ export function agreementOfFile(f: RatingsFile, name: string, o: AgreementFileOp
   return { metric, value: finite(value), items: items.size, annotators: annotators.size };
 }
 
-export const CONSENSUS_METHODS: Record<string, { method: MethodName; name: string }> = {
+/** --method name → method. No prototype: `--method constructor` is unknown, not Object's constructor. */
+export const CONSENSUS_METHODS: Record<string, { method: MethodName; name: string }> = dictOf(Object.entries({
   mv: { method: 'majority', name: 'mv' },
   majority: { method: 'majority', name: 'mv' },
   'dawid-skene': { method: 'dawid-skene', name: 'dawid-skene' },
   ds: { method: 'dawid-skene', name: 'dawid-skene' },
   'one-coin': { method: 'one-coin', name: 'one-coin' },
   glad: { method: 'glad', name: 'glad' },
-};
+}));
 
 export interface ConsensusFileOptions {
   method: string;

@@ -1,3 +1,4 @@
+import { dict } from '../core/dict.ts';
 import { UserError } from '../core/errors.ts';
 import { encodeIndexed, byCodeUnit } from '../consensus/encode.ts';
 import type { DenseConsensus } from '../consensus/index.ts';
@@ -175,7 +176,7 @@ export function projectConsensus(cols: AnswerColumns, taxonomy: { kind: 'single'
       get(itemId) {
         const i = lookup(itemId);
         if (i < 0) return undefined;
-        const posterior: Record<string, number> = {};
+        const posterior = dict<number>();
         let top = 0;
         for (let k = 0; k < K; k++) {
           posterior[labels[k]] = r.T[i * K + k];
@@ -185,7 +186,7 @@ export function projectConsensus(cols: AnswerColumns, taxonomy: { kind: 'single'
       },
       infer(answers) {
         const T = itemPosterior(modelOf(r), K, answers.map((a) => ({ w: annotatorIndex.get(a.annotator) ?? -1, l: labelIndex(labels, a.labels[0]) })));
-        const posterior: Record<string, number> = {};
+        const posterior = dict<number>();
         labels.forEach((l, k) => (posterior[l] = T[k]));
         const choice = argmaxOrTie(T, 0, K);
         return { labels: choice < 0 ? null : [labels[choice]], confidence: Math.max(...T), posterior };
@@ -205,7 +206,7 @@ export function projectConsensus(cols: AnswerColumns, taxonomy: { kind: 'single'
     get(itemId) {
       const i = lookup(itemId);
       if (i < 0) return undefined;
-      const c: ItemConsensus = { labels: [], confidence: 1, posterior: {} };
+      const c: ItemConsensus = { labels: [], confidence: 1, posterior: dict() };
       labels.forEach((l, q) => {
         const { T, choice } = runs[q];
         c.posterior[l] = T[i * 2 + 1];
@@ -216,7 +217,7 @@ export function projectConsensus(cols: AnswerColumns, taxonomy: { kind: 'single'
       return c;
     },
     infer(answers) {
-      const c: ItemConsensus = { labels: [], confidence: 1, posterior: {} };
+      const c: ItemConsensus = { labels: [], confidence: 1, posterior: dict() };
       labels.forEach((l, q) => {
         const T = itemPosterior(modelOf(runs[q]), 2, answers.map((a) => ({ w: annotatorIndex.get(a.annotator) ?? -1, l: a.labels.includes(l) ? 1 : 0 })));
         const choice = argmaxOrTie(T, 0, 2);

@@ -4,7 +4,7 @@ import type { Store } from '../store/db.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Project } from '../store/projects.ts';
 import { change, record, type Actor } from './context.ts';
-import { isRole, ROLES, type Role } from './roles.ts';
+import { isRole, PERMISSIONS, ROLES, type Role } from './roles.ts';
 import { sha256Hex } from '../core/hash.ts';
 import { digestsEqual, displayPrefix, generateToken, hashTokenScrypt, lookupKey, looksLikeToken, schemeOf, verifyToken, type NewToken } from './tokens.ts';
 import { writeTx, type Conn } from './tx.ts';
@@ -215,6 +215,50 @@ export async function listMembers(db: Conn, projectId: number): Promise<Array<{ 
   return rows.map((r) => ({ user: r.name, displayName: r.display_name, role: r.role }));
 }
 
+/** Roles that may list a project's members: a user in such a project is visible to the caller. */
+const SEES_MEMBERS = PERMISSIONS['members.read'] as readonly Role[];
+
+/**
+ * The user `name` if the user `viewerId` may see them — they are a member of a project where the
+ * viewer may list the members (members.read) — else undefined. One query, so a name that does
+ * not exist and a name the viewer may not see take the same path and give the same answer.
+ * (The CLI operator sees everyone: it uses findUser.)
+ */
+export async function findVisibleUser(db: Conn, viewerId: number, name: string): Promise<User | undefined> {
+  const r = await db
+    .selectFrom('users')
+    .select(['id', 'name', 'display_name', 'created_at'])
+    .where('name', '=', name)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('memberships as theirs')
+          .innerJoin('memberships as mine', 'mine.project_id', 'theirs.project_id')
+          .select('theirs.user_id')
+          .whereRef('theirs.user_id', '=', 'users.id')
+          .where('mine.user_id', '=', viewerId)
+          .where('mine.role', 'in', SEES_MEMBERS),
+      ),
+    )
+    .executeTakeFirst();
+  return r && toUser(r);
+}
+
+/** A user that does not exist, or that the caller may not see: one answer for both. */
+export class UnknownUserError extends NotFoundError {
+  constructor(name: string) {
+    super(`user "${name}"`);
+    this.message = `user "${name}" not found among the members of the projects you manage (the operator grants a role to anyone: tessera users grant)`;
+  }
+}
+
+export interface MemberChangeOptions {
+  /**
+   * Only users this user id may see (findVisibleUser); anyone else is answered exactly like a
+   * user that does not exist. Unset: everyone (the CLI operator).
+   */
+  visibleTo?: number;
+}
+
 /**
  * A role change's bookkeeping (same transaction): the period of the old role ends and the new
  * one's begins (assignment reads them: whoever held a label-reading role is never served blind
@@ -237,10 +281,11 @@ async function roleChanged(conn: Conn, projectId: number, userId: number, to: Ro
 }
 
 /** Grants (or changes) a user's role in a project; audit-logged with the previous role. */
-export async function setRole(store: Store, project: Project, actor: Actor, userName: string, role: string): Promise<{ user: string; role: Role; previous: Role | null }> {
+export async function setRole(store: Store, project: Project, actor: Actor, userName: string, role: string, opts: MemberChangeOptions = {}): Promise<{ user: string; role: Role; previous: Role | null }> {
   const r = checkRole(role);
   return change(store, project, actor, async (ctx) => {
-    const u = await getUser(ctx.conn, userName);
+    const u = opts.visibleTo === undefined ? await getUser(ctx.conn, userName) : await findVisibleUser(ctx.conn, opts.visibleTo, userName);
+    if (!u) throw new UnknownUserError(userName);
     const previous = await roleIn(ctx.conn, u.id, project.id);
     if (previous === null) await ctx.conn.insertInto('memberships').values({ project_id: project.id, user_id: u.id, role: r }).execute();
     else await ctx.conn.updateTable('memberships').set({ role: r }).where('project_id', '=', project.id).where('user_id', '=', u.id).execute();
@@ -250,11 +295,14 @@ export async function setRole(store: Store, project: Project, actor: Actor, user
   });
 }
 
-export async function removeRole(store: Store, project: Project, actor: Actor, userName: string): Promise<{ user: string; previous: Role }> {
+export async function removeRole(store: Store, project: Project, actor: Actor, userName: string, opts: MemberChangeOptions = {}): Promise<{ user: string; previous: Role }> {
   return change(store, project, actor, async (ctx) => {
-    const u = await getUser(ctx.conn, userName);
+    const notMember = () => new NotFoundError(`membership of "${userName}" in project "${project.name}"`);
+    // A user the caller may not see is answered like any non-member (never "no such user").
+    const u = opts.visibleTo === undefined ? await getUser(ctx.conn, userName) : await findVisibleUser(ctx.conn, opts.visibleTo, userName);
+    if (!u) throw notMember();
     const previous = await roleIn(ctx.conn, u.id, project.id);
-    if (previous === null) throw new NotFoundError(`membership of "${userName}" in project "${project.name}"`);
+    if (previous === null) throw notMember();
     await ctx.conn.deleteFrom('memberships').where('project_id', '=', project.id).where('user_id', '=', u.id).execute();
     const released = await roleChanged(ctx.conn, project.id, u.id, null, nowIso());
     await record(ctx, 'member.remove', `user:${u.id}`, { user: u.name, previous, ...(released ? { leasesReleased: released } : {}) });

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { checkedAddresses, checkWebhookUrlShape, hostOf, type EgressPolicy } from '../core/egress-policy.ts';
 import { NotFoundError, UserError } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
@@ -35,16 +36,9 @@ export function backoffMs(attempt: number, baseMs: number, capMs = 10 * 60_000):
   return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
 }
 
+/** An http(s) URL without credentials (the destination's address is checked by createWebhook). */
 export function checkWebhookUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new UserError(`url: "${url}" is not a URL`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UserError(`url: expected http:// or https://, got ${u.protocol}`);
-  if (u.username || u.password) throw new UserError('url: credentials in the URL are not allowed (the payload is signed instead)');
-  return u.toString();
+  return checkWebhookUrlShape(url).toString();
 }
 
 function checkEvents(events: readonly string[]): WebhookEvent[] {
@@ -62,12 +56,25 @@ const toWebhook = (r: { id: number; url: string; events: string; active: number;
   createdBy: r.created_by,
 });
 
-/** Registers a webhook; the secret (given, or generated) is returned once, for the receiver. */
-export async function createWebhook(store: Store, project: Project, actor: Actor, input: { url: string; events: string[]; secret?: string }): Promise<Webhook & { secret: string }> {
-  const url = checkWebhookUrl(input.url);
+/**
+ * Registers a webhook; the secret (given, or generated) is returned once, for the receiver.
+ * The URL's host must be an allowed destination under `egress` (public, or in the operator's
+ * allow-list): an IP literal always is checked, a name when `egress` has a resolver (the server's
+ * has). The dispatcher checks again at every connection, which is what stops DNS rebinding.
+ */
+export async function createWebhook(
+  store: Store,
+  project: Project,
+  actor: Actor,
+  input: { url: string; events: string[]; secret?: string },
+  egress: EgressPolicy = { allow: [] },
+): Promise<Webhook & { secret: string }> {
+  const parsed = checkWebhookUrlShape(input.url);
+  const url = parsed.toString();
   const events = checkEvents(input.events);
   const secret = input.secret ?? randomBytes(32).toString('base64url');
   if (secret.length < 16) throw new UserError('secret: expected at least 16 characters');
+  await checkedAddresses(hostOf(parsed), egress);
   return change(store, project, actor, async (ctx) => {
     const { id } = await ctx.conn
       .insertInto('webhooks')

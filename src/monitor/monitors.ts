@@ -59,7 +59,7 @@ const toMonitor = (r: { id: number; name: string; reference_dataset_id: number; 
 export async function createMonitor(store: Store, project: Project, input: MonitorInput, actor: string): Promise<Monitor> {
   const tests = input.tests ?? (['mmd', 'ks', 'c2st'] as DriftTestName[]);
   if (tests.length === 0) throw new UserError('tests: expected at least one of mmd, ks, c2st');
-  for (const t of tests) if (!(t in DRIFT_TESTS)) throw new UserError(`--test expects ${Object.keys(DRIFT_TESTS).join('|')} (comma-separated), got "${t}"`);
+  for (const t of tests) if (!Object.hasOwn(DRIFT_TESTS, t)) throw new UserError(`--test expects ${Object.keys(DRIFT_TESTS).join('|')} (comma-separated), got "${t}"`);
   const alpha = input.alpha ?? 0.05;
   if (!(alpha > 0 && alpha < 1)) throw new UserError(`--alpha expects a number between 0 and 1, got ${alpha}`);
   const features = input.features ?? 'model';

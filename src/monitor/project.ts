@@ -76,7 +76,7 @@ export async function projectDrift(store: Store, project: Project, req: ProjectD
   const alpha = req.alpha ?? 0.05;
   if (!(alpha > 0 && alpha < 1)) throw new UserError(`alpha expects a number between 0 and 1, got ${alpha}`);
   const tests = req.tests ?? (['mmd', 'ks', 'c2st'] as DriftTestName[]);
-  for (const t of tests) if (!(t in DRIFT_TESTS)) throw new UserError(`test expects ${Object.keys(DRIFT_TESTS).join('|')}, got "${t}"`);
+  for (const t of tests) if (!Object.hasOwn(DRIFT_TESTS, t)) throw new UserError(`test expects ${Object.keys(DRIFT_TESTS).join('|')}, got "${t}"`);
   const seed = req.seed ?? 0;
   const ref = await referenceItems(store.db, project.id, req.reference);
   const cur = await importItems(store.db, project.id, req.current);
@@ -114,21 +114,25 @@ export async function projectDrift(store: Store, project: Project, req: ProjectD
   return report;
 }
 
-async function labelCounts(store: Store, ids: number[]): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
+/** Source-label counts, in a Map: a label may be named __proto__ or constructor (src/core/dict.ts). */
+async function labelCounts(store: Store, ids: number[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
   for (let i = 0; i < ids.length; i += 5000) {
     const rows = await store.db.selectFrom('items').select('source_label').where('id', 'in', ids.slice(i, i + 5000)).where('source_label', 'is not', null).execute();
-    for (const r of rows) counts[r.source_label!] = (counts[r.source_label!] ?? 0) + 1;
+    for (const r of rows) counts.set(r.source_label!, (counts.get(r.source_label!) ?? 0) + 1);
   }
   return counts;
 }
 
 async function labelShift(store: Store, refIds: number[], curIds: number[], alpha: number): Promise<ProjectDriftReport['labels'] | undefined> {
-  const r = await labelCounts(store, refIds);
-  const c = await labelCounts(store, curIds);
-  if (Object.keys(r).length === 0 || Object.keys(c).length === 0) return undefined;
-  const classes = [...new Set([...Object.keys(r), ...Object.keys(c)])].sort();
-  const counts = { reference: classes.map((k) => r[k] ?? 0), current: classes.map((k) => c[k] ?? 0) };
+  return labelShiftOf(await labelCounts(store, refIds), await labelCounts(store, curIds), alpha);
+}
+
+/** Label shift between two count tables (χ² and PSI over the union of labels, sorted); undefined if either is empty. */
+export function labelShiftOf(r: ReadonlyMap<string, number>, c: ReadonlyMap<string, number>, alpha: number): ProjectDriftReport['labels'] | undefined {
+  if (r.size === 0 || c.size === 0) return undefined;
+  const classes = [...new Set([...r.keys(), ...c.keys()])].sort();
+  const counts = { reference: classes.map((k) => r.get(k) ?? 0), current: classes.map((k) => c.get(k) ?? 0) };
   const chi = chiSquare(counts, alpha);
-  return { chiSquare: { statistic: chi.statistic, pValue: chi.pValue, dof: chi.dof, drift: chi.drift }, psi: psi(counts).statistic, reference: r, current: c };
+  return { chiSquare: { statistic: chi.statistic, pValue: chi.pValue, dof: chi.dof, drift: chi.drift }, psi: psi(counts).statistic, reference: Object.fromEntries(r), current: Object.fromEntries(c) };
 }

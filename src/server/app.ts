@@ -32,7 +32,7 @@ export interface AppOptions {
   webhooks?: DispatcherOptions;
   /** The browser UI (built into dist/web by `npm install`): its folder, or false for the API only. */
   web?: { dir?: string } | false;
-  /** Limit on failed authentications (default: 10 per minute per address and per token key, shared through the store). */
+  /** Limits on failed authentications (default per minute: 10 per token key and address, 50 per token key, 100 per address; shared through the store; see auth-limit.ts). */
   authLimit?: AuthLimitOptions;
   /**
    * Which proxies to trust for the client address (X-Forwarded-For), as Fastify's `trustProxy`:

@@ -9,11 +9,15 @@ import { authenticate, roleIn, type User } from '../label/users.ts';
 import { looksLikeToken, TOKEN_PREFIX, LOOKUP_CHARS } from '../label/tokens.ts';
 import { AuthFailureLimiter, type AuthLimitOptions } from './auth-limit.ts';
 import { RateLimitedError } from './errors.ts';
+import { isApiRequest } from './security.ts';
 
 /**
  * Authentication and authorisation, deny by default. Every route under /api/ must declare
  * `config.permission`: a Permission (checked against the caller's role in the route's
  * :project), 'authenticated' (any valid token) — a route without one refuses to register.
+ * Whether a request needs a token is decided on the route the router matched (its declared
+ * pattern and permission), whatever spelling of the path reached it (`/%61pi/…` is `/api/…`);
+ * a request that matches no route but reads as /api/… (`/API/`, `//api/`) needs one too.
  * Checks run in onRequest, before the body is even parsed: 401 without a valid bearer token,
  * 403 when the caller is not a member of the project or the role lacks the permission (a
  * project that does not exist looks the same as one the caller is not in).
@@ -56,19 +60,22 @@ export function registerAuth(app: FastifyInstance, store: Store, limit: AuthLimi
     }
   });
   app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/api/')) return;
+    // The matched route decides (its pattern and permission), not the URL as sent: the router
+    // decodes `/%61pi/…` to `/api/…`, so a check on the raw URL would let that spelling through.
+    if (!isApiRequest(req)) return;
     const permission = req.routeOptions.config?.permission;
     const token = bearerToken(req) ?? (req.headers.authorization ? '' : undefined);
-    // A request that sends a credential is checked against the failure limit first (429).
+    // A request that sends a credential is checked against the failure limits first (429; see
+    // auth-limit.ts): a token key over its ceiling is refused unchecked; an address over its
+    // ceiling still gets a correct token through, and a 429 for anything else.
     const keys = token === undefined ? null : { ip: req.ip, token: looksLikeToken(token) ? token.slice(0, TOKEN_PREFIX.length + LOOKUP_CHARS) : undefined };
-    if (keys) {
-      const wait = await limiter.check(keys);
-      if (wait !== null) throw new RateLimitedError(wait);
-    }
+    const throttle = keys ? await limiter.check(keys) : null;
+    if (throttle?.token != null) throw new RateLimitedError(throttle.token);
+    if (throttle?.address != null && !keys?.token) throw new RateLimitedError(throttle.address);
     const user = token ? await authenticate(store.db, token) : undefined;
     if (!user) {
       if (keys) {
-        const wait = await limiter.fail(keys);
+        const wait = await limiter.fail(keys, throttle ?? undefined);
         if (wait !== null) throw new RateLimitedError(wait);
       }
       throw new UnauthorizedError(token ? 'invalid or revoked token' : token === '' ? 'the Authorization header must be "Bearer <token>"' : undefined);

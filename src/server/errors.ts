@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { NotFoundError, TesseraError, UserError } from '../core/errors.ts';
 import { ConflictError, ForbiddenError, UnauthorizedError } from '../label/errors.ts';
 import { scrubTokens } from '../label/tokens.ts';
-import { setSecurityHeaders } from './security.ts';
+import { looksLikeApiPath, setSecurityHeaders } from './security.ts';
 
 /** Too many failed authentications from this address or for this token key (see auth-limit.ts). */
 export class RateLimitedError extends TesseraError {
@@ -37,7 +37,8 @@ export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: F
       : err.code === 'FST_ERR_BAD_URL'
         ? 'the URL has a component that is not valid percent-encoding'
         : 'bad request';
-  setSecurityHeaders(req.raw.url ?? '', reply);
+  // No route matched yet: judge the path leniently (an /api/ spelling gets the API's headers).
+  setSecurityHeaders(looksLikeApiPath(req.raw.url ?? ''), reply);
   reply.code(status).send({ error: { code: err.code ?? 'E_INPUT', message } });
 }
 

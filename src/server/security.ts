@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyServerOptions, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, RouteOptions } from 'fastify';
 import { UserError } from '../core/errors.ts';
 import { scrubTokens } from '../label/tokens.ts';
 import { API_CSP, CSP } from './web.ts';
@@ -87,16 +87,16 @@ export function rejectNonFiniteNumbers(app: FastifyInstance) {
  */
 export function securityHeaders(app: FastifyInstance) {
   app.addHook('onSend', async (req, reply, payload) => {
-    setSecurityHeaders(req.url, reply);
+    setSecurityHeaders(isApiRequest(req), reply);
     return payload;
   });
 }
 
 /** The headers above, for one reply (also used where Fastify answers without running onSend: see errors.ts frameworkErrors). */
-export function setSecurityHeaders(url: string, reply: FastifyReply) {
+export function setSecurityHeaders(api: boolean, reply: FastifyReply) {
   reply.header('x-content-type-options', 'nosniff');
   // API answers are data (item content included, whatever its type): never a document.
-  if (url.startsWith('/api/')) reply.header('content-security-policy', API_CSP);
+  if (api) reply.header('content-security-policy', API_CSP);
   if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'no-referrer');
   if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
   if (!reply.hasHeader('cross-origin-resource-policy')) reply.header('cross-origin-resource-policy', 'same-origin');
@@ -104,6 +104,53 @@ export function setSecurityHeaders(url: string, reply: FastifyReply) {
     const type = String(reply.getHeader('content-type') ?? '');
     reply.header('content-security-policy', type.startsWith('text/html') ? CSP : API_CSP);
   }
+}
+
+/**
+ * Whether a matched route belongs to the API: it declares a permission, or its declared pattern
+ * lies under /api/ (where a route cannot register without one, see auth.ts). Decided on the
+ * route the router chose, never on the URL as sent, which may spell the same route many ways
+ * (`/%61pi/…`, `/ap%69/…`).
+ */
+export function isApiRoute(route: { url?: string; config?: { permission?: unknown } }): boolean {
+  return route.config?.permission !== undefined || (route.url !== undefined && route.url.startsWith('/api/'));
+}
+
+/**
+ * Whether a request is an API request: by its matched route (above); when no route matched, by
+ * a lenient reading of its path (`looksLikeApiPath`), so a spelling of /api/ that matches
+ * nothing is answered like the API answers an unknown path.
+ */
+export function isApiRequest(req: FastifyRequest): boolean {
+  const route = req.routeOptions;
+  return route.url !== undefined ? isApiRoute(route) : looksLikeApiPath(req.url);
+}
+
+/**
+ * Whether a request path reads as /api/… to a lenient reader: query and `;` parameters dropped,
+ * percent-escapes decoded (up to three rounds), letters lower-cased, repeated slashes collapsed.
+ * Only for requests no route matched (to answer `/API/`, `//api/`, `/%2561pi/` like `/api/`);
+ * it never lets anything through.
+ */
+export function looksLikeApiPath(url: string): boolean {
+  let p = url.split('?')[0];
+  for (let round = 0; round < 3; round++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(p);
+    } catch {
+      break;
+    }
+    if (next === p) break;
+    p = next;
+  }
+  p = p
+    .split('/')
+    .map((seg) => seg.split(';')[0])
+    .join('/')
+    .replace(/\/+/g, '/')
+    .toLowerCase();
+  return p === '/api' || p.startsWith('/api/');
 }
 
 /**

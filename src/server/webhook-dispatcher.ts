@@ -1,6 +1,11 @@
+import { DestinationRefused, parseAllowList, type EgressPolicy, type Resolver } from '../core/egress-policy.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Store } from '../store/db.ts';
 import { claimDue, requeueStuck, settleDelivery, signPayload, type DueDelivery } from '../label/webhooks.ts';
+import { postToAllowed, systemResolver, webhookAllowFromEnv } from './egress.ts';
+
+/** What a delivery refused by the address policy records: nothing about the target. */
+export const REFUSED_DELIVERY = 'refused: destination not allowed';
 
 export interface DispatcherOptions {
   /** How often to look for due deliveries (ms). Default 1000. */
@@ -12,12 +17,21 @@ export interface DispatcherOptions {
   /** Per-request timeout (ms). Default 10000. */
   timeoutMs?: number;
   log?: (msg: string) => void;
+  /**
+   * Ranges deliveries may reach although they are not public (loopback, private, link-local…),
+   * as CIDR text ("10.0.0.0/8, fd00::/8"). Default: TESSERA_WEBHOOK_ALLOW, else none.
+   */
+  allow?: string | readonly string[];
+  /** Resolves host names at creation and before each delivery. Default: the system's (dns.lookup). */
+  resolve?: Resolver;
 }
 
 /**
  * Sends queued webhook deliveries. The only outbound connections the server makes are these
  * POSTs, and only to the URL stored with each webhook; redirects are not followed (a 3xx is
- * a failed attempt). Each request carries:
+ * a failed attempt). Each connection goes to an address the egress policy allows, checked at
+ * connect time (see egress.ts); a refused one records REFUSED_DELIVERY and no status, so the
+ * deliveries list cannot be used to probe internal hosts and ports. Each request carries:
  *   X-Tessera-Event, X-Tessera-Delivery (id), X-Tessera-Timestamp (unix seconds),
  *   X-Tessera-Signature: sha256=HMAC-SHA256(secret, "<timestamp>.<body>") in hex.
  * A 2xx answer delivers; anything else (or a timeout) retries after base·2^(n−1).
@@ -26,6 +40,8 @@ export class WebhookDispatcher {
   private readonly pollMs: number;
   private readonly policy: { maxAttempts: number; baseMs: number };
   private readonly timeoutMs: number;
+  /** The address policy, also used to check a webhook's URL when it is created. */
+  readonly egress: EgressPolicy & { resolve: Resolver };
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
@@ -38,6 +54,8 @@ export class WebhookDispatcher {
     this.pollMs = opts.pollMs ?? 1000;
     this.policy = { maxAttempts: opts.maxAttempts ?? 8, baseMs: opts.backoffBaseMs ?? 2000 };
     this.timeoutMs = opts.timeoutMs ?? 10_000;
+    const allow = opts.allow === undefined ? webhookAllowFromEnv() : parseAllowList(opts.allow, 'webhooks.allow');
+    this.egress = { allow, resolve: opts.resolve ?? systemResolver };
   }
 
   async start(): Promise<void> {
@@ -89,24 +107,30 @@ export class WebhookDispatcher {
     const timestamp = String(Math.floor(Date.now() / 1000));
     let outcome: { ok: boolean; status: number | null; error: string | null };
     try {
-      const res = await fetch(d.url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'tessera-webhooks/0.1',
-          'x-tessera-event': d.event,
-          'x-tessera-delivery': String(d.id),
-          'x-tessera-timestamp': timestamp,
-          'x-tessera-signature': signPayload(d.secret, timestamp, d.payload),
+      const status = await postToAllowed(
+        d.url,
+        {
+          timeoutMs: this.timeoutMs,
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'tessera-webhooks/0.1',
+            'x-tessera-event': d.event,
+            'x-tessera-delivery': String(d.id),
+            'x-tessera-timestamp': timestamp,
+            'x-tessera-signature': signPayload(d.secret, timestamp, d.payload),
+          },
+          body: d.payload,
         },
-        body: d.payload,
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      const ok = res.status >= 200 && res.status < 300;
-      outcome = { ok, status: res.status, error: ok ? null : `HTTP ${res.status}` };
+        this.egress,
+      );
+      const ok = status >= 200 && status < 300;
+      outcome = { ok, status, error: ok ? null : `HTTP ${status}` };
     } catch (e) {
+      if (e instanceof DestinationRefused) {
+        this.opts.log?.(`webhook delivery ${d.id} (${d.event}) to ${d.url} refused: ${e.host} ${e.reason}`);
+        await settleDelivery(this.store.db, d, { ok: false, status: null, error: REFUSED_DELIVERY }, this.policy);
+        return;
+      }
       outcome = { ok: false, status: null, error: errorMessage(e) };
     }
     if (!outcome.ok) this.opts.log?.(`webhook delivery ${d.id} (${d.event}) to ${d.url} failed: ${outcome.error}`);

@@ -95,7 +95,7 @@ export async function projectStats(db: Db, projectId: number): Promise<ProjectSt
     byModality[r.modality] = Number(r.n);
     items += Number(r.n);
   }
-  const sourceLabels: Record<string, number> = {};
-  for (const r of byLabel) sourceLabels[r.source_label as string] = Number(r.n);
+  // fromEntries makes own keys: a label may be named __proto__ (src/core/dict.ts).
+  const sourceLabels: Record<string, number> = Object.fromEntries(byLabel.map((r) => [r.source_label as string, Number(r.n)]));
   return { items, byModality, sourceLabels };
 }

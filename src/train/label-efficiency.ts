@@ -357,7 +357,7 @@ export async function loadBenchData(opts: Pick<LabelEfficiencyOptions, 'dataset'
   let sources: BenchSource[];
   let spec: DatasetSpec | undefined;
   if (opts.dataset !== undefined) {
-    spec = BENCH_DATASETS[opts.dataset];
+    spec = Object.hasOwn(BENCH_DATASETS, opts.dataset) ? BENCH_DATASETS[opts.dataset] : undefined;
     if (!spec) throw new UserError(`unknown dataset "${opts.dataset}" (known: ${Object.keys(BENCH_DATASETS).join(', ')}); or give --train/--test/--text-column/--label-column`);
     if (opts.dataset === 'fashion-mnist' && !existsSync(opts.fashionDir)) {
       throw new UserError(`Fashion-MNIST not found in ${opts.fashionDir} (apt-get install -y dataset-fashion-mnist)`);

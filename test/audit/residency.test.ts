@@ -14,6 +14,7 @@ import { createUser, setRole } from '../../src/label/users.ts';
 import { getLabelSettings, mergeSettings, putLabelSettings } from '../../src/label/settings.ts';
 import { nextTask, submitTask } from '../../src/label/assignment.ts';
 import { createWebhook } from '../../src/label/webhooks.ts';
+import { parseAllowList } from '../../src/core/egress-policy.ts';
 import { verifyAuditLog } from '../../src/label/audit-verify.ts';
 import { getProject } from '../../src/store/projects.ts';
 import { freshStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
@@ -57,7 +58,7 @@ for (const kind of STORE_KINDS) {
       await t.store.db.transaction().execute((trx) => getLabelSettings(trx, project.id).then((s) => putLabelSettings(trx, project.id, mergeSettings(s, { overlap: 1 }))));
       const { user } = await createUser(t.store, OP, 'ann');
       await setRole(t.store, project, OP, 'ann', 'annotator');
-      await createWebhook(t.store, project, OP, { url: 'http://127.0.0.1:9/hook', events: ['annotation.created', 'consensus.reached'] });
+      await createWebhook(t.store, project, OP, { url: 'http://127.0.0.1:9/hook', events: ['annotation.created', 'consensus.reached'] }, { allow: parseAllowList('127.0.0.1/32') });
       for (let i = 0; i < 5; i++) {
         const task = await nextTask(t.store, project, user);
         assert.ok(task);

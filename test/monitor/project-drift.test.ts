@@ -12,6 +12,7 @@ import { jobHandlers } from '../../src/jobs/handlers.ts';
 import { InProcessRunner } from '../../src/jobs/runner.ts';
 import { cliActor } from '../../src/label/context.ts';
 import { createWebhook } from '../../src/label/webhooks.ts';
+import { parseAllowList } from '../../src/core/egress-policy.ts';
 import { verifyAuditLog } from '../../src/label/audit-verify.ts';
 import { acknowledgeAlert, createMonitor, listAlerts, listChecks } from '../../src/monitor/monitors.ts';
 import { projectDrift } from '../../src/monitor/project.ts';
@@ -58,7 +59,7 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(Object.keys(first), ['imported', 'unchanged', 'rejected', 'errors'], 'no monitors yet: the import report is unchanged');
       const project = await getProject(t.store.db, 'dig');
       const refSource = (await t.store.db.selectFrom('import_sources').select('id').where('project_id', '=', project.id).executeTakeFirstOrThrow()).id;
-      await createWebhook(t.store, project, cliActor('cli:test'), { url: 'http://127.0.0.1:9/drift', events: ['drift.alert'] });
+      await createWebhook(t.store, project, cliActor('cli:test'), { url: 'http://127.0.0.1:9/drift', events: ['drift.alert'] }, { allow: parseAllowList('127.0.0.1/32') });
       const m = await createMonitor(t.store, project, { referenceImport: refSource, features: 'raw', name: 'digits' }, 'cli:test');
       assert.deepEqual(m.tests, ['mmd', 'ks', 'c2st']);
 

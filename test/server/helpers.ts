@@ -50,7 +50,7 @@ export interface Api {
 
 /**
  * A server on 127.0.0.1. The failed-authentication limit is raised out of the way (these tests
- * send bad tokens on purpose, all from one address); test/server/security.test.ts checks it.
+ * send bad tokens on purpose, all from one address); test/server/security-auth.test.ts checks it.
  */
 export async function startApi(store: Store, webhooks?: DispatcherOptions, extra: Partial<AppOptions> = {}): Promise<Api> {
   const app = await buildApp({ store, webhooks: { pollMs: 50, backoffBaseMs: 50, ...webhooks }, authLimit: { max: 1_000_000, shared: false }, ...extra });

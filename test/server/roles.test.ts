@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import Fastify from 'fastify';
 import { freshStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { OPERATOR, oneOfEachRole, projectWithItems, startApi, usersWithRoles, type Api } from './helpers.ts';
+import { apiSpellings, reachedRoute } from './spellings.ts';
 import { createTaxonomy } from '../../src/label/taxonomies.ts';
 import { ROLES, type Role } from '../../src/label/roles.ts';
 import { createUser, revokeTokens } from '../../src/label/users.ts';
@@ -96,31 +97,62 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(routes, Object.keys(MATRIX).sort());
     });
 
+    const callers = (): Array<[string, string | undefined]> => [
+      ['no token', undefined],
+      ['malformed token', 'not-a-token'],
+      ['unknown token', 'tsr_' + 'A'.repeat(43)],
+      ...ROLES.map((r): [string, string] => [r, tok[`u-${r}`]]),
+      ['outsider', tok.outsider],
+    ];
+    const pathOf = (url: string) => url.replace(':project', 'rm').replace(':item', String(itemId)).replace(':task', '999999').replace(':review', '999999').replace(':webhook', '999999').replace(':user', 'nobody');
+    const wantOf = (who: string, token: string | undefined, allowed: readonly Role[] | 'any') =>
+      token === undefined || who.endsWith('token') ? '401' : allowed === 'any' || (allowed as readonly string[]).includes(who) ? 'allowed' : '403';
+    const gotOf = (status: number) => (status === 401 || status === 403 ? String(status) : 'allowed');
+
     test('every route × every role: 401 without a valid token, 403 when the role lacks the right, allowed otherwise', async () => {
-      const callers: Array<[string, string | undefined]> = [
-        ['no token', undefined],
-        ['malformed token', 'not-a-token'],
-        ['unknown token', 'tsr_' + 'A'.repeat(43)],
-        ...ROLES.map((r): [string, string] => [r, tok[`u-${r}`]]),
-        ['outsider', tok.outsider],
-      ];
       const failures: string[] = [];
       for (const [route, allowed] of Object.entries(MATRIX)) {
         const [method, url] = route.split(' ');
-        const path = url.replace(':project', 'rm').replace(':item', String(itemId)).replace(':task', '999999').replace(':review', '999999').replace(':webhook', '999999').replace(':user', 'nobody');
-        for (const [who, token] of callers) {
+        const path = pathOf(url);
+        for (const [who, token] of callers()) {
           const res = await api.call(method, path, token, ['POST', 'PUT', 'PATCH'].includes(method) ? {} : undefined);
-          let want: string;
-          if (token === undefined || who.endsWith('token')) want = '401';
-          else if (allowed === 'any' || (allowed as readonly string[]).includes(who)) want = 'allowed';
-          else want = '403';
-          const got = res.status === 401 || res.status === 403 ? String(res.status) : 'allowed';
+          const want = wantOf(who, token, allowed);
+          const got = gotOf(res.status);
           if (got !== want) failures.push(`${route} as ${who}: expected ${want}, got ${res.status} ${res.text.slice(0, 120)}`);
           if (res.status === 401) assert.equal(res.headers.get('www-authenticate'), 'Bearer');
           if (res.status >= 400) assert.ok(res.json?.error?.code && res.json.error.message, `${route} as ${who}: error body ${res.text}`);
         }
       }
       assert.deepEqual(failures, []);
+    });
+
+    test('the same matrix under other spellings of /api/ (%61pi, mixed-case escapes, %2561pi, /API/, //api/, trailing slash, trailing ;x): each gets the answer of the route the router reaches (a trailing / or ;x may reach another one), 401 first without a valid token, 404 with one where no route is reached; never 500', async () => {
+      const failures: string[] = [];
+      const patterns = Object.keys(MATRIX);
+      let reachedSame = 0;
+      for (const [route, allowed] of Object.entries(MATRIX)) {
+        const [method, url] = route.split(' ');
+        for (const s of apiSpellings(pathOf(url))) {
+          const reached = reachedRoute(patterns, method, s.path);
+          if (s.sameRoute === true) assert.equal(reached?.route, route, `${s.path} should reach ${route}`);
+          if (s.sameRoute === false) assert.equal(reached?.route, undefined, `${s.path} should reach no route`);
+          if (reached?.route === route) reachedSame++;
+          // A project that does not exist ("rm;x", "") is answered like one the caller is not in.
+          const rules: readonly Role[] | 'any' = !reached ? allowed : reached.params.project !== undefined && reached.params.project !== 'rm' ? [] : MATRIX[reached.route];
+          for (const [who, token] of callers()) {
+            const res = await api.call(method, s.path, token, ['POST', 'PUT', 'PATCH'].includes(method) ? {} : undefined);
+            const want = wantOf(who, token, rules);
+            const noRoute = res.status === 404 && /^no route /.test(res.json?.error?.message ?? '');
+            const where = `${route} as ${who} via ${s.path} (${s.name}, reaching ${reached?.route ?? 'no route'})`;
+            if (res.status >= 500) failures.push(`${where}: ${res.status} ${res.text.slice(0, 120)}`);
+            else if (want === '401' || reached) {
+              if (gotOf(res.status) !== want || noRoute) failures.push(`${where}: expected ${want}, got ${res.status} ${res.text.slice(0, 120)}`);
+            } else if (!noRoute) failures.push(`${where}: expected 404 (no such route), got ${res.status} ${res.text.slice(0, 120)}`);
+          }
+        }
+      }
+      assert.deepEqual(failures, []);
+      assert.ok(reachedSame >= patterns.length * 2, `only ${reachedSame} spellings reached their own route`);
     });
 
     test('tokens are stored hashed; a revoked token gets 401', async () => {

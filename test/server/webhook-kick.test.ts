@@ -32,7 +32,7 @@ for (const kind of STORE_KINDS) {
         });
       });
       await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-      api = await startApi(t.store, { pollMs: 3_600_000 });
+      api = await startApi(t.store, { pollMs: 3_600_000, allow: '127.0.0.1/32' }); // the receiver is on loopback
       const d = api.app.dispatcher;
       const tick = d.tick.bind(d);
       d.tick = async () => {

@@ -51,7 +51,8 @@ for (const kind of STORE_KINDS) {
       });
       await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
       port = (receiver.address() as net.AddressInfo).port;
-      api = await startApi(t.store, { pollMs: 30, backoffBaseMs: 60, maxAttempts: 3, timeoutMs: 2000 });
+      // The receiver is on loopback, which webhooks may reach only when the operator allows it.
+      api = await startApi(t.store, { pollMs: 30, backoffBaseMs: 60, maxAttempts: 3, timeoutMs: 2000, allow: '127.0.0.1/32' });
       if (kind === 'sqlite') {
         net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
           // net.connect() passes its normalised arguments as one array: [options, callback].

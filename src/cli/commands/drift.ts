@@ -8,7 +8,7 @@ import { act, actor, makeOut, parseIntOption, withStore } from '../context.ts';
 const parseTests = (list: string): DriftTestName[] => {
   const tests = [...new Set(list.split(',').map((t) => t.trim()).filter(Boolean))];
   if (tests.length === 0) throw new UserError(`--test expects ${Object.keys(DRIFT_TESTS).join('|')} (comma-separated)`);
-  for (const t of tests) if (!(t in DRIFT_TESTS)) throw new UserError(`--test expects ${Object.keys(DRIFT_TESTS).join('|')}, got "${t}"`);
+  for (const t of tests) if (!Object.hasOwn(DRIFT_TESTS, t)) throw new UserError(`--test expects ${Object.keys(DRIFT_TESTS).join('|')}, got "${t}"`);
   return tests as DriftTestName[];
 };
 const parseId = (name: string, v: string): number => {
@@ -48,7 +48,7 @@ export function registerDrift(program: Command) {
       act(async (f: DriftFlags, cmd: Command) => {
         const out = makeOut(Boolean(f.json));
         if (f.project !== undefined) return projectMode(f, cmd.getOptionValueSource('test') === 'default');
-        if (!(f.test in DRIFT_TESTS)) throw new UserError(`--test expects ${Object.keys(DRIFT_TESTS).join('|')}, got "${f.test}"`);
+        if (!Object.hasOwn(DRIFT_TESTS, f.test)) throw new UserError(`--test expects ${Object.keys(DRIFT_TESTS).join('|')}, got "${f.test}"`);
         const alpha = Number(f.alpha);
         if (!(alpha > 0 && alpha < 1)) throw new UserError(`--alpha expects a number between 0 and 1, got "${f.alpha}"`);
         const ref = readVectorsCsv(f.reference);

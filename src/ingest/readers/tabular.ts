@@ -13,7 +13,7 @@ const INFER_ROWS = 1000;
  * from the first 1,000 rows (numeric when every non-empty value there is a finite number).
  */
 export const readTabular: Reader = async function* (path, opts) {
-  const preset = opts.preset ? TABULAR_PRESETS[opts.preset] : undefined;
+  const preset = opts.preset && Object.hasOwn(TABULAR_PRESETS, opts.preset) ? TABULAR_PRESETS[opts.preset] : undefined;
   if (opts.preset && !preset) throw new UserError(`unknown tabular preset "${opts.preset}" (known: ${Object.keys(TABULAR_PRESETS).join(', ')})`);
   const hasHeader = opts.header ?? preset?.header ?? true;
   let explicit: ColumnSpec[] | undefined;

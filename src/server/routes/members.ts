@@ -9,7 +9,12 @@ import { ProjectParams, withProject, NoQuery, NoBody } from '../schemas.ts';
 const MemberParams = withProject({ user: Type.String({ minLength: 1, maxLength: 64 }) });
 const RoleBody = Type.Object({ role: Type.Union(ROLES.map((r) => Type.Literal(r))) }, { additionalProperties: false });
 
-/** Project memberships: who has which role (role changes are audit-logged). */
+/**
+ * Project memberships: who has which role (role changes are audit-logged). An admin grants roles
+ * to people they can already see — members of a project where they may list the members — and
+ * gets the same 404 for anyone else as for a name that does not exist, so these routes do not
+ * reveal which user names exist in the store. The operator grants anyone (`tessera users grant`).
+ */
 export const memberRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
   app.get<{ Params: ProjectParams }>(
     '/api/projects/:project/members',
@@ -20,16 +25,17 @@ export const memberRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
     '/api/projects/:project/members/:user',
     { config: { permission: 'members.write' }, schema: { tags: ['members'], summary: "grant or change a user's role", params: MemberParams, body: RoleBody, querystring: NoQuery } },
     async (req) => {
-      const { project, actor } = authOf(req);
-      return setRole(store, project, actor, req.params.user, req.body.role);
+      const { project, actor, user } = authOf(req);
+      // Only people the caller can already list (see findVisibleUser): no probing the store's user names.
+      return setRole(store, project, actor, req.params.user, req.body.role, { visibleTo: user.id });
     },
   );
   app.delete<{ Params: Static<typeof MemberParams> }>(
     '/api/projects/:project/members/:user',
     { config: { permission: 'members.write' }, schema: { tags: ['members'], summary: 'remove a member', params: MemberParams, querystring: NoQuery, body: NoBody } },
     async (req) => {
-      const { project, actor } = authOf(req);
-      return removeRole(store, project, actor, req.params.user);
+      const { project, actor, user } = authOf(req);
+      return removeRole(store, project, actor, req.params.user, { visibleTo: user.id });
     },
   );
 };

@@ -15,7 +15,11 @@ const WebhookBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** Webhooks (admin): signed HMAC-SHA256 POSTs to the configured URL, retried with back-off. */
+/**
+ * Webhooks (admin): signed HMAC-SHA256 POSTs to the configured URL, retried with back-off. A URL
+ * whose host is not an allowed destination (see core/egress-policy.ts) is refused here, and again
+ * by the dispatcher before each connection.
+ */
 export const webhookRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
   app.get<{ Params: ProjectParams }>(
     '/api/projects/:project/webhooks',
@@ -27,7 +31,7 @@ export const webhookRoutes: FastifyPluginAsync<{ store: Store }> = async (app, {
     { config: { permission: 'webhooks.manage' }, schema: { tags: ['webhooks'], summary: 'register a webhook; the signing secret is returned once', params: ProjectParams, body: WebhookBody, querystring: NoQuery } },
     async (req, reply) => {
       const { project, actor } = authOf(req);
-      return reply.code(201).send(await createWebhook(store, project, actor, req.body));
+      return reply.code(201).send(await createWebhook(store, project, actor, req.body, app.dispatcher.egress));
     },
   );
   app.delete<{ Params: Static<typeof WebhookParams> }>(
