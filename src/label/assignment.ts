@@ -5,7 +5,7 @@ import type { Store } from '../store/db.ts';
 import { getItem, type ItemRow } from '../store/items.ts';
 import type { Project } from '../store/projects.ts';
 import { change, record, userActor, type TxCtx } from './context.ts';
-import { eligible, heldOutFromServing, labellingMode, type LabellingMode } from './eligibility.ts';
+import { eligible, heldOutFromServing, isEligible, labellingMode, type LabellingMode } from './eligibility.ts';
 import { ConflictError } from './errors.ts';
 import { checkGoldAnswer, drawGold } from './gold.ts';
 import { ensureLabelItem, getLabelItem } from './label-items.ts';
@@ -101,6 +101,8 @@ export async function nextTask(store: Store, project: Project, user: User, opts:
       .where('user_id', '=', user.id)
       .where('status', '=', 'leased')
       .where('expires_at', '>', now)
+      // A lease on an item no longer eligible (held out, or taken before a role change) is not handed back.
+      .where(sql<boolean>`${eligible(sql`assignments.item_id`, mode)}`)
       .$if((opts.exclude?.length ?? 0) > 0, (q) => q.where('id', 'not in', [...opts.exclude!]))
       .orderBy('id')
       .limit(1)
@@ -298,6 +300,9 @@ export async function submitTask(store: Store, project: Project, user: User, id:
     const now = nowIso();
     const s = await getLabelSettings(ctx.conn, project.id);
     const mode = await labellingMode(ctx.conn, project.id, user.id, s);
+    if (!(await isEligible(ctx.conn, a.item_id, mode))) {
+      throw new ConflictError(`item ${a.item_id} may not be labelled by you any more (held out as a test split, or it existed while you held a role that reads labels): release task ${a.id}`, 'E_NOT_ELIGIBLE');
+    }
     const sug = parseJson<Stored | null>(a.suggestion, null);
     const accepted = sug ? sug.labels.length === labels.length && sug.labels.every((l) => labels.includes(l)) : null;
     const timeMs = input.timeMs ?? Math.max(0, Date.parse(now) - Date.parse(a.leased_at));

@@ -79,6 +79,12 @@ export function eligible(i: RawBuilder<unknown>, mode: LabellingMode): RawBuilde
   return sql`NOT ${heldOutFromServing(i)} ${blind}`;
 }
 
+/** Whether one item may be served to (and answered by) a labeller in `mode`. */
+export async function isEligible(db: Conn, itemId: number, mode: LabellingMode): Promise<boolean> {
+  const r = await sql<{ ok: number }>`SELECT 1 AS ok FROM items WHERE id = ${itemId} AND ${eligible(sql`${itemId}`, mode)}`.execute(db);
+  return r.rows.length > 0;
+}
+
 /** Which held-out markers keep an item from a use: serving (test splits) or training (test and evaluation sets). */
 const HELD_OUT_FROM: Record<'serve' | 'train', HeldOut[]> = { serve: ['test'], train: ['test', 'evaluation'] };
 

@@ -117,6 +117,23 @@ for (const kind of STORE_KINDS) {
       for (const id of split) assert.equal((await t.store.db.selectFrom('assignments').select('id').where('item_id', '=', id).execute()).length, 0, `item ${id} was never leased`);
     });
 
+    test('a lease taken before its item was held out is not handed back, and its submit is refused (409); release still works', async () => {
+      const p2 = await projectWithItems(t.store, 'ho2', ['x', 'y']);
+      await createTaxonomy(t.store, p2, OPERATOR, { kind: 'single', labels: [{ name: 'a' }, { name: 'b' }] });
+      const tok2 = await usersWithRoles(t.store, p2, { late: 'annotator' });
+      const held = (await api.call('POST', '/api/projects/ho2/tasks/next', tok2.late)).json.task;
+      await heldOutDataset(t.store, p2.id, 'late-test', 'test', [held.item.id]);
+      const next = (await api.call('POST', '/api/projects/ho2/tasks/next', tok2.late)).json.task;
+      assert.ok(next && next.id !== held.id && next.item.id !== held.item.id, 'another item, not the held lease');
+      const ahead = (await api.call('POST', '/api/projects/ho2/tasks/ahead', tok2.late, { holding: [] })).json.task;
+      assert.equal(ahead.id, next.id);
+      const late = await api.call('POST', `/api/projects/ho2/tasks/${held.id}/submit`, tok2.late, { labels: ['a'], taxonomyVersion: 1 });
+      assert.equal(late.status, 409, late.text);
+      assert.equal(late.json.error.code, 'E_NOT_ELIGIBLE');
+      assert.equal((await t.store.db.selectFrom('annotations').select('id').where('item_id', '=', held.item.id).execute()).length, 0);
+      assert.equal((await api.call('POST', `/api/projects/ho2/tasks/${held.id}/release`, tok2.late)).status, 200);
+    });
+
     test('heldOutItems: test splits are kept from serving, test and evaluation sets from training', async () => {
       assert.deepEqual([...(await heldOutItems(t.store.db, projectId, 'serve'))].sort((a, b) => a - b), split);
       assert.deepEqual([...(await heldOutItems(t.store.db, projectId, 'train'))].sort((a, b) => a - b), [...split, ...evaluation].sort((a, b) => a - b));

@@ -60,9 +60,11 @@ export const resultRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
       const { project } = authOf(req);
       const taxonomy = await currentTaxonomy(store.db, project.id);
       const report = agreementReport(await currentAnswers(store.db, project.id, taxonomy), taxonomy, { level: req.query.level as AlphaMetric | undefined, weights: req.query.weights as KappaWeights | undefined });
-      // Answers given without blindness (solo labelling) can agree for that reason alone: say how many are in.
+      // Answers given without blindness (solo labelling) can agree for that reason alone: say how many
+      // are in (only when there are any: the report is otherwise unchanged).
       const nonBlind = await nonBlindAnswers(store.db, project.id);
-      return { ...report, nonBlindAnswers: nonBlind, ...(nonBlind > 0 ? { note: `${nonBlind} of the current answers were given without blindness (solo labelling by an admin or manager): agreement that includes them may overstate how independent annotators agree` } : {}) };
+      if (nonBlind === 0) return report;
+      return { ...report, nonBlindAnswers: nonBlind, note: `${nonBlind} of the current answers were given without blindness (solo labelling by an admin or manager): agreement that includes them may overstate how independent annotators agree` };
     },
   );
   app.post<{ Params: ProjectParams }>(
