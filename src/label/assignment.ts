@@ -5,10 +5,11 @@ import type { Store } from '../store/db.ts';
 import { getItem, type ItemRow } from '../store/items.ts';
 import type { Project } from '../store/projects.ts';
 import { change, record, userActor, type TxCtx } from './context.ts';
+import { eligible, heldOutFromServing, isEligible, labellingMode, type LabellingMode } from './eligibility.ts';
 import { ConflictError } from './errors.ts';
 import { checkGoldAnswer, drawGold } from './gold.ts';
 import { ensureLabelItem, getLabelItem } from './label-items.ts';
-import { getLabelSettings } from './settings.ts';
+import { getLabelSettings, type LabelSettings } from './settings.ts';
 import { settleItem } from './settle.ts';
 import { checkLabels, type Taxonomy } from './taxonomy.ts';
 import { currentTaxonomy } from './taxonomies.ts';
@@ -28,9 +29,13 @@ import { emit } from './webhooks.ts';
  *   submit is refused.
  * - Order: items with a priority (from a selection strategy) first, highest first; then the
  *   rest in import order. Gold items are mixed in at the gold rate.
- * - Blind: a task carries the item's content, the taxonomy and at most a suggestion's labels —
- *   never its source, the item's source label or metadata, other annotators' labels, or a
- *   consensus; submitting returns only the new annotation's id.
+ * - Blind: a task carries the item's content, the taxonomy and at most a suggestion's labels
+ *   (only while the project shows suggestions) — never its source, the item's source label or
+ *   metadata, other annotators' labels, or a consensus; submitting returns only the new
+ *   annotation's id. An annotator who once held a label-reading role is never served an item
+ *   that existed meanwhile; items held out as a test split are never served
+ *   (eligibility.ts: one predicate in every candidate query). Solo labelling (an admin or
+ *   manager, where the project allows it) is served the same way, and recorded as not blind.
  */
 export interface Task {
   id: number;
@@ -63,8 +68,12 @@ interface Stored {
   confidence: number | null;
 }
 
-async function taskOf(db: Conn, projectId: number, a: { id: number; item_id: number; expires_at: string; suggestion: string | null }, t: Taxonomy): Promise<Task> {
-  const s = parseJson<Stored | null>(a.suggestion, null);
+/**
+ * A lease as the annotator sees it. The suggestion stored with the lease is shown only while the
+ * project shows suggestions: switching them off hides it from leases taken before, too.
+ */
+async function taskOf(db: Conn, projectId: number, a: { id: number; item_id: number; expires_at: string; suggestion: string | null }, t: Taxonomy, settings: Pick<LabelSettings, 'showSuggestions'>): Promise<Task> {
+  const s = settings.showSuggestions ? parseJson<Stored | null>(a.suggestion, null) : null;
   return {
     id: a.id,
     expiresAt: a.expires_at,
@@ -83,6 +92,7 @@ export async function nextTask(store: Store, project: Project, user: User, opts:
   return change(store, project, userActor(user), async (ctx) => {
     const taxonomy = await currentTaxonomy(ctx.conn, project.id);
     const s = await getLabelSettings(ctx.conn, project.id);
+    const mode = await labellingMode(ctx.conn, project.id, user.id, s);
     const now = nowIso();
     const live = await ctx.conn
       .selectFrom('assignments')
@@ -91,23 +101,25 @@ export async function nextTask(store: Store, project: Project, user: User, opts:
       .where('user_id', '=', user.id)
       .where('status', '=', 'leased')
       .where('expires_at', '>', now)
+      // A lease on an item no longer eligible (held out, or taken before a role change) is not handed back.
+      .where(sql<boolean>`${eligible(sql`assignments.item_id`, mode)}`)
       .$if((opts.exclude?.length ?? 0) > 0, (q) => q.where('id', 'not in', [...opts.exclude!]))
       .orderBy('id')
       .limit(1)
       .executeTakeFirst();
-    if (live) return taskOf(ctx.conn, project.id, live, taxonomy);
+    if (live) return taskOf(ctx.conn, project.id, live, taxonomy, s);
 
     let pick: { itemId: number; round: number; gold: boolean } | undefined;
     // How many tasks this annotator was served (the gold draw's input): only counted when gold is on.
     const served = s.gold.rate > 0 ? Number((await ctx.conn.selectFrom('assignments').select((e) => e.fn.countAll<number>().as('n')).where('project_id', '=', project.id).where('user_id', '=', user.id).executeTakeFirstOrThrow()).n) : 0;
     if (s.gold.rate > 0 && drawGold(s.gold.rate, project.id, user.id, served)) {
-      const g = await pickGold(ctx.conn, project.id, user.id);
+      const g = await pickGold(ctx.conn, project.id, user.id, mode);
       if (g !== undefined) pick = { itemId: g, round: 0, gold: true };
     }
     if (!pick) {
       const itemId =
-        (await pickPrioritised(ctx.conn, project.id, user.id, s.overlap, now)) ??
-        (s.servePrioritisedOnly ? undefined : await pickInOrder(store, ctx.conn, project.id, user.id, s.overlap, now));
+        (await pickPrioritised(ctx.conn, project.id, user.id, s.overlap, now, mode)) ??
+        (s.servePrioritisedOnly ? undefined : await pickInOrder(store, ctx.conn, project.id, user.id, s.overlap, now, mode));
       if (itemId === undefined) return null;
       const li = await ensureLabelItem(ctx.conn, project.id, itemId);
       pick = { itemId, round: li.round, gold: false };
@@ -120,41 +132,42 @@ export async function nextTask(store: Store, project: Project, user: User, opts:
       .values({ project_id: project.id, item_id: pick.itemId, user_id: user.id, round: pick.round, status: 'leased', gold: pick.gold ? 1 : 0, taxonomy_version: taxonomy.version, suggestion, leased_at: now, expires_at: expires })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await record(ctx, 'task.lease', `item:${pick.itemId}`, { assignment: id, user: user.name, round: pick.round, gold: pick.gold, expiresAt: expires });
-    return taskOf(ctx.conn, project.id, { id, item_id: pick.itemId, expires_at: expires, suggestion }, taxonomy);
+    await record(ctx, 'task.lease', `item:${pick.itemId}`, { assignment: id, user: user.name, round: pick.round, gold: pick.gold, expiresAt: expires, ...(mode.blind ? {} : { blind: false }) });
+    return taskOf(ctx.conn, project.id, { id, item_id: pick.itemId, expires_at: expires, suggestion }, taxonomy, s);
   });
 }
 
-/** A gold item this annotator has never been served. */
-async function pickGold(db: Conn, projectId: number, userId: number): Promise<number | undefined> {
-  const r = await db
-    .selectFrom('gold_items as g')
-    .select('g.item_id')
-    .where('g.project_id', '=', projectId)
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('assignments as a').select('a.id').whereRef('a.item_id', '=', 'g.item_id').where('a.user_id', '=', userId))))
-    .orderBy('g.item_id')
-    .limit(1)
-    .executeTakeFirst();
-  return r?.item_id;
+/** A gold item this annotator has never been served (and may be: eligible). */
+async function pickGold(db: Conn, projectId: number, userId: number, mode: LabellingMode): Promise<number | undefined> {
+  const r = await sql<{ item_id: number }>`
+    SELECT g.item_id FROM gold_items g
+    WHERE g.project_id = ${projectId}
+      AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = g.item_id AND a.user_id = ${userId})
+      AND ${eligible(sql`g.item_id`, mode)}
+    ORDER BY g.item_id
+    LIMIT 1`.execute(db);
+  return r.rows[0] === undefined ? undefined : Number(r.rows[0].item_id);
 }
 
 /**
- * Servable, for `userId`: not gold, not yet served to this annotator in the item's round, and
+ * Servable, for `userId`: not gold, eligible (not held out; for a demoted annotator, newer than
+ * their last label-reading role), not yet served to this annotator in the item's round, and
  * with fewer than `overlap` live assignments (submitted, or leased and not expired) in it.
  * `s` is the item's label_items row (absent: round 0), `i` its id column.
  */
-const servable = (i: RawBuilder<unknown>, round: RawBuilder<unknown>, userId: number, overlap: number, now: string) => sql`
+const servable = (i: RawBuilder<unknown>, round: RawBuilder<unknown>, userId: number, overlap: number, now: string, mode: LabellingMode) => sql`
       NOT EXISTS (SELECT 1 FROM gold_items g WHERE g.item_id = ${i})
+      AND ${eligible(i, mode)}
       AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = ${i} AND a.user_id = ${userId} AND a.round = ${round})
       AND (SELECT COUNT(*) FROM assignments a WHERE a.item_id = ${i} AND a.round = ${round}
            AND (a.status = 'submitted' OR (a.status = 'leased' AND a.expires_at > ${now}))) < ${overlap}`;
 
 /** The first servable prioritised item (open, with a priority), highest priority first. */
-async function pickPrioritised(db: Conn, projectId: number, userId: number, overlap: number, now: string): Promise<number | undefined> {
+async function pickPrioritised(db: Conn, projectId: number, userId: number, overlap: number, now: string, mode: LabellingMode): Promise<number | undefined> {
   const r = await sql<{ item_id: number }>`
     SELECT s.item_id FROM label_items s
     WHERE s.project_id = ${projectId} AND s.status = 'open' AND s.priority IS NOT NULL
-      AND ${servable(sql`s.item_id`, sql`s.round`, userId, overlap, now)}
+      AND ${servable(sql`s.item_id`, sql`s.round`, userId, overlap, now, mode)}
     ORDER BY s.priority DESC, s.item_id
     LIMIT 1`.execute(db);
   return r.rows[0]?.item_id;
@@ -165,11 +178,12 @@ async function pickPrioritised(db: Conn, projectId: number, userId: number, over
  * label_items row (it was served, prioritised or decided once). Rows are never deleted, so the
  * frontier stays true and only moves forward; it lets the in-order pick skip the decided part of
  * a 1,000,000-item project instead of walking it on every request (that walk grew with the
- * number of items labelled: the load bench measured it). Gold items never get a row; the walk
- * steps over them. Kept per process, in memory, with what it depends on: the project's import
- * count and highest item id (new items — an import that committed since, possibly with lower ids
- * than one committed before it on PostgreSQL — reset it) and its gold set's count and id sum (an
- * item that stops being gold is servable again: reset).
+ * number of items labelled: the load bench measured it). Gold and held-out items never get a
+ * row; the walk steps over them. Kept per process, in memory, with what it depends on: the
+ * project's import count and highest item id (new items — an import that committed since,
+ * possibly with lower ids than one committed before it on PostgreSQL — reset it), its gold set's
+ * count and id sum (an item that stops being gold is servable again: reset) and its held-out
+ * test datasets' count and id sum (likewise).
  */
 interface Frontier {
   below: number;
@@ -179,13 +193,15 @@ const frontiers = new WeakMap<Store, Map<number, Frontier>>();
 
 async function frontierOf(store: Store, db: Conn, projectId: number): Promise<Frontier> {
   const [k] = (
-    await sql<{ sources: number; max_item: number | null; gold: number; gold_sum: number | null }>`
+    await sql<{ sources: number; max_item: number | null; gold: number; gold_sum: number | null; held: number; held_sum: number | null }>`
       SELECT (SELECT COUNT(*) FROM import_sources WHERE project_id = ${projectId}) AS sources,
              (SELECT MAX(id) FROM items WHERE project_id = ${projectId}) AS max_item,
              (SELECT COUNT(*) FROM gold_items WHERE project_id = ${projectId}) AS gold,
-             (SELECT SUM(item_id) FROM gold_items WHERE project_id = ${projectId}) AS gold_sum`.execute(db)
+             (SELECT SUM(item_id) FROM gold_items WHERE project_id = ${projectId}) AS gold_sum,
+             (SELECT COUNT(*) FROM datasets WHERE project_id = ${projectId} AND held_out = 'test') AS held,
+             (SELECT SUM(id) FROM datasets WHERE project_id = ${projectId} AND held_out = 'test') AS held_sum`.execute(db)
   ).rows;
-  const key = `${k.sources}/${k.max_item ?? 0}/${k.gold}/${k.gold_sum ?? 0}`;
+  const key = `${k.sources}/${k.max_item ?? 0}/${k.gold}/${k.gold_sum ?? 0}/${k.held}/${k.held_sum ?? 0}`;
   let byProject = frontiers.get(store);
   if (!byProject) {
     frontiers.set(store, (byProject = new Map()));
@@ -198,15 +214,16 @@ async function frontierOf(store: Store, db: Conn, projectId: number): Promise<Fr
   }
   const known = byProject.get(projectId);
   const f: Frontier = known && known.key === key ? known : { below: 0, key };
-  // The first item at or after the frontier that has no labelling row and is not gold (the walk
-  // covers the rows labelled since the last call: amortised O(1) per task).
+  // The first item at or after the frontier that has no labelling row and is neither gold nor held
+  // out (the walk covers the rows labelled since the last call: amortised O(1) per task).
   const first = await sql<{ id: number }>`
     SELECT i.id FROM items i
     WHERE i.project_id = ${projectId} AND i.id >= ${f.below}
       AND NOT EXISTS (SELECT 1 FROM label_items s WHERE s.item_id = i.id)
       AND NOT EXISTS (SELECT 1 FROM gold_items g WHERE g.item_id = i.id)
+      AND NOT ${heldOutFromServing(sql`i.id`)}
     ORDER BY i.id LIMIT 1`.execute(db);
-  // Nothing untouched: every item up to the highest has a row (or is gold).
+  // Nothing untouched: every item up to the highest has a row (or is gold or held out).
   f.below = first.rows[0] ? Number(first.rows[0].id) : Number(k.max_item ?? 0) + 1;
   byProject.set(projectId, f);
   return f;
@@ -218,19 +235,24 @@ async function frontierOf(store: Store, db: Conn, projectId: number): Promise<Fr
  * first. Both walks stop at their first match: the open items are few (those in progress), and
  * untouched items are servable unless gold or, once gold was removed, already served.
  */
-async function pickInOrder(store: Store, db: Conn, projectId: number, userId: number, overlap: number, now: string): Promise<number | undefined> {
+async function pickInOrder(store: Store, db: Conn, projectId: number, userId: number, overlap: number, now: string, mode: LabellingMode): Promise<number | undefined> {
   const open = await sql<{ item_id: number }>`
     SELECT s.item_id FROM label_items s
     WHERE s.project_id = ${projectId} AND s.status = 'open'
-      AND ${servable(sql`s.item_id`, sql`s.round`, userId, overlap, now)}
+      AND ${servable(sql`s.item_id`, sql`s.round`, userId, overlap, now, mode)}
     ORDER BY s.item_id
     LIMIT 1`.execute(db);
   const f = await frontierOf(store, db, projectId);
-  const fresh = await sql<{ id: number }>`
+  // A demoted annotator's untouched candidates begin at the first item created since (an index lookup, not a walk).
+  const from = mode.blind && mode.readUntil !== null ? (mode.firstIdAfter === null ? null : Math.max(f.below, mode.firstIdAfter)) : f.below;
+  const fresh =
+    from === null
+      ? { rows: [] as Array<{ id: number }> }
+      : await sql<{ id: number }>`
     SELECT i.id FROM items i
-    WHERE i.project_id = ${projectId} AND i.id >= ${f.below}
+    WHERE i.project_id = ${projectId} AND i.id >= ${from}
       AND NOT EXISTS (SELECT 1 FROM label_items s WHERE s.item_id = i.id)
-      AND ${servable(sql`i.id`, sql`0`, userId, overlap, now)}
+      AND ${servable(sql`i.id`, sql`0`, userId, overlap, now, mode)}
     ORDER BY i.id
     LIMIT 1`.execute(db);
   const ids = [open.rows[0]?.item_id, fresh.rows[0]?.id].filter((x): x is number => x !== undefined && x !== null).map(Number);
@@ -262,6 +284,10 @@ export async function submitTask(store: Store, project: Project, user: User, id:
   return change(store, project, userActor(user), async (ctx) => {
     const a = await ownLease(ctx, user.id, id);
     const taxonomy = await currentTaxonomy(ctx.conn, project.id);
+    // Versions run 1, 2, … up to the current one: a larger number was never served by anyone.
+    if (!Number.isInteger(input.taxonomyVersion) || input.taxonomyVersion < 1 || input.taxonomyVersion > taxonomy.version) {
+      throw new UserError(`taxonomyVersion: version ${JSON.stringify(input.taxonomyVersion)} does not exist (this project's taxonomy is at version ${taxonomy.version}; send the version the task was served with)`);
+    }
     if (input.taxonomyVersion !== taxonomy.version) {
       throw new ConflictError(`the taxonomy changed (version ${input.taxonomyVersion} → ${taxonomy.version}): reload the task and its labels`, 'E_TAXONOMY_CHANGED');
     }
@@ -272,6 +298,11 @@ export async function submitTask(store: Store, project: Project, user: User, id:
       if (!li || li.round !== a.round || li.status !== 'open') throw new ConflictError(`item ${a.item_id} is no longer open for labelling in this round`, 'E_TASK_CLOSED');
     }
     const now = nowIso();
+    const s = await getLabelSettings(ctx.conn, project.id);
+    const mode = await labellingMode(ctx.conn, project.id, user.id, s);
+    if (!(await isEligible(ctx.conn, a.item_id, mode))) {
+      throw new ConflictError(`item ${a.item_id} may not be labelled by you any more (held out as a test split, or it existed while you held a role that reads labels): release task ${a.id}`, 'E_NOT_ELIGIBLE');
+    }
     const sug = parseJson<Stored | null>(a.suggestion, null);
     const accepted = sug ? sug.labels.length === labels.length && sug.labels.every((l) => labels.includes(l)) : null;
     const timeMs = input.timeMs ?? Math.max(0, Date.parse(now) - Date.parse(a.leased_at));
@@ -293,6 +324,7 @@ export async function submitTask(store: Store, project: Project, user: User, id:
         created_at: now,
         round: a.round,
         assignment_id: a.id,
+        blind: mode.blind ? 1 : 0,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -308,9 +340,9 @@ export async function submitTask(store: Store, project: Project, user: User, id:
       question: Boolean(input.question),
       round: a.round,
       gold: a.gold === 1,
+      ...(mode.blind ? {} : { blind: false }),
     });
     await emit(ctx, 'annotation.created', { itemId: a.item_id, annotationId, annotator: user.name, labels, taxonomyVersion: taxonomy.version, question: Boolean(input.question) });
-    const s = await getLabelSettings(ctx.conn, project.id);
     if (a.gold) await checkGoldAnswer(ctx, s, a.item_id, user.name, labels, annotationId);
     else await settleItem(ctx, s, taxonomy, a.item_id);
     return { annotationId, taskId: a.id };
@@ -322,6 +354,7 @@ export async function skipTask(store: Store, project: Project, user: User, id: n
   if (typeof reason !== 'string' || reason.trim() === '') throw new UserError('reason: a skip needs a reason');
   return change(store, project, userActor(user), async (ctx) => {
     const a = await ownLease(ctx, user.id, id);
+    const mode = await labellingMode(ctx.conn, project.id, user.id, await getLabelSettings(ctx.conn, project.id));
     const now = nowIso();
     const { id: annotationId } = await ctx.conn
       .insertInto('annotations')
@@ -341,6 +374,7 @@ export async function skipTask(store: Store, project: Project, user: User, id: n
         created_at: now,
         round: a.round,
         assignment_id: a.id,
+        blind: mode.blind ? 1 : 0,
       })
       .returning('id')
       .executeTakeFirstOrThrow();

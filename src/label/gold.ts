@@ -4,6 +4,7 @@ import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
 import { change, record, type Actor, type TxCtx } from './context.ts';
+import { refuseHeldOut } from './eligibility.ts';
 import { checkItem } from './label-items.ts';
 import { queueReview } from './review.ts';
 import type { LabelSettings } from './settings.ts';
@@ -26,6 +27,8 @@ const setKey = (labels: readonly string[]) => [...labels].sort().join('\u001f');
 export async function setGold(store: Store, project: Project, actor: Actor, entries: Array<{ itemId: number; labels: string[] }>): Promise<{ set: number }> {
   return change(store, project, actor, async (ctx) => {
     const taxonomy = await currentTaxonomy(ctx.conn, project.id);
+    // Gold items are served: never one held out as a test split.
+    await refuseHeldOut(ctx.conn, project.id, entries.map((e) => e.itemId), 'gold');
     const at = nowIso();
     for (const e of entries) {
       await checkItem(ctx.conn, project.id, e.itemId);

@@ -82,6 +82,8 @@ export interface RoundAnswer {
   question: boolean;
   comment: string | null;
   createdAt: string;
+  /** False for an answer given without blindness (solo labelling). */
+  blind: boolean;
 }
 
 /** The submitted (not skipped) annotations of one item in one round, oldest first. */
@@ -101,6 +103,7 @@ export async function roundAnswers(db: Conn, itemId: number, round: number): Pro
       'annotations.question',
       'annotations.comment',
       'annotations.created_at',
+      'annotations.blind',
     ])
     .where('annotations.item_id', '=', itemId)
     .where('annotations.round', '=', round)
@@ -119,9 +122,20 @@ export async function roundAnswers(db: Conn, itemId: number, round: number): Pro
     question: r.question === 1,
     comment: r.comment,
     createdAt: r.created_at,
+    blind: r.blind !== 0,
   }));
 }
 
-/** How each answer appears in a final label's provenance. */
+/** How each answer appears in a final label's provenance (`blind: false` marks a solo-labelling answer). */
 export const provenanceAnswers = (answers: readonly RoundAnswer[]) =>
-  answers.map((a) => ({ id: a.id, annotator: a.annotator, labels: a.labels, at: a.createdAt, timeMs: a.timeMs, taxonomyVersion: a.taxonomyVersion, suggestion: a.suggestion, suggestionAccepted: a.suggestionAccepted }));
+  answers.map((a) => ({
+    id: a.id,
+    annotator: a.annotator,
+    labels: a.labels,
+    at: a.createdAt,
+    timeMs: a.timeMs,
+    taxonomyVersion: a.taxonomyVersion,
+    suggestion: a.suggestion,
+    suggestionAccepted: a.suggestionAccepted,
+    ...(a.blind ? {} : { blind: false as const }),
+  }));

@@ -3,6 +3,7 @@ import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
 import { change, record, type Actor, type TxCtx } from './context.ts';
+import { refuseHeldOut } from './eligibility.ts';
 import { checkItem, ensureLabelItem } from './label-items.ts';
 import { getLabelSettings, mergeSettings, putLabelSettings, type LabelSettings, type LabelSettingsPatch } from './settings.ts';
 import { checkLabels } from './taxonomy.ts';
@@ -119,6 +120,7 @@ export async function listAnnotations(db: Conn, projectId: number, q: { itemId?:
       'annotations.question',
       'annotations.comment',
       'annotations.created_at',
+      'annotations.blind',
     ])
     .where('annotations.project_id', '=', projectId)
     .where('annotations.id', '>', q.after ?? 0)
@@ -142,7 +144,25 @@ export async function listAnnotations(db: Conn, projectId: number, q: { itemId?:
     question: r.question === 1,
     comment: r.comment,
     createdAt: r.created_at,
+    blind: r.blind !== 0,
   }));
+}
+
+/**
+ * How many of the current answers (the current round of each non-gold item, as agreement and
+ * consensus read them) were given without blindness (solo labelling).
+ */
+export async function nonBlindAnswers(db: Conn, projectId: number): Promise<number> {
+  const r = await db
+    .selectFrom('annotations')
+    .innerJoin('label_items', (j) => j.onRef('label_items.item_id', '=', 'annotations.item_id').onRef('label_items.round', '=', 'annotations.round'))
+    .select((e) => e.fn.countAll<number>().as('n'))
+    .where('label_items.project_id', '=', projectId)
+    .where('annotations.skipped', '=', 0)
+    .where('annotations.blind', '=', 0)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('gold_items').select('gold_items.item_id').whereRef('gold_items.item_id', '=', 'annotations.item_id'))))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
 }
 
 export async function updateSettings(store: Store, project: Project, actor: Actor, patch: LabelSettingsPatch): Promise<LabelSettings> {
@@ -166,9 +186,13 @@ export async function updateSettings(store: Store, project: Project, actor: Acto
   });
 }
 
-/** Priorities from a selection strategy (higher first; null = back to import order). */
+/**
+ * Priorities from a selection strategy (higher first; null = back to import order). Queueing an
+ * item held out as a test split is refused, the whole request (clearing its priority is not).
+ */
 export async function setPriorities(store: Store, project: Project, actor: Actor, entries: Array<{ itemId: number; priority: number | null }>): Promise<{ set: number }> {
   return change(store, project, actor, async (ctx) => {
+    await refuseHeldOut(ctx.conn, project.id, entries.filter((e) => e.priority !== null).map((e) => e.itemId), 'priorities');
     for (const e of entries) {
       if (e.priority !== null && !Number.isFinite(e.priority)) throw new UserError(`priority of item ${e.itemId}: expected a finite number or null`);
       await checkItem(ctx.conn, project.id, e.itemId);

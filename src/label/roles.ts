@@ -4,7 +4,10 @@
  *
  * Blindness is part of the matrix: only annotators annotate, and annotators hold no permission
  * that reveals another person's label, a suggestion's source or a consensus. Anyone who can read
- * labels (reviewer, manager, admin, viewer) therefore never annotates in that project.
+ * labels (reviewer, manager, admin, viewer) therefore never annotates blind in that project: an
+ * admin or manager labels only where the project's `soloLabelling` setting is on, and such
+ * answers are recorded as not blind. A user who held a label-reading role is never served blind
+ * an item that existed meanwhile (src/label/eligibility.ts).
  */
 export const ROLES = ['admin', 'manager', 'annotator', 'reviewer', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -47,4 +50,23 @@ export function isRole(x: unknown): x is Role {
 
 export function can(role: Role | null | undefined, permission: Permission): boolean {
   return role != null && (PERMISSIONS[permission] as readonly Role[]).includes(role);
+}
+
+/** What shows a label, an annotation, a suggestion's source, a consensus or a review. */
+const LABEL_READING: readonly Permission[] = ['items.read', 'annotations.read', 'results.read', 'review.read', 'gold.read', 'export', 'audit.read'];
+
+/** Whether the role sees labels in its project (so it cannot annotate blind there). */
+export function readsLabels(role: Role): boolean {
+  return LABEL_READING.some((p) => can(role, p));
+}
+
+/** Roles that may label, not blind, in a project whose `soloLabelling` setting is on. */
+export const SOLO_ROLES: readonly Role[] = ['admin', 'manager'];
+
+/**
+ * `can`, with the project's solo-labelling setting: an admin or manager also holds
+ * `task.annotate` there (the routes behind it record their answers as not blind).
+ */
+export function canIn(role: Role | null | undefined, permission: Permission, settings: { soloLabelling: boolean }): boolean {
+  return can(role, permission) || (permission === 'task.annotate' && settings.soloLabelling && role != null && SOLO_ROLES.includes(role));
 }

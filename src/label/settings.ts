@@ -29,6 +29,11 @@ export interface LabelSettings {
    * label); otherwise, once they run out, the rest follow in import order.
    */
   servePrioritisedOnly: boolean;
+  /**
+   * An admin or manager may label in this project too (a team of one needs one account). Not
+   * blind — they read labels — and recorded so: their annotations carry `blind: false`.
+   */
+  soloLabelling: boolean;
 }
 
 export const DEFAULT_LABEL_SETTINGS: LabelSettings = {
@@ -40,6 +45,7 @@ export const DEFAULT_LABEL_SETTINGS: LabelSettings = {
   gold: { rate: 0, threshold: 0.7, minAnswers: 10 },
   showSuggestions: true,
   servePrioritisedOnly: false,
+  soloLabelling: false,
 };
 
 export type LabelSettingsPatch = Partial<Omit<LabelSettings, 'consensus' | 'gold'>> & {
@@ -70,6 +76,7 @@ export function mergeSettings(base: LabelSettings, patch: LabelSettingsPatch): L
   check(Number.isInteger(s.gold.minAnswers) && s.gold.minAnswers >= 0, 'gold.minAnswers', 'a whole number ≥ 0', s.gold.minAnswers);
   check(typeof s.showSuggestions === 'boolean', 'showSuggestions', 'true or false', s.showSuggestions);
   check(typeof s.servePrioritisedOnly === 'boolean', 'servePrioritisedOnly', 'true or false', s.servePrioritisedOnly);
+  check(typeof s.soloLabelling === 'boolean', 'soloLabelling', 'true or false', s.soloLabelling);
   return s;
 }
 

@@ -259,6 +259,27 @@ export interface MemberChangeOptions {
   visibleTo?: number;
 }
 
+/**
+ * A role change's bookkeeping (same transaction): the period of the old role ends and the new
+ * one's begins (assignment reads them: whoever held a label-reading role is never served blind
+ * an item that existed meanwhile), and the user's live leases in the project are released — a
+ * lease belongs to one role, so none taken blind is answered after reading labels. Returns how
+ * many leases were released.
+ */
+async function roleChanged(conn: Conn, projectId: number, userId: number, to: Role | null, at: string): Promise<number> {
+  await conn.updateTable('role_periods').set({ to_at: at }).where('project_id', '=', projectId).where('user_id', '=', userId).where('to_at', 'is', null).execute();
+  if (to !== null) await conn.insertInto('role_periods').values({ project_id: projectId, user_id: userId, role: to, from_at: at, to_at: null }).execute();
+  const r = await conn
+    .updateTable('assignments')
+    .set({ status: 'released', closed_at: at })
+    .where('project_id', '=', projectId)
+    .where('user_id', '=', userId)
+    .where('status', '=', 'leased')
+    .where('expires_at', '>', at)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
 /** Grants (or changes) a user's role in a project; audit-logged with the previous role. */
 export async function setRole(store: Store, project: Project, actor: Actor, userName: string, role: string, opts: MemberChangeOptions = {}): Promise<{ user: string; role: Role; previous: Role | null }> {
   const r = checkRole(role);
@@ -268,7 +289,8 @@ export async function setRole(store: Store, project: Project, actor: Actor, user
     const previous = await roleIn(ctx.conn, u.id, project.id);
     if (previous === null) await ctx.conn.insertInto('memberships').values({ project_id: project.id, user_id: u.id, role: r }).execute();
     else await ctx.conn.updateTable('memberships').set({ role: r }).where('project_id', '=', project.id).where('user_id', '=', u.id).execute();
-    await record(ctx, 'member.set', `user:${u.id}`, { user: u.name, role: r, previous });
+    const released = previous === r ? 0 : await roleChanged(ctx.conn, project.id, u.id, r, nowIso());
+    await record(ctx, 'member.set', `user:${u.id}`, { user: u.name, role: r, previous, ...(released ? { leasesReleased: released } : {}) });
     return { user: u.name, role: r, previous };
   });
 }
@@ -282,7 +304,8 @@ export async function removeRole(store: Store, project: Project, actor: Actor, u
     const previous = await roleIn(ctx.conn, u.id, project.id);
     if (previous === null) throw notMember();
     await ctx.conn.deleteFrom('memberships').where('project_id', '=', project.id).where('user_id', '=', u.id).execute();
-    await record(ctx, 'member.remove', `user:${u.id}`, { user: u.name, previous });
+    const released = await roleChanged(ctx.conn, project.id, u.id, null, nowIso());
+    await record(ctx, 'member.remove', `user:${u.id}`, { user: u.name, previous, ...(released ? { leasesReleased: released } : {}) });
     return { user: u.name, previous };
   });
 }

@@ -24,6 +24,7 @@ import { createTaxonomy, findTaxonomy } from '../label/taxonomies.ts';
 import { createUser, findUser, setRole, type User } from '../label/users.ts';
 import { listFinalLabels, setPriorities, setSuggestions, updateSettings } from '../label/results.ts';
 import { nextTask, submitTask } from '../label/assignment.ts';
+import { heldOutItems } from '../label/eligibility.ts';
 import { decideReview, listReviews } from '../label/review.ts';
 import { simulatedAnnotators, type SimAnnotator } from './simulated.ts';
 import { labelEconomics, type CurvePoint, type Economics } from './economics.ts';
@@ -366,7 +367,7 @@ async function testSplit(store: Store, project: Project, labelled: number[], opt
   const ids = shuffled(labelled, mulberry32(opts.seed + 2)).slice(0, size).sort((a, b) => a - b);
   const { id } = await store.db
     .insertInto('datasets')
-    .values({ project_id: project.id, name: 'loop-test', kind: 'split', spec: JSON.stringify({ seed: opts.seed, purpose: 'held-out test split of the loop' }), item_count: ids.length, created_at: new Date().toISOString() })
+    .values({ project_id: project.id, name: 'loop-test', kind: 'split', held_out: 'test', spec: JSON.stringify({ seed: opts.seed, purpose: 'held-out test split of the loop' }), item_count: ids.length, created_at: new Date().toISOString() })
     .returning('id')
     .executeTakeFirstOrThrow();
   for (let i = 0; i < ids.length; i += 1000) await store.db.insertInto('dataset_items').values(ids.slice(i, i + 1000).map((item_id) => ({ dataset_id: id, item_id, label: null, decided_by: null }))).execute();
@@ -385,19 +386,21 @@ async function runProbeOnce(runner: InProcessRunner, opts: LoopOptions, s: Setup
   return { labels: r.labels, representations: r.representations, verdict: r.verdict };
 }
 
-/** Items with a final label: id → label and how it was decided. */
+/** Items with a final label, except those held out from training: id → label and how it was decided. */
 async function finalLabels(store: Store, projectId: number): Promise<Map<number, { label: string; source: string | null; confidence: number | null }>> {
   const out = new Map<number, { label: string; source: string | null; confidence: number | null }>();
+  const heldOut = await heldOutItems(store.db, projectId, 'train');
   for (let after = 0; ; ) {
     const page = await listFinalLabels(store.db, projectId, { after, limit: 1000 });
-    for (const f of page) if (f.labels && f.labels.length === 1) out.set(f.itemId, { label: f.labels[0], source: f.source, confidence: f.confidence });
+    for (const f of page) if (f.labels && f.labels.length === 1 && !heldOut.has(f.itemId)) out.set(f.itemId, { label: f.labels[0], source: f.source, confidence: f.confidence });
     if (page.length < 1000) return out;
     after = page[page.length - 1].itemId;
   }
 }
 
 async function selectBatch(store: Store, s: Setup, strategy: string, head: Head | null, labelled: Map<number, unknown>, opts: LoopOptions, round: number): Promise<number[]> {
-  const test = new Set(s.testIds);
+  // Never bought: the test split, and every item held out from training (evaluation sets too).
+  const test = new Set([...s.testIds, ...(await heldOutItems(store.db, s.project.id, 'train'))]);
   const taken = new Set((await store.db.selectFrom('label_items').select('item_id').where('project_id', '=', s.project.id).where('priority', 'is not', null).execute()).map((r) => r.item_id));
   // The latest corpus audit's exclusions (redundant duplicates, empty / corrupt items) are never bought.
   const excluded = new Set((await auditExclusions(store, s.project.id)).exclude);

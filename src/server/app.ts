@@ -67,17 +67,22 @@ type BuildValidator = (externalSchemas: unknown, options: unknown) => (route: un
  * Fastify's own validator compiler (@fastify/ajv-compiler, with the `ajv` options below), but
  * each route's schemas are compiled on the route's first request instead of at start-up: ajv's
  * code generation for every route took ~0.6 s of each `tessera serve` start here (so a server
- * restarted after a crash answers that much sooner). Same compiler, options and errors.
+ * restarted after a crash answers that much sooner). Same compiler and errors. Path parameters
+ * and query strings arrive as text and are coerced to the schema's scalar types; a JSON body
+ * arrives typed and is taken as sent — coercing it turned `"labels": "x"` into `["x"]` and a
+ * `null` priority or confidence into 0.
  */
 function lazyValidators(): BuildValidator {
   const fromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'));
   const selector = (fromFastify('@fastify/ajv-compiler') as () => BuildValidator)();
   return (externalSchemas, options) => {
     const compile = selector(externalSchemas, options);
+    const o = options as { customOptions?: Record<string, unknown> };
+    const compileBody = selector(externalSchemas, { ...o, customOptions: { ...o.customOptions, coerceTypes: false } });
     return (route) => {
       let validate: Validate | undefined;
       const lazy: Validate = function (this: unknown, data: unknown) {
-        validate ??= compile(route);
+        validate ??= ((route as { httpPart?: string }).httpPart === 'body' ? compileBody : compile)(route);
         const ok = validate.call(this, data);
         lazy.errors = validate.errors;
         return ok;
@@ -95,7 +100,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     // A hop count is supported at run time (Fastify's types omit it).
     trustProxy: (opts.trustProxy ?? trustProxyFromEnv()) as boolean | string | string[],
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false } },
     // Router-level failures (over-long path parameter, bad URL) in the API's error shape, with the security headers.
     frameworkErrors,
   });

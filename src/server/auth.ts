@@ -3,7 +3,8 @@ import { findProject, type Project } from '../store/projects.ts';
 import type { Store } from '../store/db.ts';
 import { userActor, type Actor } from '../label/context.ts';
 import { ForbiddenError, UnauthorizedError } from '../label/errors.ts';
-import { can, PERMISSIONS, type Permission, type Role } from '../label/roles.ts';
+import { can, canIn, PERMISSIONS, type Permission, type Role } from '../label/roles.ts';
+import { getLabelSettings } from '../label/settings.ts';
 import { authenticate, roleIn, type User } from '../label/users.ts';
 import { looksLikeToken, TOKEN_PREFIX, LOOKUP_CHARS } from '../label/tokens.ts';
 import { AuthFailureLimiter, type AuthLimitOptions } from './auth-limit.ts';
@@ -87,7 +88,7 @@ export function registerAuth(app: FastifyInstance, store: Store, limit: AuthLimi
     const project = typeof name === 'string' ? await findProject(store.db, name) : undefined;
     const role = project ? await roleIn(store.db, user.id, project.id) : null;
     if (!project || role === null) throw new ForbiddenError(`no access to project "${name ?? ''}"`);
-    if (!can(role, permission)) throw new ForbiddenError(`role ${role} may not do this (${permission}) in project "${project.name}"`);
+    if (!can(role, permission) && !canIn(role, permission, await getLabelSettings(store.db, project.id))) throw new ForbiddenError(`role ${role} may not do this (${permission}) in project "${project.name}"`);
     req.auth.project = project;
     req.auth.role = role;
   });

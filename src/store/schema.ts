@@ -87,7 +87,14 @@ export interface DatasetsTable {
   spec: Json;
   item_count: number;
   created_at: string;
+  /**
+   * Items held out (migration 010): 'test' — never served, queued, labelled in bulk, made gold or
+   * trained on; 'evaluation' — served to annotators, never trained on. Null: an ordinary dataset.
+   */
+  held_out: Generated<HeldOut | null>;
 }
+
+export type HeldOut = 'test' | 'evaluation';
 
 export interface DatasetItemsTable {
   dataset_id: number;
@@ -250,6 +257,19 @@ export interface AnnotationsTable {
   assignment_id: number | null;
   /** The annotator's question or remark (with `question` = 1: a question about the guidelines). */
   comment: string | null;
+  /** 0: given without blindness (solo labelling by an admin or manager, migration 010). */
+  blind: Generated<Bool>;
+}
+
+/** Each role a user held in a project and when (migration 010); to_at null: held now. */
+export interface RolePeriodsTable {
+  id: Generated<number>;
+  project_id: number;
+  user_id: number;
+  role: Role;
+  /** Null: held since before migration 010 recorded periods. */
+  from_at: string | null;
+  to_at: string | null;
 }
 
 export interface GoldItemsTable {
@@ -348,6 +368,7 @@ export interface Database {
   auth_failures: AuthFailuresTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  role_periods: RolePeriodsTable;
 }
 
 // ---- Corpus audit and drift monitoring (migration 004; src/audit/, src/monitor/) ----

@@ -83,6 +83,8 @@ export function registerLabel(program: Command) {
     .option('--gold-threshold <x>', 'alert below this accuracy on gold', parseNumberOption('--gold-threshold'))
     .option('--gold-min-answers <n>', 'over at least this many gold answers', parseIntOption('--gold-min-answers'))
     .option('--show-suggestions <bool>', 'serve suggestions (labels only) with tasks', bool('--show-suggestions'))
+    .option('--serve-prioritised-only <bool>', 'serve only items a selection strategy prioritised (true|false)', bool('--serve-prioritised-only'))
+    .option('--solo-labelling <bool>', 'admins and managers may label too, not blind (true|false)', bool('--solo-labelling'))
     .option('--json', 'print one JSON document')
     .description('show or change labelling settings (changes are audit-logged)')
     .action(
@@ -100,6 +102,8 @@ export function registerLabel(program: Command) {
           goldThreshold?: number;
           goldMinAnswers?: number;
           showSuggestions?: boolean;
+          servePrioritisedOnly?: boolean;
+          soloLabelling?: boolean;
           json?: boolean;
         }) => {
           const out = makeOut(Boolean(f.json));
@@ -111,6 +115,8 @@ export function registerLabel(program: Command) {
             reviewOnDisagreement: f.reviewOnDisagreement,
             gold: { rate: f.goldRate, threshold: f.goldThreshold, minAnswers: f.goldMinAnswers },
             showSuggestions: f.showSuggestions,
+            servePrioritisedOnly: f.servePrioritisedOnly,
+            soloLabelling: f.soloLabelling,
           } as LabelSettingsPatch;
           const changing = JSON.stringify(patch) !== '{"consensus":{},"gold":{}}';
           return withStore(async (store) => {

@@ -32,7 +32,7 @@ export const curationRoutes: FastifyPluginAsync<{ store: Store }> = async (app, 
   );
   app.put<{ Params: ProjectParams; Body: Static<typeof PrioritiesBody> }>(
     '/api/projects/:project/priorities',
-    { config: { permission: 'priorities.write' }, bodyLimit: BULK_BODY_LIMIT, schema: { tags: ['curation'], summary: 'set item priorities (higher first; null = import order)', params: ProjectParams, body: PrioritiesBody, querystring: NoQuery } },
+    { config: { permission: 'priorities.write' }, bodyLimit: BULK_BODY_LIMIT, schema: { tags: ['curation'], summary: 'set item priorities (higher first; null = import order); items held out as a test split cannot be queued (409, naming them; null clears)', params: ProjectParams, body: PrioritiesBody, querystring: NoQuery } },
     async (req) => {
       const { project, actor } = authOf(req);
       return setPriorities(store, project, actor, req.body.items);

@@ -19,7 +19,7 @@ export const goldRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { st
   );
   app.put<{ Params: ProjectParams; Body: Static<typeof GoldBody> }>(
     '/api/projects/:project/gold',
-    { config: { permission: 'gold.write' }, bodyLimit: BULK_BODY_LIMIT, schema: { tags: ['gold'], summary: 'add or update gold items', params: ProjectParams, body: GoldBody, querystring: NoQuery } },
+    { config: { permission: 'gold.write' }, bodyLimit: BULK_BODY_LIMIT, schema: { tags: ['gold'], summary: 'add or update gold items (items held out as a test split are refused: 409)', params: ProjectParams, body: GoldBody, querystring: NoQuery } },
     async (req) => {
       const { project, actor } = authOf(req);
       return setGold(store, project, actor, req.body.items);

@@ -7,6 +7,7 @@ import { readEmbeddings } from '../../store/models.ts';
 import { tfidf } from '../../probe/raw.ts';
 import { change, record } from '../../label/context.ts';
 import { checkItem, ensureLabelItem, finalize, isGold, provenanceAnswers, roundAnswers } from '../../label/label-items.ts';
+import { refuseHeldOut } from '../../label/eligibility.ts';
 import { checkLabels, labelNames } from '../../label/taxonomy.ts';
 import { currentTaxonomy, findTaxonomy } from '../../label/taxonomies.ts';
 import type { Conn } from '../../label/tx.ts';
@@ -149,7 +150,7 @@ export const mapRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { sto
       config: { permission: 'review.decide' },
       schema: {
         tags: ['results'],
-        summary: "bulk-label items (e.g. a lasso on the embedding map): open items get these labels as a reviewer's final decision; items decided, in review or gold are left alone and listed",
+        summary: "bulk-label items (e.g. a lasso on the embedding map): open items get these labels as a reviewer's final decision; items decided, in review or gold are left alone and listed; items held out as a test split refuse the whole request (409, naming them)",
         params: ProjectParams,
         querystring: NoQuery,
         body: BulkBody,
@@ -162,6 +163,8 @@ export const mapRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { sto
       return change(store, project, actor, async (ctx) => {
         const taxonomy = await currentTaxonomy(ctx.conn, project.id);
         const labels = checkLabels(taxonomy, req.body.labels);
+        // A test split's items are never labelled: the request is refused whole, nothing written.
+        await refuseHeldOut(ctx.conn, project.id, ids, 'bulk label');
         const at = nowIso();
         const labelled: number[] = [];
         const skipped: Array<{ itemId: number; reason: string }> = [];

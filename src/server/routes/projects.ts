@@ -38,6 +38,7 @@ const SettingsPatch = Type.Object(
     ),
     showSuggestions: Type.Optional(Type.Boolean()),
     servePrioritisedOnly: Type.Optional(Type.Boolean()),
+    soloLabelling: Type.Optional(Type.Boolean({ description: 'admins and managers may label here too (not blind; their annotations are marked blind: false)' })),
   },
   { additionalProperties: false },
 );
@@ -68,7 +69,7 @@ export const projectRoutes: FastifyPluginAsync<{ store: Store }> = async (app, {
 
   app.get<{ Params: ProjectParams }>(
     '/api/projects/:project/settings',
-    { config: { permission: 'project.read' }, schema: { tags: ['projects'], summary: 'labelling settings (overlap, leases, consensus, review, gold)', params: ProjectParams, querystring: NoQuery } },
+    { config: { permission: 'project.read' }, schema: { tags: ['projects'], summary: 'labelling settings (overlap, leases, consensus, review, gold, suggestions, servePrioritisedOnly, soloLabelling)', params: ProjectParams, querystring: NoQuery } },
     async (req) => getLabelSettings(store.db, authOf(req).project.id),
   );
 

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../store/db.ts';
 import { agreementReport } from '../../label/agreement.ts';
 import type { AlphaMetric, KappaWeights } from '../../consensus/index.ts';
-import { getFinalLabel, listAnnotations, listFinalLabels } from '../../label/results.ts';
+import { getFinalLabel, listAnnotations, listFinalLabels, nonBlindAnswers } from '../../label/results.ts';
 import { currentAnswers, rerunConsensus } from '../../label/settle.ts';
 import { currentTaxonomy } from '../../label/taxonomies.ts';
 import { authOf } from '../auth.ts';
@@ -59,7 +59,12 @@ export const resultRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
     async (req) => {
       const { project } = authOf(req);
       const taxonomy = await currentTaxonomy(store.db, project.id);
-      return agreementReport(await currentAnswers(store.db, project.id, taxonomy), taxonomy, { level: req.query.level as AlphaMetric | undefined, weights: req.query.weights as KappaWeights | undefined });
+      const report = agreementReport(await currentAnswers(store.db, project.id, taxonomy), taxonomy, { level: req.query.level as AlphaMetric | undefined, weights: req.query.weights as KappaWeights | undefined });
+      // Answers given without blindness (solo labelling) can agree for that reason alone: say how many
+      // are in (only when there are any: the report is otherwise unchanged).
+      const nonBlind = await nonBlindAnswers(store.db, project.id);
+      if (nonBlind === 0) return report;
+      return { ...report, nonBlindAnswers: nonBlind, note: `${nonBlind} of the current answers were given without blindness (solo labelling by an admin or manager): agreement that includes them may overstate how independent annotators agree` };
     },
   );
   app.post<{ Params: ProjectParams }>(
