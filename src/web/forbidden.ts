@@ -17,7 +17,7 @@ export const PAGE_PERMISSION: Record<GuardedPage, Permission> = {
 
 const PAGE_WHY: Record<GuardedPage, string> = {
   dashboard: "the dashboard shows other people's labels",
-  label: "labelling is blind, and anyone who can read other people's labels would not be",
+  label: "labelling must be blind and your role can read other people's labels",
   review: "the review queue shows other people's answers side by side",
   map: 'the map shows every item with its labels and suggestions',
   admin: "administration changes the project's taxonomy, members and settings",
