@@ -110,6 +110,20 @@ for (const kind of STORE_KINDS) {
       for (const tok of [res.json.token, again.json.token, boss.json.token]) assert.ok(!dump.includes(tok), 'a token is stored in clear');
     });
 
+    test('an instance admin adds a user who is in no project yet to their project; a project admin who is not one still gets 404 for a user they cannot see', async () => {
+      const res = await api.call('PUT', '/api/projects/news/members/ann', root, { role: 'annotator' });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual([res.json.user, res.json.role], ['ann', 'annotator']);
+      const { token: padmin } = await createUser(t.store, OPERATOR, `padmin-${kind}`);
+      assert.equal((await api.call('PUT', `/api/projects/news/members/padmin-${kind}`, root, { role: 'admin' })).status, 200);
+      // "boss" exists but shares no project with this project admin: the same answer as a name that does not exist.
+      const hidden = await api.call('PUT', '/api/projects/news/members/boss', padmin.token, { role: 'viewer' });
+      const missing = await api.call('PUT', '/api/projects/news/members/no-such-user', padmin.token, { role: 'viewer' });
+      assert.deepEqual([hidden.status, missing.status], [404, 404]);
+      assert.equal((await api.call('DELETE', '/api/projects/news/members/ann', padmin.token)).status, 200, 'ann is a member of news now: visible');
+      assert.equal((await api.call('PUT', '/api/projects/news/members/ann', root, { role: 'annotator' })).status, 200);
+    });
+
     test('upload a CSV: imported through the import job, the report answered; the same file again is unchanged; the upload is deleted', async () => {
       const res = await upload(root, 'news', { name: 'messages.csv', format: 'csv' }, csvOf(TEXTS));
       assert.equal(res.status, 201, JSON.stringify(res.json));
