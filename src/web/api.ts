@@ -101,6 +101,8 @@ export interface ImportReport {
   rejected: number;
   errors: Array<{ where: string; message: string }>;
   redacted?: number;
+  /** On a refusal for rejected records: the valid records, as they would have counted. */
+  wouldImport?: { new: number; unchanged: number };
 }
 
 /** What POST …/imports answers, on success (201) and on refusal (400). */

@@ -7,7 +7,6 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { tesseraHome } from '../../core/config.ts';
 import { UserError } from '../../core/errors.ts';
-import { readerFor } from '../../ingest/formats.ts';
 import type { ImportReport } from '../../ingest/import.ts';
 import type { Format, ReaderOptions } from '../../ingest/types.ts';
 import type { ImportJobParams } from '../../jobs/handlers.ts';
@@ -45,7 +44,7 @@ export interface UploadOutcome {
   file: string;
   format: Format;
   report: ImportReport | null;
-  /** When the import was refused for rejected records: how many valid records it would import with skipInvalid. */
+  /** When the import was refused for rejected records: how many valid records skipInvalid would import (new or unchanged: report.wouldImport). */
   valid: number | null;
   /** Why the job did not succeed (its error), or null. */
   failure: string | null;
@@ -86,14 +85,6 @@ async function saveUpload(body: Readable, path: string): Promise<number> {
   });
   await pipeline(body, limit, createWriteStream(path, { flags: 'wx' }));
   return size;
-}
-
-/** Every record the reader yields, valid or not (what the import counted as it read). */
-async function countRecords(path: string, format: Format, options: ReaderOptions): Promise<number> {
-  const reader = await readerFor(format);
-  let n = 0;
-  for await (const _ of reader(path, options)) n++;
-  return n;
 }
 
 /**
@@ -152,13 +143,12 @@ export const importRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
           file,
           format: q.format,
           report,
-          valid: refused ? Math.max(0, (await countRecords(path, q.format, options).catch(() => report.rejected)) - report.rejected) : null,
+          valid: refused && report.wouldImport ? report.wouldImport.new + report.wouldImport.unchanged : null,
           failure: job.status === 'succeeded' ? null : (job.error ?? job.message ?? job.status),
         };
         if (job.status === 'succeeded') return reply.code(201).send(outcome);
-        const message = refused
-          ? `import refused: ${report.rejected} record(s) rejected, nothing imported; ${outcome.valid} valid record(s) would be imported with skipInvalid`
-          : `import ${job.status}: ${outcome.failure}`;
+        const valid = outcome.valid === null ? '' : outcome.valid > 0 ? `; ${outcome.valid} valid record(s) would be imported with skipInvalid` : '; no record was valid';
+        const message = refused ? `import refused: ${report.rejected} record(s) rejected, nothing imported${valid}` : `import ${job.status}: ${outcome.failure}`;
         return reply.code(400).send({ ...outcome, error: { code: refused ? 'E_IMPORT_REJECTED' : 'E_IMPORT_FAILED', message } });
       } finally {
         rmSync(dir, { recursive: true, force: true });

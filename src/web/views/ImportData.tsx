@@ -162,11 +162,17 @@ function ImportResult(props: { outcome: ImportOutcome; skipInvalid: boolean; onS
         <>
           <p>
             Nothing imported: <b>{r.rejected}</b> row(s) of {o.file} were rejected.{' '}
-            <span data-valid={o.valid}>
-              {o.valid} valid row(s) would be imported; use <i>skip invalid rows</i> to import them and leave the rejected ones out.
-            </span>
+            {o.valid > 0 ? (
+              <span data-valid={o.valid}>
+                {o.valid} valid row(s) would be imported
+                {r.wouldImport && r.wouldImport.unchanged > 0 ? ` (${r.wouldImport.new} new, ${r.wouldImport.unchanged} imported before)` : ''}; use <i>skip invalid rows</i> to import them
+                and leave the rejected ones out.
+              </span>
+            ) : (
+              <span data-valid="0">No row was valid: fix the file (the reasons are below).</span>
+            )}
           </p>
-          {!props.skipInvalid ? (
+          {!props.skipInvalid && o.valid > 0 ? (
             <button type="button" onClick={props.onSkipInvalid} disabled={props.busy} data-action="import-valid">
               Import the {o.valid} valid row(s), skip the rejected
             </button>
