@@ -2,7 +2,9 @@ import { UserError } from '../core/errors.ts';
 import type { Store } from '../store/db.ts';
 import { appendAudit } from '../store/audit.ts';
 import { ensureProject, validateProjectName, type Project, type ProjectSettings } from '../store/projects.ts';
+import { nowIso } from '../core/json.ts';
 import { userActor } from './context.ts';
+import { roleChanged } from './users.ts';
 import { writeTx } from './tx.ts';
 
 /** A residency tag: what `tessera project create --region` takes, kept short and plain. */
@@ -26,6 +28,8 @@ export async function createProjectAs(store: Store, user: { id: number; name: st
     if (!created) throw new UserError(`project "${name}" already exists`, 'E_EXISTS');
     await appendAudit(conn, store.dialect, { projectId: project.id, actor: actor.name, action: 'project.create', subject: `project:${project.id}`, payload: { name, settings: project.settings } });
     await conn.insertInto('memberships').values({ project_id: project.id, user_id: user.id, role: 'admin' }).execute();
+    // The admin role's period begins (assignment never serves them blind what they could read as admin).
+    await roleChanged(conn, project.id, user.id, 'admin', nowIso());
     await appendAudit(conn, store.dialect, { projectId: project.id, actor: actor.name, action: 'member.set', subject: `user:${user.id}`, payload: { user: user.name, role: 'admin', previous: null } });
     return project;
   });

@@ -291,7 +291,7 @@ export interface MemberChangeOptions {
  * lease belongs to one role, so none taken blind is answered after reading labels. Returns how
  * many leases were released.
  */
-async function roleChanged(conn: Conn, projectId: number, userId: number, to: Role | null, at: string): Promise<number> {
+export async function roleChanged(conn: Conn, projectId: number, userId: number, to: Role | null, at: string): Promise<number> {
   await conn.updateTable('role_periods').set({ to_at: at }).where('project_id', '=', projectId).where('user_id', '=', userId).where('to_at', 'is', null).execute();
   if (to !== null) await conn.insertInto('role_periods').values({ project_id: projectId, user_id: userId, role: to, from_at: at, to_at: null }).execute();
   const r = await conn

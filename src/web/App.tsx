@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, getToken, onUnauthorized, setToken, type Me } from './api.ts';
 import { PAGE_PERMISSION } from './forbidden.ts';
-import { can, type Role } from './roles.ts';
-import { href, navigate, useRoute } from './router.ts';
+import { can, canIn, SOLO_ROLES, type Role } from './roles.ts';
+import { href, navigate, useRoute, type Route } from './router.ts';
 import { ErrorBox, Loading } from './ui.tsx';
 import { AdminView } from './views/Admin.tsx';
 import { DashboardView } from './views/Dashboard.tsx';
@@ -53,6 +53,7 @@ export function App(props: { linkToken?: string | null }) {
     [],
   );
   const refreshMe = useCallback(async () => setMe(await api<Me>('GET', '/api/me')), []);
+  const solo = useSoloLabelling(me, route);
 
   if (checking) return <Loading what={props.linkToken ? 'your sign-in link' : undefined} />;
   if (!me) {
@@ -78,6 +79,8 @@ export function App(props: { linkToken?: string | null }) {
 
   const project = 'project' in route ? route.project : null;
   const role: Role | null = project ? (me.memberships.find((m) => m.project === project)?.role ?? null) : null;
+  // Admins and managers label too where the project's solo labelling is on (not blind).
+  const mayLabel = canIn(role, 'task.annotate', { soloLabelling: solo.project === project && solo.on });
   const signOut = () => {
     setToken(null);
     setMe(null);
@@ -89,7 +92,7 @@ export function App(props: { linkToken?: string | null }) {
   else if (!role) page = <div className="card">You are not a member of project “{project}”.</div>;
   // The labelling view says itself who labels (the rule may depend on the project's settings).
   else if (route.page !== 'label' && !can(role, PAGE_PERMISSION[route.page])) page = <Forbidden project={route.project} role={role} page={route.page} />;
-  else if (route.page === 'label') page = <LabelView project={route.project} role={role} query={route.query} />;
+  else if (route.page === 'label') page = <LabelView project={route.project} role={role} mayLabel={mayLabel} query={route.query} />;
   else if (route.page === 'review') page = <ReviewView project={route.project} role={role} />;
   else if (route.page === 'map') page = <MapView project={route.project} role={role} query={route.query} />;
   else if (route.page === 'admin') page = <AdminView project={route.project} role={role} sub={route.sub} me={me} onMembershipsChanged={refreshMe} />;
@@ -112,7 +115,7 @@ export function App(props: { linkToken?: string | null }) {
           <nav aria-label="project">
             <span className="project-name">{project}</span>
             {link(undefined, 'Dashboard', can(role, 'results.read'))}
-            {link('label', 'Label', can(role, 'task.annotate'))}
+            {link('label', 'Label', mayLabel)}
             {link('review', 'Review', can(role, 'review.read'))}
             {link('map', 'Map', can(role, 'items.read'))}
             {link('admin', 'Admin', can(role, 'members.read'))}
@@ -137,4 +140,28 @@ export function App(props: { linkToken?: string | null }) {
       </main>
     </>
   );
+}
+
+/**
+ * Whether the project of the current page has solo labelling on, for the roles it concerns (an
+ * admin or manager there): read from its settings on every page change, so turning it on in the
+ * settings shows the labelling view at the next page.
+ */
+function useSoloLabelling(me: Me | null, route: Route): { project: string | null; on: boolean } {
+  const project = 'project' in route ? route.project : null;
+  const role = project && me ? (me.memberships.find((m) => m.project === project)?.role ?? null) : null;
+  const concerned = role !== null && SOLO_ROLES.includes(role);
+  const [state, setState] = useState<{ project: string | null; on: boolean }>({ project: null, on: false });
+  useEffect(() => {
+    if (!concerned || !project) return;
+    let live = true;
+    api<{ soloLabelling?: boolean }>('GET', `/api/projects/${encodeURIComponent(project)}/settings`).then(
+      (s) => live && setState({ project, on: s.soloLabelling === true }),
+      () => live && setState({ project, on: false }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [concerned, project, route.page]);
+  return concerned ? state : { project, on: false };
 }

@@ -83,6 +83,9 @@ for (const kind of STORE_KINDS) {
       const p = await t.store.db.selectFrom('projects').select('id').where('name', '=', 'news').executeTakeFirstOrThrow();
       const events = await t.store.db.selectFrom('audit_events').select(['action', 'actor']).where('project_id', '=', p.id).orderBy('seq').execute();
       assert.deepEqual(events.map((e) => [e.action, e.actor]), [['project.create', 'user:root'], ['member.set', 'user:root']]);
+      // The admin role's period is on record (assignment never serves them blind what they could read).
+      const periods = await t.store.db.selectFrom('role_periods').select(['role', 'to_at']).where('project_id', '=', p.id).execute();
+      assert.deepEqual(periods, [{ role: 'admin', to_at: null }]);
     });
 
     test('an instance admin creates users and issues tokens (shown once, never stored or logged in clear); the token signs in', async () => {

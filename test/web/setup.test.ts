@@ -265,6 +265,31 @@ describe('setting up from the web UI, in chromium', () => {
     await page.locator('[data-taxonomy-notice]').waitFor({ state: 'detached' });
   });
 
+  test('solo labelling: a manager is told how to label here; once it is on, the labelling view opens and the answer is stored as not blind', async () => {
+    const p = await smsProject('solo', 6, { 'solo-mgr': 'manager' });
+    const { page } = await newPage();
+    await signIn(page, api.base, tok['solo-mgr']);
+    await page.goto(`${api.base}/#/p/solo/label`);
+    const box = page.locator('[data-forbidden-page="label"]');
+    await box.waitFor();
+    assert.match(await box.innerText(), /Your role in project solo is manager: you can run the labelling here, but labelling must be blind and your role can read other people's labels, so it is for annotators\./);
+    assert.equal(await page.locator('[data-nav="label"]').count(), 0);
+    await box.getByRole('link', { name: 'the settings' }).click();
+    await page.locator('[data-setting="soloLabelling"]').check();
+    await page.locator('[data-action="save-settings"]').click();
+    await page.locator('[data-saved]').waitFor();
+    await page.goto(`${api.base}/#/p/solo/label?grace=0`);
+    await page.locator('[data-solo-labelling]').waitFor();
+    await page.locator('[data-nav="label"]').waitFor();
+    const item = page.locator('article.item[data-task-id]');
+    await item.waitFor();
+    const x = Number(await item.getAttribute('data-item-id'));
+    await page.keyboard.press('1');
+    await page.keyboard.press('Enter');
+    const row = await until(() => t.store.db.selectFrom('annotations').select(['labels', 'blind']).where('item_id', '=', x).where('project_id', '=', p.id).executeTakeFirst(), 'the answer stored');
+    assert.deepEqual([JSON.parse(row!.labels), Number(row!.blind)], [['ham'], 0]);
+  });
+
   test('the pages ran under the CSP without violations or script errors', () => {
     for (const w of pages) {
       assert.deepEqual(w.cspViolations, []);

@@ -1,5 +1,5 @@
 import { forbiddenSentence, type GuardedPage } from '../forbidden.ts';
-import { can, type Role } from '../roles.ts';
+import { can, SOLO_ROLES, type Role } from '../roles.ts';
 import { href } from '../router.ts';
 import { homeOf } from './Projects.tsx';
 
@@ -11,6 +11,11 @@ export function Forbidden(props: { project: string; role: Role; page: GuardedPag
   return (
     <div className="card forbidden" role="status" data-forbidden-page={page} data-cannot-label={page === 'label' ? '' : undefined}>
       <p>{forbiddenSentence(project, role, page)}</p>
+      {page === 'label' && SOLO_ROLES.includes(role) ? (
+        <p className="muted small">
+          To label here anyway, not blind, turn on <i>solo labelling</i> in <a href={href(project, 'admin', 'settings')}>the settings</a>.
+        </p>
+      ) : null}
       {home !== here ? (
         <p>
           <a href={home} data-home="">

@@ -15,10 +15,19 @@ const SKIP_REASONS = ['unclear: I cannot tell', 'no label fits', 'broken or unre
  * (with a reason), Z undoes, G shows the guidelines, A takes the suggestion, Q marks a question
  * about the guidelines, C writes a comment. The next item is preloaded.
  */
-export function LabelView(props: { project: string; role: Role; query: URLSearchParams }) {
+export function LabelView(props: { project: string; role: Role; mayLabel: boolean; query: URLSearchParams }) {
   const { project, role } = props;
-  if (!can(role, 'task.annotate')) return <Forbidden project={project} role={role} page="label" />;
-  return <Labeller project={project} preload={props.query.get('preload') !== '0'} graceMs={Number(props.query.get('grace') ?? 3000)} />;
+  if (!props.mayLabel) return <Forbidden project={project} role={role} page="label" />;
+  const labeller = <Labeller project={project} preload={props.query.get('preload') !== '0'} graceMs={Number(props.query.get('grace') ?? 3000)} />;
+  if (can(role, 'task.annotate')) return labeller;
+  return (
+    <>
+      <p className="solo-note muted small" data-solo-labelling="">
+        Solo labelling is on in {project}: as {role} you can read other people’s labels, so your answers are recorded as not blind.
+      </p>
+      {labeller}
+    </>
+  );
 }
 
 function Labeller(props: { project: string; preload: boolean; graceMs: number }) {
