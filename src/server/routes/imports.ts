@@ -83,7 +83,13 @@ async function saveUpload(body: Readable, path: string): Promise<number> {
       done(size > UPLOAD_LIMIT ? new TooLargeError() : null, chunk);
     },
   });
-  await pipeline(body, limit, createWriteStream(path, { flags: 'wx' }));
+  try {
+    await pipeline(body, limit, createWriteStream(path, { flags: 'wx' }));
+  } catch (e) {
+    if (e instanceof TooLargeError) throw e;
+    // The client went away or the stream broke: nothing was imported.
+    throw new UserError(`the file did not arrive whole (${(e as Error).message}); nothing was imported: send it again`);
+  }
   return size;
 }
 
