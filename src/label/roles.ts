@@ -40,6 +40,13 @@ export const PERMISSIONS = {
   export: STAFF,
   'audit.read': STAFF,
   'webhooks.manage': ['admin'],
+  /** Upload a file into the project (the web UI's import). */
+  'items.import': STAFF,
+  /**
+   * Create projects and users, issue users' tokens: no project role grants it. Instance admins
+   * hold it (a user flag, `tessera users add NAME --admin`), checked in src/server/auth.ts.
+   */
+  'instance.admin': [],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -41,15 +41,15 @@ export async function getUser(db: Conn, name: string): Promise<User> {
   return u;
 }
 
-export async function listUsers(db: Conn): Promise<Array<User & { memberships: Array<{ project: string; role: Role }> }>> {
-  const users = await db.selectFrom('users').select(['id', 'name', 'display_name', 'created_at']).orderBy('id').execute();
+export async function listUsers(db: Conn): Promise<Array<User & { admin: boolean; memberships: Array<{ project: string; role: Role }> }>> {
+  const users = await db.selectFrom('users').select(['id', 'name', 'display_name', 'created_at', 'is_admin']).orderBy('id').execute();
   const ms = await db
     .selectFrom('memberships')
     .innerJoin('projects', 'projects.id', 'memberships.project_id')
     .select(['memberships.user_id', 'projects.name', 'memberships.role'])
     .orderBy('projects.name')
     .execute();
-  return users.map((u) => ({ ...toUser(u), memberships: ms.filter((m) => m.user_id === u.id).map((m) => ({ project: m.name, role: m.role })) }));
+  return users.map((u) => ({ ...toUser(u), admin: Number(u.is_admin) === 1, memberships: ms.filter((m) => m.user_id === u.id).map((m) => ({ project: m.name, role: m.role })) }));
 }
 
 export interface IssuedToken {
@@ -76,8 +76,11 @@ async function freshToken(conn: Conn): Promise<NewToken> {
   }
 }
 
-/** Creates a user with a first API token, audit-logged (the token itself never is). */
-export async function createUser(store: Store, actor: Actor, name: string, displayName?: string): Promise<{ user: User; token: IssuedToken }> {
+/**
+ * Creates a user with a first API token, audit-logged (the token itself never is). `admin`
+ * makes them an instance admin (may create projects and users).
+ */
+export async function createUser(store: Store, actor: Actor, name: string, displayName?: string, opts: { admin?: boolean } = {}): Promise<{ user: User; token: IssuedToken }> {
   validateUserName(name);
   // scrypt (~50 ms) runs before the write transaction, not inside it.
   const fresh = await freshToken(store.db);
@@ -85,13 +88,35 @@ export async function createUser(store: Store, actor: Actor, name: string, displ
     if (await findUser(conn, name)) throw new UserError(`user "${name}" already exists`, 'E_EXISTS');
     const { id } = await conn
       .insertInto('users')
-      .values({ name, display_name: displayName ?? name, token_hash: null, created_at: nowIso() })
+      .values({ name, display_name: displayName ?? name, token_hash: null, created_at: nowIso(), ...(opts.admin ? { is_admin: 1 } : {}) })
       .returning('id')
       .executeTakeFirstOrThrow();
     const token = await insertToken(conn, id, 'default', fresh);
-    await appendAudit(conn, store.dialect, { projectId: null, actor: actor.name, action: 'user.create', subject: `user:${id}`, payload: { name, tokenId: token.id, tokenPrefix: token.prefix } });
+    await appendAudit(conn, store.dialect, { projectId: null, actor: actor.name, action: 'user.create', subject: `user:${id}`, payload: { name, tokenId: token.id, tokenPrefix: token.prefix, ...(opts.admin ? { admin: true } : {}) } });
     return { user: (await findUser(conn, name))!, token };
   });
+}
+
+/** Whether the user is an instance admin (may create projects and users, issue their tokens). */
+export async function isInstanceAdmin(db: Conn, userId: number): Promise<boolean> {
+  const r = await db.selectFrom('users').select('is_admin').where('id', '=', userId).executeTakeFirst();
+  return r !== undefined && Number(r.is_admin) === 1;
+}
+
+/** Makes a user an instance admin, or no longer one; audit-logged with the previous value. */
+export async function setInstanceAdmin(store: Store, actor: Actor, userName: string, admin: boolean): Promise<{ user: string; admin: boolean; previous: boolean }> {
+  return writeTx(store, null, async (conn) => {
+    const u = await getUser(conn, userName);
+    const previous = await isInstanceAdmin(conn, u.id);
+    await conn.updateTable('users').set({ is_admin: admin ? 1 : 0 }).where('id', '=', u.id).execute();
+    await appendAudit(conn, store.dialect, { projectId: null, actor: actor.name, action: 'user.admin', subject: `user:${u.id}`, payload: { user: u.name, admin, previous } });
+    return { user: u.name, admin, previous };
+  });
+}
+
+/** The names of the instance admins (oldest first). */
+export async function instanceAdmins(db: Conn): Promise<string[]> {
+  return (await db.selectFrom('users').select('name').where('is_admin', '=', 1).orderBy('id').execute()).map((r) => r.name);
 }
 
 export async function issueToken(store: Store, actor: Actor, userName: string, tokenName = 'default'): Promise<IssuedToken> {
@@ -266,7 +291,7 @@ export interface MemberChangeOptions {
  * lease belongs to one role, so none taken blind is answered after reading labels. Returns how
  * many leases were released.
  */
-async function roleChanged(conn: Conn, projectId: number, userId: number, to: Role | null, at: string): Promise<number> {
+export async function roleChanged(conn: Conn, projectId: number, userId: number, to: Role | null, at: string): Promise<number> {
   await conn.updateTable('role_periods').set({ to_at: at }).where('project_id', '=', projectId).where('user_id', '=', userId).where('to_at', 'is', null).execute();
   if (to !== null) await conn.insertInto('role_periods').values({ project_id: projectId, user_id: userId, role: to, from_at: at, to_at: null }).execute();
   const r = await conn

@@ -5,7 +5,7 @@ import { userActor, type Actor } from '../label/context.ts';
 import { ForbiddenError, UnauthorizedError } from '../label/errors.ts';
 import { can, canIn, PERMISSIONS, type Permission, type Role } from '../label/roles.ts';
 import { getLabelSettings } from '../label/settings.ts';
-import { authenticate, roleIn, type User } from '../label/users.ts';
+import { authenticate, isInstanceAdmin, roleIn, type User } from '../label/users.ts';
 import { looksLikeToken, TOKEN_PREFIX, LOOKUP_CHARS } from '../label/tokens.ts';
 import { AuthFailureLimiter, type AuthLimitOptions } from './auth-limit.ts';
 import { RateLimitedError } from './errors.ts';
@@ -84,6 +84,10 @@ export function registerAuth(app: FastifyInstance, store: Store, limit: AuthLimi
     if (req.routeOptions.url === undefined) return; // no such route: the not-found handler answers 404
     if (permission === undefined) throw new ForbiddenError('this route is not open to anyone');
     if (permission === 'authenticated') return;
+    if (permission === 'instance.admin') {
+      if (!(await isInstanceAdmin(store.db, user.id))) throw new ForbiddenError('only an instance admin may do this (instance.admin); `tessera users admin NAME` makes one');
+      return;
+    }
     const name = (req.params as { project?: string }).project;
     const project = typeof name === 'string' ? await findProject(store.db, name) : undefined;
     const role = project ? await roleIn(store.db, user.id, project.id) : null;

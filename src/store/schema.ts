@@ -32,6 +32,8 @@ export interface UsersTable {
   display_name: string;
   token_hash: string | null;
   created_at: string;
+  /** Instance admin (0/1): may create projects and users (migration 011). */
+  is_admin: Generated<number>;
 }
 
 export interface MembershipsTable {

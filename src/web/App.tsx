@@ -1,35 +1,48 @@
-import { useEffect, useState } from 'react';
-import { api, getToken, onUnauthorized, setToken, type Me } from './api.ts';
-import { can, type Role } from './roles.ts';
-import { href, navigate, useRoute } from './router.ts';
+import { useCallback, useEffect, useState } from 'react';
+import { api, ApiError, getToken, onUnauthorized, setToken, type Me } from './api.ts';
+import { PAGE_PERMISSION } from './forbidden.ts';
+import { can, canIn, SOLO_ROLES, type Role } from './roles.ts';
+import { href, navigate, useRoute, type Route } from './router.ts';
 import { ErrorBox, Loading } from './ui.tsx';
 import { AdminView } from './views/Admin.tsx';
 import { DashboardView } from './views/Dashboard.tsx';
 import { LabelView } from './views/Label.tsx';
 import { MapView } from './views/MapView.tsx';
+import { Forbidden } from './views/Forbidden.tsx';
 import { Projects } from './views/Projects.tsx';
 import { ReviewView } from './views/Review.tsx';
 import { SignIn } from './views/SignIn.tsx';
 
-/** The shell: who is signed in, the project navigation (by role), and the current page. */
-export function App() {
+/**
+ * The shell: who is signed in, the project navigation (by role), and the current page.
+ * `linkToken`: the token of the sign-in link the page was opened with (already taken out of the
+ * address by main.tsx): it signs in, replacing any session this tab had.
+ */
+export function App(props: { linkToken?: string | null }) {
   const route = useRoute();
   const [me, setMe] = useState<Me | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [checking, setChecking] = useState(() => getToken() !== null);
+  const [linkError, setLinkError] = useState<string | null>(null);
+  const [checking, setChecking] = useState(() => Boolean(props.linkToken) || getToken() !== null);
 
   useEffect(() => {
-    if (!getToken()) return;
-    api<Me>('GET', '/api/me').then(
+    const link = props.linkToken;
+    const token = link || getToken();
+    if (!token) return;
+    api<Me>('GET', '/api/me', undefined, token).then(
       (m) => {
+        if (link) setToken(link);
         setMe(m);
         setChecking(false);
       },
       (e) => {
-        setError(e);
+        if (link) setLinkError(e instanceof ApiError && e.status === 401 ? 'This sign-in link is not valid (wrong, or revoked): ask your admin for a new one.' : (e as Error).message);
+        else setError(e);
         setChecking(false);
       },
     );
+    // Once, for the page load: a later sign-in goes through the form.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   useEffect(
     () =>
@@ -39,16 +52,24 @@ export function App() {
       }),
     [],
   );
+  const refreshMe = useCallback(async () => setMe(await api<Me>('GET', '/api/me')), []);
+  const solo = useSoloLabelling(me, route);
 
-  if (checking) return <Loading />;
+  if (checking) return <Loading what={props.linkToken ? 'your sign-in link' : undefined} />;
   if (!me) {
     return (
       <main className="page">
         {error ? <ErrorBox error={error} /> : null}
+        {linkError ? (
+          <div className="error" role="alert" data-link-error="">
+            {linkError}
+          </div>
+        ) : null}
         <SignIn
           onSignedIn={(m) => {
             setMe(m);
             setError(null);
+            setLinkError(null);
             if (route.page === 'signin') navigate('#/');
           }}
         />
@@ -58,6 +79,8 @@ export function App() {
 
   const project = 'project' in route ? route.project : null;
   const role: Role | null = project ? (me.memberships.find((m) => m.project === project)?.role ?? null) : null;
+  // Admins and managers label too where the project's solo labelling is on (not blind).
+  const mayLabel = canIn(role, 'task.annotate', { soloLabelling: solo.project === project && solo.on });
   const signOut = () => {
     setToken(null);
     setMe(null);
@@ -65,12 +88,14 @@ export function App() {
   };
 
   let page;
-  if (route.page === 'projects' || route.page === 'signin') page = <Projects me={me} />;
+  if (route.page === 'projects' || route.page === 'signin') page = <Projects me={me} onChanged={refreshMe} />;
   else if (!role) page = <div className="card">You are not a member of project “{project}”.</div>;
-  else if (route.page === 'label') page = <LabelView project={route.project} role={role} query={route.query} />;
+  // The labelling view says itself who labels (the rule may depend on the project's settings).
+  else if (route.page !== 'label' && !can(role, PAGE_PERMISSION[route.page])) page = <Forbidden project={route.project} role={role} page={route.page} />;
+  else if (route.page === 'label') page = <LabelView project={route.project} role={role} mayLabel={mayLabel} query={route.query} />;
   else if (route.page === 'review') page = <ReviewView project={route.project} role={role} />;
   else if (route.page === 'map') page = <MapView project={route.project} role={role} query={route.query} />;
-  else if (route.page === 'admin') page = <AdminView project={route.project} role={role} sub={route.sub} />;
+  else if (route.page === 'admin') page = <AdminView project={route.project} role={role} sub={route.sub} me={me} onMembershipsChanged={refreshMe} />;
   else page = <DashboardView project={route.project} role={role} />;
 
   const link = (p: string | undefined, name: string, show: boolean) =>
@@ -90,7 +115,7 @@ export function App() {
           <nav aria-label="project">
             <span className="project-name">{project}</span>
             {link(undefined, 'Dashboard', can(role, 'results.read'))}
-            {link('label', 'Label', can(role, 'task.annotate'))}
+            {link('label', 'Label', mayLabel)}
             {link('review', 'Review', can(role, 'review.read'))}
             {link('map', 'Map', can(role, 'items.read'))}
             {link('admin', 'Admin', can(role, 'members.read'))}
@@ -100,6 +125,11 @@ export function App() {
         <span className="who" data-user={me.user.name}>
           {me.user.displayName}
           {role ? <span className="badge">{role}</span> : null}
+          {me.user.admin ? (
+            <span className="badge" title="instance admin: may create projects and users" data-instance-admin="">
+              instance admin
+            </span>
+          ) : null}
         </span>
         <button type="button" onClick={signOut}>
           sign out
@@ -110,4 +140,28 @@ export function App() {
       </main>
     </>
   );
+}
+
+/**
+ * Whether the project of the current page has solo labelling on, for the roles it concerns (an
+ * admin or manager there): read from its settings on every page change, so turning it on in the
+ * settings shows the labelling view at the next page.
+ */
+function useSoloLabelling(me: Me | null, route: Route): { project: string | null; on: boolean } {
+  const project = 'project' in route ? route.project : null;
+  const role = project && me ? (me.memberships.find((m) => m.project === project)?.role ?? null) : null;
+  const concerned = role !== null && SOLO_ROLES.includes(role);
+  const [state, setState] = useState<{ project: string | null; on: boolean }>({ project: null, on: false });
+  useEffect(() => {
+    if (!concerned || !project) return;
+    let live = true;
+    api<{ soloLabelling?: boolean }>('GET', `/api/projects/${encodeURIComponent(project)}/settings`).then(
+      (s) => live && setState({ project, on: s.soloLabelling === true }),
+      () => live && setState({ project, on: false }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [concerned, project, route.page]);
+  return concerned ? state : { project, on: false };
 }

@@ -71,8 +71,75 @@ export const P = (project: string) => `/api/projects/${encodeURIComponent(projec
 // ---- response shapes (as the server sends them) ----
 
 export interface Me {
-  user: { name: string; displayName: string };
+  /** admin: an instance admin (may create projects and users). */
+  user: { name: string; displayName: string; admin?: boolean };
   memberships: Array<{ project: string; role: Role }>;
+}
+
+/** A user as an instance admin sees them (GET /api/users). */
+export interface UserRow {
+  name: string;
+  displayName: string;
+  admin: boolean;
+  createdAt: string;
+  memberships: Array<{ project: string; role: Role }>;
+}
+
+/** A new token, shown once (POST /api/users, POST /api/users/:user/tokens). */
+export interface IssuedToken {
+  user: string | { name: string; displayName: string; admin: boolean };
+  token: string;
+  tokenId: number;
+}
+
+/** The link that signs a user in with their token (the token stays in the fragment: never sent to a server). */
+export const inviteLink = (token: string, origin = location.origin) => `${origin}/#/signin?token=${encodeURIComponent(token)}`;
+
+export interface ImportReport {
+  imported: number;
+  unchanged: number;
+  rejected: number;
+  errors: Array<{ where: string; message: string }>;
+  redacted?: number;
+  /** On a refusal for rejected records: the valid records, as they would have counted. */
+  wouldImport?: { new: number; unchanged: number };
+}
+
+/** What POST …/imports answers, on success (201) and on refusal (400). */
+export interface ImportOutcome {
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  job: number;
+  file: string;
+  format: string;
+  report: ImportReport | null;
+  /** Refused for rejected records: how many valid records skip-invalid would import. */
+  valid: number | null;
+  failure: string | null;
+  error?: { code: string; message: string };
+}
+
+/**
+ * Uploads a file to import (streamed by the browser as the request body). Resolves with the
+ * outcome whether the import succeeded or was refused (both carry the report); throws ApiError
+ * for anything else (no access, too large, …).
+ */
+export async function uploadImport(project: string, file: Blob, query: Record<string, string>): Promise<ImportOutcome> {
+  const token = getToken();
+  const res = await fetch(`${P(project)}/imports?${new URLSearchParams(query)}`, {
+    method: 'POST',
+    headers: { accept: 'application/json', 'content-type': 'application/octet-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: file,
+  });
+  const text = await res.text();
+  let json: (ImportOutcome & { error?: { code?: string; message?: string } }) | undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (json && typeof json.job === 'number') return json as ImportOutcome;
+  if (res.status === 401) unauthorized.forEach((f) => f());
+  throw new ApiError(res.status, json?.error?.code ?? `HTTP_${res.status}`, json?.error?.message ?? (text.slice(0, 200) || res.statusText));
 }
 
 export interface LabelDef {

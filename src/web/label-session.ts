@@ -1,6 +1,7 @@
-import { ApiError, P, post, sendOnUnload, type Task } from './api.ts';
+import { ApiError, get, P, post, sendOnUnload, type Task, type Taxonomy } from './api.ts';
 import { prepareContent, releaseContent, type Prepared, type ShownItem } from './content.tsx';
 import { MAX_HELD } from '../label/limits.ts';
+import { carryAnswer, taxonomyChange, type TaxonomyChange } from './taxonomy-change.ts';
 
 /**
  * The labelling view's state machine, outside React so a keypress does the least work:
@@ -16,6 +17,11 @@ import { MAX_HELD } from '../label/limits.ts';
  *   listed as held, or the server would hand the same task back as "another live lease" and its
  *   second answer would meet a 409.
  * - Time spent = time the item was on screen, summed over visits (undo), sent as `timeMs`.
+ * - **A new taxonomy version** (seen in a task the server hands out, or as the 409
+ *   `E_TAXONOMY_CHANGED` an answer meets): every item the session holds switches to the new
+ *   labels at once, the annotator is told what changed (labels added, removed, renamed, …), and
+ *   an answer the server refused comes back on screen, its labels carried over where a rename
+ *   or merge says where they went, to be sent again under the new version.
  */
 export interface Held {
   task: Task;
@@ -48,7 +54,11 @@ export interface SessionState {
   sent: number;
   message: { text: string; kind: 'info' | 'error' } | null;
   error: unknown;
+  /** The last taxonomy change this session switched to (shown until dismissed). */
+  taxonomyNotice: TaxonomyChange | null;
 }
+
+type TaskTaxonomy = Task['taxonomy'];
 
 export interface SessionOptions {
   preload: boolean;
@@ -58,7 +68,7 @@ export interface SessionOptions {
 export const toShown = (t: Task): ShownItem => ({ id: t.item.id, modality: t.item.modality, text: t.item.text, values: t.item.values, hasBlob: t.item.content !== null });
 
 export class LabelSession {
-  state: SessionState = { status: 'loading', current: null, upcoming: [], pending: null, selected: [], comment: '', question: false, skipping: false, sent: 0, message: null, error: null };
+  state: SessionState = { status: 'loading', current: null, upcoming: [], pending: null, selected: [], comment: '', question: false, skipping: false, sent: 0, message: null, error: null, taxonomyNotice: null };
   private listeners = new Set<() => void>();
   private queue: Promise<unknown> = Promise.resolve();
   private shownAt = performance.now();
@@ -67,6 +77,10 @@ export class LabelSession {
   private disposed = false;
   /** Tasks whose answer is queued or in flight: their leases are live until the call returns. */
   private sending = new Set<number>();
+  /** Tasks whose answer the server refused for a new taxonomy, on their way back on screen: still held. */
+  private returning = new Set<number>();
+  /** The newest taxonomy version this session has seen (every held task is switched to it). */
+  private taxonomy: TaskTaxonomy | null = null;
 
   constructor(
     readonly project: string,
@@ -97,7 +111,7 @@ export class LabelSession {
 
   private heldIds(): number[] {
     const s = this.state;
-    const ids = [...this.sending, s.pending?.held.task.id, s.current?.task.id, ...s.upcoming.map((h) => h.task.id)].filter((x): x is number => x !== undefined);
+    const ids = [...this.sending, ...this.returning, s.pending?.held.task.id, s.current?.task.id, ...s.upcoming.map((h) => h.task.id)].filter((x): x is number => x !== undefined);
     return [...new Set(ids)];
   }
 
@@ -143,6 +157,7 @@ export class LabelSession {
           return;
         }
         if (held) {
+          held.task = this.adopt(held.task);
           if (this.state.current === null) this.show(held, []);
           else this.set({ upcoming: [...this.state.upcoming, held] });
           this.fill();
@@ -264,6 +279,10 @@ export class LabelSession {
     void this.enqueue(async () => {
       try {
         return await post(path, body);
+      } catch (e) {
+        // Coming back on screen (answerAgain): held all along, so no preload is handed it meanwhile.
+        if (isTaxonomyChange(e)) this.returning.add(t.id);
+        throw e;
       } finally {
         // Inside the queued call, so the next queued call (a preload) already sees it gone.
         this.sending.delete(t.id);
@@ -275,11 +294,96 @@ export class LabelSession {
         this.fill();
       },
       (error) => {
-        const taxonomyChanged = error instanceof ApiError && error.code === 'E_TAXONOMY_CHANGED';
-        this.set({ message: { text: `Item ${t.item.id} was not saved: ${messageOf(error)}${taxonomyChanged ? ' — reload the page to get the new labels' : ''}`, kind: 'error' } });
+        if (isTaxonomyChange(error) && !this.disposed) {
+          void this.answerAgain(p).finally(() => {
+            this.returning.delete(t.id);
+            this.fill();
+          });
+          return;
+        }
+        this.set({ message: { text: `Item ${t.item.id} was not saved: ${messageOf(error)}`, kind: 'error' } });
         this.fill();
       },
     );
+  }
+
+  /**
+   * A task as the session shows it: with the newest taxonomy it knows. A task carrying a newer
+   * version than the session's switches every held task to it, and the annotator is told.
+   */
+  private adopt(task: Task): Task {
+    const known = this.taxonomy;
+    if (!known) {
+      this.taxonomy = task.taxonomy;
+      return task;
+    }
+    if (task.taxonomy.version > known.version) {
+      this.switchTo(task.taxonomy);
+      return task;
+    }
+    return task.taxonomy.version < known.version ? { ...task, taxonomy: known } : task;
+  }
+
+  /** Every held task (on screen, preloaded, pending) now shows `tax`; the change is described. */
+  private switchTo(tax: TaskTaxonomy) {
+    const old = this.taxonomy;
+    if (old && tax.version <= old.version) return;
+    this.taxonomy = tax;
+    const s = this.state;
+    const up = (h: Held): Held => (h.task.taxonomy.version < tax.version ? { ...h, task: { ...h.task, taxonomy: tax } } : h);
+    const current = s.current ? up(s.current) : null;
+    const names = tax.labels.map((l) => l.name);
+    // Until the mapping is known, a choice survives only if its label still exists.
+    const selected = s.selected.filter((l) => names.includes(l));
+    this.set({ current, upcoming: s.upcoming.map(up), selected: tax.kind === 'single' && selected.length > 1 ? [] : selected });
+    if (old) void this.describe(old, tax);
+  }
+
+  /** Tells the annotator what changed from `old` to `tax` (the versions' mappings name the renames). */
+  private async describe(old: TaskTaxonomy, tax: TaskTaxonomy): Promise<TaxonomyChange> {
+    let change: TaxonomyChange;
+    try {
+      const { versions } = await get<{ versions: Taxonomy[] }>(`${P(this.project)}/taxonomy/versions`);
+      change = taxonomyChange(versions, old.version, tax.version);
+    } catch {
+      // Without the versions list: a plain comparison of the two label sets.
+      change = taxonomyChange([{ ...old, mapping: null }, { ...tax, mapping: null }], old.version, tax.version);
+    }
+    if (!this.disposed && this.taxonomy?.version === tax.version) this.set({ taxonomyNotice: change });
+    return change;
+  }
+
+  /**
+   * The server refused an answer because the taxonomy changed: fetch the new version, switch to
+   * it, and bring the item back on screen with its labels carried over, to be answered again.
+   */
+  private async answerAgain(p: Pending) {
+    const id = p.held.task.item.id;
+    const old = p.held.task.taxonomy;
+    let tax: TaskTaxonomy;
+    try {
+      const t = await get<Taxonomy>(`${P(this.project)}/taxonomy`);
+      tax = { version: t.version, kind: t.kind, labels: t.labels, guidelines: t.guidelines };
+    } catch (e) {
+      this.set({ message: { text: `Item ${id} was not saved: the labels changed, and the new ones could not be loaded (${messageOf(e)}); reload the page`, kind: 'error' } });
+      return;
+    }
+    if (this.disposed) return;
+    if (!this.taxonomy || tax.version > this.taxonomy.version) this.switchTo(tax);
+    const now = this.taxonomy!;
+    const change = await this.describe(old, now);
+    if (this.disposed) return;
+    const s = this.state;
+    const upcoming = s.current ? [{ ...s.current, spentMs: this.timeOnScreen(s.current) }, ...s.upcoming] : s.upcoming;
+    const held: Held = { ...p.held, task: { ...p.held.task, taxonomy: now }, spentMs: p.timeMs };
+    const labels = carryAnswer(p.labels, change, { kind: now.kind, labels: now.labels.map((l) => l.name) });
+    this.show(held, upcoming, { ...p, labels });
+    this.set({ message: { text: `Item ${id} was not saved: the labels changed (v${old.version} → v${now.version}). Answer it again.`, kind: 'error' } });
+  }
+
+  /** Hides the note about the last taxonomy change. */
+  dismissTaxonomyNotice() {
+    this.set({ taxonomyNotice: null });
   }
 
   private body(p: Pending) {
@@ -320,5 +424,7 @@ export class LabelSession {
     this.listeners.clear();
   }
 }
+
+const isTaxonomyChange = (e: unknown) => e instanceof ApiError && e.code === 'E_TAXONOMY_CHANGED';
 
 export const messageOf = (e: unknown) => (e instanceof ApiError ? e.message : e instanceof Error ? e.message : String(e));

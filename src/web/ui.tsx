@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from './api.ts';
+import { forbiddenFromApi } from './forbidden.ts';
 
 /** Small shared pieces: sections, stats, empty states, errors, data loading. */
 
@@ -34,9 +35,11 @@ export function Empty(props: { children: ReactNode; name?: string }) {
 
 export function ErrorBox(props: { error: unknown }) {
   const e = props.error;
-  const msg = e instanceof ApiError ? `${e.message} (${e.code})` : e instanceof Error ? e.message : String(e);
+  // A refusal for a role says so in a sentence, not as `E_FORBIDDEN (permission)`.
+  const forbidden = e instanceof ApiError && e.code === 'E_FORBIDDEN' ? forbiddenFromApi(e.message) : null;
+  const msg = forbidden ?? (e instanceof ApiError ? `${e.message} (${e.code})` : e instanceof Error ? e.message : String(e));
   return (
-    <div className="error" role="alert">
+    <div className="error" role="alert" data-forbidden={forbidden ? '' : undefined}>
       {msg}
     </div>
   );

@@ -17,8 +17,8 @@ const STAFF: Role[] = ['admin', 'manager'];
 const READERS: Role[] = ['admin', 'manager', 'reviewer', 'viewer'];
 const REVIEWERS: Role[] = ['admin', 'manager', 'reviewer'];
 const ANNOTATOR: Role[] = ['annotator'];
-/** 'any' = every authenticated user, member or not. */
-const MATRIX: Record<string, readonly Role[] | 'any'> = {
+/** 'any' = every authenticated user, member or not; 'instance' = instance admins only (no project role). */
+const MATRIX: Record<string, readonly Role[] | 'any' | 'instance'> = {
   'GET /api/me': 'any',
   'GET /api/projects': 'any',
   'GET /api/projects/:project': ALL,
@@ -67,6 +67,12 @@ const MATRIX: Record<string, readonly Role[] | 'any'> = {
   'POST /api/projects/:project/labels/bulk': REVIEWERS,
   'POST /api/projects/:project/tasks/ahead': ANNOTATOR,
   'POST /api/projects/:project/taxonomy/preview': STAFF,
+  // Setting up from the web UI (src/server/routes/setup.ts, users.ts, imports.ts).
+  'POST /api/projects': 'instance',
+  'GET /api/users': 'instance',
+  'POST /api/users': 'instance',
+  'POST /api/users/:user/tokens': 'instance',
+  'POST /api/projects/:project/imports': STAFF,
 };
 
 for (const kind of STORE_KINDS) {
@@ -84,6 +90,8 @@ for (const kind of STORE_KINDS) {
       tok = await usersWithRoles(t.store, p, oneOfEachRole('u'));
       // A user with every right in another project, none in this one.
       Object.assign(tok, await usersWithRoles(t.store, other, { outsider: 'admin' }));
+      // An instance admin who is a member of no project.
+      tok['instance-admin'] = (await createUser(t.store, OPERATOR, 'instance-admin', undefined, { admin: true })).token.token;
       itemId = (await t.store.db.selectFrom('items').select('id').where('project_id', '=', p.id).orderBy('id').executeTakeFirstOrThrow()).id;
       api = await startApi(t.store);
     });
@@ -103,10 +111,15 @@ for (const kind of STORE_KINDS) {
       ['unknown token', 'tsr_' + 'A'.repeat(43)],
       ...ROLES.map((r): [string, string] => [r, tok[`u-${r}`]]),
       ['outsider', tok.outsider],
+      ['instance-admin', tok['instance-admin']],
     ];
     const pathOf = (url: string) => url.replace(':project', 'rm').replace(':item', String(itemId)).replace(':task', '999999').replace(':review', '999999').replace(':webhook', '999999').replace(':user', 'nobody');
-    const wantOf = (who: string, token: string | undefined, allowed: readonly Role[] | 'any') =>
-      token === undefined || who.endsWith('token') ? '401' : allowed === 'any' || (allowed as readonly string[]).includes(who) ? 'allowed' : '403';
+    const wantOf = (who: string, token: string | undefined, allowed: readonly Role[] | 'any' | 'instance') =>
+      token === undefined || who.endsWith('token')
+        ? '401'
+        : allowed === 'any' || (allowed === 'instance' ? who === 'instance-admin' : (allowed as readonly string[]).includes(who))
+          ? 'allowed'
+          : '403';
     const gotOf = (status: number) => (status === 401 || status === 403 ? String(status) : 'allowed');
 
     test('every route × every role: 401 without a valid token, 403 when the role lacks the right, allowed otherwise', async () => {
@@ -138,7 +151,7 @@ for (const kind of STORE_KINDS) {
           if (s.sameRoute === false) assert.equal(reached?.route, undefined, `${s.path} should reach no route`);
           if (reached?.route === route) reachedSame++;
           // A project that does not exist ("rm;x", "") is answered like one the caller is not in.
-          const rules: readonly Role[] | 'any' = !reached ? allowed : reached.params.project !== undefined && reached.params.project !== 'rm' ? [] : MATRIX[reached.route];
+          const rules: readonly Role[] | 'any' | 'instance' = !reached ? allowed : reached.params.project !== undefined && reached.params.project !== 'rm' ? [] : MATRIX[reached.route];
           for (const [who, token] of callers()) {
             const res = await api.call(method, s.path, token, ['POST', 'PUT', 'PATCH'].includes(method) ? {} : undefined);
             const want = wantOf(who, token, rules);

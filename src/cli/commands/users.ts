@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { cliActor } from '../../label/context.ts';
 import { ROLES } from '../../label/roles.ts';
-import { createUser, issueToken, listUsers, removeRole, revokeTokens, setRole } from '../../label/users.ts';
+import { createUser, issueToken, listUsers, removeRole, revokeTokens, setInstanceAdmin, setRole } from '../../label/users.ts';
 import { getProject } from '../../store/projects.ts';
 import { UserError } from '../../core/errors.ts';
 import { act, actor, makeOut, parseIntOption, withStore } from '../context.ts';
@@ -15,19 +15,20 @@ export function registerUsers(program: Command) {
     .option('--display-name <text>')
     .option('--role <role>', `role in --project: ${ROLES.join('|')}`)
     .option('--project <name>', 'project to grant --role in')
+    .option('--admin', 'an instance admin: may create projects and users (and their tokens) from the web UI and the API')
     .option('--json', 'print one JSON document')
     .description('create a user and print their first API token (only this once)')
     .action(
-      act(async (name: string, f: { displayName?: string; role?: string; project?: string; json?: boolean }) => {
+      act(async (name: string, f: { displayName?: string; role?: string; project?: string; admin?: boolean; json?: boolean }) => {
         const out = makeOut(Boolean(f.json));
         if (Boolean(f.role) !== Boolean(f.project)) throw new UserError('--role and --project go together');
         return withStore(async (store) => {
           const project = f.project ? await getProject(store.db, f.project) : undefined;
-          const { user, token } = await createUser(store, cliActor(actor()), name, f.displayName);
+          const { user, token } = await createUser(store, cliActor(actor()), name, f.displayName, { admin: Boolean(f.admin) });
           const membership = project && f.role ? await setRole(store, project, cliActor(actor()), name, f.role) : undefined;
           out.result(
-            { user: user.name, displayName: user.displayName, token: token.token, tokenId: token.id, ...(membership ? { project: project!.name, role: membership.role } : {}) },
-            () => `created user ${user.name}${membership ? ` (${membership.role} in ${project!.name})` : ''}\ntoken (shown once, keep it safe): ${token.token}`,
+            { user: user.name, displayName: user.displayName, token: token.token, tokenId: token.id, ...(f.admin ? { admin: true } : {}), ...(membership ? { project: project!.name, role: membership.role } : {}) },
+            () => `created user ${user.name}${f.admin ? ' (instance admin)' : ''}${membership ? ` (${membership.role} in ${project!.name})` : ''}\ntoken (shown once, keep it safe): ${token.token}`,
           );
         });
       }),
@@ -59,6 +60,21 @@ export function registerUsers(program: Command) {
         return withStore(async (store) => {
           const n = await revokeTokens(store, cliActor(actor()), user, f.tokenId);
           out.result({ user, revoked: n }, () => `revoked ${n} token(s) of ${user}`);
+        });
+      }),
+    );
+  users
+    .command('admin')
+    .argument('<name>')
+    .option('--off', 'no longer an instance admin')
+    .option('--json', 'print one JSON document')
+    .description('make an existing user an instance admin (may create projects and users from the web UI), or no longer one with --off')
+    .action(
+      act(async (user: string, f: { off?: boolean; json?: boolean }) => {
+        const out = makeOut(Boolean(f.json));
+        return withStore(async (store) => {
+          const r = await setInstanceAdmin(store, cliActor(actor()), user, !f.off);
+          out.result(r, () => `${user} is ${r.admin ? 'an instance admin' : 'not an instance admin'}${r.previous === r.admin ? ' (unchanged)' : ''}`);
         });
       }),
     );
@@ -102,7 +118,7 @@ export function registerUsers(program: Command) {
         const out = makeOut(Boolean(f.json));
         return withStore(async (store) => {
           const list = await listUsers(store.db);
-          out.result(list, () => (list.length ? list.map((u) => `${u.name}\t${u.memberships.map((m) => `${m.project}:${m.role}`).join(' ') || '-'}`).join('\n') : 'no users yet'));
+          out.result(list, () => (list.length ? list.map((u) => `${u.name}${u.admin ? ' (admin)' : ''}\t${u.memberships.map((m) => `${m.project}:${m.role}`).join(' ') || '-'}`).join('\n') : 'no users yet'));
         });
       }),
     );

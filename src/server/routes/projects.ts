@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../store/db.ts';
-import { membershipsOf } from '../../label/users.ts';
+import { isInstanceAdmin, membershipsOf } from '../../label/users.ts';
 import { getLabelSettings, type LabelSettingsPatch } from '../../label/settings.ts';
 import { findTaxonomy } from '../../label/taxonomies.ts';
 import { labelStatus, updateSettings } from '../../label/results.ts';
@@ -47,7 +47,7 @@ const SettingsPatch = Type.Object(
 export const projectRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
   app.get('/api/me', { config: { permission: 'authenticated' }, schema: { tags: ['projects'], summary: 'the calling user and their memberships', querystring: NoQuery, response: errors } }, async (req) => {
     const { user } = userOf(req);
-    return { user: { name: user.name, displayName: user.displayName }, memberships: (await membershipsOf(store.db, user.id)).map((m) => ({ project: m.project, role: m.role })) };
+    return { user: { name: user.name, displayName: user.displayName, admin: await isInstanceAdmin(store.db, user.id) }, memberships: (await membershipsOf(store.db, user.id)).map((m) => ({ project: m.project, role: m.role })) };
   });
 
   app.get('/api/projects', { config: { permission: 'authenticated' }, schema: { tags: ['projects'], summary: 'projects the caller is a member of', querystring: NoQuery } }, async (req) => {

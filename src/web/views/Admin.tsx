@@ -1,36 +1,76 @@
 import { useState } from 'react';
-import { api, get, P, post, type AuditEvent, type LabelDef, type Member, type Taxonomy, type VerifyResult } from '../api.ts';
+import { api, get, P, post, type AuditEvent, type LabelDef, type Me, type Member, type Taxonomy, type UserRow, type VerifyResult } from '../api.ts';
 import { can, type Role } from '../roles.ts';
 import { href } from '../router.ts';
 import { Empty, ErrorBox, Loading, Section, useAsync, when } from '../ui.tsx';
+import { ImportData } from './ImportData.tsx';
+import { AddPerson, InviteLink, ROLES } from './People.tsx';
+import { Settings } from './Settings.tsx';
 
-const ROLES: Role[] = ['admin', 'manager', 'annotator', 'reviewer', 'viewer'];
-
-/** Admin: the taxonomy editor (versions, migration preview), members and roles, the audit log. */
-export function AdminView(props: { project: string; role: Role; sub?: string }) {
+/**
+ * Admin: setting a project up step by step — import data, the taxonomy editor (versions,
+ * migration preview), members and roles (instance admins also create users and invite links),
+ * labelling settings — and the audit log. Each step's tab says how far it is.
+ */
+export function AdminView(props: { project: string; role: Role; sub?: string; me: Me; onMembershipsChanged: () => Promise<void> }) {
   const { project, role } = props;
+  // Bumped by every change a step makes, so the step list reloads its counts.
+  const [version, setVersion] = useState(0);
+  const changed = () => setVersion((v) => v + 1);
   if (!can(role, 'members.read')) return <div className="card">Administration is for admins and managers of {project}.</div>;
   const tab = props.sub ?? 'taxonomy';
-  const tabs = [
-    ['taxonomy', 'Taxonomy'],
-    ['members', 'Members & roles'],
-    ['audit', 'Audit log'],
-    ['settings', 'Settings'],
-  ];
   return (
     <div className="admin">
-      <nav className="tabs" aria-label="administration">
-        {tabs.map(([k, name]) => (
-          <a key={k} href={href(project, 'admin', k)} className={tab === k ? 'active' : ''} aria-current={tab === k ? 'page' : undefined}>
-            {name}
+      <SetupSteps project={project} tab={tab} version={version} />
+      {tab === 'import' ? (can(role, 'items.import') ? <ImportData project={project} onImported={changed} /> : <div className="card">Importing is for admins and managers of {project}.</div>) : null}
+      {tab === 'taxonomy' ? <TaxonomyEditor project={project} role={role} onChanged={changed} /> : null}
+      {tab === 'members' ? <Members project={project} role={role} me={props.me} onChanged={changed} onMembershipsChanged={props.onMembershipsChanged} /> : null}
+      {tab === 'audit' ? <AuditLog project={project} /> : null}
+      {tab === 'settings' ? <Settings project={project} onSaved={changed} /> : null}
+    </div>
+  );
+}
+
+interface Summary {
+  taxonomyVersion: number | null;
+  status?: { items: number };
+}
+
+/** The set-up steps as tabs, each with its state: items imported, taxonomy version, people, settings. */
+function SetupSteps(props: { project: string; tab: string; version: number }) {
+  const { project, tab, version } = props;
+  const summary = useAsync(() => get<Summary>(P(project)), [project, version]);
+  const members = useAsync(() => get<{ members: Member[] }>(`${P(project)}/members`), [project, version]);
+  const settings = useAsync(() => get<{ overlap: number; consensus: { method: string } }>(`${P(project)}/settings`), [project, version]);
+  const items = summary.data?.status?.items;
+  const tv = summary.data?.taxonomyVersion;
+  const annotators = members.data?.members.filter((m) => m.role === 'annotator').length;
+  const steps: Array<{ key: string; title: string; done: boolean | null; detail: string }> = [
+    { key: 'import', title: 'Import data', done: items === undefined ? null : items > 0, detail: items === undefined ? '' : items > 0 ? `${items} items` : 'no items yet' },
+    { key: 'taxonomy', title: 'Taxonomy', done: tv === undefined ? null : tv !== null, detail: tv === undefined ? '' : tv !== null ? `version ${tv}` : 'no labels yet' },
+    { key: 'members', title: 'People', done: annotators === undefined ? null : annotators > 0, detail: annotators === undefined ? '' : `${annotators} annotator${annotators === 1 ? '' : 's'}` },
+    { key: 'settings', title: 'Settings', done: null, detail: settings.data ? `${settings.data.overlap} per item · ${settings.data.consensus.method}` : '' },
+  ];
+  const ready = steps.slice(0, 3).every((st) => st.done === true);
+  return (
+    <>
+      <nav className="tabs steps" aria-label="administration">
+        {steps.map((st, i) => (
+          <a key={st.key} href={href(project, 'admin', st.key)} className={`${tab === st.key ? 'active' : ''}${st.done ? ' done' : ''}`} aria-current={tab === st.key ? 'page' : undefined} data-step={st.key} data-done={st.done === null ? undefined : String(st.done)}>
+            <span className="step-n">{st.done ? '✓' : i + 1}</span> {st.title}
+            {st.detail ? <span className="step-detail"> · {st.detail}</span> : null}
           </a>
         ))}
+        <a href={href(project, 'admin', 'audit')} className={tab === 'audit' ? 'active' : ''} aria-current={tab === 'audit' ? 'page' : undefined}>
+          Audit log
+        </a>
       </nav>
-      {tab === 'taxonomy' ? <TaxonomyEditor project={project} role={role} /> : null}
-      {tab === 'members' ? <Members project={project} role={role} /> : null}
-      {tab === 'audit' ? <AuditLog project={project} /> : null}
-      {tab === 'settings' ? <Settings project={project} /> : null}
-    </div>
+      {ready ? (
+        <p className="ready muted small" data-setup-ready="">
+          Ready to label: annotators start from their invite links. Progress and agreement show on the <a href={href(project)}>dashboard</a>.
+        </p>
+      ) : null}
+    </>
   );
 }
 
@@ -90,7 +130,7 @@ interface Preview {
   items: Array<{ itemId: number; state: string; previous: string[] | null; proposal: string[] | null }>;
 }
 
-function TaxonomyEditor(props: { project: string; role: Role }) {
+function TaxonomyEditor(props: { project: string; role: Role; onChanged: () => void }) {
   const { project } = props;
   const versions = useAsync(() => get<{ versions: Taxonomy[] }>(`${P(project)}/taxonomy/versions`), [project]);
   const [draft, setDraft] = useState<Draft | null>(null);
@@ -126,6 +166,7 @@ function TaxonomyEditor(props: { project: string; role: Role }) {
       setDraft(null);
       setPreview(null);
       versions.reload();
+      props.onChanged();
     } catch (e) {
       setError(e);
     }
@@ -280,18 +321,28 @@ function TaxonomyEditor(props: { project: string; role: Role }) {
   );
 }
 
-function Members(props: { project: string; role: Role }) {
-  const { project } = props;
+function Members(props: { project: string; role: Role; me: Me; onChanged: () => void; onMembershipsChanged: () => Promise<void> }) {
+  const { project, me } = props;
   const members = useAsync(() => get<{ members: Member[] }>(`${P(project)}/members`), [project]);
+  const instanceAdmin = me.user.admin === true;
+  const users = useAsync(() => (instanceAdmin ? get<{ users: UserRow[] }>('/api/users') : Promise.resolve({ users: [] as UserRow[] })), [project, instanceAdmin]);
   const [user, setUser] = useState('');
   const [newRole, setNewRole] = useState<Role>('annotator');
   const [error, setError] = useState<unknown>(null);
+  const [invite, setInvite] = useState<{ user: string; token: string } | null>(null);
   const admin = can(props.role, 'members.write');
+  const reloadAll = () => {
+    members.reload();
+    users.reload();
+    props.onChanged();
+    // The caller's own role may have changed.
+    void props.onMembershipsChanged().catch(() => undefined);
+  };
   const act = async (f: () => Promise<unknown>) => {
     setError(null);
     try {
       await f();
-      members.reload();
+      reloadAll();
     } catch (e) {
       setError(e);
     }
@@ -327,7 +378,17 @@ function Members(props: { project: string; role: Role }) {
                     m.role
                   )}
                 </td>
-                <td>
+                <td className="row-actions">
+                  {instanceAdmin ? (
+                    <button
+                      type="button"
+                      title="issue a new token for this user (their other tokens keep working)"
+                      data-action="new-invite"
+                      onClick={() => void act(async () => setInvite({ user: m.user, token: (await post<{ token: string }>(`/api/users/${encodeURIComponent(m.user)}/tokens`, {})).token }))}
+                    >
+                      new invite link
+                    </button>
+                  ) : null}
                   {admin ? (
                     <button type="button" onClick={() => void act(() => api('DELETE', `${P(project)}/members/${encodeURIComponent(m.user)}`))}>
                       remove
@@ -339,28 +400,33 @@ function Members(props: { project: string; role: Role }) {
           </tbody>
         </table>
       )}
-      {admin ? (
-        <form
-          className="decide"
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (user.trim()) void act(() => api('PUT', `${P(project)}/members/${encodeURIComponent(user.trim())}`, { role: newRole }));
-          }}
-        >
-          <input value={user} onChange={(e) => setUser(e.target.value)} placeholder="user name" aria-label="user name" />
-          <select value={newRole} onChange={(e) => setNewRole(e.target.value as Role)} aria-label="role">
-            {ROLES.map((r) => (
-              <option key={r}>{r}</option>
-            ))}
-          </select>
-          <button type="submit">grant role</button>
-        </form>
+      {invite ? <InviteLink user={invite.user} token={invite.token} onDone={() => setInvite(null)} /> : null}
+      {admin && instanceAdmin ? (
+        <AddPerson project={project} users={users.data?.users ?? []} onAdded={reloadAll} onInvite={setInvite} />
+      ) : admin ? (
+        <>
+          <form
+            className="decide"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (user.trim()) void act(() => api('PUT', `${P(project)}/members/${encodeURIComponent(user.trim())}`, { role: newRole }));
+            }}
+          >
+            <input value={user} onChange={(e) => setUser(e.target.value)} placeholder="user name" aria-label="user name" />
+            <select value={newRole} onChange={(e) => setNewRole(e.target.value as Role)} aria-label="role">
+              {ROLES.map((r) => (
+                <option key={r}>{r}</option>
+              ))}
+            </select>
+            <button type="submit">grant role</button>
+          </form>
+          <p className="muted small">
+            New users and their invite links come from an instance admin (in this page), or on the server: <code>tessera users add NAME --role ROLE --project {project}</code>.
+          </p>
+        </>
       ) : (
         <p className="muted small">Only admins change roles.</p>
       )}
-      <p className="muted small">
-        New users and their tokens are created on the server: <code>tessera users add NAME --role ROLE --project {project}</code> prints the token once.
-      </p>
       {error ? <ErrorBox error={error} /> : null}
     </Section>
   );
@@ -444,61 +510,6 @@ function AuditLog(props: { project: string }) {
           next page →
         </button>
       </div>
-    </Section>
-  );
-}
-
-function Settings(props: { project: string }) {
-  const { project } = props;
-  const s = useAsync(() => get<Record<string, unknown>>(`${P(project)}/settings`), [project]);
-  const [patch, setPatch] = useState<Record<string, unknown>>({});
-  const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState(false);
-  if (!s.data) return s.error ? <ErrorBox error={s.error} /> : <Loading />;
-  const v = { ...s.data, ...patch } as { overlap: number; leaseSeconds: number; reviewThreshold: number; reviewOnDisagreement: boolean; showSuggestions: boolean };
-  const field = (k: string, x: unknown) => {
-    setPatch((p) => ({ ...p, [k]: x }));
-    setSaved(false);
-  };
-  return (
-    <Section title="Labelling settings" id="settings">
-      <div className="form-grid">
-        <label>
-          annotators per item (overlap) <input type="number" min={1} max={100} value={v.overlap} onChange={(e) => field('overlap', Number(e.target.value))} />
-        </label>
-        <label>
-          lease (seconds) <input type="number" min={1} value={v.leaseSeconds} onChange={(e) => field('leaseSeconds', Number(e.target.value))} />
-        </label>
-        <label>
-          review below confidence <input type="number" min={0} max={1} step={0.05} value={v.reviewThreshold} onChange={(e) => field('reviewThreshold', Number(e.target.value))} />
-        </label>
-        <label>
-          <input type="checkbox" checked={v.reviewOnDisagreement} onChange={(e) => field('reviewOnDisagreement', e.target.checked)} /> any disagreement goes to review
-        </label>
-        <label>
-          <input type="checkbox" checked={v.showSuggestions} onChange={(e) => field('showSuggestions', e.target.checked)} /> show suggestions (with their confidence) to annotators
-        </label>
-      </div>
-      <button
-        type="button"
-        className="primary"
-        disabled={Object.keys(patch).length === 0}
-        onClick={async () => {
-          setError(null);
-          try {
-            await api('PATCH', `${P(project)}/settings`, patch);
-            setPatch({});
-            setSaved(true);
-            s.reload();
-          } catch (e) {
-            setError(e);
-          }
-        }}
-      >
-        save
-      </button>
-      {saved ? <span className="muted"> saved</span> : null}
-      {error ? <ErrorBox error={error} /> : null}
     </Section>
   );
 }

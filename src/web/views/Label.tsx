@@ -5,6 +5,8 @@ import { LabelSession, toShown } from '../label-session.ts';
 import { ItemContent } from '../content.tsx';
 import { labelForKey, labelKeys } from '../lib/keys.ts';
 import { ErrorBox, Kbd, Loading, pct, typing, useKeys } from '../ui.tsx';
+import { Forbidden } from './Forbidden.tsx';
+import { describeChange, type TaxonomyChange } from '../taxonomy-change.ts';
 
 const SKIP_REASONS = ['unclear: I cannot tell', 'no label fits', 'broken or unreadable item'];
 
@@ -13,20 +15,19 @@ const SKIP_REASONS = ['unclear: I cannot tell', 'no label fits', 'broken or unre
  * (with a reason), Z undoes, G shows the guidelines, A takes the suggestion, Q marks a question
  * about the guidelines, C writes a comment. The next item is preloaded.
  */
-export function LabelView(props: { project: string; role: Role; query: URLSearchParams }) {
+export function LabelView(props: { project: string; role: Role; mayLabel: boolean; query: URLSearchParams }) {
   const { project, role } = props;
-  if (!can(role, 'task.annotate')) {
-    return (
-      <div className="card" data-cannot-label="">
-        <h2>Labelling</h2>
-        <p>
-          Your role in <b>{project}</b> is <b>{role}</b>: only annotators label (anyone who can read labels never labels blind). Ask an admin for the annotator role in another
-          project.
-        </p>
-      </div>
-    );
-  }
-  return <Labeller project={project} preload={props.query.get('preload') !== '0'} graceMs={Number(props.query.get('grace') ?? 3000)} />;
+  if (!props.mayLabel) return <Forbidden project={project} role={role} page="label" />;
+  const labeller = <Labeller project={project} preload={props.query.get('preload') !== '0'} graceMs={Number(props.query.get('grace') ?? 3000)} />;
+  if (can(role, 'task.annotate')) return labeller;
+  return (
+    <>
+      <p className="solo-note muted small" data-solo-labelling="">
+        Solo labelling is on in {project}: as {role} you can read other people’s labels, so your answers are recorded as not blind.
+      </p>
+      {labeller}
+    </>
+  );
 }
 
 function Labeller(props: { project: string; preload: boolean; graceMs: number }) {
@@ -125,6 +126,7 @@ function LabellerView(props: { session: LabelSession; project: string }) {
           Item <b>#{task.item.id}</b> · {task.item.modality} · taxonomy v{tax.version} ({tax.kind === 'multi' ? 'several labels allowed' : 'one label'}) · sent this session: <span data-sent={s.sent}>{s.sent}</span>
           {s.pending ? <span className="pending"> · 1 answer waiting to be sent</span> : null}
         </div>
+        {s.taxonomyNotice ? <TaxonomyNotice change={s.taxonomyNotice} onDismiss={() => session.dismissTaxonomyNotice()} /> : null}
         <article className="item" data-task-id={task.id} data-item-id={task.item.id} data-modality={task.item.modality} aria-label={`item ${task.item.id}`}>
           <ItemContent project={props.project} item={toShown(task)} prepared={s.current?.prepared} keys />
         </article>
@@ -235,6 +237,31 @@ function LabellerView(props: { session: LabelSession; project: string }) {
           <Kbd>G</Kbd> guidelines (v{tax.version})
         </aside>
       )}
+    </div>
+  );
+}
+
+/** The labels changed while this page was open: what is different now. */
+function TaxonomyNotice(props: { change: TaxonomyChange; onDismiss: () => void }) {
+  const c = props.change;
+  const lines = describeChange(c);
+  return (
+    <div className="taxonomy-notice" role="status" data-taxonomy-notice={c.to}>
+      <b>
+        The labels changed (taxonomy v{c.from} → v{c.to})
+      </b>
+      {lines.length ? (
+        <ul>
+          {lines.map((l) => (
+            <li key={l}>{l}</li>
+          ))}
+        </ul>
+      ) : (
+        <span>: the guidelines or descriptions were revised (press G to read them).</span>
+      )}{' '}
+      <button type="button" onClick={props.onDismiss}>
+        got it
+      </button>
     </div>
   );
 }

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api, ApiError, setToken, type Me } from '../api.ts';
 
-/** Sign-in with an API token (`tessera users add` prints one). The token stays in this tab only. */
+/** Sign-in with an API token (an invite link signs in by itself: see signin-link.ts). The token stays in this tab only. */
 export function SignIn(props: { onSignedIn: (me: Me) => void }) {
   const [token, setTok] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -9,7 +9,10 @@ export function SignIn(props: { onSignedIn: (me: Me) => void }) {
   return (
     <div className="signin card">
       <h1>Tessera</h1>
-      <p className="muted">Sign in with your API token. An admin creates it on the server with <code>tessera users add NAME --role ROLE --project P</code>.</p>
+      <p className="muted">
+        Open the sign-in link your admin sent you, or paste your API token here. Admins make one in the project’s <i>People</i> step, or on the server with{' '}
+        <code>tessera users add NAME --role ROLE --project P</code>.
+      </p>
       <form
         onSubmit={async (e) => {
           e.preventDefault();
