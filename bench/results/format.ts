@@ -15,7 +15,8 @@ export const fixed = (digits: number) => (x: number) => x.toFixed(digits);
 export function meanWithInterval(xs: readonly number[], show: (x: number) => string = pct, lo = -Infinity, hi = Infinity): string {
   const s = summarizeSeeds(xs);
   if (s.interval === null) return `${show(s.mean)} (1 seed, no interval)`;
-  if (s.sd === 0) return `${show(s.mean)} (${s.n} seeds, all equal)`;
+  // Compared exactly: a mean of equal floats need not equal them, nor its spread be 0.
+  if (xs.every((x) => x === xs[0])) return `${show(xs[0])} (${s.n} seeds, all equal)`;
   const bare = (x: number) => show(Math.min(hi, Math.max(lo, x))).replace(/( ?%| ms)$/, '');
   return `${show(s.mean)} [${bare(s.interval[0])}, ${bare(s.interval[1])}]`;
 }

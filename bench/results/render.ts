@@ -62,7 +62,7 @@ export function renderReadmeBlock(entries: readonly Entry[], evals: readonly Tes
         rows.map((r) => [r.bench, r.data, r.headline, r.beside, r.seeds]),
       ),
       '',
-      'Means over seeds with 95% intervals; protocols, every arm, commands, commits and machines in',
+      'In brackets: 95% intervals (how each is computed is stated beside it); protocols, every arm, commands, commits and machines in',
       '[bench/results/RESULTS.md](bench/results/RESULTS.md).',
       '',
     );
@@ -106,6 +106,11 @@ export function diffSummary(name: string, expected: string, actual: string | nul
       if (first < 0) first = i;
     }
   }
-  const show = (s: string | undefined) => (s === undefined ? '(end of file)' : JSON.stringify(s.length > 120 ? `${s.slice(0, 117)}…` : s));
-  return `${name}: stale — ${differing} line(s) differ from what the records give (${e.length} lines expected, ${a.length} found); first at line ${first + 1}: expected ${show(e[first])}, found ${show(a[first])}`;
+  // Show each side from a little before the first differing character: long table rows often differ late.
+  const [x, y] = [e[first], a[first]];
+  let col = 0;
+  while (x !== undefined && y !== undefined && col < x.length && x[col] === y[col]) col++;
+  const from = Math.max(0, col - 30);
+  const show = (s: string | undefined) => (s === undefined ? '(end of file)' : JSON.stringify(`${from > 0 ? '…' : ''}${s.slice(from, from + 90)}${s.length > from + 90 ? '…' : ''}`));
+  return `${name}: stale — ${differing} line(s) differ from what the records give (${e.length} lines expected, ${a.length} found); first at line ${first + 1}${from > 0 ? `, column ${col + 1}` : ''}: expected ${show(x)}, found ${show(y)}`;
 }

@@ -76,12 +76,12 @@ function section(entries: Entry<DriftRecord>[]): string[] {
   ];
   for (const { file, record: r } of entries) {
     const res = r.results;
-    out.push(`${r.dataset}; ${res.representation}; n ${res.n} vs ${res.n}; α ${res.alpha}; seeds ${r.seeds.join(', ')}; wall time ${duration(r.seconds)}. ${recordLink(file)}`, '');
+    out.push(`${r.dataset}; ${res.representation}; n ${res.n} vs ${res.n}; α ${res.alpha}; seed${r.seeds.length > 1 ? 's' : ''} ${r.seeds.join(', ')}; wall time ${duration(r.seconds)}. ${recordLink(file)}`, '');
     out.push(...table(['shift', 'runs', ...res.tests], res.shifts.map((s) => [s.name, String(s.runs * r.seeds.length), ...res.tests.map((t) => rateCell(s.flagged[t], s.runs))])), '');
     const sp = res.mmdSpeed;
     const sorted = [...sp.seconds].sort((a, b) => a - b);
     out.push(
-      `One MMD test, ${sp.rows.toLocaleString('en')} × ${sp.dim} vs ${sp.rows.toLocaleString('en')} × ${sp.dim}, ${sp.permutations} permutations (${sp.method}): best of ${sp.seconds.length} ${sorted[0].toFixed(2)} s, median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)} s (goal < 10 s); p = ${sp.pValue.toFixed(3)} for a 0.1σ mean shift in one dimension.`,
+      `One MMD test, ${sp.rows.toLocaleString('en')} × ${sp.dim} vs ${sp.rows.toLocaleString('en')} × ${sp.dim}, ${sp.permutations} permutations (${sp.method}): best of ${sp.seconds.length} ${sorted[0].toFixed(2)} s, median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)} s (goal < 10 s: ${sorted[0] < 10 ? 'met' : 'MISSED'}, at the load in the record); p = ${sp.pValue.toFixed(3)} for a 0.1σ mean shift in one dimension.`,
       '',
     );
   }
