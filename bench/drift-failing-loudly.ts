@@ -18,7 +18,8 @@
 //   = share of no-shift runs flagged; power = share of shifted runs flagged.
 // - Last: the time of one MMD test on 10,000 × 128 vs 10,000 × 128 (seeded Gaussians) with 100
 //   permutations (random Fourier features above 4,000 pooled rows), best of 3.
-// Usage: npx tsx bench/drift-failing-loudly.ts [--runs 100] [--null-runs 300] [--n 200] [--seed 0] [--alpha 0.05]
+// - --record writes a record under bench/results/drift/ (then `npm run results`).
+// Usage: npx tsx bench/drift-failing-loudly.ts [--runs 100] [--null-runs 300] [--n 200] [--seed 0] [--alpha 0.05] [--record]
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -28,6 +29,7 @@ import { fitPca, project } from '../src/monitor/pca.ts';
 import { DRIFT_TESTS, type DriftTestName } from '../src/monitor/tests.ts';
 import { mmdTest } from '../src/monitor/mmd.ts';
 import type { Sample } from '../src/monitor/types.ts';
+import { finishRecord, nonDefaultFlags, startRun, writeRecord, type DriftRecord } from './results/records.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(name);
@@ -39,6 +41,8 @@ const N = Number(arg('--n', '200'));
 const SEED = Number(arg('--seed', '0'));
 const ALPHA = Number(arg('--alpha', '0.05'));
 const COMPONENTS = 32;
+// Provenance is taken before any work: the commit and load the run started with.
+const run = process.argv.includes('--record') ? startRun() : null;
 
 const lines = gunzipSync(readFileSync(resolve(import.meta.dirname, '../../shared/datasets/images/digits/digits.csv.gz'))).toString('utf8').trim().split('\n');
 const pixels = lines.map((l) => l.split(',').slice(0, 64).map((v) => (Number(v) * 255) / 16));
@@ -96,6 +100,7 @@ console.log(`representation: PCA(${COMPONENTS}) of raw digits pixels, fitted on 
 console.log(`shift                                              | ${TESTS.map((t) => t.padStart(6)).join(' | ')}   (share of runs flagged)`);
 const t0 = performance.now();
 let falseAlarm: Record<string, number> = {};
+const recorded: DriftRecord['results']['shifts'] = [];
 for (const shift of SHIFTS) {
   const flagged: Record<string, number> = Object.fromEntries(TESTS.map((t) => [t, 0]));
   const runs = shift.draw || shift.apply ? RUNS : NULL_RUNS;
@@ -112,6 +117,7 @@ for (const shift of SHIFTS) {
   }
   const rates = Object.fromEntries(TESTS.map((t) => [t, flagged[t] / runs]));
   if (shift.name === 'no shift') falseAlarm = rates;
+  recorded.push({ name: shift.name, runs, flagged: Object.fromEntries(TESTS.map((t) => [t, [flagged[t]]])) });
   console.log(`${`${shift.name} (${runs} runs)`.padEnd(50)} | ${TESTS.map((t) => rates[t].toFixed(3).padStart(6)).join(' | ')}`);
 }
 const bound = ALPHA + 0.03;
@@ -133,3 +139,23 @@ for (let i = 0; i < 3; i++) {
 }
 times.sort((x, y) => x - y);
 console.log(`MMD 10,000 × 128 vs 10,000 × 128, 100 permutations (${last!.method}, 512 features): best ${times[0].toFixed(2)} s, median ${times[1].toFixed(2)} s (goal < 10 s); p = ${last!.pValue.toFixed(3)} for a 0.1σ mean shift in one of 128 dims`);
+
+if (run) {
+  const path = writeRecord(
+    finishRecord<DriftRecord>(run, {
+      kind: 'drift',
+      dataset: 'digits',
+      seeds: [SEED],
+      flags: nonDefaultFlags(process.argv.slice(2), { omit: ['--seed', '--record'], defaults: { '--runs': '100', '--null-runs': '300', '--n': '200', '--alpha': '0.05' } }),
+      results: {
+        representation: `PCA(${COMPONENTS}) of raw pixels, fitted on 597 held-out training images (no encoder)`,
+        n: N,
+        alpha: ALPHA,
+        tests: TESTS,
+        shifts: recorded,
+        mmdSpeed: { rows: A.rows, dim: A.dim, permutations: 100, method: last!.method, seconds: times.map((t) => Math.round(t * 1000) / 1000), pValue: last!.pValue },
+      },
+    }),
+  );
+  console.log(`record: ${path} (then: npm run results)`);
+}

@@ -8,9 +8,13 @@
 // --noisy-student compares noisy-student self-training (src/train/noisy-student.ts) with plain
 // training in every budget arm's final training: the kept model and the teacher's test accuracy
 // are both reported. --encoder DIR uses a saved encoder instead of the cache.
+// --record: per dataset, a record under bench/results/label-efficiency/ and a line in
+// bench/results/test-evaluations.jsonl (bench/results/record-label-efficiency.ts; then `npm run results`).
 import { resolve } from 'node:path';
 import { activeLearningVerdict } from '../src/loop/economics.ts';
 import { ARMS, BENCH_DATASETS, FASHION_MNIST_DIR, reportSuffix, runLabelEfficiency, type LabelEfficiencyReport } from '../src/train/label-efficiency.ts';
+import { lap, recordLabelEfficiency } from './results/record-label-efficiency.ts';
+import { nonDefaultFlags, startRun } from './results/records.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(name);
@@ -54,11 +58,14 @@ const fullEpochs = process.argv.includes('--full-epochs') ? Number(arg('--full-e
 // --jobs N: worker threads share each run's arms (one core each; the same numbers as one job).
 const jobs = process.argv.includes('--jobs') ? Number(arg('--jobs', '2')) : undefined;
 const root = resolve(import.meta.dirname, '..');
+// Provenance (commit, dirty, load) is taken before any work.
+const recordStart = process.argv.includes('--record') ? startRun() : null;
 
 console.log(`bench/label-efficiency — budget ${budget}, ${strategy} after a TypiClust cold start, ${rounds} rounds, seeds ${seeds.join(',')}${fixmatch ? `, FixMatch${fixmatch === 'final' ? ' (final trainings)' : ''}${fixmatchSettings.mu !== undefined ? ` μ ${fixmatchSettings.mu}` : ''}${fixmatchSettings.tau !== undefined ? ` τ ${fixmatchSettings.tau}` : ''}` : ''}${noisyStudent ? ', noisy student' : ''}${refit ? ', refit on every label' : ''}${ensemble ? `, ensemble candidate (head + ${ensemble} fine-tuned${ensembleScratch ? ' + 1 from random init' : ''})` : ''}${keep === 'best' ? ', best-validation weights kept' : ''}${selectWith === 'model' ? ", uncertainty from the previous round's classifier" : ''}${train !== 'auto' ? `, ${train} only` : ''}${priorShift ? ', prior shifted by EM' : ''}${tta ? ', test-time augmentation' : ''}${minSteps !== undefined ? `, at least ${minSteps} fine-tuning steps` : ''}; node ${process.version}`);
 for (const name of only) {
   if (!BENCH_DATASETS[name]) throw new Error(`unknown dataset ${name}; known: ${Object.keys(BENCH_DATASETS).join(', ')}`);
   const reports: LabelEfficiencyReport[] = [];
+  const datasetStart = recordStart && lap(recordStart);
   for (const seed of seeds) {
     reports.push(
       await runLabelEfficiency({
@@ -107,4 +114,12 @@ for (const name of only) {
     }
   }
   console.log(`${name.padEnd(14)} ` + ARMS.map((a) => `${a} ${pct(mean((r) => r.results[a].accuracy))}`).join(' | ') + ` | labels→95%: active ${reports.map((r) => r.labelsTo95pct.active ?? '–').join('/')}, random ${reports.map((r) => r.labelsTo95pct.random ?? '–').join('/')} (${mean((r) => r.seconds).toFixed(0)} s/run)`);
+  if (datasetStart) {
+    // Everything runLabelEfficiency was given that decides the figures (not seeds, paths, jobs, logger).
+    const options = { budget, strategy, rounds, fixmatch, fixmatchSettings, noisyStudent, refit, ensemble, ensembleScratch, keep, selectWith, train, priorShift, tta, minSteps, encoderDir, pretext, pretrainEpochs, epochs, fullEpochs };
+    const flags = nonDefaultFlags(process.argv.slice(2), { omit: ['--only', '--budget', '--seeds', '--record'], defaults: { '--strategy': 'badge', '--rounds': '4', '--keep': 'final', '--select-with': 'head', '--method': 'auto' } });
+    const rec = recordLabelEfficiency(datasetStart, { dataset: name, budget, flags, options, reports });
+    console.log(`${name.padEnd(14)} record ${rec.path}; test evaluation logged (config ${rec.configHash.slice(0, 12)})`);
+    if (rec.earlier > 0) console.log(`${name.padEnd(14)} warning: this configuration had been scored on ${name}'s test split ${rec.earlier} time(s) before`);
+  }
 }
