@@ -45,6 +45,7 @@ export function promotedWithoutTest(reason: string, incumbent: number | null = n
 export function promotionDecision(newRight: readonly boolean[], incumbentRight: readonly boolean[], incumbent: number, alpha = PROMOTION_ALPHA): Promotion {
   if (newRight.length !== incumbentRight.length) throw new Error(`promotionDecision: ${newRight.length} vs ${incumbentRight.length} items`);
   const pct = (k: number) => `${k}/${newRight.length}`;
+  const fmtP = (p: number) => (p < 0.001 ? p.toExponential(1) : p.toFixed(3));
   const nNew = newRight.filter(Boolean).length;
   const nOld = incumbentRight.filter(Boolean).length;
   if (newRight.length === 0) {
@@ -54,8 +55,8 @@ export function promotionDecision(newRight: readonly boolean[], incumbentRight: 
   const t = mcnemarPaired(incumbentRight, newRight);
   const worse = t.pOneSided <= alpha;
   const reason = worse
-    ? `clearly below model ${incumbent} on ${newRight.length} validation items neither trained on: right on ${pct(nNew)} vs ${pct(nOld)}; model ${incumbent} alone right on ${t.b}, this one alone on ${t.c} (one-sided McNemar p ${t.pOneSided.toFixed(3)} ≤ ${alpha}); model ${incumbent} keeps serving suggestions`
-    : `not clearly below model ${incumbent} on ${newRight.length} validation items neither trained on: right on ${pct(nNew)} vs ${pct(nOld)} (one-sided McNemar p ${t.pOneSided.toFixed(3)} > ${alpha})`;
+    ? `clearly below model ${incumbent} on ${newRight.length} validation items neither trained on: right on ${pct(nNew)} vs ${pct(nOld)}; model ${incumbent} alone right on ${t.b}, this one alone on ${t.c} (one-sided McNemar p ${fmtP(t.pOneSided)} ≤ ${alpha}); model ${incumbent} keeps serving suggestions`
+    : `not clearly below model ${incumbent} on ${newRight.length} validation items neither trained on: right on ${pct(nNew)} vs ${pct(nOld)} (one-sided McNemar p ${fmtP(t.pOneSided)} > ${alpha})`;
   return { promoted: !worse, reason, incumbent, items: newRight.length, newRight: nNew, incumbentRight: nOld, incumbentOnly: t.b, newOnly: t.c, pWorse: t.pOneSided, alpha };
 }
 

@@ -90,7 +90,7 @@ export function registerStart(program: Command) {
           const stats = await projectStats(store.db, project.id);
           out.log(`import: ${report.imported} new, ${report.unchanged} unchanged, ${report.rejected} rejected\n${formatStats(f.project, stats)}`);
           const before = await demoState(store, project);
-          const continueCmd = `npx tessera loop --project ${f.project} --rounds 1 --batch ${f.batch}${f.priorShift ? ' --prior-shift' : ''} --fine-tune-epochs ${f.fineTuneEpochs}`;
+          const continueCmd = `npx tessera loop --project ${f.project} --rounds 1 --batch ${f.batch}${f.train !== 'auto' ? ` --train ${f.train}` : ''}${f.priorShift ? ' --prior-shift' : ''} --fine-tune-epochs ${f.fineTuneEpochs}`;
           let loop: LoopReport | null = null;
           if (before.models.length === 0) {
             loop = await runLoop(
@@ -152,15 +152,15 @@ function nextSteps(out: Out, url: string, project: string, admin: AdminUser, log
   const p = encodeURIComponent(project);
   const lines = ['', notServing ? `Not serving (--no-serve). Start the server with:  npx tessera serve   → ${base}` : `Tessera is running at ${base}  (Ctrl-C stops it)`];
   if (admin.token) {
-    lines.push(`Sign in as "${admin.name}" (admin of ${project}) — this link holds its token, shown only this once:`, `  ${base}/#/signin?token=${admin.token}`);
+    lines.push(`Sign in as "${admin.name}" (admin of ${project}) — this link holds its token, shown only this once:`, `  ${base}/#/signin?token=${admin.token}`, `  (lost it? a new token:  npx tessera users token ${ADMIN_USER})`);
   } else {
     lines.push(`Sign in as "${admin.name}"${admin.role === 'admin' ? ` (admin of ${project})` : ` (${admin.role} of ${project})`}: its token was shown when it was created. A new one:  npx tessera users token ${ADMIN_USER}`, `  then open ${base}/#/signin?token=THE_TOKEN`);
   }
   lines.push(
     'Try first:',
-    `  • Label a few items. An admin sees results, so it never labels blind: add an annotator and sign in with the token it prints:`,
+    `  • Label a few items. An admin sees results, so it never labels blind: add an annotator,`,
     `      npx tessera users add alice --role annotator --project ${project}`,
-    `    then ${base}/#/p/${p}/label`,
+    `    open ${base}/#/signin?token=… with the token it prints, and label at ${base}/#/p/${p}/label`,
     `  • The dashboard — learning curve, label economics, agreement: ${base}/#/p/${p}`,
     `  • The map — every item by its embedding, coloured by label or uncertainty; lasso a region to queue it: ${base}/#/p/${p}/map`,
   );
