@@ -27,7 +27,7 @@ import { nextTask, submitTask } from '../label/assignment.ts';
 import { decideReview, listReviews } from '../label/review.ts';
 import { simulatedAnnotators, type SimAnnotator } from './simulated.ts';
 import { labelEconomics, type CurvePoint, type Economics, type EconomicsWords } from './economics.ts';
-import { withLoopSettings } from './serving.ts';
+import { withLoopSettings, type SettingsGuard } from './serving.ts';
 import { promotedWithoutTest, promotionDecision, rightOn, type Promotion } from './promotion.ts';
 import { inUseProba, modelInUse, trainedOn, type LoopInputs } from './incumbent.ts';
 
@@ -126,6 +126,8 @@ export interface LoopReport {
 export interface LoopHooks {
   log?(line: string): void;
   onRound?(r: RoundReport): void;
+  /** While the loop's label settings are in force (src/loop/serving.ts SettingsGuard): e.g. restore them on Ctrl-C. */
+  guardSettings?: SettingsGuard;
 }
 
 /** What the loop knows about the project before the first round. */
@@ -288,6 +290,7 @@ export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopO
       }
     },
     log,
+    hooks.guardSettings,
   );
   const baseline = [...baselineCache.entries()].sort((a, b) => a[0] - b[0]).map(([labels, accuracy]) => ({ labels, accuracy }));
   const last = rounds[rounds.length - 1];

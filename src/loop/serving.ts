@@ -28,12 +28,28 @@ export function restorePatch(before: LabelSettings, applied: Pick<LabelSettings,
   return patch as LabelSettingsPatch;
 }
 
+/**
+ * Called once the loop's settings are in force, with a function that puts the previous ones back
+ * (idempotent); returns what to call once they are restored the normal way. The CLI uses it to
+ * restore them on Ctrl-C before exiting — a process killed mid-round would leave them in force.
+ */
+export type SettingsGuard = (restore: () => Promise<void>) => () => void;
+
 /** Runs `fn` with the loop's label settings in force on `project`, restoring the previous ones afterwards (also when `fn` throws). */
-export async function withLoopSettings<T>(store: Store, project: Project, actor: Actor, overlap: number, fn: () => Promise<T>, log: (line: string) => void = () => {}): Promise<T> {
+export async function withLoopSettings<T>(store: Store, project: Project, actor: Actor, overlap: number, fn: () => Promise<T>, log: (line: string) => void = () => {}, guard?: SettingsGuard): Promise<T> {
   const before = await getLabelSettings(store.db, project.id);
   const applied = loopSettingsPatch(overlap);
   const changes = LOOP_KEYS.some((k) => before[k] !== applied[k]);
-  if (changes) await updateSettings(store, project, actor, applied);
+  if (!changes) return fn();
+  await updateSettings(store, project, actor, applied);
+  let restoring: Promise<void> | null = null;
+  const restore = () =>
+    (restoring ??= (async () => {
+      // Read and written in two steps: a change landing between them is overwritten — a window of milliseconds.
+      const patch = restorePatch(before, applied, await getLabelSettings(store.db, project.id));
+      if (Object.keys(patch).length > 0) await updateSettings(store, project, actor, patch);
+    })());
+  const release = guard?.(restore);
   let failed = false;
   try {
     return await fn();
@@ -41,17 +57,15 @@ export async function withLoopSettings<T>(store: Store, project: Project, actor:
     failed = true;
     throw e;
   } finally {
-    if (changes) {
-      try {
-        // Read and written in two steps: a change landing between them is overwritten — a window of milliseconds.
-        const patch = restorePatch(before, applied, await getLabelSettings(store.db, project.id));
-        if (Object.keys(patch).length > 0) await updateSettings(store, project, actor, patch);
-      } catch (e) {
-        // The loop's own error is the one to report; a failed restore is said, not swallowed.
-        const msg = `could not restore the label settings of project "${project.name}" (${Object.keys(applied).join(', ')}): ${(e as Error).message}`;
-        if (!failed) throw new Error(msg);
-        log(msg);
-      }
+    try {
+      await restore();
+    } catch (e) {
+      // The loop's own error is the one to report; a failed restore is said, not swallowed.
+      const msg = `could not restore the label settings of project "${project.name}" (${Object.keys(applied).join(', ')}): ${(e as Error).message}`;
+      if (!failed) throw new Error(msg);
+      log(msg);
+    } finally {
+      release?.();
     }
   }
 }

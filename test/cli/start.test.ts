@@ -168,3 +168,35 @@ test('`tessera start --fresh` never sets aside a project that holds more than th
     rmSync(home, { recursive: true, force: true });
   }
 });
+
+test('Ctrl-C during the loop of `tessera start` puts the project’s label settings back before exiting', { timeout: 600_000 }, async () => {
+  const home = mkdtempSync(join(tmpdir(), 'tessera-start-'));
+  try {
+    const child = tesseraAsync(['start', '--no-serve', '--rounds', '3', '--batch', '20', '--epochs', '1', '--train', 'linear'], { TESSERA_HOME: home, TESSERA_DATABASE_URL: '' });
+    let stderr = '';
+    child.stdout.resume();
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (c) => {
+        stderr += c;
+        if (/^round 1 /m.test(stderr)) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`tessera start exited (${code}) before round 1:\n${stderr.slice(-3000)}`)));
+    });
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr.slice(-3000));
+    assert.match(stderr, /SIGINT: restoring the project's label settings, then stopping/);
+    const store = await openStore({ kind: 'sqlite', location: join(home, 'tessera.db') });
+    try {
+      const { getLabelSettings } = await import('../../src/label/settings.ts');
+      const project = await store.db.selectFrom('projects').select('id').where('name', '=', 'demo').executeTakeFirstOrThrow();
+      const s = await getLabelSettings(store.db, project.id);
+      assert.equal(s.servePrioritisedOnly, false);
+      assert.equal(s.overlap, 2);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});

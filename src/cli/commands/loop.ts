@@ -4,6 +4,7 @@ import { jobHandlers } from '../../jobs/handlers.ts';
 import { InProcessRunner } from '../../jobs/runner.ts';
 import { parseAnnotatorSpec } from '../../loop/simulated.ts';
 import { runLoop, type LoopOptions, type LoopReport } from '../../loop/loop.ts';
+import type { SettingsGuard } from '../../loop/serving.ts';
 import { TRAIN_METHODS, type TrainMethod } from '../../train/train-classifier.ts';
 import type { Store } from '../../store/db.ts';
 import { act, actor, makeOut, parseIntOption, withStore, type Out } from '../context.ts';
@@ -85,7 +86,33 @@ export function registerLoop(program: Command) {
 export async function loopWithProgress(store: Store, out: Out, opts: LoopOptions): Promise<LoopReport> {
   const runner = new InProcessRunner(store, jobHandlers(store));
   await runner.recover();
-  return runLoop(store, runner, opts, { log: (l) => out.log(l) });
+  return runLoop(store, runner, opts, { log: (l) => out.log(l), guardSettings: signalGuard(out) });
+}
+
+/**
+ * Ctrl-C (or SIGTERM) while the loop's label settings are in force: put the project's own back,
+ * then exit (130 / 143). Without it the process would die with the loop's settings in force —
+ * serving nothing but prioritised items to the people who come next.
+ */
+export function signalGuard(out: Out): SettingsGuard {
+  return (restore) => {
+    const on = (signal: NodeJS.Signals) => {
+      out.log(`tessera: ${signal}: restoring the project's label settings, then stopping`);
+      restore().then(
+        () => process.exit(signal === 'SIGINT' ? 130 : 143),
+        (e) => {
+          out.log(`tessera: could not restore the project's label settings: ${(e as Error).message}`);
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
+    return () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    };
+  };
 }
 
 export function formatLoop(r: LoopReport): string {

@@ -65,7 +65,7 @@ export function registerMl(program: Command) {
     .command('suggest')
     .description('pre-annotate: every item without a final label gets the classifier\'s predicted label and calibrated confidence (a sharded job in cluster mode)')
     .requiredOption('--project <name>')
-    .option('--model <id>', 'classifier model id (default: the newest; `tessera models list`)', parseIntOption('--model'))
+    .option('--model <id>', 'classifier model id (default: the model in use — the newest the loop promoted; `tessera models list`)', parseIntOption('--model'))
     .option('--json', 'print one JSON document')
     .action(
       act(async (f: { project: string; model?: number; json?: boolean }) => {

@@ -9,7 +9,7 @@ import { findProject, getProject, projectStats } from '../../store/projects.ts';
 import { act, actor, makeOut, parseIntOption, withStore, type Out } from '../context.ts';
 import { ADMIN_USER, demoState, ensureAdmin, setDemoAside, type AdminUser, type DemoState } from '../demo.ts';
 import { LOG_LEVELS, defaultLogFile, parseLogLevel, serveUntilSignal, type LogLevel } from '../serve-until.ts';
-import { formatLoop, parseTrainMethod, priceOption, pricesLine } from './loop.ts';
+import { formatLoop, parseTrainMethod, priceOption, pricesLine, signalGuard } from './loop.ts';
 import type { TrainMethod } from '../../train/train-classifier.ts';
 import { formatStats } from './projects.ts';
 
@@ -110,7 +110,7 @@ export function registerStart(program: Command) {
                 train: { method: f.train, epochs: f.fineTuneEpochs, priorShift: f.priorShift },
                 actor: actor(),
               },
-              { log: (l) => out.log(l) },
+              { log: (l) => out.log(l), guardSettings: signalGuard(out) },
             );
           }
           const admin = await ensureAdmin(store, project, who);
