@@ -27,7 +27,7 @@ import { nextTask, submitTask } from '../label/assignment.ts';
 import { decideReview, listReviews } from '../label/review.ts';
 import { simulatedAnnotators, type SimAnnotator } from './simulated.ts';
 import { labelEconomics, type CurvePoint, type Economics, type EconomicsWords } from './economics.ts';
-import { withLoopSettings, type SettingsGuard } from './serving.ts';
+import { applyLoopSettings, type SettingsGuard } from './serving.ts';
 import { promotedWithoutTest, promotionDecision, rightOn, type Promotion } from './promotion.ts';
 import { inUseProba, modelInUse, trainedOn, type LoopInputs } from './incumbent.ts';
 
@@ -218,80 +218,77 @@ export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopO
   let head: Head | null = null;
   const unit = opts.currency ?? 'cost units';
   const inputs: LoopInputs = { classes: s.classes, data: s.loaded.data, raw, embeddings: s.embeddings, encoderId: s.encoderId };
-  await withLoopSettings(
-    store,
-    s.project,
-    s.actor,
-    s.overlap,
-    async () => {
-      try {
-        for (let r = 0; r < opts.rounds; r++) {
-          const labelled = await finalLabels(store, s.project.id);
-          // A re-run starts from the labels earlier runs bought.
-          if (!head && new Set([...labelled.values()].map((l) => l.label)).size >= 2) head = fitOn(labelled);
-          const strategyName = head ? opts.strategy : 'typiclust';
-          const chosen = await selectBatch(store, s, strategyName, head, labelled, opts, r);
-          if (chosen.length === 0) {
-            log(`round ${r + 1}: nothing left to select`);
-            break;
-          }
-          await setPriorities(store, s.project, s.actor, chosen.map((itemId, i) => ({ itemId, priority: 1_000_000 - r * 10_000 - i })));
-          const bought = await annotate(store, s);
-          const reviews = await review(store, s);
-          const after = await finalLabels(store, s.project.id);
-          const ids = [...after.keys()].filter((id) => s.row.has(id));
-          const trained = await train(after);
-          let test: Metrics;
-          let model: number;
-          let promotion: Promotion;
-          try {
-            test = await trained.evaluate(s.testIds.map((id) => s.row.get(id)!), s.testIds.map((id) => s.truth.get(id)!));
-            // Decided on validation only: the test split above is reported, never used to choose.
-            promotion = await decidePromotion(store, s, inputs, trained, after);
-            model = await registerClassifier(store, s, trained, after, test, promotion, opts, r);
-            // Not promoted: the model in use keeps serving its suggestions.
-            if (promotion.promoted) await suggest(store, s, trained, after, model);
-          } finally {
-            trained.dispose();
-          }
-          // Selection in the next round reads a linear head on the frozen features (the winner's own when linear won).
-          head = trained.head ?? fitOn(after);
-          const training: RoundTraining = {
-            method: trained.method === 'linear' ? 'linear' : 'fine-tune',
-            requested: method,
-            validationItems: trained.valCount,
-            valLinear: trained.valLinear,
-            valFineTune: trained.valFineTune,
-            fineTuneEpochs: trained.fineTuneEpochs,
-            fineTuneBestEpoch: trained.fineTuneBestEpoch,
-            priorShift: trained.priorShift,
-            challenge: trained.challenges[0] ?? null,
-            seconds: trained.seconds,
-          };
-
-          const cost = bought * opts.priceLabel + reviews * opts.priceReview;
-          totalCost += cost;
-          const curve = [...rounds.map((x) => ({ labels: x.labelledItems, accuracy: x.test.accuracy })), { labels: ids.length, accuracy: test.accuracy }];
-          const baseline = baselineCurve(baselineAt, ids.length, test.accuracy, opts.batch, baselineOrder.length);
-          // Each baseline item would be labelled the same way (overlap annotators), without reviews.
-          const words = economicsWords(s.featureSource, [...rounds.map((x) => x.training.method), training.method], s.overlap, opts.priceLabel, unit);
-          const economics = labelEconomics(curve, baseline, opts.priceLabel * s.overlap, words);
-          const report: RoundReport = { round: r + 1, strategy: strategyName, selected: chosen.length, labelsBought: bought, reviews, cost, totalCost, labelledItems: ids.length, model, promoted: promotion.promoted, promotion, training, test, economics };
-          rounds.push(report);
-          log(
-            `round ${r + 1} (${strategyName}): ${chosen.length} items selected, ${bought} answers bought, ${reviews} reviews, cost ${cost.toFixed(2)} ${unit}; ${ids.length} labelled items → ${describeTraining(training)} → test accuracy ${(test.accuracy * 100).toFixed(1)}%, macro-F1 ${(test.macroF1 * 100).toFixed(1)}%, ECE ${test.ece.toFixed(3)}; ${promotion.promoted ? `model ${model} promoted` : `model ${model} registered, not promoted`} (${promotion.reason})`,
-          );
-          hooks.onRound?.(report);
-        }
-      } finally {
-        const t = tunable as { encoder: Encoder; initial: ReturnType<typeof snapshotEncoder> } | null;
-        t?.initial.dispose();
-        t?.encoder.dispose();
+  // The simulated annotators' settings, for the rounds only: the project's own are put back after them (src/loop/serving.ts).
+  const serving = await applyLoopSettings(store, s.project, s.actor, s.overlap, hooks.guardSettings);
+  let failed = false;
+  try {
+    for (let r = 0; r < opts.rounds; r++) {
+      const labelled = await finalLabels(store, s.project.id);
+      // A re-run starts from the labels earlier runs bought.
+      if (!head && new Set([...labelled.values()].map((l) => l.label)).size >= 2) head = fitOn(labelled);
+      const strategyName = head ? opts.strategy : 'typiclust';
+      const chosen = await selectBatch(store, s, strategyName, head, labelled, opts, r);
+      if (chosen.length === 0) {
+        log(`round ${r + 1}: nothing left to select`);
+        break;
       }
-    },
-    log,
-    hooks.guardSettings,
-  );
+      await setPriorities(store, s.project, s.actor, chosen.map((itemId, i) => ({ itemId, priority: 1_000_000 - r * 10_000 - i })));
+      const bought = await annotate(store, s);
+      const reviews = await review(store, s);
+      const after = await finalLabels(store, s.project.id);
+      const ids = [...after.keys()].filter((id) => s.row.has(id));
+      const trained = await train(after);
+      let test: Metrics;
+      let model: number;
+      let promotion: Promotion;
+      try {
+        test = await trained.evaluate(s.testIds.map((id) => s.row.get(id)!), s.testIds.map((id) => s.truth.get(id)!));
+        // Decided on validation only: the test split above is reported, never used to choose.
+        promotion = await decidePromotion(store, s, inputs, trained, after);
+        model = await registerClassifier(store, s, trained, after, test, promotion, opts, r);
+        // Not promoted: the model in use keeps serving its suggestions.
+        if (promotion.promoted) await suggest(store, s, trained, after, model);
+      } finally {
+        trained.dispose();
+      }
+      // Selection in the next round reads a linear head on the frozen features (the winner's own when linear won).
+      head = trained.head ?? fitOn(after);
+      const training: RoundTraining = {
+        method: trained.method === 'linear' ? 'linear' : 'fine-tune',
+        requested: method,
+        validationItems: trained.valCount,
+        valLinear: trained.valLinear,
+        valFineTune: trained.valFineTune,
+        fineTuneEpochs: trained.fineTuneEpochs,
+        fineTuneBestEpoch: trained.fineTuneBestEpoch,
+        priorShift: trained.priorShift,
+        challenge: trained.challenges[0] ?? null,
+        seconds: trained.seconds,
+      };
+
+      const cost = bought * opts.priceLabel + reviews * opts.priceReview;
+      totalCost += cost;
+      const curve = [...rounds.map((x) => ({ labels: x.labelledItems, accuracy: x.test.accuracy })), { labels: ids.length, accuracy: test.accuracy }];
+      const baseline = baselineCurve(baselineAt, ids.length, test.accuracy, opts.batch, baselineOrder.length);
+      // Each baseline item would be labelled the same way (overlap annotators), without reviews.
+      const words = economicsWords(s.featureSource, [...rounds.map((x) => x.training.method), training.method], s.overlap, opts.priceLabel, unit);
+      const economics = labelEconomics(curve, baseline, opts.priceLabel * s.overlap, words);
+      const report: RoundReport = { round: r + 1, strategy: strategyName, selected: chosen.length, labelsBought: bought, reviews, cost, totalCost, labelledItems: ids.length, model, promoted: promotion.promoted, promotion, training, test, economics };
+      rounds.push(report);
+      log(
+        `round ${r + 1} (${strategyName}): ${chosen.length} items selected, ${bought} answers bought, ${reviews} reviews, cost ${cost.toFixed(2)} ${unit}; ${ids.length} labelled items → ${describeTraining(training)} → test accuracy ${(test.accuracy * 100).toFixed(1)}%, macro-F1 ${(test.macroF1 * 100).toFixed(1)}%, ECE ${test.ece.toFixed(3)}; ${promotion.promoted ? `model ${model} promoted` : `model ${model} registered, not promoted`} (${promotion.reason})`,
+      );
+      hooks.onRound?.(report);
+    }
+  } catch (e) {
+    failed = true;
+    throw e;
+  } finally {
+    const t = tunable as { encoder: Encoder; initial: ReturnType<typeof snapshotEncoder> } | null;
+    t?.initial.dispose();
+    t?.encoder.dispose();
+    await serving.end(failed, log);
+  }
   const baseline = [...baselineCache.entries()].sort((a, b) => a[0] - b[0]).map(([labels, accuracy]) => ({ labels, accuracy }));
   const last = rounds[rounds.length - 1];
   const summary = last
@@ -375,7 +372,7 @@ async function setup(store: Store, runner: InProcessRunner, opts: LoopOptions, l
     await createTaxonomy(store, project, actor, { kind: 'single', labels: classes.map((name) => ({ name })), guidelines: 'Created by `tessera loop` from the source labels.' });
     log(`taxonomy v1 created: ${classes.join(', ')}`);
   }
-  // Applied for the rounds only (withLoopSettings), with servePrioritisedOnly: src/loop/serving.ts.
+  // Put in force for the rounds only, with servePrioritisedOnly (applyLoopSettings, src/loop/serving.ts).
   const overlap = Math.min(opts.overlap ?? 3, opts.annotators.count);
 
   const sims = simulatedAnnotators(opts.annotators.count, opts.annotators.noise, classes, opts.seed);

@@ -35,12 +35,20 @@ export function restorePatch(before: LabelSettings, applied: Pick<LabelSettings,
  */
 export type SettingsGuard = (restore: () => Promise<void>) => () => void;
 
-/** Runs `fn` with the loop's label settings in force on `project`, restoring the previous ones afterwards (also when `fn` throws). */
-export async function withLoopSettings<T>(store: Store, project: Project, actor: Actor, overlap: number, fn: () => Promise<T>, log: (line: string) => void = () => {}, guard?: SettingsGuard): Promise<T> {
+/** The loop's settings in force on a project, until `end` puts the previous ones back. */
+export interface LoopSettings {
+  /**
+   * Restores the settings the loop found (idempotent). `failed`: the loop is ending on an error,
+   * which stays the one reported — a failed restore is then logged, otherwise thrown.
+   */
+  end(failed: boolean, log: (line: string) => void): Promise<void>;
+}
+
+/** Puts the loop's label settings in force on `project` (if they are not already); end() restores the previous ones. */
+export async function applyLoopSettings(store: Store, project: Project, actor: Actor, overlap: number, guard?: SettingsGuard): Promise<LoopSettings> {
   const before = await getLabelSettings(store.db, project.id);
   const applied = loopSettingsPatch(overlap);
-  const changes = LOOP_KEYS.some((k) => before[k] !== applied[k]);
-  if (!changes) return fn();
+  if (!LOOP_KEYS.some((k) => before[k] !== applied[k])) return { end: async () => {} };
   await updateSettings(store, project, actor, applied);
   let restoring: Promise<void> | null = null;
   const restore = () =>
@@ -50,22 +58,17 @@ export async function withLoopSettings<T>(store: Store, project: Project, actor:
       if (Object.keys(patch).length > 0) await updateSettings(store, project, actor, patch);
     })());
   const release = guard?.(restore);
-  let failed = false;
-  try {
-    return await fn();
-  } catch (e) {
-    failed = true;
-    throw e;
-  } finally {
-    try {
-      await restore();
-    } catch (e) {
-      // The loop's own error is the one to report; a failed restore is said, not swallowed.
-      const msg = `could not restore the label settings of project "${project.name}" (${Object.keys(applied).join(', ')}): ${(e as Error).message}`;
-      if (!failed) throw new Error(msg);
-      log(msg);
-    } finally {
-      release?.();
-    }
-  }
+  return {
+    async end(failed, log) {
+      try {
+        await restore();
+      } catch (e) {
+        const msg = `could not restore the label settings of project "${project.name}" (${LOOP_KEYS.join(', ')}): ${(e as Error).message}`;
+        if (!failed) throw new Error(msg);
+        log(msg);
+      } finally {
+        release?.();
+      }
+    },
+  };
 }
