@@ -11,6 +11,7 @@ import { listModels } from '../../src/store/models.ts';
 import { getProject } from '../../src/store/projects.ts';
 import { verifyAuditLog } from '../../src/label/audit-verify.ts';
 import { getLabelSettings } from '../../src/label/settings.ts';
+import { updateSettings } from '../../src/label/results.ts';
 import { nextTask } from '../../src/label/assignment.ts';
 import { createUser, findUser, setRole } from '../../src/label/users.ts';
 import { cliActor } from '../../src/label/context.ts';
@@ -116,7 +117,10 @@ describe('the loop, end to end (SQLite)', () => {
 
   test('a loop that fails mid-round still restores the label settings', async () => {
     const project = await getProject(t.store.db, 'sms');
+    // The project's own settings, set here so that this test stands on its own.
+    await updateSettings(t.store, project, cliActor('test'), { servePrioritisedOnly: false, overlap: 2 });
     const before = await getLabelSettings(t.store.db, project.id);
+    assert.deepEqual([before.servePrioritisedOnly, before.overlap], [false, 2]);
     const failing = runLoop(
       t.store,
       runner,
