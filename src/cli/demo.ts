@@ -65,7 +65,7 @@ export async function setDemoAside(store: Store, project: Project, actor: Actor)
   });
 }
 
-/** The admin a newcomer signs in as: created once (its token shown then only), an admin of `project`. */
+/** The admin a newcomer signs in as: created once (its token shown then only) as an instance admin (who may create projects and users from the UI), an admin of `project`. */
 export interface AdminUser {
   name: string;
   created: boolean;
@@ -84,7 +84,7 @@ export async function ensureAdmin(store: Store, project: Project, actor: Actor):
   let token: string | null = null;
   let user = existing;
   if (!user) {
-    const made = await createUser(store, actor, ADMIN_USER, 'Admin (created by tessera start)');
+    const made = await createUser(store, actor, ADMIN_USER, 'Admin (created by tessera start)', { admin: true });
     user = made.user;
     token = made.token.token;
   }
