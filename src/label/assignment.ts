@@ -8,6 +8,7 @@ import { change, record, userActor, type TxCtx } from './context.ts';
 import { ConflictError } from './errors.ts';
 import { checkGoldAnswer, drawGold } from './gold.ts';
 import { ensureLabelItem, getLabelItem } from './label-items.ts';
+import { rowsState } from './row-digest.ts';
 import { getLabelSettings } from './settings.ts';
 import { settleItem } from './settle.ts';
 import { checkLabels, type Taxonomy } from './taxonomy.ts';
@@ -308,6 +309,7 @@ export async function submitTask(store: Store, project: Project, user: User, id:
       question: Boolean(input.question),
       round: a.round,
       gold: a.gold === 1,
+      rows: await rowsState(ctx.conn, { annotations: [annotationId] }),
     });
     await emit(ctx, 'annotation.created', { itemId: a.item_id, annotationId, annotator: user.name, labels, taxonomyVersion: taxonomy.version, question: Boolean(input.question) });
     const s = await getLabelSettings(ctx.conn, project.id);
@@ -345,7 +347,7 @@ export async function skipTask(store: Store, project: Project, user: User, id: n
       .returning('id')
       .executeTakeFirstOrThrow();
     await ctx.conn.updateTable('assignments').set({ status: 'skipped', closed_at: now, annotation_id: annotationId }).where('id', '=', a.id).execute();
-    await record(ctx, 'annotation.skip', `item:${a.item_id}`, { annotation: annotationId, task: a.id, reason, round: a.round });
+    await record(ctx, 'annotation.skip', `item:${a.item_id}`, { annotation: annotationId, task: a.id, reason, round: a.round, rows: await rowsState(ctx.conn, { annotations: [annotationId] }) });
     return { annotationId, taskId: a.id };
   });
 }
