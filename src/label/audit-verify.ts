@@ -1,5 +1,6 @@
 import { GENESIS_HASH, eventHash, keyedEventHash } from '../store/audit.ts';
 import type { AuditKey } from '../store/audit-key.ts';
+import type { Store } from '../store/db.ts';
 import { Replay, type StateReport, type Why } from './audit-replay.ts';
 import type { GovernedTable } from './row-digest.ts';
 import type { Conn } from './tx.ts';
@@ -70,6 +71,19 @@ export interface VerifyOptions {
 type Ev = { seq: number; project_id: number | null; at: string; actor: string; action: string; subject: string; payload: string; prev_hash: string; hash: string; chain: string | null };
 
 const KEY_TAG = /^hmac-sha256:([0-9a-f]{16})$/;
+
+/**
+ * Verifies a store while it is in use: the chain and every table are read in one snapshot, so a
+ * change committed meanwhile (an annotation and its event) is seen whole or not at all — never
+ * the row without its event. PostgreSQL: a read-only REPEATABLE READ transaction. SQLite: a
+ * deferred read transaction on the store's side connection (WAL: writers carry on meanwhile).
+ */
+export function verifyStore(store: Store, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  if (store.dialect === 'postgres') {
+    return store.db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute((trx) => verifyAuditLog(trx, opts));
+  }
+  return store.side().transaction().execute((trx) => verifyAuditLog(trx, opts));
+}
 
 export async function verifyAuditLog(db: Conn, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const pageSize = opts.pageSize ?? 5000;

@@ -5,12 +5,13 @@
 // library, `tessera audit-log verify --json` and GET /api/projects/{p}/audit/verify.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type KyselyPlugin, type RawBuilder } from 'kysely';
 import { freshStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { tessera } from '../helpers/cli.ts';
 import { labellingSession, OPERATOR, type Session } from '../helpers/labelling-session.ts';
 import { startApi, type Api } from '../server/helpers.ts';
-import { verifyAuditLog, type VerifyReport } from '../../src/label/audit-verify.ts';
+import { verifyAuditLog, verifyStore, type VerifyReport } from '../../src/label/audit-verify.ts';
+import type { Store } from '../../src/store/db.ts';
 import { GOVERNED_TABLES } from '../../src/label/row-digest.ts';
 import { createUser, setRole } from '../../src/label/users.ts';
 import type { Conn } from '../../src/label/tx.ts';
@@ -19,6 +20,30 @@ import { getProject } from '../../src/store/projects.ts';
 import { dataset } from '../helpers/datasets.ts';
 
 const ROLLBACK = new Error('rollback');
+
+/**
+ * The store, with `write` run once right after a verifier read past the last audit event (its
+ * event pass is over; the table scans come next). A Kysely plugin on the store's handles.
+ */
+function afterEventPass(store: Store, write: () => void): Store {
+  const pages = new Set<string>();
+  let fired = false;
+  const plugin: KyselyPlugin = {
+    transformQuery(args) {
+      const from = (args.node as { from?: { froms?: Array<{ table?: { identifier?: { name?: string } } }> } }).from?.froms ?? [];
+      if (args.node.kind === 'SelectQueryNode' && from.some((f) => f.table?.identifier?.name === 'audit_events')) pages.add(args.queryId.queryId);
+      return args.node;
+    },
+    async transformResult(args) {
+      if (!fired && pages.has(args.queryId.queryId) && args.result.rows.length === 0) {
+        fired = true;
+        write();
+      }
+      return args.result;
+    },
+  };
+  return { ...store, db: store.db.withPlugin(plugin), side: () => store.side().withPlugin(plugin) };
+}
 
 for (const kind of STORE_KINDS) {
   describe(`audit-log verify: state replay (${kind})`, () => {
@@ -190,6 +215,28 @@ for (const kind of STORE_KINDS) {
       ]);
       assert.deepEqual(bad(r), { kind: 'state-mismatch', table: 'annotations', row: { id: two[0].id }, why: 'changed' });
       assert.deepEqual([r.state!.mismatched.annotations, r.state!.mismatched.label_items], [2, 1]);
+    });
+
+    test('a change committed by another process during verification is seen whole or not at all (one snapshot: no false mismatch)', async () => {
+      // Another process (as a server beside a CLI verify) commits a role change — a member.set
+      // event and its membership row, one transaction — right after the verifier has read the
+      // last page of events and before it reads the tables.
+      const user = s.users['trec-c'].id;
+      const grant = (role: string) => {
+        const r = tessera(['users', 'grant', 'trec-c', '--project', 'trec', '--role', role], t.env);
+        assert.equal(r.code, 0, r.stderr);
+      };
+      try {
+        const r = await verifyStore(afterEventPass(t.store, () => grant('viewer')));
+        assert.equal(r.firstBad, null, JSON.stringify(r.firstBad));
+        assert.equal((await db().selectFrom('memberships').select('role').where('user_id', '=', user).executeTakeFirstOrThrow()).role, 'viewer', 'the change did commit meanwhile');
+        // Read outside one snapshot, the same moment shows the row without its event.
+        const torn = await verifyAuditLog(afterEventPass(t.store, () => grant('reviewer')).db);
+        assert.deepEqual(bad(torn), { kind: 'state-mismatch', table: 'memberships', row: { project_id: P(), user_id: user }, why: 'changed' });
+        assert.equal((await verifyStore(t.store)).ok, true);
+      } finally {
+        grant('annotator');
+      }
     });
 
     test('the CLI and the API name the tampered row (exit 5); the API replays only its project', async () => {

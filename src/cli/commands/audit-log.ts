@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
 import { parseJson } from '../../core/json.ts';
-import { verifyAuditLog, type VerifyReport } from '../../label/audit-verify.ts';
+import { verifyStore, type VerifyReport } from '../../label/audit-verify.ts';
 import { GOVERNED_TABLES } from '../../label/row-digest.ts';
 import { auditKeyFromEnv, readAuditKeyFile } from '../../store/audit-key.ts';
 import { getProject } from '../../store/projects.ts';
@@ -34,7 +34,7 @@ export function registerAuditLog(program: Command) {
         const key = f.keyFile !== undefined ? readAuditKeyFile(f.keyFile) : auditKeyFromEnv();
         return withStore(async (store) => {
           const project = f.project === undefined ? undefined : (await getProject(store.db, f.project)).id;
-          const r = await verifyAuditLog(store.db, { anchor, key, project, state: f.state });
+          const r = await verifyStore(store, { anchor, key, project, state: f.state });
           out.result(r, () => verifyText(r));
           return r.firstBad ? EXIT_TAMPERED : r.ok ? 0 : EXIT_UNVERIFIED;
         });

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { parseJson } from '../../core/json.ts';
 import type { Store } from '../../store/db.ts';
-import { verifyAuditLog } from '../../label/audit-verify.ts';
+import { verifyStore } from '../../label/audit-verify.ts';
 import { auditKeyFromEnv } from '../../store/audit-key.ts';
 import { authOf } from '../auth.ts';
 import { Page, ProjectParams, NoQuery } from '../schemas.ts';
@@ -34,6 +34,6 @@ export const auditRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { s
         querystring: NoQuery,
       },
     },
-    async (req) => verifyAuditLog(store.db, { key: auditKeyFromEnv(), project: authOf(req).project.id }),
+    async (req) => verifyStore(store, { key: auditKeyFromEnv(), project: authOf(req).project.id }),
   );
 };
