@@ -75,12 +75,12 @@ async function build(file: string, events: number) {
       const timeMs = 1000 + ((item * 7 + u) % 5000);
       insAnn.run(id, item, u, labels, timeMs, at, id);
       const digest = rowDigest('annotations', { id, project_id: 1, item_id: item, user_id: u, round: 0, assignment_id: id, taxonomy_version: 1, labels, time_ms: timeMs, skipped: 0, question: 0, created_at: at });
-      event(`user:ann-${u}`, 'annotation.create', `item:${item}`, { annotation: id, task: id, labels: JSON.parse(labels), taxonomyVersion: 1, timeMs, suggestion: null, suggestionAccepted: null, question: false, round: 0, gold: false, rows: { annotations: { [id]: digest } } });
+      event(`user:ann-${u}`, 'annotation.create', `item:${item}`, { annotation: id, task: id, labels: JSON.parse(labels), taxonomyVersion: 1, timeMs, suggestion: null, suggestionAccepted: null, question: false, round: 0, gold: false, rows: { v: 1, annotations: { [id]: digest } } });
     }
     const provenance = JSON.stringify({ source: 'consensus', round: 0, annotations: ids });
     insLi.run(item, labels, provenance, at, at);
     const li = rowDigest('label_items', { item_id: item, project_id: 1, round: 0, status: 'done', final_labels: labels, final_source: 'consensus', final_confidence: 1, final_taxonomy_version: 1, final_provenance: provenance, decided_at: at });
-    event('user:ann-3', 'consensus.reached', `item:${item}`, { labels: JSON.parse(labels), confidence: 1, method: 'majority', round: 0, annotations: ids, rows: { label_items: { [item]: li } } });
+    event('user:ann-3', 'consensus.reached', `item:${item}`, { labels: JSON.parse(labels), confidence: 1, method: 'majority', round: 0, annotations: ids, rows: { v: 1, label_items: { [item]: li } } });
     if (item % 50000 === 0) {
       raw.exec('COMMIT');
       raw.exec('BEGIN');

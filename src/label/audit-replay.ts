@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { TesseraError } from '../core/errors.ts';
 import { sha256Hex } from '../core/hash.ts';
 import { canonicalJson } from '../core/json.ts';
-import { GOVERNED_TABLES, TABLE_SPEC, rowDigest, type GovernedTable } from './row-digest.ts';
+import { DIGEST_COLUMNS, GOVERNED_TABLES, TABLE_KEY, rowDigest, type GovernedTable } from './row-digest.ts';
 import { RowExpectations } from './row-expectations.ts';
 import type { Conn } from './tx.ts';
 
@@ -70,15 +71,17 @@ interface Claim {
   key: string;
   /** Digest from `rows`; null = the row was removed. */
   digest?: string | null;
+  /** The digest's version (`rows.v`). */
+  version?: number;
   /** Columns a pre-digest event spells out (named as in VIEW). */
   fields?: Fields;
   /** The fields are all the row holds (a membership's role). */
   complete?: boolean;
 }
 
-const MODE_DIGEST = 0;
-const MODE_DELETED = 1;
-const FIRST_FIELDS_MODE = 2;
+/** Modes: removed; a digest of version 1…99 (the mode is the version); columns spelled out. */
+const MODE_DELETED = 0;
+const FIRST_FIELDS_MODE = 100;
 
 /** Actions whose pre-digest payloads say something about a row. */
 const LEGACY_ACTIONS = new Set(['annotation.create', 'annotation.skip', 'review.decide', 'consensus.reached', 'label.bulk', 'taxonomy.create', 'member.set', 'member.remove']);
@@ -185,7 +188,7 @@ function legacyClaims(e: ReplayEvent, p: Record<string, unknown>, bulkItems?: Se
 }
 
 const zeroCounts = (): Counts => ({ taxonomies: 0, memberships: 0, annotations: 0, reviews: 0, label_items: 0 });
-const singleKey = (t: GovernedTable) => TABLE_SPEC[t].key.length === 1;
+const singleKey = (t: GovernedTable) => TABLE_KEY[t].length === 1;
 
 /** A row's key as a tuple, for "first" in key order. */
 const tupleOf = (key: number | string): number[] => (typeof key === 'number' ? [key] : key.split('/').map(Number));
@@ -202,6 +205,7 @@ interface Pending {
   row: Row | null;
   /** The comparison that failed: 'digest', 'fields', 'pristine' or 'removed'. */
   how: string;
+  version?: number;
 }
 
 export class Replay {
@@ -236,11 +240,15 @@ export class Replay {
     const payload = p as Record<string, unknown>;
     const rows = payload.rows;
     if (hasRows && rows && typeof rows === 'object') {
+      const version = (rows as { v?: unknown }).v ?? 1;
+      if (typeof version !== 'number' || !DIGEST_COLUMNS[version]) {
+        throw new TesseraError(`event ${e.seq} has row digests of version ${JSON.stringify(version)}, which this version of Tessera does not know (it knows ${Object.keys(DIGEST_COLUMNS).join(', ')}): verify with the version that wrote them`, 'E_AUDIT_DIGEST_VERSION');
+      }
       for (const table of GOVERNED_TABLES) {
         const entries = (rows as Record<string, unknown>)[table];
         if (!entries || typeof entries !== 'object') continue;
         for (const [key, digest] of Object.entries(entries as Record<string, unknown>)) {
-          if (digest === null || (typeof digest === 'string' && /^[0-9a-f]{64}$/.test(digest))) this.claim(e.seq, { table, key, digest });
+          if (digest === null || (typeof digest === 'string' && /^[0-9a-f]{64}$/.test(digest))) this.claim(e.seq, { table, key, digest, version });
         }
       }
       return;
@@ -253,7 +261,7 @@ export class Replay {
     if (typeof key === 'number' && !Number.isSafeInteger(key)) return;
     const exp = this.expect[c.table];
     if (c.digest === null) return exp.set(key, seq, MODE_DELETED, [0, 0]);
-    if (c.digest !== undefined) return exp.set(key, seq, MODE_DIGEST, this.fp(c.digest));
+    if (c.digest !== undefined) return exp.set(key, seq, c.version ?? 1, this.fp(c.digest));
     const fields = Object.keys(c.fields!).sort();
     const id = `${c.table}:${fields.join(',')}:${c.complete ? 1 : 0}`;
     let mode = this.modeIds.get(id);
@@ -296,7 +304,7 @@ export class Replay {
       if (!first || before(p.tuple, first.tuple)) first = p;
     };
     for await (const row of pages(db, table, pageSize, this.project)) {
-      const key = singleKey(table) ? Number(row[TABLE_SPEC[table].key[0]]) : TABLE_SPEC[table].key.map((c) => Number(row[c])).join('/');
+      const key = singleKey(table) ? Number(row[TABLE_KEY[table][0]]) : TABLE_KEY[table].map((c) => Number(row[c])).join('/');
       const tuple = tupleOf(key);
       const i = exp.slot(key);
       if (i < 0) {
@@ -315,16 +323,16 @@ export class Replay {
         continue;
       }
       let ok: boolean;
-      if (mode === MODE_DIGEST) {
+      if (mode < FIRST_FIELDS_MODE) {
         report.checked[table]++;
-        ok = exp.matches(i, this.fp(rowDigest(table, row)));
+        ok = exp.matches(i, this.fp(rowDigest(table, row, mode)));
       } else {
         const m = this.modes[mode - FIRST_FIELDS_MODE];
         if (m.complete) report.checked[table]++;
         else report.partial[table]++;
         ok = exp.matches(i, this.fp(this.fieldsOf(row, table, m.fields)));
       }
-      if (!ok) note({ table, tuple, why: 'changed', seq: exp.seq(i), row, how: mode === MODE_DIGEST ? 'digest' : 'fields' });
+      if (!ok) note({ table, tuple, why: 'changed', seq: exp.seq(i), row, how: mode < FIRST_FIELDS_MODE ? 'digest' : 'fields', version: mode });
     }
     for (let i = 0; i < exp.size; i++) {
       if (exp.wasSeen(i) || exp.mode(i) === MODE_DELETED) continue;
@@ -340,7 +348,7 @@ const pristine = (r: Row) =>
 
 /** The rows of a table (of one project), in key order, a page at a time; with the row's user's name as `_who`. */
 async function* pages(db: Conn, table: GovernedTable, pageSize: number, project?: number): AsyncGenerator<Row> {
-  const key = TABLE_SPEC[table].key;
+  const key = TABLE_KEY[table];
   const who = table === 'annotations' ? 'user_id' : table === 'reviews' ? 'reviewer_id' : null;
   let after: number[] | null = null;
   for (;;) {
@@ -360,12 +368,12 @@ async function* pages(db: Conn, table: GovernedTable, pageSize: number, project?
   }
 }
 
-const KEY_TEXT = (table: GovernedTable, tuple: number[]) => TABLE_SPEC[table].key.map((k, i) => `${k}=${tuple[i]}`).join(', ');
+const KEY_TEXT = (table: GovernedTable, tuple: number[]) => TABLE_KEY[table].map((k, i) => `${k}=${tuple[i]}`).join(', ');
 const show = (v: unknown) => JSON.stringify(v ?? null);
 
 /** Words a mismatch: which row, what the log says, what differs. */
 async function describe(db: Conn, p: Pending): Promise<StateFinding> {
-  const row = Object.fromEntries(TABLE_SPEC[p.table].key.map((k, i) => [k, p.tuple[i]]));
+  const row = Object.fromEntries(TABLE_KEY[p.table].map((k, i) => [k, p.tuple[i]]));
   const where = `${p.table} row ${KEY_TEXT(p.table, p.tuple)}`;
   const ev = p.seq === null ? undefined : await db.selectFrom('audit_events').select(['seq', 'project_id', 'at', 'actor', 'action', 'subject', 'payload']).where('seq', '=', p.seq).executeTakeFirst();
   const named = ev ? `event ${ev.seq} (${ev.action} by ${ev.actor} at ${ev.at})` : `event ${p.seq}`;
@@ -388,7 +396,7 @@ async function describe(db: Conn, p: Pending): Promise<StateFinding> {
     }
     message = diffs.length
       ? `${where} was changed: ${diffs.join('; ')}`
-      : `${where} was changed: it no longer matches the row digest ${named} recorded; the changed column is one the event does not spell out (the digest covers ${TABLE_SPEC[p.table].columns.join(', ')})`;
+      : `${where} was changed: it no longer matches the row digest ${named} recorded; the changed column is one the event does not spell out (the digest covers ${DIGEST_COLUMNS[p.version ?? 1][p.table].join(', ')})`;
   }
   return { table: p.table, row, why: p.why, seq: p.seq, message };
 }

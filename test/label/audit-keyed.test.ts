@@ -139,7 +139,7 @@ for (const kind of STORE_KINDS) {
         async (trx) => {
           await sql`UPDATE annotations SET labels = ${JSON.stringify(forged)} WHERE id = ${a.id}`.execute(trx);
           const digest = rowDigest('annotations', { ...a, labels: JSON.stringify(forged) });
-          await rehashChain(trx, { plain: true }, { edit: (seq, p) => (seq === ev.seq ? { ...p, labels: forged, rows: { annotations: { [a.id]: digest } } } : undefined) });
+          await rehashChain(trx, { plain: true }, { edit: (seq, p) => (seq === ev.seq ? { ...p, labels: forged, rows: { v: 1, annotations: { [a.id]: digest } } } : undefined) });
         },
         async (trx) => {
           const plain = await verifyAuditLog(trx);
