@@ -35,7 +35,8 @@ export const DIGEST_COLUMNS: Record<number, Record<GovernedTable, readonly strin
   1: {
     taxonomies: ['kind', 'labels', 'guidelines', 'mapping', 'created_at', 'created_by'],
     memberships: ['role'],
-    annotations: ['project_id', 'item_id', 'user_id', 'round', 'assignment_id', 'taxonomy_version', 'labels', 'time_ms', 'suggestion', 'suggestion_accepted', 'skipped', 'skip_reason', 'question', 'comment', 'created_at'],
+    // `blind` arrives with the solo-labelling migration; a store without the column digests it as null.
+    annotations: ['project_id', 'item_id', 'user_id', 'round', 'assignment_id', 'taxonomy_version', 'labels', 'time_ms', 'suggestion', 'suggestion_accepted', 'skipped', 'skip_reason', 'question', 'comment', 'created_at', 'blind'],
     reviews: ['project_id', 'item_id', 'reviewer_id', 'decision', 'labels', 'note', 'created_at'],
     label_items: ['project_id', 'round', 'status', 'final_labels', 'final_source', 'final_confidence', 'final_taxonomy_version', 'final_provenance', 'decided_at'],
   },

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { sql, type KyselyPlugin, type RawBuilder } from 'kysely';
 import { freshStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { tessera } from '../helpers/cli.ts';
+import { rehashChain } from '../helpers/audit-chain.ts';
 import { labellingSession, OPERATOR, type Session } from '../helpers/labelling-session.ts';
 import { startApi, type Api } from '../server/helpers.ts';
 import { verifyAuditLog, verifyStore, type VerifyReport } from '../../src/label/audit-verify.ts';
@@ -236,6 +237,19 @@ for (const kind of STORE_KINDS) {
         assert.equal((await verifyStore(t.store)).ok, true);
       } finally {
         grant('annotator');
+      }
+    });
+
+    test('row digests of a version this Tessera does not know are refused with a clear error, never taken as OK', async () => {
+      const ev = await db().selectFrom('audit_events').select('seq').where('action', '=', 'taxonomy.create').orderBy('seq').limit(1).executeTakeFirstOrThrow();
+      try {
+        await db().transaction().execute(async (trx) => {
+          await rehashChain(trx, { plain: true }, { edit: (seq, p) => (seq === ev.seq ? { ...p, rows: { ...(p.rows as object), v: 99 } } : undefined) });
+          await assert.rejects(verifyAuditLog(trx), (e: Error & { code?: string }) => e.code === 'E_AUDIT_DIGEST_VERSION' && new RegExp(`event ${ev.seq} has row digests of version 99, which this version of Tessera does not know`).test(e.message));
+          throw ROLLBACK;
+        });
+      } catch (e) {
+        if (e !== ROLLBACK) throw e;
       }
     });
 
