@@ -10,7 +10,7 @@
 // the label_items digest): 3/4 of the events are annotations, 1/4 decisions.
 // Prints figures and ratios only.
 //
-// Usage: npx tsx bench/audit-verify.ts [--events 1000000] [--baseline 100000] [--out FILE]
+// Usage: npx tsx bench/audit-verify.ts [--events 1000000] [--baseline 100000] [--out FILE.json]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
