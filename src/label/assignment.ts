@@ -9,6 +9,7 @@ import { eligible, heldOutFromServing, isEligible, labellingMode, type Labelling
 import { ConflictError } from './errors.ts';
 import { checkGoldAnswer, drawGold } from './gold.ts';
 import { ensureLabelItem, getLabelItem } from './label-items.ts';
+import { rowsState } from './row-digest.ts';
 import { getLabelSettings, type LabelSettings } from './settings.ts';
 import { settleItem } from './settle.ts';
 import { checkLabels, type Taxonomy } from './taxonomy.ts';
@@ -341,6 +342,7 @@ export async function submitTask(store: Store, project: Project, user: User, id:
       round: a.round,
       gold: a.gold === 1,
       ...(mode.blind ? {} : { blind: false }),
+      rows: await rowsState(ctx.conn, { annotations: [annotationId] }),
     });
     await emit(ctx, 'annotation.created', { itemId: a.item_id, annotationId, annotator: user.name, labels, taxonomyVersion: taxonomy.version, question: Boolean(input.question) });
     if (a.gold) await checkGoldAnswer(ctx, s, a.item_id, user.name, labels, annotationId);
@@ -379,7 +381,7 @@ export async function skipTask(store: Store, project: Project, user: User, id: n
       .returning('id')
       .executeTakeFirstOrThrow();
     await ctx.conn.updateTable('assignments').set({ status: 'skipped', closed_at: now, annotation_id: annotationId }).where('id', '=', a.id).execute();
-    await record(ctx, 'annotation.skip', `item:${a.item_id}`, { annotation: annotationId, task: a.id, reason, round: a.round });
+    await record(ctx, 'annotation.skip', `item:${a.item_id}`, { annotation: annotationId, task: a.id, reason, round: a.round, rows: await rowsState(ctx.conn, { annotations: [annotationId] }) });
     return { annotationId, taskId: a.id };
   });
 }

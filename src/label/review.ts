@@ -8,6 +8,7 @@ import type { ReviewQueueTable, ReviewReason } from '../store/schema.ts';
 import { change, record, type Actor, type TxCtx } from './context.ts';
 import { ConflictError } from './errors.ts';
 import { ensureLabelItem, finalize, getLabelItem, isGold, provenanceAnswers, reopen, roundAnswers } from './label-items.ts';
+import { rowsState } from './row-digest.ts';
 import { checkLabels } from './taxonomy.ts';
 import { currentTaxonomy } from './taxonomies.ts';
 import type { Conn } from './tx.ts';
@@ -65,11 +66,13 @@ export async function queueReview(ctx: TxCtx, q: QueueInput): Promise<number> {
     .values({ project_id: ctx.project.id, item_id: q.itemId, round: q.round, reason: q.reason, detail: JSON.stringify(detail), proposal: q.proposal ? JSON.stringify(q.proposal) : null, status: 'open', created_at: at })
     .returning('id')
     .executeTakeFirstOrThrow();
-  if (!(await isGold(ctx.conn, q.itemId))) {
+  const gold = await isGold(ctx.conn, q.itemId);
+  if (!gold) {
     await ensureLabelItem(ctx.conn, ctx.project.id, q.itemId);
     await ctx.conn.updateTable('label_items').set({ status: 'review', updated_at: at }).where('item_id', '=', q.itemId).execute();
   }
-  await record(ctx, 'review.queue', `item:${q.itemId}`, { review: id, reason: q.reason, proposal: q.proposal, round: q.round, supersedes: supersedes.map((s) => s.id) });
+  const rows = await rowsState(ctx.conn, { label_items: gold ? [] : [q.itemId] });
+  await record(ctx, 'review.queue', `item:${q.itemId}`, { review: id, reason: q.reason, proposal: q.proposal, round: q.round, supersedes: supersedes.map((s) => s.id), rows });
   await emit(ctx, 'review.queued', { itemId: q.itemId, review: id, reason: q.reason });
   return id;
 }
@@ -174,7 +177,8 @@ export async function decideReview(store: Store, project: Project, actor: Actor,
       });
       outcome = { labels };
     }
-    await record(ctx, 'review.decide', `item:${entry.itemId}`, { review: id, reviewDecisionId: reviewId, decision: input.decision, labels, reason: entry.reason, gold, note: input.note ?? null });
+    const rows = await rowsState(ctx.conn, { reviews: [reviewId], label_items: gold ? [] : [entry.itemId] });
+    await record(ctx, 'review.decide', `item:${entry.itemId}`, { review: id, reviewDecisionId: reviewId, decision: input.decision, labels, reason: entry.reason, gold, note: input.note ?? null, rows });
     await emit(ctx, 'review.done', { itemId: entry.itemId, review: id, decision: input.decision, labels, reason: entry.reason });
     return { review: id, reviewDecisionId: reviewId, itemId: entry.itemId, decision: input.decision, ...outcome };
   });

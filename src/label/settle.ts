@@ -6,6 +6,7 @@ import { change, record, type Actor, type TxCtx } from './context.ts';
 import { consensusFor, judge, needsWholeProject, type ItemConsensus, type LabelAnswer } from './consensus.ts';
 import { finalize, getLabelItem, provenanceAnswers, roundAnswers, type RoundAnswer } from './label-items.ts';
 import { queueReview } from './review.ts';
+import { rowsState } from './row-digest.ts';
 import { getLabelSettings, type LabelSettings } from './settings.ts';
 import { labelNames, type Taxonomy } from './taxonomy.ts';
 import { currentTaxonomy } from './taxonomies.ts';
@@ -91,7 +92,7 @@ async function decide(ctx: TxCtx, s: LabelSettings, taxonomy: Taxonomy, itemId: 
     taxonomyVersion: taxonomy.version,
     provenance: { source: 'consensus', round, taxonomyVersion: taxonomy.version, consensus, annotations: provenanceAnswers(answers) },
   });
-  await record(ctx, 'consensus.reached', `item:${itemId}`, { labels: j.labels, confidence: j.confidence, method: s.consensus.method, round, annotations: answers.map((a) => a.id) });
+  await record(ctx, 'consensus.reached', `item:${itemId}`, { labels: j.labels, confidence: j.confidence, method: s.consensus.method, round, annotations: answers.map((a) => a.id), rows: await rowsState(ctx.conn, { label_items: [itemId] }) });
   await emit(ctx, 'consensus.reached', { itemId, labels: j.labels, confidence: j.confidence, method: s.consensus.method });
   return 'final';
 }

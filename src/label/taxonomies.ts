@@ -6,6 +6,7 @@ import type { TaxonomiesTable } from '../store/schema.ts';
 import { change, record, type Actor } from './context.ts';
 import { ConflictError } from './errors.ts';
 import { queueReview } from './review.ts';
+import { rowsState } from './row-digest.ts';
 import { checkTaxonomy, labelNames, mapLabels, touches, type LabelMap, type Taxonomy, type TaxonomyInput } from './taxonomy.ts';
 import type { Conn } from './tx.ts';
 
@@ -58,7 +59,7 @@ export async function createTaxonomy(store: Store, project: Project, actor: Acto
       .values({ project_id: project.id, version, kind, labels: JSON.stringify(labels), guidelines, mapping: mapping ? JSON.stringify(mapping) : null, created_at: nowIso(), created_by: actor.name })
       .execute();
     const touched = [...checked.touched];
-    await record(ctx, 'taxonomy.create', `taxonomy:${version}`, { version, kind, labels: labelNames({ labels }), mapping, touched });
+    await record(ctx, 'taxonomy.create', `taxonomy:${version}`, { version, kind, labels: labelNames({ labels }), mapping, touched, rows: await rowsState(ctx.conn, { taxonomies: [[project.id, version]] }) });
     let sentToReview = 0;
     if (touched.length > 0) {
       const base = { fromVersion: previous!.version, toVersion: version, mapping };
