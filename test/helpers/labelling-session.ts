@@ -39,16 +39,17 @@ export async function labellingSession(store: Store, name: string, opts: { tasks
 
   const users: Record<string, User> = {};
   const tokens: Record<string, string> = {};
-  const roles = { [`${name}-a`]: 'annotator', [`${name}-b`]: 'annotator', [`${name}-c`]: 'annotator', [`${name}-rev`]: 'reviewer', [`${name}-mgr`]: 'manager' } as const;
+  const roles = { [`${name}-a`]: 'annotator', [`${name}-b`]: 'annotator', [`${name}-c`]: 'annotator', [`${name}-d`]: 'annotator', [`${name}-rev`]: 'reviewer', [`${name}-mgr`]: 'manager' } as const;
   for (const [u, role] of Object.entries(roles)) {
     const made = await createUser(store, OPERATOR, u);
     users[u] = made.user;
     tokens[u] = made.token.token;
     await setRole(store, project, OPERATOR, u, role);
   }
-  // Role changes: one annotator demoted and back, the manager removed.
-  await setRole(store, project, OPERATOR, `${name}-c`, 'viewer');
-  await setRole(store, project, OPERATOR, `${name}-c`, 'annotator');
+  // Role changes: one annotator made a viewer and back (an annotator who does not label: having
+  // read labels, it is never served these items blind again), the manager removed.
+  await setRole(store, project, OPERATOR, `${name}-d`, 'viewer');
+  await setRole(store, project, OPERATOR, `${name}-d`, 'annotator');
   await removeRole(store, project, OPERATOR, `${name}-mgr`);
 
   const ids = items.map((i) => i.id);
