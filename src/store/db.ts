@@ -149,6 +149,10 @@ async function openPostgres(config: StoreConfig): Promise<Store> {
     max: 10,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
+  // A server restart (or a dropped connection) makes idle pooled clients emit 'error'; with no
+  // listener that is an uncaught exception that kills the process (server, worker, CLI). The pool
+  // discards the broken client and the next query connects again.
+  pool.on('error', (e) => process.stderr.write(`tessera: PostgreSQL connection lost (${e.message}); reconnecting on next use\n`));
   // Fail now with a clear message instead of on the first query.
   try {
     const c = await pool.connect();
