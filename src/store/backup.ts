@@ -312,8 +312,6 @@ function sqliteOccupied(home: string, dbFile: string): string | null {
 }
 
 async function postgresOccupied(home: string, config: StoreConfig, bossSchema?: string): Promise<string | null> {
-  const models = join(home, 'models');
-  if (listFiles(models).length > 0) return `${home} already holds model files (${models})`;
   const c = await pgClient(config.location).catch((e: Error) => {
     throw new TesseraError(`cannot connect to PostgreSQL at ${redact(config.location)}: ${e.message}`, 'E_CONNECT');
   });
@@ -322,7 +320,8 @@ async function postgresOccupied(home: string, config: StoreConfig, bossSchema?: 
     const tables = await schemaTables(c, schema);
     if (tables.length) return `schema ${schema} of ${redact(config.location)} already holds ${tables.includes('audit_events') ? 'a Tessera store' : `${tables.length} tables`}`;
     if (bossSchema && (await schemaTables(c, bossSchema)).length) return `schema ${bossSchema} (pg-boss) of ${redact(config.location)} already holds tables`;
-    return null;
+    const models = join(home, 'models');
+    return listFiles(models).length > 0 ? `${home} already holds model files (${models})` : null;
   } finally {
     await c.end().catch(() => {});
   }
