@@ -5,7 +5,9 @@
  *
  * 1. a worker's link is cut while it holds a shard lease of an embed job, then of a suggest job:
  *    its lease expires, another worker re-runs the shard, every item has exactly one embedding
- *    (one suggestion); when the link comes back the cut worker's write is made too late;
+ *    (one suggestion); when the link comes back the cut worker's write is made too late; and cut
+ *    inside its write transaction: the server drops the dead session (keepalives), releasing the
+ *    row locks that would block the re-run;
  * 2. a worker is paused (SIGSTOP) past its lease and resumed (SIGCONT): the same;
  * 3. PostgreSQL is restarted (`pg_ctl restart -m fast`) mid-job: workers, server and CLI
  *    reconnect and the job completes.
@@ -85,7 +87,7 @@ describe('cluster across network namespaces: PostgreSQL, server and 3 workers on
   let url: string;
   let env: Record<string, string | undefined>;
   let projectId: number;
-  const models = { cut: 0, stop: 0, restart: 0, encoderDir: '', classifier: 0 };
+  const models = { cut: 0, tx: 0, stop: 0, restart: 0, encoderDir: '', classifier: 0 };
   const workers = new Map<string, Proc>();
   let server: { proc: Proc; url: string; token: string };
   const late: Record<string, LateWrite> = {};
@@ -119,11 +121,12 @@ describe('cluster across network namespaces: PostgreSQL, server and 3 workers on
     const enc = await smallEncoder(store, projectId);
     models.cut = enc.modelId;
     models.encoderDir = enc.dir;
+    models.tx = (await smallEncoder(store, projectId)).modelId;
     models.stop = (await smallEncoder(store, projectId)).modelId;
     models.restart = (await smallEncoder(store, projectId)).modelId;
     models.classifier = await smallClassifier(store, projectId, enc.modelId, enc.dir);
     const { token } = await createUser(store, cliActor('cli:test'), 'operator');
-    lap(`${N} items, 3 encoders and a classifier`);
+    lap(`${N} items, 4 encoders and a classifier`);
 
     const srv = lab.spawn('srv', [process.execPath, BIN, 'serve', '--host', lab.host('srv').address, '--port', '8787'], env, { cwd: ROOT });
     for (const w of WORKERS) workers.set(w, lab.spawn(w, [process.execPath, '--import', 'tsx', join(ROOT, 'test/cluster-netns/worker.ts'), '--concurrency', '1'], env, { cwd: ROOT }));
@@ -238,6 +241,38 @@ describe('cluster across network namespaces: PostgreSQL, server and 3 workers on
 
   test('cut link: the cut worker\'s late embedding write is refused (changes no row)', { todo: UNFENCED }, () => {
     assertUnchanged(late.cut);
+  });
+
+  test('cut link inside a shard\'s write transaction: the server drops the dead session and its locks, the shard re-runs elsewhere', async () => {
+    const before = await lastJobId();
+    const run = cli(['embed', '--project', 'rows', '--model', String(models.tx), '--json']);
+    const job = await newJob('embed', before);
+    const victim = WORKERS.find((w) => w !== job.coordinator)!;
+    const from0 = workers.get(victim)!.log.length;
+    const hold = join(lab.dir, `hold-tx-${victim}`);
+    writeFileSync(hold, '');
+    const m = await workers.get(victim)!.waitFor(new RegExp(`netns-test: held-in-tx job=${job.id} shard=(\\d+)`), 90_000, from0);
+    const k = Number(m[1]);
+    lab.cut(victim);
+    const cutAt = performance.now();
+    lap(`embed job ${job.id}: ${victim}'s link cut inside its write transaction of shard ${k}`);
+    rmSync(hold, { force: true });
+    const locked = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where host(client_addr) = ${lab.host(victim).address} and state = 'idle in transaction'`.execute(store.db);
+    assert.equal(locked.rows[0].n, 1, 'the cut worker left a transaction open on the server');
+    const s = await rerunElsewhere(job.id, k, victim);
+    lap(`shard ${k} re-run by ${hostOf(s.done_by!)} ${((performance.now() - cutAt) / 1000).toFixed(1)} s after the cut`);
+    const gone = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where host(client_addr) = ${lab.host(victim).address} and state = 'idle in transaction'`.execute(store.db);
+    assert.equal(gone.rows[0].n, 0, 'the server dropped the cut worker\'s open transaction');
+    lab.reconnect(victim);
+    assert.equal(await run.done, 0, run.proc.log.join('\n'));
+    assert.equal((await store.db.selectFrom('jobs').select('status').where('id', '=', job.id).executeTakeFirstOrThrow()).status, 'succeeded');
+    assert.deepEqual(await embeddingCounts(models.tx), { rows: N, items: N });
+    // The cut worker comes back: its transaction is gone (it gets an error), it serves again.
+    await until(`${victim} to heartbeat again`, async () => {
+      const r = await store.db.selectFrom('workers').select('heartbeat_at').where('id', '=', owner(victim)).executeTakeFirst();
+      return r && Date.parse(r.heartbeat_at) > Date.now() - 5000;
+    });
+    assert.equal(workers.get(victim)!.child.exitCode, null);
   });
 
   test('cut link mid-shard (suggest): the shard re-runs elsewhere, every undecided item suggested once', async () => {

@@ -75,6 +75,10 @@ export function removeLeftovers(): void {
       run('ip', ['netns', 'del', n], { allowFail: true });
     }
   }
+  for (const d of readdirSync(tmpdir())) {
+    const m = /^tessera-netns-(\d+)-/.exec(d);
+    if (m && !pidAlive(Number(m[1]))) rmSync(join(tmpdir(), d), { recursive: true, force: true });
+  }
   const links = run('ip', ['-o', 'link', 'show', 'type', 'bridge'], { allowFail: true }).out;
   for (const m of links.matchAll(/^\d+: (tsb(\d+)):/gm)) if (!pidAlive(Number(m[2]))) run('ip', ['link', 'del', m[1]], { allowFail: true });
 }
@@ -120,10 +124,15 @@ export class Lab {
   private pgData?: string;
   private destroyed = false;
   private readonly onExit = () => this.destroySync();
+  /** Ctrl-C or a test runner's SIGTERM: clean up, then die of the signal as usual. */
+  private readonly onSignal = (sig: NodeJS.Signals) => {
+    this.destroySync();
+    process.kill(process.pid, sig);
+  };
 
   constructor() {
     removeLeftovers();
-    this.dir = mkdtempSync(join(tmpdir(), 'tessera-netns-'));
+    this.dir = mkdtempSync(join(tmpdir(), `tessera-netns-${this.id}-`));
     chmodSync(this.dir, 0o755);
     this.bridge = `tsb${this.id}`;
     const used = run('ip', ['-4', '-o', 'addr'], { allowFail: true }).out;
@@ -133,6 +142,8 @@ export class Lab {
     this.subnet = `10.231.${n}`;
     this.gateway = `${this.subnet}.1`;
     process.once('exit', this.onExit);
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
     try {
       run('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
       run('ip', ['addr', 'add', `${this.gateway}/24`, 'dev', this.bridge]);
@@ -290,6 +301,8 @@ export class Lab {
     if (this.destroyed) return;
     this.destroyed = true;
     process.off('exit', this.onExit);
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
     for (const p of this.procs) {
       try {
         process.kill(p.pid, 'SIGCONT');

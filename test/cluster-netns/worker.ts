@@ -8,6 +8,10 @@
  *   writing its shard (printing `netns-test: held job=J shard=K`), so the test can cut its link or
  *   SIGSTOP it at that exact point; deleting the file lets it go on and try to write.
  *
+ * - while `hold-tx-<hostname>` exists, it stops inside the shard's write transaction, right after
+ *   its first rows are written (`netns-test: held-in-tx job=J shard=K`): a cut there leaves an
+ *   open transaction holding row locks on the server.
+ *
  * It also prints the outcome of each "mark this shard done" update (`netns-test: done-update
  * job=J shard=K rows=N`): rows=0 is a write attempted after the lease was lost, which is how the
  * test knows a late write has been made (and then checks whether it changed anything).
@@ -33,7 +37,11 @@ function delayMs(): number {
   return delay;
 }
 
+/** The shard this worker is writing (concurrency 1: one at a time). */
+let writing: { job: number; shard: number } | undefined;
+
 shardHooks.beforeWrite = async (s) => {
+  writing = { job: s.job_id, shard: s.shard };
   const ms = delayMs();
   if (ms > 0) await sleep(ms);
   const hold = holdDir ? join(holdDir, `hold-${hostname()}`) : undefined;
@@ -45,10 +53,20 @@ shardHooks.beforeWrite = async (s) => {
 };
 
 const DONE_UPDATE = /^update "job_shards" set "status" = \$1, "done_at" = \$2/;
+const OUTPUT_WRITE = /^insert into "(embeddings|suggestions)"/;
 type Query = (this: pg.Client, ...args: unknown[]) => Promise<pg.QueryResult>;
 const query = pg.Client.prototype.query as unknown as Query;
 (pg.Client.prototype as unknown as { query: Query }).query = function (this: pg.Client, ...args: unknown[]) {
   const [text, values] = args as [unknown, unknown[] | undefined];
+  const holdTx = holdDir ? join(holdDir, `hold-tx-${hostname()}`) : undefined;
+  if (typeof text === 'string' && OUTPUT_WRITE.test(text) && holdTx && existsSync(holdTx)) {
+    // Stops inside the shard's write transaction, after its first rows are written (row locks held).
+    return query.apply(this, args).then(async (res) => {
+      say(`held-in-tx job=${writing?.job} shard=${writing?.shard}`);
+      while (existsSync(holdTx)) await sleep(50);
+      return res;
+    });
+  }
   const r = query.apply(this, args);
   if (typeof text === 'string' && DONE_UPDATE.test(text) && Array.isArray(values) && r && typeof r.then === 'function') {
     void r.then(

@@ -32,3 +32,32 @@ test('postgres: the store survives its connections being terminated and reconnec
     await t.cleanup();
   }
 });
+
+test('postgres: a connection lost inside a transaction fails that transaction, not the process', async () => {
+  const t = await freshStore('postgres');
+  try {
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    try {
+      const err = await t.store.db
+        .transaction()
+        .execute(async (trx) => {
+          const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0].pid;
+          // Between two statements (the client is checked out, no query running): the server ends the session.
+          await admin.query('select pg_terminate_backend($1)', [pid]);
+          await new Promise((res) => setTimeout(res, 300));
+          await trx.selectFrom('projects').selectAll().execute();
+        })
+        .then(
+          () => undefined,
+          (e: Error) => e,
+        );
+      assert.ok(err, 'the transaction failed');
+    } finally {
+      await admin.end();
+    }
+    assert.equal(Number((await t.store.db.selectFrom('projects').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n), 0, 'the next query runs on a new connection');
+  } finally {
+    await t.cleanup();
+  }
+});
