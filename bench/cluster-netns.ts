@@ -85,7 +85,11 @@ try {
       let note = '';
       if (fault) {
         for (;;) {
-          const j = await store.db.selectFrom('jobs').select(['owner', 'progress']).where('id', '=', job.id).executeTakeFirstOrThrow().catch(() => undefined);
+          const j = await store.db.selectFrom('jobs').select(['owner', 'progress', 'status']).where('id', '=', job.id).executeTakeFirstOrThrow().catch(() => undefined);
+          if (j && j.status !== 'running' && j.status !== 'queued') {
+            note = `no fault: the job ${j.status} before it could be injected`;
+            break;
+          }
           if (j && j.progress >= 0.4) {
             if (fault === 'restart') {
               const r0 = performance.now();
