@@ -197,6 +197,8 @@ describe('cluster across network namespaces: PostgreSQL, server and 3 workers on
   /** The late write's outcome, as the victim's own log reports it (rows=0: it no longer held the lease). */
   async function lateDoneUpdate(w: string, jobId: number, k: number, from: number): Promise<string> {
     const m = await workers.get(w)!.waitFor(new RegExp(`netns-test: done-update job=${jobId} shard=${k} (rows=\\d+|error=.*)`), 120_000, from);
+    // Its transaction's end: before the commit, what it wrote is not visible to the comparison.
+    if (m[1].startsWith('rows=')) await workers.get(w)!.waitFor(new RegExp(`netns-test: tx-end job=${jobId} shard=${k} `), 60_000, from);
     return m[1];
   }
 

@@ -14,7 +14,8 @@
  *
  * It also prints the outcome of each "mark this shard done" update (`netns-test: done-update
  * job=J shard=K rows=N`): rows=0 is a write attempted after the lease was lost, which is how the
- * test knows a late write has been made (and then checks whether it changed anything).
+ * test knows a late write has been made, and the end of that transaction (`netns-test: tx-end
+ * job=J shard=K commit|rollback|error=…`), after which the test checks whether it changed anything.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -52,6 +53,8 @@ shardHooks.beforeWrite = async (s) => {
   }
 };
 
+/** The client that ran a shard's "mark done" update, until its transaction ends. */
+const PENDING = Symbol('pending shard');
 const DONE_UPDATE = /^update "job_shards" set "status" = \$1, "done_at" = \$2/;
 const OUTPUT_WRITE = /^insert into "(embeddings|suggestions)"/;
 type Query = (this: pg.Client, ...args: unknown[]) => Promise<pg.QueryResult>;
@@ -68,10 +71,21 @@ const query = pg.Client.prototype.query as unknown as Query;
     });
   }
   const r = query.apply(this, args);
+  const client = this as pg.Client & { [PENDING]?: string };
   if (typeof text === 'string' && DONE_UPDATE.test(text) && Array.isArray(values) && r && typeof r.then === 'function') {
+    const tag = `job=${values[4]} shard=${values[5]}`;
+    client[PENDING] = tag;
     void r.then(
-      (res) => say(`done-update job=${values[4]} shard=${values[5]} rows=${res.rowCount}`),
-      (e: Error) => say(`done-update job=${values[4]} shard=${values[5]} error=${e.message}`),
+      (res) => say(`done-update ${tag} rows=${res.rowCount}`),
+      (e: Error) => say(`done-update ${tag} error=${e.message}`),
+    );
+  } else if (typeof text === 'string' && /^(commit|rollback)$/i.test(text) && client[PENDING] && r && typeof r.then === 'function') {
+    // The end of that shard's transaction: only now are its writes visible (or gone).
+    const tag = client[PENDING];
+    client[PENDING] = undefined;
+    void r.then(
+      () => say(`tx-end ${tag} ${text.toLowerCase()}`),
+      (e: Error) => say(`tx-end ${tag} error=${e.message}`),
     );
   }
   return r;
