@@ -132,6 +132,16 @@ function openSqlite(file: string): Store {
   };
 }
 
+/**
+ * Settings of every PostgreSQL session. The keepalives make the server notice, within ~30 s, a
+ * client whose host lost its link or died without closing its socket: until then the server keeps
+ * that session, and a transaction it left open keeps its row locks — by the kernel's defaults for
+ * over two hours. A worker cut off inside its shard's write transaction blocked the shard's re-run
+ * (and so its job) that long (test/cluster-netns/). A client that is only slow or paused still
+ * answers keepalives from its kernel and keeps its session.
+ */
+const SESSION_SETTINGS = ['tcp_keepalives_idle=10', 'tcp_keepalives_interval=5', 'tcp_keepalives_count=3', 'tcp_user_timeout=30000'];
+
 async function openPostgres(config: StoreConfig): Promise<Store> {
   const pg = await loadPg();
   const schema = config.schema;
@@ -150,8 +160,18 @@ async function openPostgres(config: StoreConfig): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: config.location,
     max: 10,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    options: [...(schema ? [`search_path=${schema}`] : []), ...SESSION_SETTINGS].map((s) => `-c ${s}`).join(' '),
+    // And the other way round: a query waiting on a server whose host vanished fails instead of hanging.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
+  // A server restart (or a dropped connection) makes idle pooled clients emit 'error'; with no
+  // listener that is an uncaught exception that kills the process (server, worker, CLI). The pool
+  // discards the broken client and the next query connects again.
+  // Every client gets a listener, so this also covers a client checked out of the pool between two
+  // statements of a transaction: its next query fails, and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', (e) => process.stderr.write(`tessera: PostgreSQL connection lost (${e.message}); reconnecting on next use\n`)));
+  pool.on('error', () => {}); // the same error, re-emitted by the pool for an idle client: logged above
   // Fail now with a clear message instead of on the first query.
   try {
     const c = await pool.connect();
