@@ -19,6 +19,7 @@ import { typiclust } from '../../../src/select/typiclust.ts';
 import { margin } from '../../../src/select/uncertainty.ts';
 import { badge } from '../../../src/select/badge.ts';
 import { kmeans } from '../../../src/select/kmeans.ts';
+import { fitGbdt, gbdtPredictProba } from '../../../src/train/gbdt.ts';
 import { DATASETS, loadDev, type DatasetName, type DevData } from './data.ts';
 import { classBalancedMargin } from '../../../src/select/class-balanced.ts';
 import { EXTRA_HEADS, EXTRA_REPS } from './extras.ts';
@@ -33,12 +34,12 @@ const SEEDS = arg('--seeds', '0,1,2').split(',').map(Number);
 const PER_CLASS = Number(arg('--per-class', '10'));
 const ROUNDS = Number(arg('--rounds', '4'));
 const GEO_DIM = Number(arg('--geo-dim', '128'));
-const arms = ['raw_random', ...arg('--arms', '').split(',').filter(Boolean)];
 
 const log = (s: string) => process.stderr.write(s + '\n');
 const data = await loadDev(dataset);
 const C = data.classes.length;
 const budget = PER_CLASS * C;
+const arms = [...(data.kind === 'tabular' ? ['raw_random', 'std:gbdt:random'] : ['raw_random']), ...arg('--arms', '').split(',').filter(Boolean)];
 log(`dataset ${dataset}: ${data.y.length} training-file rows → pool ${data.pool.length}, dev-test ${data.devTest.length}; ${C} classes; budget ${budget} (${PER_CLASS}/class) ; seeds ${SEEDS.join(',')}; metric ${data.metric}`);
 
 // ---------- representations (fitted on the pool's inputs only, never on labels) ----------
@@ -101,14 +102,12 @@ export const REPS: Record<string, () => Rep> = {
 };
 
 function tabularStandardised(d: Extract<DevData, { kind: 'tabular' }>): Features {
-  // tabularFeatures fits on the rows it gets: fit on pool rows, then map every row with the same layout
-  // by fitting on pool + appending: the layout depends only on the first rows' statistics, so fit on
-  // [pool…, rest…] and re-standardise with pool statistics.
+  // raw.ts's tabular baseline: column statistics and category lists from every row of the training
+  // file, without labels (the product fits them on all items the same way).
   const order = [...d.pool, ...d.devTest];
   const f = tabularFeatures(order.map((i) => d.rows[i]), d.columns);
   const out = new Float32Array(d.rows.length * f.dim);
   order.forEach((r, k) => out.set(f.data.subarray(k * f.dim, (k + 1) * f.dim), r * f.dim));
-  // Re-standardise numeric-like columns on pool statistics (one-hot columns are left as 0/1).
   const x = { rows: d.rows.length, dim: f.dim, data: out };
   return x;
 }
@@ -156,9 +155,18 @@ function poolGraph(r: Rep): { g: KnnGraph; nodes: number[] } {
   return gc;
 }
 
+const BALANCED = process.argv.includes('--balanced');
+/** With --balanced, every labelled row weighs n / (C_present · n_c) (scikit-learn's class_weight='balanced'), in every arm. */
+function classWeights(y: Int32Array): Float32Array | undefined {
+  if (!BALANCED) return undefined;
+  const counts = new Map<number, number>();
+  for (const c of y) counts.set(c, (counts.get(c) ?? 0) + 1);
+  return Float32Array.from(y, (c) => y.length / (counts.size * counts.get(c)!));
+}
+
 const lr: Head = (h, rows) => {
   const y = Int32Array.from(h.labelled, (i) => data.y[i]);
-  const m = fitSparseLogistic(csrRows(h.r.x, h.labelled), y, C, { lambda: h.lambda, seed: h.seed });
+  const m = fitSparseLogistic(csrRows(h.r.x, h.labelled), y, C, { lambda: h.lambda, seed: h.seed, weights: classWeights(y) });
   return { probs: sparsePredictProba(m, csrRows(h.r.x, rows)), lambda: m.lambda };
 };
 
@@ -228,7 +236,14 @@ const lrSelf: Head = (h, rows) => {
   throw new Error('unreachable');
 };
 
-export const HEADS: Record<string, Head> = { lr, ls: lrSpread, st: lrSelf, ...EXTRA_HEADS };
+const binSample = () => shuffled(data.pool, mulberry32(5)).slice(0, 5000);
+const gbdt: Head = (h, rows) => {
+  const y = Int32Array.from(h.labelled, (i) => data.y[i]);
+  const m = fitGbdt(selectRows(h.r.dense, h.labelled), y, C, { binFrom: selectRows(h.r.dense, binSample()), rounds: Number(arg('--gbdt-rounds', '100')), maxDepth: Number(arg('--gbdt-depth', '3')) });
+  return { probs: gbdtPredictProba(m, selectRows(h.r.dense, rows)) };
+};
+
+export const HEADS: Record<string, Head> = { lr, ls: lrSpread, st: lrSelf, gbdt, ...EXTRA_HEADS };
 
 // ---------- selection ----------
 type Select = (r: Rep, seed: number, head: Head) => number[];
