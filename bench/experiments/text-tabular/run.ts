@@ -9,7 +9,7 @@ import { mulberry32, shuffled } from '../../../src/core/rng.ts';
 import { l2Normalize, selectRows, type Features } from '../../../src/probe/features.ts';
 import { accuracy, macroF1 } from '../../../src/probe/metrics.ts';
 import { rawFeatures, tabularFeatures, tokenize } from '../../../src/probe/raw.ts';
-import { csrFromDense, csrL2Normalize, csrRows, hstack, randomProject, type Csr } from '../../../src/ssl/text/sparse.ts';
+import { csrFromDense, csrRows, hstack, randomProject, type Csr } from '../../../src/ssl/text/sparse.ts';
 import { fitNgramTfidf, transformNgramTfidf } from '../../../src/ssl/text/tfidf-ngrams.ts';
 import { trainSkipgram } from '../../../src/ssl/text/subword-skipgram.ts';
 import { fitSif, sifTransform } from '../../../src/ssl/text/sif.ts';
@@ -88,6 +88,12 @@ export const REPS: Record<string, () => Rep> = {
   },
   'tfidf+sg': () => {
     const a = rep('tfidf');
+    const b = rep('sg');
+    const w = Number(arg('--sg-weight', '1'));
+    return { x: hstack([{ m: a.x }, { m: b.x, weight: w }]), dense: concatDense(a.dense, b.dense), seconds: a.seconds + b.seconds };
+  },
+  'word+sg': () => {
+    const a = rep('word');
     const b = rep('sg');
     const w = Number(arg('--sg-weight', '1'));
     return { x: hstack([{ m: a.x }, { m: b.x, weight: w }]), dense: concatDense(a.dense, b.dense), seconds: a.seconds + b.seconds };
@@ -317,6 +323,7 @@ interface Row {
   repSeconds: number;
 }
 const results: Row[] = [];
+const selectionCache = new Map<string, number[]>();
 const T = [12.706, 4.303, 3.182, 2.776, 2.571];
 const ci = (xs: number[]) => {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -335,7 +342,11 @@ for (const arm of arms) {
   for (const seed of SEEDS) {
     const t0 = performance.now();
     // Selection uses the plain LR head for its rounds (cheap); the arm's head trains the final model.
-    const labelled = sel(r, seed, selName.includes('+') ? HEADS[arg('--select-head', 'lr')] : head);
+    // Selection depends on representation, strategy and seed only (rounds use the --select-head), so
+    // arms that differ in the final head share one selection.
+    const key = `${repName}:${selName}:${seed}`;
+    const labelled = selectionCache.get(key) ?? sel(r, seed, selName.includes('+') ? HEADS[arg('--select-head', 'lr')] : head);
+    selectionCache.set(key, labelled);
     const { probs } = head({ r, labelled, seed }, data.devTest);
     const pred = argmaxRows(probs, C);
     const truth = Int32Array.from(data.devTest, (i) => data.y[i]);
