@@ -10,7 +10,7 @@ import { l2Normalize, selectRows, type Features } from '../../../src/probe/featu
 import { accuracy, macroF1 } from '../../../src/probe/metrics.ts';
 import { rawFeatures, tabularFeatures, tokenize } from '../../../src/probe/raw.ts';
 import { csrFromDense, csrRows, hstack, randomProject, type Csr } from '../../../src/ssl/text/sparse.ts';
-import { fitNgramTfidf, transformNgramTfidf } from '../../../src/ssl/text/tfidf-ngrams.ts';
+import { fitNgramTfidf, transformNgramTfidf, wordCharTfidf } from '../../../src/ssl/text/tfidf-ngrams.ts';
 import { trainSkipgram } from '../../../src/ssl/text/subword-skipgram.ts';
 import { fitSif, sifTransform } from '../../../src/ssl/text/sif.ts';
 import { argmaxRows, chooseSparseLambda, fitSparseLogistic, sparsePredictProba } from '../../../src/train/sparse-logreg.ts';
@@ -22,7 +22,7 @@ import { kmeans } from '../../../src/select/kmeans.ts';
 import { fitGbdt, gbdtPredictProba } from '../../../src/train/gbdt.ts';
 import { DATASETS, loadDev, type DatasetName, type DevData } from './data.ts';
 import { classBalancedMargin } from '../../../src/select/class-balanced.ts';
-import { EXTRA_HEADS, EXTRA_REPS } from './extras.ts';
+import { extraHeads, extraReps } from './extras.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(name);
@@ -75,6 +75,12 @@ export const REPS: Record<string, () => Rep> = {
     const [x, s] = timed(() => transformNgramTfidf(fitNgramTfidf(poolTexts(), { char: null }), data.texts));
     return { x, dense: l2Normalize(randomProject(x, GEO_DIM, 1)), seconds: s };
   },
+  /** Word 1–2 and char_wb 2–5 TF-IDF as two unit-norm blocks, the char block weighted by --char-weight. */
+  wc: () => {
+    if (data.kind !== 'text') throw new Error('wc is for text');
+    const [x, s] = timed(() => wordCharTfidf(poolTexts(), data.texts, Number(arg('--char-weight', '0.5'))));
+    return { x, dense: l2Normalize(randomProject(x, GEO_DIM, 1)), seconds: s };
+  },
   sg: () => {
     if (data.kind !== 'text') throw new Error('sg is for text');
     const sents = sentences();
@@ -104,7 +110,7 @@ export const REPS: Record<string, () => Rep> = {
     const [f, s] = timed(() => tabularStandardised(data));
     return { x: csrFromDense(f), dense: f, seconds: s };
   },
-  ...EXTRA_REPS,
+  ...extraReps(data),
 };
 
 function tabularStandardised(d: Extract<DevData, { kind: 'tabular' }>): Features {
@@ -249,7 +255,7 @@ const gbdt: Head = (h, rows) => {
   return { probs: gbdtPredictProba(m, selectRows(h.r.dense, rows)) };
 };
 
-export const HEADS: Record<string, Head> = { lr, ls: lrSpread, st: lrSelf, gbdt, ...EXTRA_HEADS };
+export const HEADS: Record<string, Head> = { lr, ls: lrSpread, st: lrSelf, gbdt, ...extraHeads(data) };
 
 // ---------- selection ----------
 type Select = (r: Rep, seed: number, head: Head) => number[];

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitNgramTfidf, ngramTerms, transformNgramTfidf } from '../../../src/ssl/text/tfidf-ngrams.ts';
+import { fitNgramTfidf, ngramTerms, transformNgramTfidf, wordCharTfidf } from '../../../src/ssl/text/tfidf-ngrams.ts';
 import { csrFromDense, csrL2Normalize, csrRows, hstack, randomProject } from '../../../src/ssl/text/sparse.ts';
 import { mulberry32 } from '../../../src/core/rng.ts';
 
@@ -49,5 +49,17 @@ test('CSR helpers: rows, weighted hstack, normalisation, random projection keeps
     let s = 0;
     for (let t = 0; t < 1024; t++) s += p.data[i * 1024 + t] ** 2;
     assert.ok(Math.abs(s - 1) < 0.25, `norm² ${s}`);
+  }
+});
+
+test('wordCharTfidf: a unit word block beside a char block of norm 0.5', () => {
+  const docs = ['free prize now', 'free call now', 'see you soon', 'see you now'];
+  const x = wordCharTfidf(docs, docs);
+  const words = fitNgramTfidf(docs, { char: null }).vocab.size;
+  for (let r = 0; r < x.rows; r++) {
+    let w = 0;
+    let c = 0;
+    for (let p = x.indptr[r]; p < x.indptr[r + 1]; p++) (x.indices[p] < words ? (w += x.values[p] ** 2) : (c += x.values[p] ** 2));
+    assert.ok(Math.abs(w - 1) < 1e-5 && Math.abs(c - 0.25) < 1e-5, `row ${r}: ${w}, ${c}`);
   }
 });
