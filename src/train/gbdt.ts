@@ -73,6 +73,7 @@ function binOf(cuts: Float32Array, v: number): number {
 
 export function fitGbdt(x: Features, y: Int32Array, classes: number, options: GbdtOptions = {}): GbdtModel {
   const o = { ...GBDT_DEFAULTS, ...options };
+  if (!Number.isInteger(o.bins) || o.bins < 2 || o.bins > 256) throw new Error(`GBDT bins must be a whole number in 2…256 (one byte per binned value), got ${o.bins}`);
   const n = x.rows;
   const d = x.dim;
   const C = classes;
@@ -109,7 +110,7 @@ export function fitGbdt(x: Features, y: Int32Array, classes: number, options: Gb
     for (let c = 0; c < C; c++) {
       g.set(grads[c].g);
       h.set(grads[c].h);
-      const tree = growTree(binned, cuts, n, d, B, g, h, all, o);
+      const tree = growTree(binned, cuts, d, B, g, h, all, o);
       trees.push(tree);
       for (let i = 0; i < n; i++) F[i * C + c] += leafValue(tree, (j) => x.data[i * d + j]);
     }
@@ -117,7 +118,7 @@ export function fitGbdt(x: Features, y: Int32Array, classes: number, options: Gb
   return { classes: C, dim: d, base, trees };
 }
 
-function growTree(binned: Uint8Array, cuts: Float32Array[], n: number, d: number, B: number, g: Float64Array, h: Float64Array, rows: Int32Array, o: typeof GBDT_DEFAULTS): Tree {
+function growTree(binned: Uint8Array, cuts: Float32Array[], d: number, B: number, g: Float64Array, h: Float64Array, rows: Int32Array, o: typeof GBDT_DEFAULTS): Tree {
   const feature: number[] = [];
   const threshold: number[] = [];
   const left: number[] = [];
@@ -181,7 +182,6 @@ function growTree(binned: Uint8Array, cuts: Float32Array[], n: number, d: number
     return id;
   };
   node(rows, 0);
-  void n;
   return { feature: Int32Array.from(feature), threshold: Float32Array.from(threshold), left: Int32Array.from(left), right: Int32Array.from(right), value: Float32Array.from(value) };
 }
 

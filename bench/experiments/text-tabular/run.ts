@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { mulberry32, shuffled } from '../../../src/core/rng.ts';
 import { l2Normalize, selectRows, type Features } from '../../../src/probe/features.ts';
 import { accuracy, macroF1 } from '../../../src/probe/metrics.ts';
-import { rawFeatures, tabularFeatures, tokenize } from '../../../src/probe/raw.ts';
+import { tabularFeatures, tokenize } from '../../../src/probe/raw.ts';
 import { csrFromDense, csrRows, hstack, randomProject, type Csr } from '../../../src/ssl/text/sparse.ts';
 import { fitNgramTfidf, transformNgramTfidf, wordCharTfidf } from '../../../src/ssl/text/tfidf-ngrams.ts';
 import { trainSkipgram } from '../../../src/ssl/text/subword-skipgram.ts';
@@ -377,4 +377,3 @@ for (const r of results) {
 }
 const out = arg('--json', '');
 if (out) writeFileSync(out, JSON.stringify({ dataset, perClass: PER_CLASS, budget, seeds: SEEDS, devTest: data.devTest.length, pool: data.pool.length, results }, null, 2));
-void rawFeatures;

@@ -9,7 +9,7 @@ import { wordProbability, wordVector, type SubwordEmbeddings } from './subword-s
  */
 export interface SifModel {
   a: number;
-  /** The unit first principal direction to remove (empty when `removePc` was off). */
+  /** The unit first principal direction of the fitting corpus's sentence vectors, removed by sifTransform. */
   pc: Float32Array;
 }
 
