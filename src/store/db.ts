@@ -53,7 +53,8 @@ export interface Store {
   close(): Promise<void>;
 }
 
-function migrations(dialect: Dialect): Record<string, Migration> {
+/** Every migration by name, in order (exported for tests that build a store as an older version left it). */
+export function migrations(dialect: Dialect): Record<string, Migration> {
   return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) }, '003_labelling': { up: up003(dialect) }, '004_audit': { up: up004(dialect) }, '005_token_security': { up: up005(dialect) }, '006_cluster': { up: up006(dialect) }, '007_scale': { up: up007(dialect) }, '008_load': { up: up008(dialect) }, '010_blind': { up: up010(dialect) }, '011_instance_admin': { up: up011(dialect) }, '013_sessions': { up: up013(dialect) } };
 }
 
