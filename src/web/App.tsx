@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, getToken, onUnauthorized, setToken, type Me } from './api.ts';
+import { api, ApiError, getToken, onUnauthorized, setCsrfToken, setToken, signOutSession, type Me } from './api.ts';
 import { PAGE_PERMISSION } from './forbidden.ts';
 import { can, canIn, SOLO_ROLES, type Role } from './roles.ts';
 import { href, navigate, useRoute, type Route } from './router.ts';
@@ -16,28 +16,31 @@ import { SignIn } from './views/SignIn.tsx';
 /**
  * The shell: who is signed in, the project navigation (by role), and the current page.
  * `linkToken`: the token of the sign-in link the page was opened with (already taken out of the
- * address by main.tsx): it signs in, replacing any session this tab had.
+ * address by main.tsx): it signs in, replacing any session this tab had. Without a token, the
+ * page asks the server whether this browser is signed in by a session cookie (a sign-in with
+ * the organisation's provider).
  */
 export function App(props: { linkToken?: string | null }) {
   const route = useRoute();
   const [me, setMe] = useState<Me | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [linkError, setLinkError] = useState<string | null>(null);
-  const [checking, setChecking] = useState(() => Boolean(props.linkToken) || getToken() !== null);
+  const [checking, setChecking] = useState(true);
 
   useEffect(() => {
     const link = props.linkToken;
     const token = link || getToken();
-    if (!token) return;
+    // No token: the session cookie, if this browser has one, signs in (the API answers 401 otherwise).
     api<Me>('GET', '/api/me', undefined, token).then(
       (m) => {
         if (link) setToken(link);
+        setCsrfToken(m.auth?.via === 'session' ? m.auth.csrfToken : null);
         setMe(m);
         setChecking(false);
       },
       (e) => {
         if (link) setLinkError(e instanceof ApiError && e.status === 401 ? 'This sign-in link is not valid (wrong, or revoked): ask your admin for a new one.' : (e as Error).message);
-        else setError(e);
+        else if (token || !(e instanceof ApiError && e.status === 401)) setError(e);
         setChecking(false);
       },
     );
@@ -48,11 +51,16 @@ export function App(props: { linkToken?: string | null }) {
     () =>
       onUnauthorized(() => {
         setToken(null);
+        setCsrfToken(null);
         setMe(null);
       }),
     [],
   );
-  const refreshMe = useCallback(async () => setMe(await api<Me>('GET', '/api/me')), []);
+  const refreshMe = useCallback(async () => {
+    const m = await api<Me>('GET', '/api/me');
+    if (m.auth?.via === 'session') setCsrfToken(m.auth.csrfToken);
+    setMe(m);
+  }, []);
   const solo = useSoloLabelling(me, route);
 
   if (checking) return <Loading what={props.linkToken ? 'your sign-in link' : undefined} />;
@@ -81,8 +89,10 @@ export function App(props: { linkToken?: string | null }) {
   const role: Role | null = project ? (me.memberships.find((m) => m.project === project)?.role ?? null) : null;
   // Admins and managers label too where the project's solo labelling is on (not blind).
   const mayLabel = canIn(role, 'task.annotate', { soloLabelling: solo.project === project && solo.on });
-  const signOut = () => {
+  const signOut = async () => {
+    if (me.auth?.via === 'session') await signOutSession();
     setToken(null);
+    setCsrfToken(null);
     setMe(null);
     navigate('#/');
   };
@@ -131,7 +141,7 @@ export function App(props: { linkToken?: string | null }) {
             </span>
           ) : null}
         </span>
-        <button type="button" onClick={signOut}>
+        <button type="button" onClick={() => void signOut()} data-sign-out="">
           sign out
         </button>
       </header>

@@ -49,8 +49,12 @@ async function formBody(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(s);
 }
 
-/** Starts listening now (so the issuer URL is known); `configure` creates the provider itself. */
-export async function startOidcProvider(accounts: Record<string, TestAccount>): Promise<TestProvider> {
+/**
+ * Starts listening now (so the issuer URL is known); `configure` creates the provider itself.
+ * `host` names the issuer: `localhost` puts the provider on another site than a Tessera on
+ * 127.0.0.1 (a browser then treats the redirects between them as cross-site, as in production).
+ */
+export async function startOidcProvider(accounts: Record<string, TestAccount>, host: '127.0.0.1' | 'localhost' = '127.0.0.1'): Promise<TestProvider> {
   let provider: Provider | null = null;
   const seen: string[] = [];
   const server: Server = createServer((req, res) => {
@@ -67,9 +71,15 @@ export async function startOidcProvider(accounts: Record<string, TestAccount>): 
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
-  const issuer = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  const issuer = `http://${host}:${typeof addr === 'object' && addr ? addr.port : 0}`;
 
   async function handle(p: Provider, req: IncomingMessage, res: ServerResponse) {
+    // A browser asks every site for its icon; this one has none.
+    if (req.url === '/favicon.ico') {
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
     const m = /^\/interaction\/([^/?]+)(\/login)?/.exec(req.url ?? '');
     if (!m) return p.callback()(req, res);
     const details = await p.interactionDetails(req, res);
@@ -120,6 +130,7 @@ export async function startOidcProvider(accounts: Record<string, TestAccount>): 
         interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
         features: { devInteractions: { enabled: false } },
         cookies: { keys: ['tessera-test-provider-cookie-key'] },
+        ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
       });
     },
     close: () =>
