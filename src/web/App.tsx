@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, getToken, onUnauthorized, setCsrfToken, setToken, signOutSession, type Me } from './api.ts';
+import { api, ApiError, authConfig, getToken, onUnauthorized, setCsrfToken, setToken, signOutSession, type AuthConfig, type Me } from './api.ts';
 import { PAGE_PERMISSION } from './forbidden.ts';
 import { can, canIn, SOLO_ROLES, type Role } from './roles.ts';
 import { href, navigate, useRoute, type Route } from './router.ts';
@@ -26,24 +26,29 @@ export function App(props: { linkToken?: string | null }) {
   const [error, setError] = useState<unknown>(null);
   const [linkError, setLinkError] = useState<string | null>(null);
   const [checking, setChecking] = useState(true);
+  const [config, setConfig] = useState<AuthConfig | undefined>(undefined);
 
   useEffect(() => {
     const link = props.linkToken;
     const token = link || getToken();
-    // No token: the session cookie, if this browser has one, signs in (the API answers 401 otherwise).
-    api<Me>('GET', '/api/me', undefined, token).then(
-      (m) => {
+    void (async () => {
+      if (!token) {
+        // No token: signed in only if this browser holds a session cookie (a sign-in with the provider).
+        const cfg = await authConfig().catch((): AuthConfig => ({ oidc: null, sessionCookie: false }));
+        setConfig(cfg);
+        if (!cfg.sessionCookie) return setChecking(false);
+      }
+      try {
+        const m = await api<Me>('GET', '/api/me', undefined, token);
         if (link) setToken(link);
         setCsrfToken(m.auth?.via === 'session' ? m.auth.csrfToken : null);
         setMe(m);
-        setChecking(false);
-      },
-      (e) => {
+      } catch (e) {
         if (link) setLinkError(e instanceof ApiError && e.status === 401 ? 'This sign-in link is not valid (wrong, or revoked): ask your admin for a new one.' : (e as Error).message);
         else if (token || !(e instanceof ApiError && e.status === 401)) setError(e);
-        setChecking(false);
-      },
-    );
+      }
+      setChecking(false);
+    })();
     // Once, for the page load: a later sign-in goes through the form.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
@@ -74,6 +79,7 @@ export function App(props: { linkToken?: string | null }) {
           </div>
         ) : null}
         <SignIn
+          config={config}
           onSignedIn={(m) => {
             setMe(m);
             setError(null);

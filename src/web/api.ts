@@ -93,11 +93,13 @@ export interface Me {
 /** Sign-in with the organisation's provider, when the server offers it (GET /auth/config, public). */
 export interface AuthConfig {
   oidc: { name: string; loginUrl: string } | null;
+  /** This browser sends a session cookie (live or not: /api/me says). */
+  sessionCookie: boolean;
 }
 
 export async function authConfig(): Promise<AuthConfig> {
   const res = await fetch('/auth/config', { headers: { accept: 'application/json' } });
-  if (!res.ok) return { oidc: null };
+  if (!res.ok) return { oidc: null, sessionCookie: false };
   return (await res.json()) as AuthConfig;
 }
 

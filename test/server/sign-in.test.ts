@@ -124,7 +124,7 @@ for (const kind of STORE_KINDS) {
     test('GET /auth/config names the provider for the sign-in button', async () => {
       const r = await api.call('GET', '/auth/config');
       assert.equal(r.status, 200);
-      assert.deepEqual(r.json, { oidc: { name: 'Test IdP', loginUrl: '/auth/login' } });
+      assert.deepEqual(r.json, { oidc: { name: 'Test IdP', loginUrl: '/auth/login' }, sessionCookie: false });
     });
 
     test('the whole code flow: PKCE S256, state and nonce to the provider; its login form; a session cookie (HttpOnly, SameSite=Strict, Path=/); signed in at /api/me with a CSRF token', async () => {
@@ -159,7 +159,10 @@ for (const kind of STORE_KINDS) {
       assert.equal(session.attrs.secure, undefined, 'not Secure on a loopback http address');
       assert.equal(Number(session.attrs['max-age']), 12 * 3600);
       assert.equal(jar.cookie(api.base, 'tessera_login'), undefined, 'the login cookie is dropped');
-      assert.ok(idp.seen.includes('POST /token') && idp.seen.includes('GET /me'), idp.seen.join(', '));
+      // The code was exchanged, the ID token's signature checked against the provider's keys, and
+      // the profile claims fetched from userinfo (this provider keeps them out of the ID token).
+      assert.ok(['POST /token', 'GET /jwks', 'GET /me'].every((x) => idp.seen.includes(x)), idp.seen.join(', '));
+      assert.equal((await jar.fetch(api.base + '/auth/config')).json.sessionCookie, true);
       const m = await me(jar, api);
       assert.equal(m.status, 200, m.text);
       assert.equal(m.json.user.name, 'alice');
@@ -427,7 +430,7 @@ describe('sign-in not configured', () => {
   });
 
   test('/auth/config says so, /auth/login and /auth/callback answer 404 pages, and a session cookie authenticates nobody', async () => {
-    assert.deepEqual((await api.call('GET', '/auth/config')).json, { oidc: null });
+    assert.deepEqual((await api.call('GET', '/auth/config')).json, { oidc: null, sessionCookie: false });
     const login = await fetch(api.base + '/auth/login', { redirect: 'manual' });
     assert.equal(login.status, 404);
     assert.match(await login.text(), /signs people in with API tokens only/);

@@ -22,7 +22,9 @@ export class OidcProvider {
       const timed: client.CustomFetch = (url, options) => fetch(url, { ...(options as RequestInit), signal: options.signal ?? AbortSignal.timeout(PROVIDER_TIMEOUT_MS) });
       this.pending = client
         .discovery(new URL(s.issuer), s.clientId, undefined, s.clientSecret ? client.ClientSecretBasic(s.clientSecret) : client.None(), {
-          execute: insecure ? [client.allowInsecureRequests] : [],
+          // The ID token's signature is checked against the provider's published keys too (openid-client
+          // skips it by default, trusting TLS to the token endpoint).
+          execute: [client.enableNonRepudiationChecks, ...(insecure ? [client.allowInsecureRequests] : [])],
           [client.customFetch]: timed,
         })
         .then((config) => {

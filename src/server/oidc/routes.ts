@@ -16,7 +16,9 @@ import { checkHttpUrl, type OidcSettings } from './settings.ts';
  * Sign-in with OpenID Connect (authorization code flow with PKCE S256, state and nonce), outside
  * /api/ like the UI — public routes, listed in test/server/security.test.ts:
  *
- * - `GET /auth/config`: whether sign-in with a provider is offered, and its name (the UI's button).
+ * - `GET /auth/config`: whether sign-in with a provider is offered, and its name (the UI's button);
+ *   whether the request carries a session cookie at all (not whether it is valid: that is for
+ *   the API to say, under the failure limit), so the UI asks /api/me only when there is one.
  * - `GET /auth/login`: a new login — state, nonce and PKCE verifier kept server-side
  *   (`oidc_logins`, found by the state's sha256, used once, 10 minutes), the state also in a
  *   short-lived cookie that binds the login to this browser — then a redirect to the provider.
@@ -53,9 +55,9 @@ export function registerOidcRoutes(app: FastifyInstance, store: Store, settings:
   const provider = settings ? new OidcProvider(settings) : null;
   const hide = { schema: { hide: true } };
 
-  app.get('/auth/config', hide, async (_req, reply) => {
+  app.get('/auth/config', hide, async (req, reply) => {
     reply.header('cache-control', 'no-store');
-    return { oidc: settings ? { name: settings.name, loginUrl: '/auth/login' } : null };
+    return { oidc: settings ? { name: settings.name, loginUrl: '/auth/login' } : null, sessionCookie: sessionCookieOf(req) !== undefined };
   });
 
   /** Where the provider sends the browser back: the configured URL, else this request's own origin. */

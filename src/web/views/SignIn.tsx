@@ -6,14 +6,14 @@ import { api, ApiError, authConfig, setCsrfToken, setToken, type AuthConfig, typ
  * the provider's page, then back here with a session cookie), or with an API token (an invite
  * link signs in by itself: see signin-link.ts; the token stays in this tab only).
  */
-export function SignIn(props: { onSignedIn: (me: Me) => void }) {
+export function SignIn(props: { onSignedIn: (me: Me) => void; config?: AuthConfig }) {
   const [token, setTok] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [config, setConfig] = useState<AuthConfig | null>(null);
+  const [config, setConfig] = useState<AuthConfig | null>(props.config ?? null);
   useEffect(() => {
-    void authConfig().then(setConfig, () => setConfig({ oidc: null }));
-  }, []);
+    if (!props.config) void authConfig().then(setConfig, () => setConfig({ oidc: null, sessionCookie: false }));
+  }, [props.config]);
   return (
     <div className="signin card">
       <h1>Tessera</h1>
