@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, authConfig, getToken, onUnauthorized, setCsrfToken, setToken, signOutSession, type AuthConfig, type Me } from './api.ts';
+import { api, ApiError, authConfig, getToken, onUnauthorized, setCsrfToken, setToken, settled, signOutSession, type AuthConfig, type Me } from './api.ts';
 import { PAGE_PERMISSION } from './forbidden.ts';
 import { can, canIn, SOLO_ROLES, type Role } from './roles.ts';
 import { href, navigate, useRoute, type Route } from './router.ts';
@@ -27,6 +27,7 @@ export function App(props: { linkToken?: string | null }) {
   const [linkError, setLinkError] = useState<string | null>(null);
   const [checking, setChecking] = useState(true);
   const [config, setConfig] = useState<AuthConfig | undefined>(undefined);
+  const [signingOut, setSigningOut] = useState(false);
 
   useEffect(() => {
     const link = props.linkToken;
@@ -68,7 +69,29 @@ export function App(props: { linkToken?: string | null }) {
   }, []);
   const solo = useSoloLabelling(me, route);
 
+  // Signing out: the page is left first (a labelling view sends its pending answer and gives back
+  // its preloaded tasks), those requests finish under the current sign-in, then it ends.
+  useEffect(() => {
+    if (!signingOut) return;
+    void (async () => {
+      await settled();
+      if (me?.auth?.via === 'session') await signOutSession();
+      setToken(null);
+      setCsrfToken(null);
+      setMe(null);
+      setSigningOut(false);
+      navigate('#/');
+    })();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [signingOut]);
+
   if (checking) return <Loading what={props.linkToken ? 'your sign-in link' : undefined} />;
+  if (signingOut)
+    return (
+      <div className="loading" data-signing-out="">
+        Signing out…
+      </div>
+    );
   if (!me) {
     return (
       <main className="page">
@@ -95,13 +118,7 @@ export function App(props: { linkToken?: string | null }) {
   const role: Role | null = project ? (me.memberships.find((m) => m.project === project)?.role ?? null) : null;
   // Admins and managers label too where the project's solo labelling is on (not blind).
   const mayLabel = canIn(role, 'task.annotate', { soloLabelling: solo.project === project && solo.on });
-  const signOut = async () => {
-    if (me.auth?.via === 'session') await signOutSession();
-    setToken(null);
-    setCsrfToken(null);
-    setMe(null);
-    navigate('#/');
-  };
+  const signOut = () => setSigningOut(true);
 
   let page;
   if (route.page === 'projects' || route.page === 'signin') page = <Projects me={me} onChanged={refreshMe} />;
@@ -147,7 +164,7 @@ export function App(props: { linkToken?: string | null }) {
             </span>
           ) : null}
         </span>
-        <button type="button" onClick={() => void signOut()} data-sign-out="">
+        <button type="button" onClick={signOut} data-sign-out="">
           sign out
         </button>
       </header>

@@ -24,6 +24,32 @@ function authHeaders(token: string | null): Record<string, string> {
   return csrfToken ? { 'x-csrf-token': csrfToken } : {};
 }
 
+/** Requests under way (so signing out can wait for the last answers of the view being left). */
+const inflight = new Set<Promise<unknown>>();
+function track<T>(p: Promise<T>): Promise<T> {
+  inflight.add(p);
+  p.then(
+    () => inflight.delete(p),
+    () => inflight.delete(p),
+  );
+  return p;
+}
+
+/**
+ * Resolves once no request is under way (at most `maxMs`), including requests that the settling
+ * ones start in turn (a labelling view sends its pending answer, then gives back its preloaded
+ * tasks). Signing out waits for this before the credentials go, so nothing is sent without them.
+ */
+export async function settled(maxMs = 5000): Promise<void> {
+  const end = Date.now() + maxMs;
+  for (;;) {
+    // A task boundary first: requests queued behind settled promises have started by then.
+    await new Promise((r) => setTimeout(r, 0));
+    if (inflight.size === 0 || Date.now() >= end) return;
+    await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, Math.max(0, end - Date.now())))]);
+  }
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -44,7 +70,11 @@ export const onUnauthorized = (f: Listener) => {
   };
 };
 
-export async function api<T = unknown>(method: string, path: string, body?: unknown, token = getToken()): Promise<T> {
+export function api<T = unknown>(method: string, path: string, body?: unknown, token = getToken()): Promise<T> {
+  return track(call<T>(method, path, body, token));
+}
+
+async function call<T>(method: string, path: string, body: unknown, token: string | null): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', ...authHeaders(token) };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -67,15 +97,19 @@ export const get = <T,>(path: string) => api<T>('GET', path);
 export const post = <T,>(path: string, body?: unknown) => api<T>('POST', path, body ?? {});
 
 /** Bytes of an item (image, audio) as a Blob: <img>/<audio> cannot send the bearer token. */
-export async function fetchBlob(path: string): Promise<Blob> {
-  const res = await fetch(path, { headers: authHeaders(getToken()) });
-  if (!res.ok) throw new ApiError(res.status, `HTTP_${res.status}`, `could not load ${path}`);
-  return res.blob();
+export function fetchBlob(path: string): Promise<Blob> {
+  return track(
+    (async () => {
+      const res = await fetch(path, { headers: authHeaders(getToken()) });
+      if (!res.ok) throw new ApiError(res.status, `HTTP_${res.status}`, `could not load ${path}`);
+      return res.blob();
+    })(),
+  );
 }
 
 /** A request that survives the page closing (the last pending answer on pagehide). */
 export function sendOnUnload(path: string, body: unknown) {
-  void fetch(path, { method: 'POST', keepalive: true, headers: { 'content-type': 'application/json', ...authHeaders(getToken()) }, body: JSON.stringify(body) }).catch(() => undefined);
+  void track(fetch(path, { method: 'POST', keepalive: true, headers: { 'content-type': 'application/json', ...authHeaders(getToken()) }, body: JSON.stringify(body) })).catch(() => undefined);
 }
 
 export const P = (project: string) => `/api/projects/${encodeURIComponent(project)}`;
@@ -156,7 +190,11 @@ export interface ImportOutcome {
  * outcome whether the import succeeded or was refused (both carry the report); throws ApiError
  * for anything else (no access, too large, …).
  */
-export async function uploadImport(project: string, file: Blob, query: Record<string, string>): Promise<ImportOutcome> {
+export function uploadImport(project: string, file: Blob, query: Record<string, string>): Promise<ImportOutcome> {
+  return track(upload(project, file, query));
+}
+
+async function upload(project: string, file: Blob, query: Record<string, string>): Promise<ImportOutcome> {
   const res = await fetch(`${P(project)}/imports?${new URLSearchParams(query)}`, {
     method: 'POST',
     headers: { accept: 'application/json', 'content-type': 'application/octet-stream', ...authHeaders(getToken()) },
