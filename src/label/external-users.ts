@@ -89,7 +89,10 @@ export async function signInExternal(store: Store, id: ExternalIdentity): Promis
     } catch {
       throw new SignInRefusedError(`the provider's username "${id.name}" cannot be a Tessera user name (1–64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit): ask the operator to choose another claim (TESSERA_OIDC_USERNAME_CLAIM)`);
     }
-    user = await writeTx(store, null, async (conn) => {
+    const made = await writeTx(store, null, async (conn) => {
+      // A first sign-in of the same account that ran at the same moment may have made the user.
+      const linked = await findExternalUser(conn, id.issuer, id.sub);
+      if (linked) return { user: linked, created: false };
       const existing = await findUser(conn, id.name);
       if (existing) {
         throw new SignInRefusedError(
@@ -102,9 +105,10 @@ export async function signInExternal(store: Store, id: ExternalIdentity): Promis
         .returning('id')
         .executeTakeFirstOrThrow();
       await appendAudit(conn, store.dialect, { projectId: null, actor: actor.name, action: 'user.create', subject: `user:${userId}`, payload: { name: id.name, issuer: id.issuer, sub: id.sub } });
-      return (await findUser(conn, id.name))!;
+      return { user: (await findUser(conn, id.name))!, created: true };
     });
-    created = true;
+    user = made.user;
+    created = made.created;
   } else if (id.displayName && id.displayName !== user.displayName) {
     const userId = user.id;
     await writeTx(store, null, (conn) => conn.updateTable('users').set({ display_name: id.displayName }).where('id', '=', userId).execute());
