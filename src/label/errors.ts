@@ -18,8 +18,8 @@ export class UnauthorizedError extends TesseraError {
 
 /** Authenticated, but this role (or no membership) does not allow it: HTTP 403. */
 export class ForbiddenError extends TesseraError {
-  constructor(message: string) {
-    super(message, 'E_FORBIDDEN', 2);
+  constructor(message: string, code = 'E_FORBIDDEN') {
+    super(message, code, 2);
     this.name = 'ForbiddenError';
   }
 }

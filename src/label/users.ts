@@ -8,6 +8,7 @@ import { isRole, PERMISSIONS, ROLES, type Role } from './roles.ts';
 import { sha256Hex } from '../core/hash.ts';
 import { digestsEqual, displayPrefix, generateToken, hashTokenScrypt, lookupKey, looksLikeToken, schemeOf, verifyToken, type NewToken } from './tokens.ts';
 import { writeTx, type Conn } from './tx.ts';
+import { isTokenScope, type TokenScope } from './token-scopes.ts';
 
 export interface User {
   id: number;
@@ -57,15 +58,25 @@ export interface IssuedToken {
   /** Shown once: only its hash is stored. */
   token: string;
   prefix: string;
+  scope: TokenScope;
+  /** null: never expires. */
+  expiresAt: string | null;
 }
 
-async function insertToken(conn: Conn, userId: number, name: string, t: NewToken): Promise<IssuedToken> {
+/** What a new token may do and until when (default: full, no expiry — as tokens always were). */
+export interface TokenLimits {
+  /** ISO 8601; null or absent: the token never expires. */
+  expiresAt?: string | null;
+  scope?: TokenScope;
+}
+
+async function insertToken(conn: Conn, userId: number, name: string, t: NewToken, limits: TokenLimits = {}): Promise<IssuedToken> {
   const { id } = await conn
     .insertInto('api_tokens')
-    .values({ user_id: userId, name, token_hash: t.hash, lookup: t.lookup, prefix: t.prefix, created_at: nowIso() })
+    .values({ user_id: userId, name, token_hash: t.hash, lookup: t.lookup, prefix: t.prefix, created_at: nowIso(), expires_at: limits.expiresAt ?? null, scope: limits.scope ?? 'full' })
     .returning('id')
     .executeTakeFirstOrThrow();
-  return { id, token: t.token, prefix: t.prefix };
+  return { id, token: t.token, prefix: t.prefix, scope: limits.scope ?? 'full', expiresAt: limits.expiresAt ?? null };
 }
 
 /** A new token whose 96-bit lookup key no stored token has (a collision is ~2^-96; checked anyway). */
@@ -119,13 +130,20 @@ export async function instanceAdmins(db: Conn): Promise<string[]> {
   return (await db.selectFrom('users').select('name').where('is_admin', '=', 1).orderBy('id').execute()).map((r) => r.name);
 }
 
-export async function issueToken(store: Store, actor: Actor, userName: string, tokenName = 'default'): Promise<IssuedToken> {
+/** Issues another token for a user, with a scope and an expiry (see TokenLimits); audit-logged without the token. */
+export async function issueToken(store: Store, actor: Actor, userName: string, tokenName = 'default', limits: TokenLimits = {}): Promise<IssuedToken> {
   await getUser(store.db, userName);
   const fresh = await freshToken(store.db);
   return writeTx(store, null, async (conn) => {
     const u = await getUser(conn, userName);
-    const token = await insertToken(conn, u.id, tokenName, fresh);
-    await appendAudit(conn, store.dialect, { projectId: null, actor: actor.name, action: 'token.issue', subject: `user:${u.id}`, payload: { tokenId: token.id, tokenPrefix: token.prefix, name: tokenName } });
+    const token = await insertToken(conn, u.id, tokenName, fresh, limits);
+    await appendAudit(conn, store.dialect, {
+      projectId: null,
+      actor: actor.name,
+      action: 'token.issue',
+      subject: `user:${u.id}`,
+      payload: { tokenId: token.id, tokenPrefix: token.prefix, name: tokenName, ...(token.scope !== 'full' ? { scope: token.scope } : {}), ...(token.expiresAt ? { expiresAt: token.expiresAt } : {}) },
+    });
     return token;
   });
 }
@@ -161,42 +179,58 @@ export function forgetVerifiedTokens() {
   verified.clear();
 }
 
-type TokenRow = { token_id: number; token_hash: string; revoked_at: string | null; id: number; name: string; display_name: string; created_at: string };
+type TokenRow = { token_id: number; token_hash: string; revoked_at: string | null; expires_at: string | null; scope: string; id: number; name: string; display_name: string; created_at: string };
 
 const tokenRows = (db: Conn) =>
   db
     .selectFrom('api_tokens')
     .innerJoin('users', 'users.id', 'api_tokens.user_id')
-    .select(['api_tokens.id as token_id', 'api_tokens.token_hash', 'api_tokens.revoked_at', 'users.id', 'users.name', 'users.display_name', 'users.created_at']);
+    .select(['api_tokens.id as token_id', 'api_tokens.token_hash', 'api_tokens.revoked_at', 'api_tokens.expires_at', 'api_tokens.scope', 'users.id', 'users.name', 'users.display_name', 'users.created_at']);
+
+/** What checking a bearer token found: its user, scope and expiry; or that it expired (only said to whoever holds the token); or nothing. */
+export type TokenCheck = { status: 'ok'; user: User; tokenId: number; scope: TokenScope; expiresAt: string | null } | { status: 'expired'; expiredAt: string } | { status: 'invalid' };
+
+function accepted(r: TokenRow, now: string): TokenCheck {
+  if (r.expires_at !== null && r.expires_at <= now) return { status: 'expired', expiredAt: r.expires_at };
+  // A scope this version does not know grants nothing beyond reading.
+  return { status: 'ok', user: toUser(r), tokenId: r.token_id, scope: isTokenScope(r.scope) ? r.scope : 'read', expiresAt: r.expires_at };
+}
 
 /**
- * The user a bearer token belongs to, or undefined. Malformed tokens are refused before any
- * lookup. The row is found by the token's public lookup key (an index), then the stored scrypt
- * hash is verified in constant time (see tokens.ts). Tokens from before migration 005 (no lookup
- * key yet) are found by their short display prefix among the rows without a lookup key, verified
- * against their wrapped (or bare) sha256, and re-hashed into the current form on that first use.
+ * Checks a bearer token. Malformed tokens are refused before any lookup. The row is found by
+ * the token's public lookup key (an index), then the stored scrypt hash is verified in constant
+ * time (see tokens.ts); only then is its expiry looked at, so an expiry is never revealed to
+ * someone without the token. Tokens from before migration 005 (no lookup key yet) are found by
+ * their short display prefix among the rows without a lookup key, verified against their
+ * wrapped (or bare) sha256, and re-hashed into the current form on that first use.
  */
-export async function authenticate(db: Conn, token: string): Promise<User | undefined> {
-  if (!looksLikeToken(token)) return undefined;
+export async function checkToken(db: Conn, token: string, now = nowIso()): Promise<TokenCheck> {
+  if (!looksLikeToken(token)) return { status: 'invalid' };
   const digest = sha256Hex(token);
   const row = await tokenRows(db).where('api_tokens.lookup', '=', lookupKey(token)).executeTakeFirst();
   if (row) {
-    if (row.revoked_at !== null) return undefined;
+    if (row.revoked_at !== null) return { status: 'invalid' };
     const known = verified.get(row.token_id);
-    if (known && known.stored === row.token_hash && digestsEqual(known.digest, digest)) return toUser(row);
-    if (!(await verifyToken(token, row.token_hash))) return undefined;
+    if (known && known.stored === row.token_hash && digestsEqual(known.digest, digest)) return accepted(row, now);
+    if (!(await verifyToken(token, row.token_hash))) return { status: 'invalid' };
     remember(row.token_id, row.token_hash, digest);
-    return toUser(row);
+    return accepted(row, now);
   }
   // Tokens issued before migration 005: a handful of candidates share the display prefix.
   const legacy: TokenRow[] = await tokenRows(db).where('api_tokens.lookup', 'is', null).where('api_tokens.prefix', '=', displayPrefix(token)).execute();
   for (const r of legacy) {
     if (!(await verifyToken(token, r.token_hash))) continue;
-    if (r.revoked_at !== null) return undefined;
+    if (r.revoked_at !== null) return { status: 'invalid' };
     await upgradeLegacy(db, r, token);
-    return toUser(r);
+    return accepted(r, now);
   }
-  return undefined;
+  return { status: 'invalid' };
+}
+
+/** The user a valid (not revoked, not expired) bearer token belongs to, or undefined: see checkToken. */
+export async function authenticate(db: Conn, token: string): Promise<User | undefined> {
+  const c = await checkToken(db, token);
+  return c.status === 'ok' ? c.user : undefined;
 }
 
 /** Re-hashes a pre-005 token into the current form on its first successful use. */

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import cookie from '@fastify/cookie';
 import type { Store } from '../store/db.ts';
 import { registerAuth } from './auth.ts';
 import type { AuthLimitOptions } from './auth-limit.ts';
@@ -26,6 +27,8 @@ import { importRoutes } from './routes/imports.ts';
 import { setupRoutes } from './routes/setup.ts';
 import { userRoutes } from './routes/users.ts';
 import { DOCS_CSP, registerWeb } from './web.ts';
+import { registerOidcRoutes } from './oidc/routes.ts';
+import { oidcSettings, oidcSettingsFromEnv, type OidcOptions } from './oidc/settings.ts';
 import { WebhookDispatcher, type DispatcherOptions } from './webhook-dispatcher.ts';
 import { takeQueuedDeliveries } from '../label/webhooks.ts';
 
@@ -42,6 +45,11 @@ export interface AppOptions {
    * default TESSERA_TRUST_PROXY (`true`, a hop count, or comma-separated addresses/CIDRs), else none.
    */
   trustProxy?: boolean | string | string[] | number;
+  /**
+   * Sign-in with OpenID Connect (docs/sign-in.md): the provider and how its claims map, or false
+   * for none; default from the TESSERA_OIDC_* variables (none when TESSERA_OIDC_ISSUER is unset).
+   */
+  oidc?: OidcOptions | false;
 }
 
 /** The route plugins, each with its schemas beside its routes. */
@@ -96,6 +104,8 @@ function lazyValidators(): BuildValidator {
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  // Bad settings stop the start, naming the variable or option.
+  const oidc = opts.oidc === false ? null : opts.oidc ? oidcSettings(opts.oidc) : oidcSettingsFromEnv();
   const app = Fastify({
     schemaController: { compilersFactory: { buildValidator: lazyValidators() as never } },
     logger: loggerOptions(opts.logger ?? false),
@@ -135,7 +145,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
+  // Parses cookies (the sign-in session's) before the authentication hook below reads them.
+  await app.register(cookie);
   registerAuth(app, opts.store, opts.authLimit);
+  registerOidcRoutes(app, opts.store, oidc);
   for (const plugin of ROUTE_PLUGINS) await app.register(plugin, { store: opts.store });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } as never, staticCSP: DOCS_CSP });
   if (opts.web !== false) registerWeb(app, opts.web ?? {});

@@ -204,6 +204,11 @@ const REDACT = [
   '*.secret',
 ];
 
+/** A URL for a log line: token-shaped strings and the sign-in callback's code and state removed. */
+export function scrubUrl(url: string): string {
+  return scrubTokens(url).replace(/([?&](?:code|state|session_state)=)[^&#]*/g, '$1[redacted]');
+}
+
 function serializeErr(e: unknown) {
   if (!(e instanceof Error)) return { message: scrubTokens(String(e)) };
   const x = e as Error & { code?: unknown; statusCode?: unknown };
@@ -228,7 +233,7 @@ export function loggerOptions(logger: FastifyServerOptions['logger']): FastifySe
     serializers: {
       req: (req: { method?: string; url?: string; host?: string; ip?: string; socket?: { remoteAddress?: string } }) => ({
         method: req.method,
-        url: req.url === undefined ? undefined : scrubTokens(req.url),
+        url: req.url === undefined ? undefined : scrubUrl(req.url),
         host: req.host,
         remoteAddress: req.ip ?? req.socket?.remoteAddress,
       }),

@@ -34,6 +34,9 @@ export interface UsersTable {
   created_at: string;
   /** Instance admin (0/1): may create projects and users (migration 011). */
   is_admin: Generated<number>;
+  /** The OpenID Connect provider (issuer URL) and account (`sub`) this user signs in with; null for local users (migration 013). */
+  external_issuer: string | null;
+  external_sub: string | null;
 }
 
 export interface MembershipsTable {
@@ -323,6 +326,40 @@ export interface ApiTokensTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** When the token stops working (null: never; migration 013). */
+  expires_at: string | null;
+  /** What the token may reach within its user's roles: `read`, `annotate` or `full` (src/label/token-scopes.ts; migration 013). */
+  scope: Generated<string>;
+}
+
+/** A browser session made by an OpenID Connect login (migration 013; src/label/sessions.ts). */
+export interface SessionsTable {
+  id: Generated<number>;
+  user_id: number;
+  /** sha256 (hex) of the secret in the session cookie; the secret itself is never stored. */
+  secret_hash: string;
+  issuer: string | null;
+  created_at: string;
+  /** Absolute end. */
+  expires_at: string;
+  /** The session ends after this many seconds without a request. */
+  idle_seconds: number;
+  last_seen_at: string;
+  revoked_at: string | null;
+  /** Who ended it: `signed out`, or the admin that revoked it. */
+  revoked_by: string | null;
+}
+
+/** An OpenID Connect login between the redirect to the provider and its callback (migration 013). */
+export interface OidcLoginsTable {
+  /** sha256 (hex) of the `state` sent to the provider (and held in the browser's login cookie). */
+  state_hash: string;
+  nonce: string;
+  /** The PKCE code verifier (its S256 challenge went to the provider). */
+  code_verifier: string;
+  redirect_uri: string;
+  created_at: string;
+  expires_at: string;
 }
 
 export interface WebhooksTable {
@@ -368,6 +405,8 @@ export interface Database {
   review_queue: ReviewQueueTable;
   api_tokens: ApiTokensTable;
   auth_failures: AuthFailuresTable;
+  sessions: SessionsTable;
+  oidc_logins: OidcLoginsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   role_periods: RolePeriodsTable;

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, getToken, onUnauthorized, setToken, type Me } from './api.ts';
+import { api, ApiError, authConfig, getToken, onUnauthorized, setCsrfToken, setToken, settled, signOutSession, type AuthConfig, type Me } from './api.ts';
 import { PAGE_PERMISSION } from './forbidden.ts';
 import { can, canIn, SOLO_ROLES, type Role } from './roles.ts';
 import { href, navigate, useRoute, type Route } from './router.ts';
@@ -16,31 +16,40 @@ import { SignIn } from './views/SignIn.tsx';
 /**
  * The shell: who is signed in, the project navigation (by role), and the current page.
  * `linkToken`: the token of the sign-in link the page was opened with (already taken out of the
- * address by main.tsx): it signs in, replacing any session this tab had.
+ * address by main.tsx): it signs in, replacing any session this tab had. Without a token, the
+ * page asks the server whether this browser is signed in by a session cookie (a sign-in with
+ * the organisation's provider).
  */
 export function App(props: { linkToken?: string | null }) {
   const route = useRoute();
   const [me, setMe] = useState<Me | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [linkError, setLinkError] = useState<string | null>(null);
-  const [checking, setChecking] = useState(() => Boolean(props.linkToken) || getToken() !== null);
+  const [checking, setChecking] = useState(true);
+  const [config, setConfig] = useState<AuthConfig | undefined>(undefined);
+  const [signingOut, setSigningOut] = useState(false);
 
   useEffect(() => {
     const link = props.linkToken;
     const token = link || getToken();
-    if (!token) return;
-    api<Me>('GET', '/api/me', undefined, token).then(
-      (m) => {
+    void (async () => {
+      if (!token) {
+        // No token: signed in only if this browser holds a session cookie (a sign-in with the provider).
+        const cfg = await authConfig().catch((): AuthConfig => ({ oidc: null, sessionCookie: false }));
+        setConfig(cfg);
+        if (!cfg.sessionCookie) return setChecking(false);
+      }
+      try {
+        const m = await api<Me>('GET', '/api/me', undefined, token);
         if (link) setToken(link);
+        setCsrfToken(m.auth?.via === 'session' ? m.auth.csrfToken : null);
         setMe(m);
-        setChecking(false);
-      },
-      (e) => {
+      } catch (e) {
         if (link) setLinkError(e instanceof ApiError && e.status === 401 ? 'This sign-in link is not valid (wrong, or revoked): ask your admin for a new one.' : (e as Error).message);
-        else setError(e);
-        setChecking(false);
-      },
-    );
+        else if (token || !(e instanceof ApiError && e.status === 401)) setError(e);
+      }
+      setChecking(false);
+    })();
     // Once, for the page load: a later sign-in goes through the form.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
@@ -48,14 +57,41 @@ export function App(props: { linkToken?: string | null }) {
     () =>
       onUnauthorized(() => {
         setToken(null);
+        setCsrfToken(null);
         setMe(null);
       }),
     [],
   );
-  const refreshMe = useCallback(async () => setMe(await api<Me>('GET', '/api/me')), []);
+  const refreshMe = useCallback(async () => {
+    const m = await api<Me>('GET', '/api/me');
+    if (m.auth?.via === 'session') setCsrfToken(m.auth.csrfToken);
+    setMe(m);
+  }, []);
   const solo = useSoloLabelling(me, route);
 
+  // Signing out: the page is left first (a labelling view sends its pending answer and gives back
+  // its preloaded tasks), those requests finish under the current sign-in, then it ends.
+  useEffect(() => {
+    if (!signingOut) return;
+    void (async () => {
+      await settled();
+      if (me?.auth?.via === 'session') await signOutSession();
+      setToken(null);
+      setCsrfToken(null);
+      setMe(null);
+      setSigningOut(false);
+      navigate('#/');
+    })();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [signingOut]);
+
   if (checking) return <Loading what={props.linkToken ? 'your sign-in link' : undefined} />;
+  if (signingOut)
+    return (
+      <div className="loading" data-signing-out="">
+        Signing out…
+      </div>
+    );
   if (!me) {
     return (
       <main className="page">
@@ -66,6 +102,7 @@ export function App(props: { linkToken?: string | null }) {
           </div>
         ) : null}
         <SignIn
+          config={config}
           onSignedIn={(m) => {
             setMe(m);
             setError(null);
@@ -81,11 +118,7 @@ export function App(props: { linkToken?: string | null }) {
   const role: Role | null = project ? (me.memberships.find((m) => m.project === project)?.role ?? null) : null;
   // Admins and managers label too where the project's solo labelling is on (not blind).
   const mayLabel = canIn(role, 'task.annotate', { soloLabelling: solo.project === project && solo.on });
-  const signOut = () => {
-    setToken(null);
-    setMe(null);
-    navigate('#/');
-  };
+  const signOut = () => setSigningOut(true);
 
   let page;
   if (route.page === 'projects' || route.page === 'signin') page = <Projects me={me} onChanged={refreshMe} />;
@@ -131,7 +164,7 @@ export function App(props: { linkToken?: string | null }) {
             </span>
           ) : null}
         </span>
-        <button type="button" onClick={signOut}>
+        <button type="button" onClick={signOut} data-sign-out="">
           sign out
         </button>
       </header>

@@ -1,6 +1,9 @@
 /**
- * The REST API client: the UI talks to the server through /api/ only, with the signed-in user's
- * bearer token (kept in sessionStorage: gone when the tab closes).
+ * The REST API client: the UI talks to the server through /api/ only, signed in one of two ways:
+ * with the user's bearer token (kept in sessionStorage: gone when the tab closes), or by the
+ * session cookie of a sign-in with the organisation's provider (HttpOnly: this code never sees
+ * it; the browser sends it to this origin), in which case every request carries the session's
+ * CSRF token, which `GET /api/me` gives and which is kept in memory only.
  */
 import type { Role } from '../label/roles.ts';
 
@@ -8,6 +11,44 @@ const TOKEN_KEY = 'tessera.token';
 
 export const getToken = (): string | null => sessionStorage.getItem(TOKEN_KEY);
 export const setToken = (t: string | null) => (t ? sessionStorage.setItem(TOKEN_KEY, t) : sessionStorage.removeItem(TOKEN_KEY));
+
+let csrfToken: string | null = null;
+/** The CSRF token of the signed-in session (from GET /api/me), or null when signed in by token or not at all. */
+export const setCsrfToken = (t: string | null) => {
+  csrfToken = t;
+};
+
+/** The headers that authenticate a request: the bearer token, else (a session) the CSRF token; the cookie goes by itself. */
+function authHeaders(token: string | null): Record<string, string> {
+  if (token) return { authorization: `Bearer ${token}` };
+  return csrfToken ? { 'x-csrf-token': csrfToken } : {};
+}
+
+/** Requests under way (so signing out can wait for the last answers of the view being left). */
+const inflight = new Set<Promise<unknown>>();
+function track<T>(p: Promise<T>): Promise<T> {
+  inflight.add(p);
+  p.then(
+    () => inflight.delete(p),
+    () => inflight.delete(p),
+  );
+  return p;
+}
+
+/**
+ * Resolves once no request is under way (at most `maxMs`), including requests that the settling
+ * ones start in turn (a labelling view sends its pending answer, then gives back its preloaded
+ * tasks). Signing out waits for this before the credentials go, so nothing is sent without them.
+ */
+export async function settled(maxMs = 5000): Promise<void> {
+  const end = Date.now() + maxMs;
+  for (;;) {
+    // A task boundary first: requests queued behind settled promises have started by then.
+    await new Promise((r) => setTimeout(r, 0));
+    if (inflight.size === 0 || Date.now() >= end) return;
+    await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, Math.max(0, end - Date.now())))]);
+  }
+}
 
 export class ApiError extends Error {
   constructor(
@@ -29,9 +70,12 @@ export const onUnauthorized = (f: Listener) => {
   };
 };
 
-export async function api<T = unknown>(method: string, path: string, body?: unknown, token = getToken()): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
+export function api<T = unknown>(method: string, path: string, body?: unknown, token = getToken()): Promise<T> {
+  return track(call<T>(method, path, body, token));
+}
+
+async function call<T>(method: string, path: string, body: unknown, token: string | null): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', ...authHeaders(token) };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
@@ -53,17 +97,19 @@ export const get = <T,>(path: string) => api<T>('GET', path);
 export const post = <T,>(path: string, body?: unknown) => api<T>('POST', path, body ?? {});
 
 /** Bytes of an item (image, audio) as a Blob: <img>/<audio> cannot send the bearer token. */
-export async function fetchBlob(path: string): Promise<Blob> {
-  const token = getToken();
-  const res = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  if (!res.ok) throw new ApiError(res.status, `HTTP_${res.status}`, `could not load ${path}`);
-  return res.blob();
+export function fetchBlob(path: string): Promise<Blob> {
+  return track(
+    (async () => {
+      const res = await fetch(path, { headers: authHeaders(getToken()) });
+      if (!res.ok) throw new ApiError(res.status, `HTTP_${res.status}`, `could not load ${path}`);
+      return res.blob();
+    })(),
+  );
 }
 
 /** A request that survives the page closing (the last pending answer on pagehide). */
 export function sendOnUnload(path: string, body: unknown) {
-  const token = getToken();
-  void fetch(path, { method: 'POST', keepalive: true, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) }).catch(() => undefined);
+  void track(fetch(path, { method: 'POST', keepalive: true, headers: { 'content-type': 'application/json', ...authHeaders(getToken()) }, body: JSON.stringify(body) })).catch(() => undefined);
 }
 
 export const P = (project: string) => `/api/projects/${encodeURIComponent(project)}`;
@@ -74,6 +120,27 @@ export interface Me {
   /** admin: an instance admin (may create projects and users). */
   user: { name: string; displayName: string; admin?: boolean };
   memberships: Array<{ project: string; role: Role }>;
+  /** How this caller signed in (a session carries its CSRF token). */
+  auth?: { via: 'token'; scope: string; expiresAt: string | null } | { via: 'session'; expiresAt: string; idleExpiresAt: string; csrfToken: string };
+}
+
+/** Sign-in with the organisation's provider, when the server offers it (GET /auth/config, public). */
+export interface AuthConfig {
+  oidc: { name: string; loginUrl: string } | null;
+  /** This browser sends a session cookie (live or not: /api/me says). */
+  sessionCookie: boolean;
+}
+
+export async function authConfig(): Promise<AuthConfig> {
+  const res = await fetch('/auth/config', { headers: { accept: 'application/json' } });
+  if (!res.ok) return { oidc: null, sessionCookie: false };
+  return (await res.json()) as AuthConfig;
+}
+
+/** Ends the sign-in session on the server (the cookie is dropped by its answer). */
+export async function signOutSession(): Promise<void> {
+  await fetch('/auth/logout', { method: 'POST', headers: authHeaders(null) }).catch(() => undefined);
+  csrfToken = null;
 }
 
 /** A user as an instance admin sees them (GET /api/users). */
@@ -123,11 +190,14 @@ export interface ImportOutcome {
  * outcome whether the import succeeded or was refused (both carry the report); throws ApiError
  * for anything else (no access, too large, …).
  */
-export async function uploadImport(project: string, file: Blob, query: Record<string, string>): Promise<ImportOutcome> {
-  const token = getToken();
+export function uploadImport(project: string, file: Blob, query: Record<string, string>): Promise<ImportOutcome> {
+  return track(upload(project, file, query));
+}
+
+async function upload(project: string, file: Blob, query: Record<string, string>): Promise<ImportOutcome> {
   const res = await fetch(`${P(project)}/imports?${new URLSearchParams(query)}`, {
     method: 'POST',
-    headers: { accept: 'application/json', 'content-type': 'application/octet-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { accept: 'application/json', 'content-type': 'application/octet-stream', ...authHeaders(getToken()) },
     body: file,
   });
   const text = await res.text();

@@ -72,6 +72,9 @@ const MATRIX: Record<string, readonly Role[] | 'any' | 'instance'> = {
   'GET /api/users': 'instance',
   'POST /api/users': 'instance',
   'POST /api/users/:user/tokens': 'instance',
+  // Sign-in sessions (src/server/routes/users.ts).
+  'GET /api/users/:user/sessions': 'instance',
+  'DELETE /api/users/:user/sessions': 'instance',
   'POST /api/projects/:project/imports': STAFF,
 };
 

@@ -33,6 +33,11 @@ const PUBLIC_ROUTES = [
   'GET /docs/static/*',
   'GET /docs/static/index.html',
   'GET /docs/static/swagger-initializer.js',
+  // Sign-in with OpenID Connect (src/server/oidc/routes.ts).
+  'GET /auth/config',
+  'GET /auth/login',
+  'GET /auth/callback',
+  'POST /auth/logout',
 ];
 
 const fill = (url: string, itemId: number) =>

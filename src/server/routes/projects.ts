@@ -45,10 +45,20 @@ const SettingsPatch = Type.Object(
 
 /** Who am I, my projects, a project's summary and its labelling settings. */
 export const projectRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
-  app.get('/api/me', { config: { permission: 'authenticated' }, schema: { tags: ['projects'], summary: 'the calling user and their memberships', querystring: NoQuery, response: errors } }, async (req) => {
-    const { user } = userOf(req);
-    return { user: { name: user.name, displayName: user.displayName, admin: await isInstanceAdmin(store.db, user.id) }, memberships: (await membershipsOf(store.db, user.id)).map((m) => ({ project: m.project, role: m.role })) };
-  });
+  app.get(
+    '/api/me',
+    { config: { permission: 'authenticated' }, schema: { tags: ['projects'], summary: 'the calling user, their memberships, and how they signed in (a session also gets its CSRF token here)', querystring: NoQuery, response: errors } },
+    async (req, reply) => {
+      const { user, via } = userOf(req);
+      const auth =
+        via.kind === 'token'
+          ? { via: 'token', scope: via.scope, expiresAt: via.expiresAt }
+          : { via: 'session', expiresAt: via.session.expiresAt, idleExpiresAt: via.session.idleExpiresAt, csrfToken: via.csrfToken };
+      // The CSRF token is in this answer: never stored by a cache.
+      if (via.kind === 'session') reply.header('cache-control', 'no-store');
+      return { user: { name: user.name, displayName: user.displayName, admin: await isInstanceAdmin(store.db, user.id) }, memberships: (await membershipsOf(store.db, user.id)).map((m) => ({ project: m.project, role: m.role })), auth };
+    },
+  );
 
   app.get('/api/projects', { config: { permission: 'authenticated' }, schema: { tags: ['projects'], summary: 'projects the caller is a member of', querystring: NoQuery } }, async (req) => {
     const { user } = userOf(req);
