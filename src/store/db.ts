@@ -16,6 +16,7 @@ import { up007 } from './migrations/007_scale.ts';
 import { up008 } from './migrations/008_load.ts';
 import { up010 } from './migrations/010_blind.ts';
 import { up011 } from './migrations/011_instance_admin.ts';
+import { up012 } from './migrations/012_questions.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -53,7 +54,7 @@ export interface Store {
 }
 
 function migrations(dialect: Dialect): Record<string, Migration> {
-  return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) }, '003_labelling': { up: up003(dialect) }, '004_audit': { up: up004(dialect) }, '005_token_security': { up: up005(dialect) }, '006_cluster': { up: up006(dialect) }, '007_scale': { up: up007(dialect) }, '008_load': { up: up008(dialect) }, '010_blind': { up: up010(dialect) }, '011_instance_admin': { up: up011(dialect) } };
+  return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) }, '003_labelling': { up: up003(dialect) }, '004_audit': { up: up004(dialect) }, '005_token_security': { up: up005(dialect) }, '006_cluster': { up: up006(dialect) }, '007_scale': { up: up007(dialect) }, '008_load': { up: up008(dialect) }, '010_blind': { up: up010(dialect) }, '011_instance_admin': { up: up011(dialect) }, '012_questions': { up: up012(dialect) } };
 }
 
 export async function openStore(config: StoreConfig): Promise<Store> {

@@ -10,7 +10,7 @@ import { labelStatus, updateSettings } from '../../label/results.ts';
 import { getLabelSettings, type LabelSettingsPatch } from '../../label/settings.ts';
 import { rerunConsensus } from '../../label/settle.ts';
 import { createTaxonomy, findTaxonomy } from '../../label/taxonomies.ts';
-import type { TaxonomyInput } from '../../label/taxonomy.ts';
+import type { Taxonomy, TaxonomyInput } from '../../label/taxonomy.ts';
 import { getProject } from '../../store/projects.ts';
 import { act, actor, makeOut, parseIntOption, parseNumberOption, withStore } from '../context.ts';
 
@@ -38,7 +38,7 @@ export function registerLabel(program: Command) {
   const taxonomy = program.command('taxonomy').description('versioned label sets with guidelines, examples and migrations');
   taxonomy
     .command('create')
-    .argument('<file>', 'JSON: {"kind":"single"|"multi","labels":[{"name","description","examples"}],"guidelines","mapping":[…]}')
+    .argument('<file>', 'JSON: {"kind":"single"|"multi","labels":[{"name","description","examples"}],"guidelines","mapping":[…]} or {"questions":[{"name","kind","labels",…}],"guidelines","mapping"}')
     .requiredOption('--project <name>')
     .option('--json', 'print one JSON document')
     .description('create the next version; items whose labels the mapping touches go to review')
@@ -48,7 +48,7 @@ export function registerLabel(program: Command) {
         const input = readJsonFile<TaxonomyInput>(file);
         return withStore(async (store) => {
           const r = await createTaxonomy(store, await getProject(store.db, f.project), cliActor(actor()), input);
-          out.result(r, () => `taxonomy version ${r.taxonomy.version} (${r.taxonomy.kind}-label: ${r.taxonomy.labels.map((l) => l.name).join(', ')})${r.sentToReview ? `; ${r.sentToReview} item(s) sent to review` : ''}`);
+          out.result(r, () => `taxonomy version ${r.taxonomy.version} (${describeQuestions(r.taxonomy)})${r.sentToReview ? `; ${r.sentToReview} item(s) sent to review` : ''}`);
         });
       }),
     );
@@ -63,7 +63,18 @@ export function registerLabel(program: Command) {
         return withStore(async (store) => {
           const t = await findTaxonomy(store.db, (await getProject(store.db, f.project)).id, f.version);
           if (!t) throw new UserError(f.version ? `project "${f.project}" has no taxonomy version ${f.version}` : `project "${f.project}" has no taxonomy yet (tessera taxonomy create FILE --project ${f.project})`);
-          out.result(t, () => [`version ${t.version}, ${t.kind}-label`, ...t.labels.map((l) => `  ${l.name}${l.description ? `: ${l.description}` : ''}`), t.guidelines].join('\n'));
+          out.result(t, () =>
+            t.questions.length === 1 && t.kind && t.labels
+              ? [`version ${t.version}, ${t.kind}-label`, ...t.labels.map((l) => `  ${l.name}${l.description ? `: ${l.description}` : ''}`), t.guidelines].join('\n')
+              : [
+              `version ${t.version}`,
+              ...t.questions.flatMap((q) => [
+                `  ${q.name} (${q.kind === 'single' || q.kind === 'multi' ? `${q.kind}-label` : q.kind}${q.scale ? ` ${q.scale.min}..${q.scale.max}` : ''}${q.overlapping ? ', overlapping' : ''}${q.required ? '' : ', optional'})`,
+                ...(q.labels ?? []).map((l) => `    ${l.name}${l.description ? `: ${l.description}` : ''}`),
+              ]),
+              t.guidelines,
+            ].join('\n'),
+          );
         });
       }),
     );
@@ -181,4 +192,10 @@ export function registerLabel(program: Command) {
         });
       }),
     );
+}
+
+/** One line per taxonomy: each question's name, kind and labels. */
+function describeQuestions(t: Taxonomy): string {
+  if (t.questions.length === 1 && t.kind && t.labels) return `${t.kind}-label: ${t.labels.map((l) => l.name).join(', ')}`;
+  return t.questions.map((q) => `${q.name}: ${q.kind === 'single' || q.kind === 'multi' ? `${q.kind}-label` : q.kind}${q.labels ? ` ${q.labels.map((l) => l.name).join(', ')}` : ''}`).join('; ');
 }

@@ -5,6 +5,7 @@ import type { Store } from '../../store/db.ts';
 import { nextTask } from '../../label/assignment.ts';
 import { getLabelSettings } from '../../label/settings.ts';
 import { checkTaxonomy, labelNames, type TaxonomyInput } from '../../label/taxonomy.ts';
+import { classQuestion, isLegacy } from '../../label/questions.ts';
 import { findTaxonomy, touchedItems } from '../../label/taxonomies.ts';
 import { MAX_HELD } from '../../label/limits.ts';
 import { authOf } from '../auth.ts';
@@ -77,8 +78,8 @@ export const workbenchRoutes: FastifyPluginAsync<{ store: Store }> = async (app,
       const previous = await findTaxonomy(store.db, project.id);
       const checked = checkTaxonomy(req.body as TaxonomyInput, previous);
       const before = previous ? labelNames(previous) : [];
-      const after = checked.input.labels.map((l) => l.name);
-      const items = checked.touched.size ? await touchedItems(store.db, project.id, checked.touched, checked.map) : [];
+      const after = labelNames(classQuestion(checked.input) ?? {});
+      const items = [...checked.touchedBy.values()].some((t) => t.size > 0) ? await touchedItems(store.db, project.id, checked) : [];
       const byState: Record<string, number> = {};
       for (const t of items) byState[t.state] = (byState[t.state] ?? 0) + 1;
       return {
@@ -88,6 +89,16 @@ export const workbenchRoutes: FastifyPluginAsync<{ store: Store }> = async (app,
         removed: before.filter((l) => !after.includes(l)),
         mapping: [...checked.map.entries()].map(([from, to]) => ({ from, to })),
         touched: [...checked.touched],
+        ...(isLegacy(checked.input)
+          ? {}
+          : {
+              questions: checked.input.questions.map((q) => {
+                const was = previous?.questions.find((p) => p.name === q.name);
+                const b = was ? labelNames(was) : [];
+                const a = labelNames(q);
+                return { name: q.name, kind: q.kind, new: !was, added: a.filter((l) => !b.includes(l)), removed: b.filter((l) => !a.includes(l)), mapping: [...(checked.maps.get(q.name) ?? new Map()).entries()].map(([from, to]) => ({ from, to })), touched: [...(checked.touchedBy.get(q.name) ?? [])] };
+              }),
+            }),
         sentToReview: items.length,
         byState,
         items: items.slice(0, 200),
