@@ -183,6 +183,7 @@ export async function openExport(store: Store, project: Project, actor: Actor, f
       refused = { items: refusedItems, regions: refusedRegions };
     }
     const question = QUESTION_FORMATS[fmt] ? pickQuestion(taxonomy.questions, QUESTION_FORMATS[fmt]!, fmt, opts.question) : undefined;
+    if (fmt === 'conll' && question?.overlapping) throw new UserError(`format conll: question "${question.name}" allows overlapping spans, which one BIO tag per token cannot hold; export spans-jsonl instead`);
     await record(ctx, 'export', `project:${project.id}`, { format: fmt, items, taxonomyVersion: taxonomy.version, content, ...(question ? { question: question.name } : {}) });
     return { items, refused, taxonomy, question };
   });
@@ -442,7 +443,6 @@ const finalOf = (l: FinalLabelRow, q: Question) => own(l.answers ?? {}, q.name);
  * tag column: refused (use spans-jsonl).
  */
 async function* conllChunks(pages: AsyncIterable<Row[]>, projectName: string, q: Question): AsyncGenerator<string> {
-  if (q.overlapping) throw new UserError(`format conll: question "${q.name}" allows overlapping spans, which one BIO tag per token cannot hold; export spans-jsonl instead`);
   yield `# tessera CoNLL export of project ${projectName}, question ${q.name}; tags: IOB2 (B-label, I-label, O); ${TOKENISATION}\n\n`;
   const layer = spanLayers(labelNames(q), false)[0];
   for await (const rows of pages) {

@@ -37,7 +37,7 @@ export interface FinalLabel {
   labels: string[];
   /** Every question's final answer (taxonomies beyond one legacy question); null for a legacy taxonomy. */
   answers?: Answers | null;
-  source: 'consensus' | 'review';
+  source: 'consensus' | 'review' | 'import';
   confidence: number | null;
   taxonomyVersion: number;
   provenance: Record<string, unknown>;

@@ -73,6 +73,7 @@ const MATRIX: Record<string, readonly Role[] | 'any' | 'instance'> = {
   'POST /api/users': 'instance',
   'POST /api/users/:user/tokens': 'instance',
   'POST /api/projects/:project/imports': STAFF,
+  'POST /api/projects/:project/annotations/import': STAFF,
 };
 
 for (const kind of STORE_KINDS) {

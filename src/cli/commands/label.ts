@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
 import { cliActor } from '../../label/context.ts';
 import { openExport, EXPORT_CONTENT, EXPORT_FORMATS } from '../../label/export.ts';
+import { ANNOTATION_IMPORT_FORMATS, importAnnotations } from '../../label/import-annotations.ts';
 import { labelStatus, updateSettings } from '../../label/results.ts';
 import { getLabelSettings, type LabelSettingsPatch } from '../../label/settings.ts';
 import { rerunConsensus } from '../../label/settle.ts';
@@ -167,20 +168,47 @@ export function registerLabel(program: Command) {
       }),
     );
 
+  label
+    .command('import')
+    .argument('<file>', 'JSONL (Tessera export, or one record per line) or Label Studio JSON (an array of tasks)')
+    .requiredOption('--project <name>')
+    .option('--format <f>', ANNOTATION_IMPORT_FORMATS.join('|') + ' (default: label-studio for .json, else jsonl)')
+    .option('--as <a>', 'final (finished annotations → final labels) | predictions (pre-annotations → suggestions)', 'final')
+    .option('--source <name>', 'predictions: the source recorded with the suggestions')
+    .option('--json', 'print one JSON document')
+    .description('import finished annotations or predictions for every question kind (one transaction; docs/export.md)')
+    .action(
+      act(async (file: string, f: { project: string; format?: string; as: string; source?: string; json?: boolean }) => {
+        const out = makeOut(Boolean(f.json));
+        let text: string;
+        try {
+          text = readFileSync(file, 'utf8');
+        } catch (e) {
+          throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
+        }
+        const format = f.format ?? (/\.json$/i.test(file) ? 'label-studio' : 'jsonl');
+        return withStore(async (store) => {
+          const r = await importAnnotations(store, await getProject(store.db, f.project), cliActor(actor()), text, { format, as: f.as, name: file, ...(f.source ? { source: f.source } : {}) });
+          out.result(r, () => `imported ${r.items} of ${r.records} record(s) as ${r.as}${r.skipped.length ? `; ${r.skipped.length} left alone (${r.skipped.map((x) => `item ${x.item}: ${x.reason}`).slice(0, 5).join(', ')}${r.skipped.length > 5 ? ', …' : ''})` : ''}`);
+        });
+      }),
+    );
+
   program
     .command('export')
     .requiredOption('--project <name>')
     .option('--format <f>', EXPORT_FORMATS.join('|'), 'jsonl')
     .option('--content <c>', `${EXPORT_CONTENT.join('|')}: jsonl/csv carry each item's text, values or content URL and its metadata, or labels alone (docs/export.md)`, 'include')
+    .option('--question <name>', 'conll, spans-jsonl: the spans question; coco: the boxes question (default: the only one)')
     .option('--out <file>', 'write here (else the data goes to stdout)')
     .option('--json', 'with --out: print a JSON report {"format","content","items","out"}')
-    .description('final labels with provenance and the labelled content (JSONL, CSV, Label Studio JSON); audit-logged')
+    .description('final labels with provenance and the labelled content (JSONL, CSV, Label Studio JSON; spans as CoNLL/BIO or JSONL offsets, boxes as COCO); audit-logged')
     .action(
-      act(async (f: { project: string; format: string; content: string; out?: string; json?: boolean }) => {
+      act(async (f: { project: string; format: string; content: string; question?: string; out?: string; json?: boolean }) => {
         const out = makeOut(Boolean(f.json));
         if (f.json && !f.out) throw new UserError('--json prints a report: give --out FILE for the data');
         return withStore(async (store) => {
-          const r = await openExport(store, await getProject(store.db, f.project), cliActor(actor()), f.format, { content: f.content });
+          const r = await openExport(store, await getProject(store.db, f.project), cliActor(actor()), f.format, { content: f.content, ...(f.question ? { question: f.question } : {}) });
           if (!f.out) {
             // Streamed with backpressure: stdout is pulled a page at a time.
             await pipeline(Readable.from(r.chunks(), { objectMode: false, highWaterMark: 64 * 1024 }), process.stdout, { end: false });
