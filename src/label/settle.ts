@@ -146,7 +146,8 @@ interface Judged {
 function judgeAll(taxonomy: Taxonomy, itemId: number, answers: readonly RoundAnswer[], c: ItemConsensus | undefined, others: readonly QuestionResult[], s: LabelSettings): Judged {
   const cls = classQuestion(taxonomy);
   const cj = c ? judge(answers.map((a) => ({ item: String(itemId), annotator: a.annotator, labels: a.labels })), c, s) : null;
-  const labels = cj ? (cj.kind === 'final' ? cj.labels : cj.proposal) : [];
+  // Without a class question there is no class proposal (null); a final label's labels are then [].
+  const labels = cj ? (cj.kind === 'final' ? cj.labels : cj.proposal) : null;
   const proposal = dict<AnswerValue>();
   if (cls && labels) proposal[cls.name] = labels;
   for (const r of others) if (r.value !== null) proposal[r.name] = r.value;

@@ -172,7 +172,7 @@ export async function touchedItems(db: Conn, projectId: number, checked: Pick<Ch
     if (s.status === 'done') {
       const final = parseJson<string[]>(s.final_labels, []);
       const answers = legacy ? null : storedAnswers(s.final_answers, cls ? final : null, cls?.name);
-      if (touches(final, checked.touched) || (answers && touchesAnswers(answers))) out.push(withAnswers({ itemId: s.item_id, round: s.round, state: 'decided', previous: final, proposal: mapLabels(final, checked.map) }, answers));
+      if (touches(final, checked.touched) || (answers && touchesAnswers(answers))) out.push(withAnswers({ itemId: s.item_id, round: s.round, state: 'decided', previous: cls ? final : null, proposal: cls ? mapLabels(final, checked.map) : null }, answers));
     } else if (s.status === 'review') {
       const p = openProposals.get(s.item_id);
       if (!p) continue;
