@@ -7,7 +7,7 @@ import { refuseHeldOut } from './eligibility.ts';
 import { checkItem, ensureLabelItem } from './label-items.ts';
 import { getLabelSettings, mergeSettings, putLabelSettings, type LabelSettings, type LabelSettingsPatch } from './settings.ts';
 import { answerItem } from './answers.ts';
-import { checkAnswers, classQuestion, isLegacy, storedAnswers, type Answers } from './questions.ts';
+import { answersHash, checkAnswers, classQuestion, isLegacy, storedAnswers, type Answers } from './questions.ts';
 import { checkLabels } from './taxonomy.ts';
 import { currentTaxonomy, findTaxonomy } from './taxonomies.ts';
 import { settleItem } from './settle.ts';
@@ -244,6 +244,7 @@ export async function putSuggestions(ctx: TxCtx, entries: readonly SuggestionEnt
   const legacy = isLegacy(taxonomy);
   const cls = classQuestion(taxonomy);
   const at = nowIso();
+  const hashes: Array<{ item: number; answersSha256: string | null }> = [];
   // In chunks: a multi-row upsert and one lookup of the items per chunk (a suggest job shard
   // writes thousands; one statement per entry made it minutes on PostgreSQL).
   const CHUNK = 500;
@@ -261,6 +262,7 @@ export async function putSuggestions(ctx: TxCtx, entries: readonly SuggestionEnt
         answers = checkAnswers(taxonomy.questions, e.answers, { where: `items/${i + k}/answers`, version: taxonomy.version, item: answerItem({ id: it.id, modality: it.modality, text: it.text, meta: JSON.parse(it.meta) }), scores: true, partial: true });
         labels = cls && answers[cls.name] !== undefined ? (answers[cls.name] as string[]) : [];
         if (e.labels !== undefined) throw new UserError(`items/${i + k}: give "answers" or "labels", not both`);
+        hashes.push({ item: e.itemId, answersSha256: answersHash(answers) });
         if (legacy) answers = null;
       } else labels = checkLabels(taxonomy, e.labels ?? null);
       return { item_id: e.itemId, project_id: ctx.project.id, labels: JSON.stringify(labels), answers: answers ? JSON.stringify(answers) : null, source: e.source, confidence: e.confidence ?? null, created_at: at };
@@ -278,6 +280,6 @@ export async function putSuggestions(ctx: TxCtx, entries: readonly SuggestionEnt
       .onConflict((oc) => oc.column('item_id').doUpdateSet((eb) => ({ labels: eb.ref('excluded.labels'), answers: eb.ref('excluded.answers'), source: eb.ref('excluded.source'), confidence: eb.ref('excluded.confidence'), created_at: eb.ref('excluded.created_at') })))
       .execute();
   }
-  await record(ctx, 'suggestion.set', `project:${ctx.project.id}`, { items: entries.length, sources: [...new Set(entries.map((e) => e.source))] });
+  await record(ctx, 'suggestion.set', `project:${ctx.project.id}`, { items: entries.length, sources: [...new Set(entries.map((e) => e.source))], ...(hashes.length ? { answers: hashes } : {}) });
   return { set: entries.length };
 }

@@ -122,6 +122,12 @@ for (const kind of STORE_KINDS) {
       near(by.quality.weightedKappa.quadratic, -1 / 3, 'κ quadratic');
       assert.equal(by.quality.answers, 5);
 
+      // Dawid-Skene over the scale's values (the posterior's median) keeps the agreed rating of i0.
+      assert.equal((await api.call('PATCH', `${P}/settings`, tok.mgr, { consensus: { method: 'dawid-skene' } })).status, 200);
+      const rerun = await api.call('POST', `${P}/consensus/run`, tok.mgr);
+      assert.deepEqual([rerun.status, rerun.json.items], [200, 1], rerun.text);
+      assert.deepEqual((await finalOf(kit, P, t0.item.id)).answers, same);
+
       // Label Studio: audio labels in seconds, textarea, rating.
       const ls = await exportOf(kit, P, 'label-studio');
       const tasks = JSON.parse(ls);

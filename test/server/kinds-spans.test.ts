@@ -195,6 +195,16 @@ for (const kind of STORE_KINDS) {
       for (const e of created) assert.equal(e.payload.answersSha256, sha256Hex(canonicalJson(e.payload.answers)));
       assert.ok((await auditEvents(kit, P, 'review.decide'))[0].payload.answersSha256);
       assert.equal((await auditEvents(kit, P2, 'label.import'))[0].payload.answers.length, 3);
+      // Dawid-Skene: the token tags of every item of the project are one fit; a re-run keeps what
+      // the annotators agreed on (t0, t2: decided by consensus).
+      assert.equal((await api.call('PATCH', `${P}/settings`, tok.mgr, { consensus: { method: 'dawid-skene' } })).status, 200);
+      const rerun = await api.call('POST', `${P}/consensus/run`, tok.mgr);
+      assert.equal(rerun.status, 200, rerun.text);
+      assert.equal(rerun.json.items, 2);
+      for (const [item, answers] of [[i0, f0.answers], [ta.item.id, f2.answers]] as const) {
+        const f = await finalOf(kit, P, item);
+        assert.deepEqual([f.status, f.answers], ['done', answers]);
+      }
       const verify = await api.call('GET', `${P}/audit/verify`, tok.mgr);
       assert.equal(verify.json.ok, true, verify.text);
     });

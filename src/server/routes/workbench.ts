@@ -50,11 +50,11 @@ export const workbenchRoutes: FastifyPluginAsync<{ store: Store }> = async (app,
       if (unheld.length === 0 && live.length >= MAX_HELD) return { task: null, limit: true };
       const task = await nextTask(store, project, user, { exclude: holding });
       if (!task) return { task: null, limit: false };
-      let suggestion: { labels: string[]; confidence?: number | null } | null = task.suggestion;
+      let suggestion: { labels: string[]; answers?: unknown; confidence?: number | null } | null = task.suggestion;
       if (suggestion && (await getLabelSettings(store.db, project.id)).showSuggestions) {
         const row = await store.db.selectFrom('assignments').select('suggestion').where('id', '=', task.id).executeTakeFirst();
         const stored = parseJson<{ confidence?: number | null } | null>(row?.suggestion, null);
-        suggestion = { labels: suggestion.labels, confidence: stored?.confidence ?? null };
+        suggestion = { ...suggestion, confidence: stored?.confidence ?? null };
       }
       return { task: { ...task, suggestion }, limit: false };
     },
