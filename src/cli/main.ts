@@ -26,6 +26,7 @@ export const COMMAND_MODULES: Array<{ commands: string[]; load: () => Promise<Re
   { commands: ['agreement', 'consensus'], load: async () => (await import('./commands/crowd-files.ts')).registerCrowdFiles },
   { commands: ['audit', 'audit-findings', 'residency'], load: async () => (await import('./commands/audit.ts')).registerAudit },
   { commands: ['bench'], load: async () => (await import('./commands/bench.ts')).registerBench },
+  { commands: ['backup', 'restore'], load: async () => (await import('./commands/backup.ts')).registerBackup },
 ];
 
 /** The program with every command, or (given the command's name) with that command's module only. */

@@ -3,6 +3,7 @@ import { CancelledError } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import { getModel } from '../store/models.ts';
+import { modelInUse } from '../loop/incumbent.ts';
 import { getProject } from '../store/projects.ts';
 import type { JobShardsTable } from '../store/schema.ts';
 import type { Encoder } from '../ssl/types.ts';
@@ -260,7 +261,8 @@ async function suggestRange<T>(store: Store, plan: SuggestPlan, lo: number, hi: 
 /** The suggest job's plan: the project's items, the classifier (refused here if it cannot predict shards). */
 async function planSuggest(store: Store, params: SuggestJobParams): Promise<{ plan: SuggestPlan; itemIds: number[] }> {
   const project = await getProject(store.db, params.project);
-  const model = await getModel(store.db, project.id, params.model, 'classifier');
+  // No id: the model in use — the newest the loop promoted; one it registered but did not promote never serves suggestions.
+  const model = (params.model === undefined ? await modelInUse(store, project.id) : null) ?? (await getModel(store.db, project.id, params.model, 'classifier'));
   await classifierFor(store, project.id, model.id);
   const { projectModality } = await import('../ssl/data.ts');
   const { itemIds, plan: data } = await planShards(store, project.id, await projectModality(store, project.id));

@@ -9,6 +9,7 @@ import { eligible, heldOutFromServing, isEligible, labellingMode, type Labelling
 import { ConflictError } from './errors.ts';
 import { checkGoldAnswer, drawGold } from './gold.ts';
 import { ensureLabelItem, getLabelItem } from './label-items.ts';
+import { rowsState } from './row-digest.ts';
 import { getLabelSettings, type LabelSettings } from './settings.ts';
 import { settleItem } from './settle.ts';
 import { answerItem, classLabels } from './answers.ts';
@@ -373,6 +374,7 @@ export async function submitTask(store: Store, project: Project, user: User, id:
       gold: a.gold === 1,
       ...(mode.blind ? {} : { blind: false }),
       ...(answers ? { answers, answersSha256: answersHash(answers) } : {}),
+      rows: await rowsState(ctx.conn, { annotations: [annotationId] }),
     });
     await emit(ctx, 'annotation.created', { itemId: a.item_id, annotationId, annotator: user.name, labels, taxonomyVersion: taxonomy.version, question: Boolean(input.question), ...(answers ? { answers } : {}) });
     if (a.gold) await checkGoldAnswer(ctx, s, a.item_id, user.name, labels, annotationId);
@@ -411,7 +413,7 @@ export async function skipTask(store: Store, project: Project, user: User, id: n
       .returning('id')
       .executeTakeFirstOrThrow();
     await ctx.conn.updateTable('assignments').set({ status: 'skipped', closed_at: now, annotation_id: annotationId }).where('id', '=', a.id).execute();
-    await record(ctx, 'annotation.skip', `item:${a.item_id}`, { annotation: annotationId, task: a.id, reason, round: a.round });
+    await record(ctx, 'annotation.skip', `item:${a.item_id}`, { annotation: annotationId, task: a.id, reason, round: a.round, rows: await rowsState(ctx.conn, { annotations: [annotationId] }) });
     return { annotationId, taskId: a.id };
   });
 }

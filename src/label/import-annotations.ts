@@ -10,6 +10,7 @@ import { fromLabelStudio } from './label-studio.ts';
 import { ensureLabelItem, finalize, isGold } from './label-items.ts';
 import { answersHash, checkAnswers, classQuestion, isLegacy, type Answers } from './questions.ts';
 import { putSuggestions } from './results.ts';
+import { rowsState } from './row-digest.ts';
 import type { Taxonomy } from './taxonomy.ts';
 import { currentTaxonomy } from './taxonomies.ts';
 
@@ -139,7 +140,9 @@ export async function importAnnotations(store: Store, project: Project, actor: A
         report.items++;
       }
     }
-    await record(ctx, 'label.import', `project:${project.id}`, { file: opts.name, format: opts.format, as: opts.as, records: report.records, items: report.items, skipped: report.skipped, taxonomyVersion: taxonomy.version, answers: hashes });
+    // Final answers are label_items rows the log vouches for (row-digest.ts); suggestions are not governed rows.
+    const rows = opts.as === 'final' ? { rows: await rowsState(ctx.conn, { label_items: hashes.map((h) => h.item) }) } : {};
+    await record(ctx, 'label.import', `project:${project.id}`, { file: opts.name, format: opts.format, as: opts.as, records: report.records, items: report.items, skipped: report.skipped, taxonomyVersion: taxonomy.version, answers: hashes, ...rows });
     return report;
   });
 }

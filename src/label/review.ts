@@ -10,6 +10,7 @@ import { ConflictError } from './errors.ts';
 import { checkItemAnswers, classLabels } from './answers.ts';
 import { ensureLabelItem, finalize, getLabelItem, isGold, provenanceAnswers, reopen, roundAnswers } from './label-items.ts';
 import { answersHash, classQuestion, isLegacy, storedAnswers, type AnswerValue, type Answers } from './questions.ts';
+import { rowsState } from './row-digest.ts';
 import { checkLabels } from './taxonomy.ts';
 import { dict } from '../core/dict.ts';
 import { currentTaxonomy } from './taxonomies.ts';
@@ -83,12 +84,14 @@ export async function queueReview(ctx: TxCtx, q: QueueInput): Promise<number> {
     })
     .returning('id')
     .executeTakeFirstOrThrow();
-  if (!(await isGold(ctx.conn, q.itemId))) {
+  const gold = await isGold(ctx.conn, q.itemId);
+  if (!gold) {
     await ensureLabelItem(ctx.conn, ctx.project.id, q.itemId);
     await ctx.conn.updateTable('label_items').set({ status: 'review', updated_at: at }).where('item_id', '=', q.itemId).execute();
   }
   const answers = q.proposalAnswers ? { proposalAnswers: q.proposalAnswers, proposalAnswersSha256: answersHash(q.proposalAnswers) } : {};
-  await record(ctx, 'review.queue', `item:${q.itemId}`, { review: id, reason: q.reason, proposal: q.proposal, round: q.round, supersedes: supersedes.map((s) => s.id), ...answers });
+  const rows = await rowsState(ctx.conn, { label_items: gold ? [] : [q.itemId] });
+  await record(ctx, 'review.queue', `item:${q.itemId}`, { review: id, reason: q.reason, proposal: q.proposal, round: q.round, supersedes: supersedes.map((s) => s.id), ...answers, rows });
   await emit(ctx, 'review.queued', { itemId: q.itemId, review: id, reason: q.reason });
   return id;
 }
@@ -231,7 +234,8 @@ export async function decideReview(store: Store, project: Project, actor: Actor,
       outcome = answers ? { labels, answers } : { labels };
     }
     const extra = answers ? { answers, answersSha256: answersHash(answers) } : {};
-    await record(ctx, 'review.decide', `item:${entry.itemId}`, { review: id, reviewDecisionId: reviewId, decision: input.decision, labels, reason: entry.reason, gold, note: input.note ?? null, ...extra });
+    const rows = await rowsState(ctx.conn, { reviews: [reviewId], label_items: gold ? [] : [entry.itemId] });
+    await record(ctx, 'review.decide', `item:${entry.itemId}`, { review: id, reviewDecisionId: reviewId, decision: input.decision, labels, reason: entry.reason, gold, note: input.note ?? null, ...extra, rows });
     await emit(ctx, 'review.done', { itemId: entry.itemId, review: id, decision: input.decision, labels, reason: entry.reason, ...(answers ? { answers } : {}) });
     return { review: id, reviewDecisionId: reviewId, itemId: entry.itemId, decision: input.decision, ...outcome };
   });

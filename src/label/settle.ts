@@ -10,6 +10,7 @@ import { finalize, getLabelItem, provenanceAnswers, roundAnswers, type RoundAnsw
 import { questionConsensus, type ItemAnswers, type QuestionResult } from './question-consensus.ts';
 import { answerLabels, answersHash, classQuestion, isClassKind, isLegacy, labelNames as questionLabels, sameAnswer, storedAnswers, type AnswerValue, type Answers } from './questions.ts';
 import { queueReview } from './review.ts';
+import { rowsState } from './row-digest.ts';
 import { getLabelSettings, type LabelSettings } from './settings.ts';
 import { labelNames, type Taxonomy } from './taxonomy.ts';
 import { currentTaxonomy } from './taxonomies.ts';
@@ -184,7 +185,7 @@ async function decide(ctx: TxCtx, s: LabelSettings, taxonomy: Taxonomy, itemId: 
     provenance: { source: 'consensus', round, taxonomyVersion: taxonomy.version, consensus, annotations: provenanceAnswers(answers) },
   });
   const extra = j.answers ? { answers: j.answers, answersSha256: answersHash(j.answers) } : {};
-  await record(ctx, 'consensus.reached', `item:${itemId}`, { labels, confidence: j.confidence, method: s.consensus.method, round, annotations: answers.map((a) => a.id), ...extra });
+  await record(ctx, 'consensus.reached', `item:${itemId}`, { labels, confidence: j.confidence, method: s.consensus.method, round, annotations: answers.map((a) => a.id), ...extra, rows: await rowsState(ctx.conn, { label_items: [itemId] }) });
   await emit(ctx, 'consensus.reached', { itemId, labels, confidence: j.confidence, method: s.consensus.method, ...(j.answers ? { answers: j.answers } : {}) });
   return 'final';
 }

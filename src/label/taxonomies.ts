@@ -8,6 +8,7 @@ import { change, record, type Actor } from './context.ts';
 import { ConflictError } from './errors.ts';
 import { answerLabels, classQuestion, isClassKind, isLegacy, legacyQuestion, mapAnswer, storedAnswers, type AnswerValue, type Answers, type Question } from './questions.ts';
 import { queueReview } from './review.ts';
+import { rowsState } from './row-digest.ts';
 import { checkTaxonomy, labelNames, legacyFields, mapLabels, touches, type CheckedTaxonomy, type Taxonomy, type TaxonomyInput } from './taxonomy.ts';
 import type { Conn } from './tx.ts';
 import { dict } from '../core/dict.ts';
@@ -86,6 +87,7 @@ export async function createTaxonomy(store: Store, project: Project, actor: Acto
       mapping,
       touched,
       ...(legacy ? {} : { touchedByQuestion }),
+      rows: await rowsState(ctx.conn, { taxonomies: [[project.id, version]] }),
     });
     let sentToReview = 0;
     if ([...checked.touchedBy.values()].some((s) => s.size > 0)) {

@@ -23,25 +23,47 @@ export function labelsToReach(curve: CurvePoint[], target: number): number | nul
 export interface Economics {
   /** The accuracy both runs are compared at: what this run reached. */
   targetAccuracy: number;
+  /** Labelled items (not answers: an item takes `overlap` answers) this run needed to reach it. */
   labelsUsed: number;
-  /** Labels the baseline (random selection, no SSL) needed for the same accuracy; null = never reached it. */
+  /** Labelled items the baseline (random selection, a linear head on raw features) needed for the same accuracy; null = never reached it. */
   baselineLabels: number | null;
+  /** baselineLabels − labelsUsed, in labelled items. */
   labelsSaved: number | null;
+  /** labelsSaved × the price of one labelled item, in `unit`. */
   moneySaved: number | null;
+  /** What money is counted in: the currency given, else "cost units". */
+  unit: string;
   /** Plain words for the report. */
   summary: string;
 }
 
+/** How the economics line names the two sides and the money. */
+export interface EconomicsWords {
+  /** This run, e.g. "active selection with a linear head on raw features". */
+  run: string;
+  /** The baseline, e.g. "random selection with the same head". */
+  baseline: string;
+  /** Currency of the prices ("cost units" when none was given). */
+  unit: string;
+  /** How one labelled item's price is made up, e.g. "3 answers × 0.10". */
+  itemPrice?: string;
+}
+
+const DEFAULT_WORDS: EconomicsWords = { run: 'this run', baseline: 'random selection without SSL', unit: 'cost units' };
+
 /**
- * Label economics: how many labels (and how much money) this run saved compared with the
- * baseline — random selection without SSL — to reach the same accuracy.
+ * Label economics: how many labelled items (and how much money) this run saved compared with the
+ * baseline — random selection, a linear head on raw features — to reach the same accuracy.
+ * `pricePerItem` is what one labelled item costs (its answers), in `words.unit`.
  */
-export function labelEconomics(run: CurvePoint[], baseline: CurvePoint[], pricePerLabel: number, reviewCostSoFar = 0): Economics {
+export function labelEconomics(run: CurvePoint[], baseline: CurvePoint[], pricePerItem: number, words: Partial<EconomicsWords> = {}): Economics {
+  const w = { ...DEFAULT_WORDS, ...words };
   const last = run[run.length - 1];
   const target = last.accuracy;
   const used = labelsToReach(run, target)!;
   const base = labelsToReach(baseline, target);
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const reached = `${w.run} reached ${pct(target)} test accuracy with ${used} labelled items`;
   if (base === null) {
     const bestBase = Math.max(...baseline.map((p) => p.accuracy));
     return {
@@ -50,21 +72,24 @@ export function labelEconomics(run: CurvePoint[], baseline: CurvePoint[], priceP
       baselineLabels: null,
       labelsSaved: null,
       moneySaved: null,
-      summary: `reached ${pct(target)} with ${used} labels; random selection without SSL never reached it within ${baseline[baseline.length - 1].labels} labels (best ${pct(bestBase)})`,
+      unit: w.unit,
+      summary: `${reached}; ${w.baseline} never reached it within ${baseline[baseline.length - 1].labels} labelled items (best ${pct(bestBase)})`,
     };
   }
   const saved = base - used;
-  const money = saved * pricePerLabel;
+  const money = saved * pricePerItem;
+  const price = `${pricePerItem.toFixed(2)} ${w.unit} per labelled item${w.itemPrice ? ` (${w.itemPrice})` : ''}`;
   return {
     targetAccuracy: target,
     labelsUsed: used,
     baselineLabels: base,
     labelsSaved: saved,
     moneySaved: money,
+    unit: w.unit,
     summary:
       saved > 0
-        ? `reached ${pct(target)} with ${used} labels; random selection without SSL needed ${base} — ${saved} labels (${money.toFixed(2)} at ${pricePerLabel.toFixed(2)} per labelled item) saved${reviewCostSoFar ? `, review cost so far ${reviewCostSoFar.toFixed(2)}` : ''}`
-        : `reached ${pct(target)} with ${used} labels; random selection without SSL needed only ${base} — no saving here (${-saved} labels more)`,
+        ? `${reached}; ${w.baseline} needed ${base} — ${saved} labelled items fewer, ${money.toFixed(2)} ${w.unit} saved at ${price}`
+        : `${reached}; ${w.baseline} needed only ${base} — no saving here (${-saved} labelled items more)`,
   };
 }
 

@@ -22,20 +22,26 @@ import { loadEncoder, type Encoder } from '../ssl/index.ts';
 import { cliActor, userActor, type Actor } from '../label/context.ts';
 import { createTaxonomy, findTaxonomy } from '../label/taxonomies.ts';
 import { createUser, findUser, setRole, type User } from '../label/users.ts';
-import { listFinalLabels, setPriorities, setSuggestions, updateSettings } from '../label/results.ts';
+import { listFinalLabels, setPriorities, setSuggestions } from '../label/results.ts';
 import { nextTask, submitTask } from '../label/assignment.ts';
 import { heldOutItems } from '../label/eligibility.ts';
 import { decideReview, listReviews } from '../label/review.ts';
 import { simulatedAnnotators, type SimAnnotator } from './simulated.ts';
-import { labelEconomics, type CurvePoint, type Economics } from './economics.ts';
+import { labelEconomics, type CurvePoint, type Economics, type EconomicsWords } from './economics.ts';
+import { applyLoopSettings, type SettingsGuard } from './serving.ts';
+import { promotedWithoutTest, promotionDecision, rightOn, type Promotion } from './promotion.ts';
+import { inUseProba, modelInUse, trainedOn, type LoopInputs } from './incumbent.ts';
 
 export interface LoopOptions {
   project: string;
   rounds: number;
   batch: number;
   annotators: { count: number; noise: number };
+  /** Price of one answer (one annotator labelling one item) and of one review decision, in `currency`. */
   priceLabel: number;
   priceReview: number;
+  /** What prices are counted in (default: none — "cost units"). */
+  currency?: string;
   seed: number;
   /** Strategy after round 0 (round 0, with no labels yet, uses the TypiClust cold start). */
   strategy: string;
@@ -90,7 +96,7 @@ export interface RoundReport {
   round: number;
   strategy: string;
   selected: number;
-  /** Annotations bought this round (items × overlap, give or take leases). */
+  /** Answers bought this round (items × overlap, give or take leases): annotations, not labelled items. */
   labelsBought: number;
   reviews: number;
   cost: number;
@@ -98,6 +104,9 @@ export interface RoundReport {
   /** Items with a final label so far. */
   labelledItems: number;
   model: number;
+  /** Whether this round's model replaced the model in use (serves suggestions); see src/loop/promotion.ts. */
+  promoted: boolean;
+  promotion: Promotion;
   training: RoundTraining;
   test: Metrics;
   economics: Economics;
@@ -118,6 +127,8 @@ export interface LoopReport {
 export interface LoopHooks {
   log?(line: string): void;
   onRound?(r: RoundReport): void;
+  /** While the loop's label settings are in force (src/loop/serving.ts SettingsGuard): e.g. restore them on Ctrl-C. */
+  guardSettings?: SettingsGuard;
 }
 
 /** What the loop knows about the project before the first round. */
@@ -206,6 +217,11 @@ export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopO
   const rounds: RoundReport[] = [];
   let totalCost = 0;
   let head: Head | null = null;
+  const unit = opts.currency ?? 'cost units';
+  const inputs: LoopInputs = { classes: s.classes, data: s.loaded.data, raw, embeddings: s.embeddings, encoderId: s.encoderId };
+  // The simulated annotators' settings, for the rounds only: the project's own are put back after them (src/loop/serving.ts).
+  const serving = await applyLoopSettings(store, s.project, s.actor, s.overlap, hooks.guardSettings);
+  let failed = false;
   try {
     for (let r = 0; r < opts.rounds; r++) {
       const labelled = await finalLabels(store, s.project.id);
@@ -225,10 +241,14 @@ export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopO
       const trained = await train(after);
       let test: Metrics;
       let model: number;
+      let promotion: Promotion;
       try {
         test = await trained.evaluate(s.testIds.map((id) => s.row.get(id)!), s.testIds.map((id) => s.truth.get(id)!));
-        model = await registerClassifier(store, s, trained, after, test, opts, r);
-        await suggest(store, s, trained, after, model);
+        // Decided on validation only: the test split above is reported, never used to choose.
+        promotion = await decidePromotion(store, s, inputs, trained, after);
+        model = await registerClassifier(store, s, trained, after, test, promotion, opts, r);
+        // Not promoted: the model in use keeps serving its suggestions.
+        if (promotion.promoted) await suggest(store, s, trained, after, model);
       } finally {
         trained.dispose();
       }
@@ -252,21 +272,28 @@ export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopO
       const curve = [...rounds.map((x) => ({ labels: x.labelledItems, accuracy: x.test.accuracy })), { labels: ids.length, accuracy: test.accuracy }];
       const baseline = baselineCurve(baselineAt, ids.length, test.accuracy, opts.batch, baselineOrder.length);
       // Each baseline item would be labelled the same way (overlap annotators), without reviews.
-      const economics = labelEconomics(curve, baseline, opts.priceLabel * s.overlap);
-      const report: RoundReport = { round: r + 1, strategy: strategyName, selected: chosen.length, labelsBought: bought, reviews, cost, totalCost, labelledItems: ids.length, model, training, test, economics };
+      const words = economicsWords(s.featureSource, [...rounds.map((x) => x.training.method), training.method], s.overlap, opts.priceLabel, unit);
+      const economics = labelEconomics(curve, baseline, opts.priceLabel * s.overlap, words);
+      const report: RoundReport = { round: r + 1, strategy: strategyName, selected: chosen.length, labelsBought: bought, reviews, cost, totalCost, labelledItems: ids.length, model, promoted: promotion.promoted, promotion, training, test, economics };
       rounds.push(report);
-      log(`round ${r + 1} (${strategyName}): ${chosen.length} selected, ${bought} labels bought, ${reviews} reviews, cost ${cost.toFixed(2)}; ${ids.length} labelled items → ${describeTraining(training)} → test accuracy ${(test.accuracy * 100).toFixed(1)}%, macro-F1 ${(test.macroF1 * 100).toFixed(1)}%, ECE ${test.ece.toFixed(3)}`);
+      log(
+        `round ${r + 1} (${strategyName}): ${chosen.length} items selected, ${bought} answers bought, ${reviews} reviews, cost ${cost.toFixed(2)} ${unit}; ${ids.length} labelled items → ${describeTraining(training)} → test accuracy ${(test.accuracy * 100).toFixed(1)}%, macro-F1 ${(test.macroF1 * 100).toFixed(1)}%, ECE ${test.ece.toFixed(3)}; ${promotion.promoted ? `model ${model} promoted` : `model ${model} registered, not promoted`} (${promotion.reason})`,
+      );
       hooks.onRound?.(report);
     }
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
     const t = tunable as { encoder: Encoder; initial: ReturnType<typeof snapshotEncoder> } | null;
     t?.initial.dispose();
     t?.encoder.dispose();
+    await serving.end(failed, log);
   }
   const baseline = [...baselineCache.entries()].sort((a, b) => a[0] - b[0]).map(([labels, accuracy]) => ({ labels, accuracy }));
   const last = rounds[rounds.length - 1];
   const summary = last
-    ? `label economics after ${rounds.length} round(s): ${last.economics.summary}. Total cost ${last.totalCost.toFixed(2)} (${rounds.reduce((a, x) => a + x.labelsBought, 0)} labels, ${rounds.reduce((a, x) => a + x.reviews, 0)} reviews).`
+    ? `label economics after ${rounds.length} round(s): ${last.economics.summary}. Total cost ${last.totalCost.toFixed(2)} ${unit}: ${rounds.reduce((a, x) => a + x.labelsBought, 0)} answers at ${opts.priceLabel.toFixed(2)} and ${rounds.reduce((a, x) => a + x.reviews, 0)} reviews at ${opts.priceReview.toFixed(2)}.`
     : 'no rounds ran';
   await appendAudit(store.db, store.dialect, { projectId: s.project.id, actor: opts.actor, action: 'loop.run', subject: `project:${s.project.id}`, payload: { rounds: rounds.length, models: rounds.map((x) => x.model), summary } });
   return { project: opts.project, encoder: s.encoderId, features: s.featureSource, probe, testItems: s.testIds.length, rounds, baseline, summary };
@@ -278,12 +305,34 @@ function describeTraining(t: RoundTraining): string {
   const ch = t.challenge;
   const challenge = ch ? `; fine-tune right where the head was wrong on ${ch.b}, the reverse on ${ch.c}: McNemar p ${ch.pOneSided.toFixed(3)} ${ch.passed ? '≤' : '>'} ${ch.alpha}${ch.passed ? '' : ', the head kept'}` : '';
   const ps = t.priorShift;
+  const v = ps?.validation;
+  const check = v ? `validation log-loss ${v.logLossKept.toFixed(3)} → ${v.logLossMoved.toFixed(3)} on ${v.items} items, weighted to ${v.weightedTo === 'validation' ? `validation's own class mix${v.fit ? ' (the pool does not fit label shift)' : ''}` : "EM's prior (the pool fits label shift)"}` : '';
   const shift = !ps
     ? ''
     : ps.applied
-      ? `; prior moved to EM's on ${ps.items} unlabelled items (${ps.iterations} iterations)`
-      : `; prior kept: EM on ${ps.items} unlabelled items drains ${ps.collapsed.join(', ')} to nothing (a collapse, not a finding)`;
+      ? `; prior moved to EM's on ${ps.items} unlabelled items (${ps.iterations} iterations; ${check})`
+      : ps.collapsed.length > 0
+        ? `; prior kept: EM on ${ps.items} unlabelled items drains ${ps.collapsed.join(', ')} to nothing (a collapse, not a finding)`
+        : v
+          ? `; prior kept: EM on ${ps.items} unlabelled items moves it to ${ps.poolPrior.map((x) => x.toFixed(2)).join('/')}, which makes it worse (${check})`
+          : `; prior kept: EM on ${ps.items} unlabelled items, but no validation items to check the shift on`;
   return `${t.method}${t.requested === 'auto' ? ' won' : ''}${val}${challenge}${shift}, ${t.seconds.toFixed(1)} s`;
+}
+
+/**
+ * What the economics line compares, in words: this run's classifiers (what each round trained)
+ * with active selection, against the baseline — random selection, a linear head on raw features
+ * trained on the items' true labels. When the probe sent the head to raw features, both sides
+ * are that head and only the selection differs: the line says so rather than "SSL vs …".
+ */
+export function economicsWords(features: 'ssl' | 'raw', methods: Array<'linear' | 'fine-tune'>, overlap: number, priceLabel: number, unit: string): EconomicsWords {
+  const fineTuned = methods.includes('fine-tune');
+  const itemPrice = `${overlap} answer${overlap === 1 ? '' : 's'} × ${priceLabel.toFixed(2)}`;
+  if (features === 'raw' && !fineTuned) {
+    return { run: 'active selection with a linear head on raw features', baseline: 'random selection with the same head (true labels)', unit, itemPrice };
+  }
+  const run = fineTuned ? `active selection with ${features === 'raw' ? 'a raw-feature head or ' : 'an SSL-embedding head or '}a fine-tuned SSL encoder (each round's validation winner)` : 'active selection with a linear head on the SSL embeddings';
+  return { run, baseline: 'random selection with a linear head on raw features (true labels)', unit, itemPrice };
 }
 
 /** The items with no final label, test items excluded, in the loaded data's order: what gets suggestions and what the prior shift's EM reads. */
@@ -324,8 +373,8 @@ async function setup(store: Store, runner: InProcessRunner, opts: LoopOptions, l
     await createTaxonomy(store, project, actor, { kind: 'single', labels: classes.map((name) => ({ name })), guidelines: 'Created by `tessera loop` from the source labels.' });
     log(`taxonomy v1 created: ${classes.join(', ')}`);
   }
+  // Put in force for the rounds only, with servePrioritisedOnly (applyLoopSettings, src/loop/serving.ts).
   const overlap = Math.min(opts.overlap ?? 3, opts.annotators.count);
-  await updateSettings(store, project, actor, { overlap, servePrioritisedOnly: true, showSuggestions: true });
 
   const sims = simulatedAnnotators(opts.annotators.count, opts.annotators.noise, classes, opts.seed);
   const ensureUser = async (name: string, role: string) => {
@@ -448,7 +497,32 @@ async function review(store: Store, s: Setup): Promise<number> {
   }
 }
 
-async function registerClassifier(store: Store, s: Setup, trained: TrainedClassifier, labels: Map<number, { label: string; source: string | null; confidence: number | null }>, test: Metrics, opts: LoopOptions, round: number): Promise<number> {
+/**
+ * Whether the round's classifier replaces the model in use (src/loop/promotion.ts): compared on
+ * its validation items that the model in use never trained on, its held-out predictions there
+ * (TrainedClassifier.valProba) against the model in use's, as it serves.
+ */
+async function decidePromotion(store: Store, s: Setup, inputs: LoopInputs, trained: TrainedClassifier, labels: Map<number, { label: string }>): Promise<Promotion> {
+  const current = await modelInUse(store, s.project.id);
+  if (!current) return promotedWithoutTest('the project has no model in use yet');
+  if (!trained.valProba || trained.valPositions.length === 0) return promotedWithoutTest(`no held-out validation predictions to compare with model ${current.id}`, current.id);
+  const seen = await trainedOn(store, current);
+  const C = s.classes.length;
+  const classIndex = new Map(s.classes.map((c, i) => [c, i]));
+  const shared = trained.valPositions.map((pos, i) => ({ pos, i })).filter((v) => !seen.has(s.loaded.itemIds[v.pos]));
+  const y = shared.map((v) => classIndex.get(labels.get(s.loaded.itemIds[v.pos])!.label)!);
+  const fresh = new Float64Array(shared.length * C);
+  shared.forEach((v, k) => fresh.set(trained.valProba!.subarray(v.i * C, v.i * C + C), k * C));
+  let old: Float64Array;
+  try {
+    old = shared.length ? await inUseProba(current, inputs, shared.map((v) => v.pos)) : new Float64Array(0);
+  } catch (e) {
+    return promotedWithoutTest(`model ${current.id} in use cannot predict here (${(e as Error).message}): nothing to compare with`, current.id);
+  }
+  return promotionDecision(rightOn(fresh, y, C), rightOn(old, y, C), current.id);
+}
+
+async function registerClassifier(store: Store, s: Setup, trained: TrainedClassifier, labels: Map<number, { label: string; source: string | null; confidence: number | null }>, test: Metrics, promotion: Promotion, opts: LoopOptions, round: number): Promise<number> {
   const encoder = await getModel(store.db, s.project.id, s.encoderId);
   const taxonomy = await findTaxonomy(store.db, s.project.id);
   const ids = [...labels.keys()].sort((a, b) => a - b);
@@ -466,7 +540,7 @@ async function registerClassifier(store: Store, s: Setup, trained: TrainedClassi
       ? null
       : { maxEpochs: opts.train?.epochs ?? FINE_TUNE_DEFAULTS.epochs, epochsRun: trained.fineTuneEpochs, bestEpoch: trained.fineTuneBestEpoch, ...(ft ? { stoppedEarly: ft.stoppedEarly, trainItems: ft.trainCount, settings: ft.settings, history: ft.history, seconds: ft.seconds } : {}) };
   // The prior correction is part of the model: whoever predicts with it (tessera suggest) applies it too.
-  const common = { method: trained.method, requested: trained.requested, seed: opts.seed, classes: s.classes, validation, fineTune: fineTuneInfo, ...(trained.priorShift ? { priorShift: trained.priorShift } : {}) };
+  const common = { method: trained.method, requested: trained.requested, seed: opts.seed, classes: s.classes, validation, fineTune: fineTuneInfo, ...(trained.priorShift ? { priorShift: trained.priorShift } : {}), promotion };
   let checkpointPath = encoder.checkpointPath;
   let params: Record<string, unknown>;
   if (ft) {
@@ -499,9 +573,9 @@ async function registerClassifier(store: Store, s: Setup, trained: TrainedClassi
       taxonomyVersion: taxonomy?.version ?? null,
       checkpointPath,
       params,
-      metrics: { test, validation: { items: validation.items.length, linear: validation.linear, fineTune: validation.fineTune }, method: trained.method, labelledItems: ids.length, round: round + 1 },
+      metrics: { test, validation: { items: validation.items.length, linear: validation.linear, fineTune: validation.fineTune }, method: trained.method, labelledItems: ids.length, round: round + 1, promoted: promotion.promoted },
     });
-    await appendAudit(trx, store.dialect, { projectId: s.project.id, actor: opts.actor, action: 'model.fine-tune', subject: `model:${id}`, payload: { encoder: encoder.id, datasetId, round: round + 1, method: trained.method, accuracy: test.accuracy } });
+    await appendAudit(trx, store.dialect, { projectId: s.project.id, actor: opts.actor, action: 'model.fine-tune', subject: `model:${id}`, payload: { encoder: encoder.id, datasetId, round: round + 1, method: trained.method, accuracy: test.accuracy, promoted: promotion.promoted, reason: promotion.reason } });
     return id;
   });
 }

@@ -14,6 +14,7 @@ import { up005 } from './migrations/005_token_security.ts';
 import { up006 } from './migrations/006_cluster.ts';
 import { up007 } from './migrations/007_scale.ts';
 import { up008 } from './migrations/008_load.ts';
+import { up009 } from './migrations/009_audit_key.ts';
 import { up010 } from './migrations/010_blind.ts';
 import { up011 } from './migrations/011_instance_admin.ts';
 import { up012 } from './migrations/012_questions.ts';
@@ -54,7 +55,7 @@ export interface Store {
 }
 
 function migrations(dialect: Dialect): Record<string, Migration> {
-  return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) }, '003_labelling': { up: up003(dialect) }, '004_audit': { up: up004(dialect) }, '005_token_security': { up: up005(dialect) }, '006_cluster': { up: up006(dialect) }, '007_scale': { up: up007(dialect) }, '008_load': { up: up008(dialect) }, '010_blind': { up: up010(dialect) }, '011_instance_admin': { up: up011(dialect) }, '012_questions': { up: up012(dialect) } };
+  return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) }, '003_labelling': { up: up003(dialect) }, '004_audit': { up: up004(dialect) }, '005_token_security': { up: up005(dialect) }, '006_cluster': { up: up006(dialect) }, '007_scale': { up: up007(dialect) }, '008_load': { up: up008(dialect) }, '009_audit_key': { up: up009(dialect) }, '010_blind': { up: up010(dialect) }, '011_instance_admin': { up: up011(dialect) }, '012_questions': { up: up012(dialect) } };
 }
 
 export async function openStore(config: StoreConfig): Promise<Store> {
@@ -132,6 +133,16 @@ function openSqlite(file: string): Store {
   };
 }
 
+/**
+ * Settings of every PostgreSQL session. The keepalives make the server notice, within ~30 s, a
+ * client whose host lost its link or died without closing its socket: until then the server keeps
+ * that session, and a transaction it left open keeps its row locks — by the kernel's defaults for
+ * over two hours. A worker cut off inside its shard's write transaction blocked the shard's re-run
+ * (and so its job) that long (test/cluster-netns/). A client that is only slow or paused still
+ * answers keepalives from its kernel and keeps its session.
+ */
+const SESSION_SETTINGS = ['tcp_keepalives_idle=10', 'tcp_keepalives_interval=5', 'tcp_keepalives_count=3', 'tcp_user_timeout=30000'];
+
 async function openPostgres(config: StoreConfig): Promise<Store> {
   const pg = await loadPg();
   const schema = config.schema;
@@ -150,8 +161,18 @@ async function openPostgres(config: StoreConfig): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: config.location,
     max: 10,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    options: [...(schema ? [`search_path=${schema}`] : []), ...SESSION_SETTINGS].map((s) => `-c ${s}`).join(' '),
+    // And the other way round: a query waiting on a server whose host vanished fails instead of hanging.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
+  // A server restart (or a dropped connection) makes idle pooled clients emit 'error'; with no
+  // listener that is an uncaught exception that kills the process (server, worker, CLI). The pool
+  // discards the broken client and the next query connects again.
+  // Every client gets a listener, so this also covers a client checked out of the pool between two
+  // statements of a transaction: its next query fails, and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', (e) => process.stderr.write(`tessera: PostgreSQL connection lost (${e.message}); reconnecting on next use\n`)));
+  pool.on('error', () => {}); // the same error, re-emitted by the pool for an idle client: logged above
   // Fail now with a clear message instead of on the first query.
   try {
     const c = await pool.connect();

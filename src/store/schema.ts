@@ -519,3 +519,10 @@ export interface Database {
   job_dispatch: JobDispatchTable;
   workers: WorkersTable;
 }
+
+// ---- Keyed audit chain (migration 009; src/store/audit-key.ts) ----
+
+export interface AuditEventsTable {
+  /** How `hash` was made: null = plain sha256; `hmac-sha256:<key id>` = HMAC under the audit key. */
+  chain: string | null;
+}

@@ -117,3 +117,116 @@ export function emPrior(
   }
   return { prior, iterations: maxIterations, converged: false };
 }
+
+/** The mean row of `proba` (rows × classes). */
+export function meanRow(proba: Float64Array, classes: number): number[] {
+  const rows = proba.length / classes;
+  const out = new Array<number>(classes).fill(0);
+  if (rows === 0) return out;
+  for (let i = 0; i < proba.length; i += classes) for (let c = 0; c < classes; c++) out[c] += proba[i + c] / rows;
+  return out;
+}
+
+/** Fewest validation items of every class for the label-shift fit to be tried (fewer: its test could not reject anything). */
+export const LABEL_SHIFT_MIN_PER_CLASS = 5;
+
+/** A Kolmogorov–Smirnov comparison of the pool's predictions with the mixture label shift predicts (labelShiftFit). */
+export interface LabelShiftFit {
+  /** Largest distance between the two CDFs, over the class columns tested. */
+  statistic: number;
+  /** The distance beyond which label shift is rejected at `alpha` (Bonferroni over the columns). */
+  critical: number;
+  alpha: number;
+  passed: boolean;
+}
+
+/**
+ * Whether the pool looks like the labelled items with only the class mix changed — the
+ * assumption under which EM's prior means anything. Under label shift each class's predicted
+ * probabilities are distributed on the pool as on validation, so every column j of the pool's
+ * predictions has the CDF Σ_c prior_c·F_cj, F_cj the CDF of column j over the validation items
+ * of class c. The largest gap between that mixture and the pool's CDF is compared with the
+ * two-sample Kolmogorov–Smirnov bound c(α)·√(Σ_c prior_c²/n_c + 1/m) (the mixture's variance
+ * comes from the n_c validation items of each class, the pool's from its m rows). Pool items
+ * unlike anything labelled — a class's look-alikes the classifier half-believes — break it.
+ * Null when a class has fewer than LABEL_SHIFT_MIN_PER_CLASS validation items.
+ */
+export function labelShiftFit(valProba: Float64Array, valY: ArrayLike<number>, poolProba: Float64Array, classes: number, prior: readonly number[], alpha = 0.05): LabelShiftFit | null {
+  const m = poolProba.length / classes;
+  const n = new Array<number>(classes).fill(0);
+  for (let i = 0; i < valY.length; i++) n[valY[i]]++;
+  if (m === 0 || n.some((k) => k < LABEL_SHIFT_MIN_PER_CLASS)) return null;
+  // Two classes: the columns mirror each other, one test says it all.
+  const columns = classes === 2 ? 1 : classes;
+  const a = alpha / columns;
+  const critical = Math.sqrt(-Math.log(a / 2) / 2) * Math.sqrt(prior.reduce((s, p, c) => s + (p * p) / n[c], 0) + 1 / m);
+  let statistic = 0;
+  for (let j = 0; j < columns; j++) {
+    const pool = Float64Array.from({ length: m }, (_, i) => poolProba[i * classes + j]).sort();
+    const byClass = Array.from({ length: classes }, (_, c) => Float64Array.from(Array.from(valY).flatMap((y, i) => (y === c ? [valProba[i * classes + j]] : []))).sort());
+    const count = (xs: Float64Array, t: number) => {
+      let lo = 0;
+      let hi = xs.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (xs[mid] <= t) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    // Both CDFs are steps: the gap is largest just at, or just below, one of the sample points.
+    const points = [...pool, ...byClass.flatMap((xs) => [...xs])];
+    for (const t of points) {
+      for (const u of [t, t - 1e-12]) {
+        const mix = byClass.reduce((s, xs, c) => s + (prior[c] * count(xs, u)) / xs.length, 0);
+        statistic = Math.max(statistic, Math.abs(count(pool, u) / m - mix));
+      }
+    }
+  }
+  return { statistic, critical, alpha, passed: statistic <= critical };
+}
+
+/** How a prior shift fared on held-out validation items (see validateShift). */
+export interface ShiftValidation {
+  items: number;
+  /** Whether the pool passed as the validation classes re-mixed (labelShiftFit; null: too few validation items to tell). */
+  fit: LabelShiftFit | null;
+  /** The class mix the validation log-loss was weighted to: the shift's target prior when label shift fits, else validation's own. */
+  weightedTo: 'shifted prior' | 'validation';
+  prior: number[];
+  /** Mean log-loss of the held-out probabilities as they are, and moved to the pool prior. */
+  logLossKept: number;
+  logLossMoved: number;
+}
+
+/**
+ * Whether moving held-out validation probabilities from prior `from` to prior `to` (EM's on the
+ * pool) keeps their log-loss from getting worse. Validation items are labelled items, whose
+ * class mix active selection skewed on purpose — the mix the shift corrects away from — so
+ * plain validation log-loss refuses even a right shift. When the pool fits label shift with
+ * prior `to` (labelShiftFit, on the same held-out model's predictions of the pool), each class's
+ * mean log-loss is weighted by `to`: the pool's expected log-loss. Otherwise the pool holds items
+ * unlike the labelled ones, `to` is not a class mix of anything validation can vouch for, and the
+ * shift must not make the plain validation log-loss (the labels' mix) worse — the case of EM
+ * moving 88/12 labels to 23/77 on a pool the classifier half-mistook for spam.
+ */
+export function validateShift(valProba: Float64Array, valY: ArrayLike<number>, classes: number, from: readonly number[], to: readonly number[], poolProba: Float64Array): ShiftValidation {
+  const moved = adjustToPrior(valProba, classes, from, to);
+  const fit = labelShiftFit(valProba, valY, poolProba, classes, to);
+  const counts = new Array<number>(classes).fill(0);
+  for (let i = 0; i < valY.length; i++) counts[valY[i]]++;
+  const prior = fit?.passed ? to.slice() : counts.map((k) => k / Math.max(1, valY.length));
+  const loss = (p: Float64Array) => {
+    const perClass = new Array<number>(classes).fill(0);
+    for (let i = 0; i < valY.length; i++) perClass[valY[i]] -= Math.log(Math.max(p[i * classes + valY[i]], 1e-12));
+    let s = 0;
+    let w = 0;
+    for (let c = 0; c < classes; c++) {
+      if (counts[c] === 0) continue;
+      s += (prior[c] * perClass[c]) / counts[c];
+      w += prior[c];
+    }
+    return w > 0 ? s / w : 0;
+  };
+  return { items: valY.length, fit, weightedTo: fit?.passed ? 'shifted prior' : 'validation', prior, logLossKept: loss(valProba), logLossMoved: loss(moved) };
+}

@@ -62,7 +62,7 @@ import { fitHead, headProba, metricsFromProba, type Head, type Metrics } from '.
 import { FINE_TUNE_DEFAULTS, fineTune, snapshotEncoder, stratifiedSplit, type EpochReport, type FineTuneOptions, type FineTuneResult } from './fine-tune.ts';
 import { NOISY_STUDENT_DEFAULTS, limitPool, selectPseudoLabels, type NoisyStudentOptions } from './noisy-student.ts';
 import type { FixMatchOptions } from './fixmatch.ts';
-import { adjustToPrior, collapsedClasses, emPrior, labelPrior } from './prior-shift.ts';
+import { adjustToPrior, collapsedClasses, emPrior, labelPrior, validateShift, type ShiftValidation } from './prior-shift.ts';
 import { mcnemarPaired } from './mcnemar.ts';
 
 export const TRAIN_METHODS = ['linear', 'fine-tune', 'auto'] as const;
@@ -212,10 +212,24 @@ export interface TrainedClassifier {
     items: number;
     iterations: number;
     converged: boolean;
-    /** False when the pool's maximum-likelihood prior leaves out a labelled class (prior-shift.ts collapsedClasses, named in `collapsed`): the labels' prior is kept. */
+    /**
+     * False when the pool's maximum-likelihood prior leaves out a labelled class (prior-shift.ts
+     * collapsedClasses, named in `collapsed`), or when the shift makes held-out validation
+     * log-loss worse or there is no held-out validation to check it on (`validation`): the
+     * labels' prior is kept.
+     */
     applied: boolean;
     collapsed: string[];
+    /** The check on the validation items, with the held-out twin's probabilities (prior-shift.ts validateShift); null when there were none. */
+    validation: ShiftValidation | null;
   } | null;
+  /**
+   * Calibrated probabilities (rows × classes) of the validation items (valPositions) from a model
+   * trained without them — the linear head on the training part, the fine-tuned model (not
+   * refitted), the ensemble's validated average — with the applied prior shift: what the returned
+   * classifier's method scores on unseen items. Null without validation items, or after a refit.
+   */
+  valProba: Float64Array | null;
   seconds: number;
   /** Calibrated class probabilities (rows × classes) of positions `pos`. */
   proba(pos: number[]): Promise<Float64Array>;
@@ -271,6 +285,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
   let valFineTune: number | null = null;
   let valEnsemble: number | null = null;
   let ensembled = false;
+  let ensembleValProba: Float64Array | null = null;
   let fineTuneEpochs: number | null = null;
   let fineTuneBestEpoch: number | null = null;
   const runFineTune = opts.method === 'fine-tune' || (opts.method === 'auto' && valPos.length > 0);
@@ -326,6 +341,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
       const valProba = averageProba([valHeadProba!, averageProba(await networkProbas(ft, valPos)), ...(scratch ? [await scratchProba(valPos)] : [])]);
       valEnsemble = metricsFromProba(valProba, classes, valY).accuracy;
       ensembled = valEnsemble > Math.max(valLinear, ft.valAccuracy) && passes('ensemble', valProba);
+      if (ensembled) ensembleValProba = valProba;
       if (!ensembled) {
         for (const m of extra) (m.ft.model.dispose(), m.weights.dispose());
         extra = [];
@@ -402,6 +418,8 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     if (ensembled) return averageProba([headProba(head!, headRows(pos)), averageProba(await networkProbas(won!, pos)), ...(scratch ? [await scratchProba(pos)] : [])]);
     return won ? won.model.proba(input.data!, pos) : headProba(head!, headRows(pos));
   };
+  // The validation items' probabilities from a model that never trained on them (see TrainedClassifier.valProba).
+  const heldOutVal = valPos.length === 0 || refit ? null : ensembled ? ensembleValProba : won ? await won.model.proba(input.data!, valPos) : valHeadProba;
   let priorShift: TrainedClassifier['priorShift'] = null;
   if (opts.priorShift) {
     // The labels the returned classifier learnt from: a linear head and a refit every label, a
@@ -413,12 +431,21 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     const poolProba = pool.length ? await rawProba(pool) : new Float64Array(0);
     const em = emPrior(poolProba, classes.length, from);
     const collapsed = collapsedClasses(poolProba, classes.length, from, em, learnt).map((c) => classes[c]);
-    priorShift = { labelPrior: from, poolPrior: em.prior, items: pool.length, iterations: em.iterations, converged: em.converged, applied: collapsed.length === 0, collapsed };
+    // Checked on held-out data before it is applied: the held-out twin (trained on the training
+    // part) moved from its own labels' prior to EM's, on the validation items.
+    let validation: ShiftValidation | null = null;
+    if (heldOutVal && collapsed.length === 0) {
+      const twinPool = won || ensembled ? poolProba : pool.length ? headProba(trainHead!, headRows(pool)) : new Float64Array(0);
+      validation = validateShift(heldOutVal, valY, classes.length, labelPrior(method === 'noisy-student' ? learnt : trainY, classes.length), em.prior, twinPool);
+    }
+    const applied = collapsed.length === 0 && validation !== null && validation.logLossMoved <= validation.logLossKept;
+    priorShift = { labelPrior: from, poolPrior: em.prior, items: pool.length, iterations: em.iterations, converged: em.converged, applied, collapsed, validation };
   }
   const proba = async (pos: number[]): Promise<Float64Array> => {
     const p = await rawProba(pos);
     return priorShift?.applied ? adjustToPrior(p, classes.length, priorShift.labelPrior, priorShift.poolPrior) : p;
   };
+  const valProba = heldOutVal && priorShift?.applied ? adjustToPrior(heldOutVal, classes.length, labelPrior(method === 'noisy-student' ? [...trainY, ...noisyStudentInfo!.pseudo.y] : trainY, classes.length), priorShift.poolPrior) : heldOutVal;
 
   /** Teacher → pseudo-labels → student; the encoder ends holding the winner's weights. */
   async function noisyStudentStep(): Promise<{ info: NoisyStudentInfo; student: FineTuneResult | null }> {
@@ -512,6 +539,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     noisyStudentInfo,
     refit,
     priorShift,
+    valProba,
     seconds: (performance.now() - t0) / 1000,
     proba,
     async evaluate(pos, truth) {

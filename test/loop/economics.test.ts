@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { activeLearningVerdict, labelEconomics, labelsToReach } from '../../src/loop/economics.ts';
+import { economicsWords } from '../../src/loop/loop.ts';
 
 test('labels to reach a target interpolate between rounds and never extrapolate', () => {
   const curve = [{ labels: 100, accuracy: 0.6 }, { labels: 200, accuracy: 0.7 }, { labels: 300, accuracy: 0.8 }];
@@ -18,7 +19,26 @@ test('economics: labels and money saved against random selection without SSL', (
   assert.equal(e.moneySaved, 334);
   const never = labelEconomics(run, base.slice(0, 2), 2);
   assert.equal(never.baselineLabels, null);
-  assert.match(never.summary, /never reached it within 100 labels/);
+  assert.match(never.summary, /never reached it within 100 labelled items/);
+});
+
+test('economics words: labelled items vs answers, the unit, and what was actually compared', () => {
+  const run = [{ labels: 40, accuracy: 0.9 }];
+  // Random selection: 0.8 at 40, 0.95 at 120 → 0.9 at 40 + (0.1 / 0.15) × 80 = 93.3 → 94 labelled items.
+  const base = [{ labels: 40, accuracy: 0.8 }, { labels: 120, accuracy: 0.95 }];
+  // The probe sent the head to raw features and every round kept it: only the selection differs.
+  const raw = labelEconomics(run, base, 0.3, economicsWords('raw', ['linear'], 3, 0.1, 'cost units'));
+  assert.equal(raw.unit, 'cost units');
+  assert.equal(
+    raw.summary,
+    'active selection with a linear head on raw features reached 90.0% test accuracy with 40 labelled items; random selection with the same head (true labels) needed 94 — 54 labelled items fewer, 16.20 cost units saved at 0.30 cost units per labelled item (3 answers × 0.10)',
+  );
+  assert.doesNotMatch(raw.summary, /SSL/);
+  const ssl = labelEconomics(run, base, 0.3, economicsWords('ssl', ['linear'], 3, 0.1, 'EUR'));
+  assert.match(ssl.summary, /^active selection with a linear head on the SSL embeddings reached .*; random selection with a linear head on raw features \(true labels\) needed 94 — 54 labelled items fewer, 16\.20 EUR saved at 0\.30 EUR per labelled item/);
+  const tuned = economicsWords('raw', ['linear', 'fine-tune'], 2, 0.5, 'cost units');
+  assert.match(tuned.run, /fine-tuned SSL encoder/);
+  assert.equal(tuned.itemPrice, '2 answers × 0.50');
 });
 
 test('active-learning verdict: the 0.6× bar, and the cases where a curve never reached the target', () => {

@@ -10,6 +10,11 @@ import { runLoop, type LoopReport } from '../../src/loop/loop.ts';
 import { listModels } from '../../src/store/models.ts';
 import { getProject } from '../../src/store/projects.ts';
 import { verifyAuditLog } from '../../src/label/audit-verify.ts';
+import { getLabelSettings } from '../../src/label/settings.ts';
+import { updateSettings } from '../../src/label/results.ts';
+import { nextTask } from '../../src/label/assignment.ts';
+import { createUser, findUser, setRole } from '../../src/label/users.ts';
+import { cliActor } from '../../src/label/context.ts';
 import { dataset } from '../helpers/datasets.ts';
 import { freshStore, type TestStore } from '../helpers/stores.ts';
 
@@ -18,6 +23,7 @@ import { freshStore, type TestStore } from '../helpers/stores.ts';
 describe('the loop, end to end (SQLite)', () => {
   let t: TestStore;
   let report: LoopReport;
+  let runner: InProcessRunner;
   const dir = mkdtempSync(join(tmpdir(), 'tessera-loop-'));
   before(async () => {
     t = await freshStore('sqlite');
@@ -25,7 +31,7 @@ describe('the loop, end to end (SQLite)', () => {
     const lines = readFileSync(dataset('text', 'sms-spam', 'SMSSpamCollection'), 'utf8').split('\n').slice(0, 700).join('\n');
     writeFileSync(join(dir, 'SMSSpamCollection'), lines + '\n');
     await runImport(t.store, { project: 'sms', path: join(dir, 'SMSSpamCollection'), options: {}, actor: 'test' });
-    const runner = new InProcessRunner(t.store, jobHandlers(t.store));
+    runner = new InProcessRunner(t.store, jobHandlers(t.store));
     report = await runLoop(t.store, runner, {
       project: 'sms',
       rounds: 2,
@@ -92,5 +98,40 @@ describe('the loop, end to end (SQLite)', () => {
     assert.ok(sugg.every((s) => Number(s.confidence) >= 0.5 && Number(s.confidence) <= 1));
     const v = await verifyAuditLog(t.store.db);
     assert.equal(v.ok, true);
+  });
+
+  test('the loop leaves the project’s label settings as it found them: an annotator added afterwards is served', async () => {
+    const project = await getProject(t.store.db, 'sms');
+    const s = await getLabelSettings(t.store.db, project.id);
+    assert.equal(s.servePrioritisedOnly, false);
+    assert.equal(s.overlap, 2);
+    // Set for the rounds, put back after them: two audited changes.
+    const changes = await t.store.db.selectFrom('audit_events').select('payload').where('project_id', '=', project.id).where('action', '=', 'settings.update').orderBy('seq').execute();
+    const after = changes.map((c) => JSON.parse(c.payload).after as { servePrioritisedOnly: boolean; overlap: number });
+    assert.deepEqual(after.map((a) => [a.servePrioritisedOnly, a.overlap]), [[true, 3], [false, 2]]);
+    await createUser(t.store, cliActor('test'), 'alice');
+    await setRole(t.store, project, cliActor('test'), 'alice', 'annotator');
+    const task = await nextTask(t.store, project, (await findUser(t.store.db, 'alice'))!);
+    assert.ok(task, 'a person added after the loop gets a task');
+  });
+
+  test('a loop that fails mid-round still restores the label settings', async () => {
+    const project = await getProject(t.store.db, 'sms');
+    // The project's own settings, set here so that this test stands on its own.
+    await updateSettings(t.store, project, cliActor('test'), { servePrioritisedOnly: false, overlap: 2 });
+    const before = await getLabelSettings(t.store.db, project.id);
+    assert.deepEqual([before.servePrioritisedOnly, before.overlap], [false, 2]);
+    const failing = runLoop(
+      t.store,
+      runner,
+      { project: 'sms', rounds: 2, batch: 10, annotators: { count: 3, noise: 0.2 }, priceLabel: 0.5, priceReview: 2, seed: 1, strategy: 'margin', testSize: 200, pretrain: { epochs: 1, batch: 64 }, train: { method: 'linear' }, actor: 'test' },
+      {
+        onRound() {
+          throw new Error('disk full (simulated)');
+        },
+      },
+    );
+    await assert.rejects(failing, /disk full \(simulated\)/);
+    assert.deepEqual(await getLabelSettings(t.store.db, project.id), before);
   });
 });

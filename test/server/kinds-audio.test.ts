@@ -15,7 +15,7 @@ import { getProject, type Project } from '../../src/store/projects.ts';
 import type { Store } from '../../src/store/db.ts';
 import { freshStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { dataset } from '../helpers/datasets.ts';
-import { exportOf, finalOf, importFile, jsonlAnswers, labelBoth, labelStudioResults, next, reviewOf, setUp, startKit, submit, type Kit } from './kinds-helpers.ts';
+import { assertVerified, exportOf, finalOf, importFile, jsonlAnswers, labelBoth, labelStudioResults, next, reviewOf, setUp, startKit, submit, type Kit } from './kinds-helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-audio-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -151,6 +151,7 @@ for (const kind of STORE_KINDS) {
       const P3 = await setUp(kit, t.store, await audioProject(t.store, 'speech-jsonl', folder), TAXONOMY);
       assert.equal((await importFile(kit, P3, jsonl, 'format=jsonl&as=final&name=speech.jsonl')).status, 201);
       assert.deepEqual(jsonlAnswers(await exportOf(kit, P3, 'jsonl')), jsonlAnswers(jsonl));
+      for (const project of [P, P2, P3]) await assertVerified(kit, project);
     });
   });
 }

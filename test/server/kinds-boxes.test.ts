@@ -18,7 +18,7 @@ import type { Store } from '../../src/store/db.ts';
 import { freshStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { loadDigits } from '../helpers/digits.ts';
 import { tessera } from '../helpers/cli.ts';
-import { auditEvents, exportOf, finalOf, importFile, jsonlAnswers, labelBoth, labelStudioResults, next, reviewOf, setUp, startKit, submit, type Kit } from './kinds-helpers.ts';
+import { assertVerified, auditEvents, exportOf, finalOf, importFile, jsonlAnswers, labelBoth, labelStudioResults, next, reviewOf, setUp, startKit, submit, type Kit } from './kinds-helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-boxes-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -200,6 +200,7 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual([late.status, late.json.error.code], [409, 'E_TAXONOMY_CHANGED']);
       const queued = await auditEvents(kit, P, 'review.queue');
       assert.ok(queued.some((e) => e.payload.proposalAnswersSha256), 'the proposal is hashed into the log');
+      for (const project of [P, P2, P3]) await assertVerified(kit, project);
     });
   });
 }

@@ -125,3 +125,11 @@ export function labelStudioResults(body: string) {
     ]),
   );
 }
+
+/** The audit log verifies: the chain, and the project's rows replayed from it (answers included in the row digests). */
+export async function assertVerified(kit: Kit, P: string): Promise<void> {
+  const r = await kit.api.call('GET', `${P}/audit/verify`, kit.tok.mgr);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.ok, true, r.text);
+  assert.ok(r.json.state.checked.label_items > 0 && r.json.state.checked.taxonomies > 0, JSON.stringify(r.json.state));
+}

@@ -14,7 +14,7 @@ import { codePointLength, codePointOffset } from '../../src/core/tokens.ts';
 import { freshStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { dataset } from '../helpers/datasets.ts';
 import { projectWithItems } from './helpers.ts';
-import { auditEvents, exportOf, finalOf, importFile, jsonlAnswers, labelBoth, labelStudioResults, next, reviewOf, setUp, startKit, submit, type Kit } from './kinds-helpers.ts';
+import { assertVerified, auditEvents, exportOf, finalOf, importFile, jsonlAnswers, labelBoth, labelStudioResults, next, reviewOf, setUp, startKit, submit, type Kit } from './kinds-helpers.ts';
 
 const sms = readFileSync(dataset('text', 'sms-spam', 'SMSSpamCollection'), 'utf8').split('\n');
 const spamWith = (needle: string) => sms.find((l) => l.startsWith('spam\t') && l.includes(needle))!.slice(5);
@@ -205,8 +205,14 @@ for (const kind of STORE_KINDS) {
         const f = await finalOf(kit, P, item);
         assert.deepEqual([f.status, f.answers], ['done', answers]);
       }
-      const verify = await api.call('GET', `${P}/audit/verify`, tok.mgr);
-      assert.equal(verify.json.ok, true, verify.text);
+      for (const project of [P, P2, P3]) await assertVerified(kit, project);
+      // The row digests cover answers: an annotation's spans edited in the database are caught.
+      const row = await t.store.db.selectFrom('annotations').select(['id', 'answers']).where('project_id', '=', project.id).where('answers', 'is not', null).orderBy('id').executeTakeFirstOrThrow();
+      await t.store.db.updateTable('annotations').set({ answers: row.answers!.replace('"PHONE"', '"NAME"') }).where('id', '=', row.id).execute();
+      const tampered = (await api.call('GET', `${P}/audit/verify`, tok.mgr)).json;
+      assert.deepEqual([tampered.ok, tampered.firstBad.kind, tampered.firstBad.table, tampered.firstBad.row], [false, 'state-mismatch', 'annotations', { id: row.id }]);
+      await t.store.db.updateTable('annotations').set({ answers: row.answers }).where('id', '=', row.id).execute();
+      await assertVerified(kit, P);
     });
   });
 }

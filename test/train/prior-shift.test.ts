@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/ssl/rng.ts';
-import { adjustToPrior, collapsedClasses, emPrior, labelPrior } from '../../src/train/prior-shift.ts';
+import { adjustToPrior, collapsedClasses, emPrior, labelPrior, labelShiftFit, validateShift } from '../../src/train/prior-shift.ts';
+import { metricsFromProba } from '../../src/train/linear-head.ts';
 import { trainClassifier } from '../../src/train/train-classifier.ts';
 import type { Features } from '../../src/probe/features.ts';
 
@@ -92,6 +93,15 @@ test('trainClassifier priorShift: a head trained on skewed labels is moved to th
   assert.equal(ps.items, unlabelled.length);
   assert.ok(ps.converged);
   assert.ok(Math.abs(ps.poolPrior[0] - 0.85) < 0.04, `pool prior ${ps.poolPrior}`);
+  // Checked before it was applied: the pool is the labelled classes re-mixed (label shift fits), so
+  // validation is weighted to the shifted prior — and there the shift lowers the log-loss. Plain
+  // validation log-loss (the labels' 50/50) would have refused this right shift.
+  const v = ps.validation!;
+  assert.equal(ps.applied, true);
+  assert.equal(v.items, 40);
+  assert.equal(v.fit?.passed, true, JSON.stringify(v.fit));
+  assert.equal(v.weightedTo, 'shifted prior');
+  assert.ok(v.logLossMoved < v.logLossKept, JSON.stringify(v));
   const truth = unlabelled.map((i) => y[i]);
   const before = (await plain.evaluate(unlabelled, truth)).accuracy;
   const after = (await shifted.evaluate(unlabelled, truth)).accuracy;
@@ -147,4 +157,76 @@ test('collapse: a classifier that cannot tell class 1 apart lets EM drain it to 
   assert.deepEqual(ps.collapsed, ['b']);
   assert.ok(ps.poolPrior[1] * m < 1);
   assert.deepEqual(await kept.proba(labelled), await plain.proba(labelled), 'the labels’ prior kept');
+});
+
+test('a bad prior shift is refused on held-out validation: EM moves 88/12 labels to 13/87 on a pool of look-alikes, and the labels’ prior is kept', async () => {
+  // One feature. Labelled items: 88% class 0 around −1, 12% class 1 around +1.2. The pool holds
+  // the same two groups plus many class-0 items just left of the boundary — items unlike anything
+  // labelled, which the head gives a fair chance of class 1. EM reads those chances as a pool
+  // full of class 1 (not a collapse: no class is drained).
+  const r = new Rng(11);
+  const xs: number[] = [];
+  const ys: number[] = [];
+  const add = (n: number, mu: number, sd: number, y: number) => {
+    for (let i = 0; i < n; i++) {
+      xs.push(mu + sd * r.normal());
+      ys.push(y);
+    }
+  };
+  add(352, -1, 0.6, 0);
+  add(48, 1.2, 0.6, 1);
+  const L = xs.length;
+  add(2400, 0.25, 0.3, 0);
+  add(360, 1.2, 0.6, 1);
+  add(240, -1, 0.6, 0);
+  const features: Features = { rows: xs.length, dim: 1, data: Float32Array.from(xs) };
+  const labelled = Array.from({ length: L }, (_, i) => i);
+  const unlabelled = Array.from({ length: xs.length - L }, (_, i) => L + i);
+  const input = { features, labelled, y: labelled.map((i) => ys[i]), classes: ['a', 'b'] };
+  const trained = await trainClassifier(input, { method: 'linear', seed: 0, priorShift: { unlabelled } });
+  const ps = trained.priorShift!;
+  assert.ok(ps.labelPrior[1] < 0.13 && ps.poolPrior[1] > 0.8, `EM moves ${ps.labelPrior} to ${ps.poolPrior}`);
+  assert.deepEqual(ps.collapsed, []);
+  const v = ps.validation!;
+  // The pool is not the labelled classes re-mixed: validation keeps its own mix, and there the shift is far worse.
+  assert.equal(v.fit?.passed, false, JSON.stringify(v.fit));
+  assert.equal(v.weightedTo, 'validation');
+  assert.ok(v.logLossMoved > v.logLossKept * 2, JSON.stringify(v));
+  assert.equal(ps.applied, false);
+  // What was at stake: applied, the shift would call most of the pool class 1.
+  const truth = unlabelled.map((i) => ys[i]);
+  const kept = (await trained.evaluate(unlabelled, truth)).accuracy;
+  const moved = metricsFromProba(adjustToPrior(await trained.proba(unlabelled), 2, ps.labelPrior, ps.poolPrior), ['a', 'b'], truth).accuracy;
+  assert.ok(kept > 0.8 && moved < 0.3, `pool accuracy kept ${kept}, moved ${moved}`);
+  // The validation probabilities the loop compares models on are the unshifted held-out ones.
+  assert.equal(trained.valProba!.length, v.items * 2);
+});
+
+test('labelShiftFit and validateShift on hand-made rows: a pool that is the validation classes re-mixed fits; one that is not does not', () => {
+  // Validation: five rows of each class, class 0 at p1 = 0.1, class 1 at p1 = 0.9.
+  const val = Float64Array.from([...Array(5).fill([0.9, 0.1]).flat(), ...Array(5).fill([0.1, 0.9]).flat()]);
+  const y = [...Array(5).fill(0), ...Array(5).fill(1)];
+  // Pool 80/20 of the same rows: the mixture's CDF matches the pool's exactly.
+  const pool = Float64Array.from([...Array(80).fill([0.9, 0.1]).flat(), ...Array(20).fill([0.1, 0.9]).flat()]);
+  const fit = labelShiftFit(val, y, pool, 2, [0.8, 0.2])!;
+  assert.ok(fit.statistic < 1e-9 && fit.passed);
+  // Critical value: c(0.05) = √(−ln(0.025)/2) = 1.3581, × √(0.8²/5 + 0.2²/5 + 1/100).
+  assert.ok(Math.abs(fit.critical - 1.3581 * Math.sqrt(0.64 / 5 + 0.04 / 5 + 0.01)) < 1e-3, `${fit.critical}`);
+  // A pool of rows at p1 = 0.5, which no validation item looks like: the gap is the whole class-0 share.
+  const odd = Float64Array.from(Array(100).fill([0.5, 0.5]).flat());
+  const bad = labelShiftFit(val, y, odd, 2, [0.5, 0.5])!;
+  assert.equal(bad.passed, false);
+  assert.ok(Math.abs(bad.statistic - 0.5) < 1e-9);
+  // Too few validation items of a class: no test.
+  assert.equal(labelShiftFit(val.subarray(0, 12), y.slice(0, 6), pool, 2, [0.8, 0.2]), null);
+  // validateShift weights by the shifted prior only when the fit passes.
+  const ok = validateShift(val, y, 2, [0.5, 0.5], [0.8, 0.2], pool);
+  assert.equal(ok.weightedTo, 'shifted prior');
+  assert.deepEqual(ok.prior, [0.8, 0.2]);
+  const no = validateShift(val, y, 2, [0.5, 0.5], [0.8, 0.2], odd);
+  assert.equal(no.weightedTo, 'validation');
+  assert.deepEqual(no.prior, [0.5, 0.5]);
+  // Moving 50/50 rows to 80/20: class-0 rows gain, class-1 rows lose; weighted 0.8/0.2 the loss falls, weighted 0.5/0.5 it rises.
+  assert.ok(ok.logLossMoved < ok.logLossKept);
+  assert.ok(no.logLossMoved > no.logLossKept);
 });

@@ -1,6 +1,7 @@
 // A newcomer sets up a labelling project entirely from the web UI, in a real browser (Debian
-// chromium via playwright-core) against a real server over a fresh TESSERA_HOME: an instance
-// admin made with `tessera users add --admin` signs in from a sign-in link, creates a project by
+// chromium via playwright-core) against a real server over a fresh TESSERA_HOME: `tessera start
+// --no-serve` (a small demo) creates the admin and prints its sign-in link; the server is started
+// on the same store, the admin signs in from that link, creates a second project by
 // uploading a CSV (30 SMS Spam Collection texts, no label column), writes the taxonomy, adds an
 // annotator (a new user and their invite link), chooses the settings; the annotator opens the
 // invite link in a fresh browser and labels five items; the admin sees them on the dashboard.
@@ -74,14 +75,18 @@ describe('a newcomer sets up a project from the web UI (chromium)', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('01 the instance admin (tessera users add --admin) signs in from a sign-in link', async () => {
-    const r = tessera(['users', 'add', 'maya', '--display-name', 'Maya (admin)', '--admin', '--json'], t.env);
+  test('01 `tessera start --no-serve` (small demo) prints a sign-in link; the admin signs in with it', async () => {
+    const r = tessera(['start', '--no-serve', '--rounds', '1', '--batch', '20', '--epochs', '1', '--json'], t.env);
     assert.equal(r.code, 0, r.stderr);
+    const printed = (r.json as { admin: { name: string; signInPath: string | null } }).admin;
+    assert.equal(printed.name, 'admin');
+    assert.match(printed.signInPath ?? '', /^\/#\/signin\?token=tsr_/, 'the first run prints the admin\'s sign-in link');
+    const token = printed.signInPath!.split('token=')[1];
     const { page } = admin;
-    await page.goto(`${api.base}/#/signin?token=${r.json.token}`);
-    await page.locator('[data-user="maya"] [data-instance-admin]').waitFor();
-    assert.ok(!page.url().includes(r.json.token), 'the token left the address');
-    await page.locator('[data-empty="projects"]', { hasText: 'create the first project' }).waitFor();
+    await page.goto(`${api.base}${printed.signInPath}`);
+    await page.locator('[data-user="admin"] [data-instance-admin]').waitFor();
+    assert.ok(!page.url().includes(token), 'the token left the address');
+    await page.locator('a[data-project="demo"]').waitFor();
     await shot(page, '01-signed-in');
   });
 
@@ -123,7 +128,7 @@ describe('a newcomer sets up a project from the web UI (chromium)', () => {
     const { page } = admin;
     await adminBrowser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: api.base });
     await page.locator('[data-step="members"]').click();
-    await page.locator('[data-member="maya"]').waitFor();
+    await page.locator('[data-member="admin"]').waitFor();
     await page.locator('[data-person-name]').fill('ann');
     await page.locator('[data-person-display]').fill('Ann Lee');
     assert.equal(await page.locator('[data-person-role]').inputValue(), 'annotator');

@@ -68,7 +68,7 @@ export function registerBench(program: Command) {
     .requiredOption('--budget <n>', 'labels the budget arms may buy', positive('--budget'))
     .option('--strategy <s>', 'active-learning strategy after the TypiClust cold start: badge|margin|entropy|least-confidence|k-center|random', 'badge')
     .option('--seed <k>', 'seed (pretraining, selection, splits, training)', parseIntOption('--seed'), 0)
-    .option('--rounds <n>', 'selection rounds = points on the learning curve (default 4)', positive('--rounds'), 4)
+    .option('--rounds <n>', 'selection rounds = points on the learning curve', positive('--rounds'), 4)
     .option('--fixmatch [when]', "FixMatch on the unlabelled training items (τ 0.95, μ 7, λu 1) in every fine-tuning run (all, the default) or only in each budget arm's final training (final)", (v: string) => {
       if (v !== 'all' && v !== 'final') throw new UserError(`--fixmatch expects all or final, got "${v}"`);
       return v;

@@ -37,7 +37,7 @@ export function registerDrift(program: Command) {
     .description('two-sample drift test: between two CSVs of numeric vectors (file mode), or with --project between a snapshot and an import')
     .requiredOption('--reference <csv>', 'reference vectors, one per row (header optional); with --project: a snapshot (dataset) id')
     .requiredOption('--current <csv>', 'current vectors, same width; with --project: an import id (its new items)')
-    .option('--test <name>', 'mmd|ks|c2st (with --project: a comma list; default all three, Bonferroni-corrected)', 'mmd')
+    .option('--test <name>', 'mmd|ks|c2st (with --project: a comma list; when not given there, all three, Bonferroni-corrected)', 'mmd')
     .option('--alpha <a>', 'significance level', '0.05')
     .option('--seed <k>', 'seed for permutations / splits', parseIntOption('--seed'), 0)
     .option('--project <name>', 'project mode: compare a snapshot with an import of this project')

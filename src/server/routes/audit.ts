@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { parseJson } from '../../core/json.ts';
 import type { Store } from '../../store/db.ts';
-import { verifyAuditLog } from '../../label/audit-verify.ts';
+import { verifyStore } from '../../label/audit-verify.ts';
+import { auditKeyFromEnv } from '../../store/audit-key.ts';
 import { authOf } from '../auth.ts';
 import { Page, ProjectParams, NoQuery } from '../schemas.ts';
 
@@ -24,7 +25,15 @@ export const auditRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { s
   );
   app.get<{ Params: ProjectParams }>(
     '/api/projects/:project/audit/verify',
-    { config: { permission: 'audit.read' }, schema: { tags: ['audit'], summary: 'verify the hash chain of the whole log; names the first bad event', params: ProjectParams, querystring: NoQuery } },
-    async () => verifyAuditLog(store.db),
+    {
+      config: { permission: 'audit.read' },
+      schema: {
+        tags: ['audit'],
+        summary: "verify the hash chain of the whole log (keyed part with the server's audit key), then replay the project's events against its labelling rows; names the first bad event or row",
+        params: ProjectParams,
+        querystring: NoQuery,
+      },
+    },
+    async (req) => verifyStore(store, { key: auditKeyFromEnv(), project: authOf(req).project.id }),
   );
 };

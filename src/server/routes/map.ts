@@ -8,6 +8,7 @@ import { tfidf } from '../../probe/raw.ts';
 import { change, record } from '../../label/context.ts';
 import { checkItem, ensureLabelItem, finalize, isGold, provenanceAnswers, roundAnswers } from '../../label/label-items.ts';
 import { refuseHeldOut } from '../../label/eligibility.ts';
+import { rowsState } from '../../label/row-digest.ts';
 import { checkLabels, labelNames } from '../../label/taxonomy.ts';
 import { classQuestion, isLegacy } from '../../label/questions.ts';
 import { currentTaxonomy, findTaxonomy } from '../../label/taxonomies.ts';
@@ -173,6 +174,7 @@ export const mapRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { sto
         await refuseHeldOut(ctx.conn, project.id, ids, 'bulk label');
         const at = nowIso();
         const labelled: number[] = [];
+        const reviewIds: number[] = [];
         const skipped: Array<{ itemId: number; reason: string }> = [];
         for (const itemId of ids) {
           await checkItem(ctx.conn, project.id, itemId);
@@ -206,8 +208,9 @@ export const mapRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { sto
             },
           });
           labelled.push(itemId);
+          reviewIds.push(reviewId);
         }
-        await record(ctx, 'label.bulk', `project:${project.id}`, { labels, items: labelled, skipped, note: req.body.note ?? null, taxonomyVersion: taxonomy.version });
+        await record(ctx, 'label.bulk', `project:${project.id}`, { labels, items: labelled, skipped, note: req.body.note ?? null, taxonomyVersion: taxonomy.version, rows: await rowsState(ctx.conn, { reviews: reviewIds, label_items: labelled }) });
         return { labelled: labelled.length, skipped, labels };
       });
     },
