@@ -18,6 +18,7 @@ import { up005 } from '../../src/store/migrations/005_token_security.ts';
 import { up006 } from '../../src/store/migrations/006_cluster.ts';
 import { up007 } from '../../src/store/migrations/007_scale.ts';
 import { up008 } from '../../src/store/migrations/008_load.ts';
+import { up009 } from '../../src/store/migrations/009_audit_key.ts';
 import { up010 } from '../../src/store/migrations/010_blind.ts';
 import { up011 } from '../../src/store/migrations/011_instance_admin.ts';
 import { openStore } from '../../src/store/db.ts';
@@ -35,7 +36,7 @@ test('migration 012: legacy rows read as one `label` question; a questions-form 
   const file = join(dir, 'tessera.db');
   try {
     const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new SQLite(file) }) });
-    const ups = { '001_initial': up001, '002_embeddings': up002, '003_labelling': up003, '004_audit': up004, '005_token_security': up005, '006_cluster': up006, '007_scale': up007, '008_load': up008, '010_blind': up010, '011_instance_admin': up011 };
+    const ups = { '001_initial': up001, '002_embeddings': up002, '003_labelling': up003, '004_audit': up004, '005_token_security': up005, '006_cluster': up006, '007_scale': up007, '008_load': up008, '009_audit_key': up009, '010_blind': up010, '011_instance_admin': up011 };
     const migrator = new Migrator({ db: old, provider: { getMigrations: async () => Object.fromEntries(Object.entries(ups).map(([k, up]) => [k, { up: up('sqlite') }])) } });
     assert.equal((await migrator.migrateToLatest()).error, undefined);
     const { id: project } = await old.insertInto('projects').values({ name: 'old', created_at: T, settings: '{}' }).returning('id').executeTakeFirstOrThrow();
