@@ -83,9 +83,9 @@ export async function importAnnotations(store: Store, project: Project, actor: A
       // Label Studio results are read against the item (boxes need its size), so items first.
       const tasks = parseJsonArray(text, opts.name);
       for (let i = 0; i < tasks.length; i++) {
-        const keys = labelStudioKeys(tasks[i], `${opts.name}[task ${i}]`);
+        const keys = labelStudioKeys(tasks[i], `${opts.name}[task ${i}]`, project.name);
         const item = await findItem(ctx, keys, `${opts.name}[task ${i}]`);
-        resolved.push({ rec: labelStudioRecord(tasks[i], `${opts.name}[task ${i}]`, taxonomy, item, opts.as), item });
+        resolved.push({ rec: labelStudioRecord(tasks[i], `${opts.name}[task ${i}]`, taxonomy, item, opts.as, keys), item });
       }
     } else for (const rec of records) resolved.push({ rec, item: await findItem(ctx, rec.keys, rec.where) });
     report.records = resolved.length;
@@ -235,20 +235,28 @@ function parseJsonArray(text: string, name: string): unknown[] {
   return v;
 }
 
-function labelStudioKeys(task: unknown, where: string): Rec['keys'] {
+/**
+ * How a Label Studio task names its item. The task's own `id` is not used (in a file from Label
+ * Studio it is Label Studio's); an image or audio URL that is this project's content URL (as
+ * Tessera exports it) names the item by id.
+ */
+function labelStudioKeys(task: unknown, where: string, projectName: string): Rec['keys'] {
   const t = obj(task);
   if (!t) throw new UserError(`${where}: expected a task object {"data", "annotations"|"predictions"}`);
   const meta = obj(t.meta) ?? {};
   const data = obj(t.data) ?? {};
+  const url = str(data.image) ?? str(data.audio);
+  const prefix = `/api/projects/${encodeURIComponent(projectName)}/items/`;
+  const id = url?.startsWith(prefix) && url.endsWith('/content') ? url.slice(prefix.length, -'/content'.length) : '';
   return {
     sourceKey: str(meta.sourceKey),
     sha256: str(meta.sha256),
     textSha256: typeof data.text === 'string' ? sha256Hex(data.text) : undefined,
-    itemId: Number.isInteger(t.id) ? (t.id as number) : undefined,
+    itemId: /^\d+$/.test(id) ? Number(id) : undefined,
   };
 }
 
-function labelStudioRecord(task: unknown, where: string, taxonomy: Taxonomy, item: ItemInfo, as: string): Rec {
+function labelStudioRecord(task: unknown, where: string, taxonomy: Taxonomy, item: ItemInfo, as: string, keys: Rec['keys']): Rec {
   const t = obj(task)!;
   const lsItem = { modality: item.modality, text: item.text, meta: parseJson<Record<string, unknown>>(item.meta, {}) };
   const anns = (Array.isArray(t.annotations) ? t.annotations : []).map((a, k) => ({ a: obj(a), k })).filter(({ a }) => a && a.was_cancelled !== true);
@@ -274,5 +282,5 @@ function labelStudioRecord(task: unknown, where: string, taxonomy: Taxonomy, ite
     const best = preds.reduce((b, p) => ((typeof p.score === 'number' ? p.score : -1) > (typeof b.score === 'number' ? b.score : -1) ? p : b));
     prediction = { answers: read(best, `${where}.predictions[${preds.indexOf(best)}]`), source: str(best.model_version), confidence: typeof best.score === 'number' && best.score >= 0 && best.score <= 1 ? best.score : null };
   }
-  return { where, keys: labelStudioKeys(task, where), final, annotations, prediction };
+  return { where, keys, final, annotations, prediction };
 }

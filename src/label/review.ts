@@ -9,7 +9,7 @@ import { change, record, type Actor, type TxCtx } from './context.ts';
 import { ConflictError } from './errors.ts';
 import { checkItemAnswers, classLabels } from './answers.ts';
 import { ensureLabelItem, finalize, getLabelItem, isGold, provenanceAnswers, reopen, roundAnswers } from './label-items.ts';
-import { answersHash, classQuestion, isLegacy, storedAnswers, type AnswerValue, type Answers } from './questions.ts';
+import { answersHash, classQuestion, isLegacy, itemDimensions, storedAnswers, type AnswerValue, type Answers } from './questions.ts';
 import { rowsState } from './row-digest.ts';
 import { checkLabels } from './taxonomy.ts';
 import { dict } from '../core/dict.ts';
@@ -129,6 +129,8 @@ export async function reviewDetail(db: Conn, projectId: number, id: number) {
   return {
     ...entry,
     item,
+    // What a fix is checked against (text length in code points, image size, audio duration), beyond one legacy question.
+    ...(isLegacy(taxonomy) ? {} : { dimensions: itemDimensions(item) }),
     annotations: provenanceAnswers(await roundAnswers(db, entry.itemId, entry.round, cls?.name ?? null)),
     gold: gold ? parseJson<string[]>(gold.labels, []) : null,
     final,

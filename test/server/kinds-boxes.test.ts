@@ -121,6 +121,7 @@ for (const kind of STORE_KINDS) {
       const e1 = await reviewOf(kit, P, i1);
       assert.deepEqual([e1.reason, e1.proposal, e1.proposalAnswers], ['disagreement', null, { objects: [box(0, 0, 16, 16, 'stroke'), box(16, 16, 16, 16, 'loop')] }]);
       assert.deepEqual(e1.detail.consensus.questions.objects.clusters.map((c: { annotators: string[] }) => c.annotators), [['ann-a', 'ann-b'], ['ann-a']]);
+      assert.deepEqual((await api.call('GET', `${P}/reviews/${e1.id}`, tok.rev)).json.dimensions, { width: 32, height: 32 });
       const fix = await api.call('POST', `${P}/reviews/${e1.id}/decision`, tok.rev, { decision: 'fix', answers: { objects: [box(0, 0, 16, 16, 'stroke'), box(16, 16, 14, 14, 'loop')] } });
       assert.equal(fix.status, 200, fix.text);
       assert.deepEqual((await finalOf(kit, P, i1)).answers, { objects: [box(0, 0, 16, 16, 'stroke'), box(16, 16, 14, 14, 'loop')] });
@@ -173,6 +174,13 @@ for (const kind of STORE_KINDS) {
       const pred = { sourceKey: 'digit-3.png', answers: { objects: [{ ...box(8, 8, 8, 8, 'loop'), score: 0.9 }] }, model: 'detector-1', confidence: 0.9 };
       const pi = await importFile(kit, P, JSON.stringify(pred) + '\n', 'format=jsonl&as=predictions&name=preds.jsonl');
       assert.equal(pi.status, 201, pi.text);
+      // Label Studio tasks name items by source key, sha256, text or this project's content URL —
+      // never by the task id (in a file from Label Studio it is Label Studio's own).
+      const foreign = await importFile(kit, P, JSON.stringify([{ id: t0.item.id, meta: { sourceKey: 'nope' }, data: { image: 'https://elsewhere/x.png' }, predictions: [{ result: [] }] }]), 'format=label-studio&as=predictions&name=foreign.json');
+      assert.equal(foreign.status, 400, foreign.text);
+      assert.equal(foreign.json.error.message, 'foreign.json[task 0]: no item of project boxes matches source key "nope"');
+      const byUrl = await importFile(kit, P, JSON.stringify([{ data: { image: `/api/projects/boxes/items/${t0.item.id}/content` }, predictions: [{ model_version: 'm', result: [] }] }]), 'format=label-studio&as=predictions&name=url.json');
+      assert.deepEqual([byUrl.status, byUrl.json.items], [201, 1], byUrl.text);
       const t3 = await next(kit, P, 'ann-a');
       assert.deepEqual(t3.suggestion, { labels: [], answers: { objects: [{ ...box(8, 8, 8, 8, 'loop'), score: 0.9 }] } });
 
