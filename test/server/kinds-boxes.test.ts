@@ -186,10 +186,15 @@ for (const kind of STORE_KINDS) {
 
       // A new version renames `loop` and splits `stroke`: decided items go to review. A renamed
       // label is carried into the proposal; a split one leaves the question for the reviewer.
-      const v2 = await api.call('POST', `${P}/taxonomy`, tok.mgr, {
+      const v2body = {
         questions: [{ name: 'objects', kind: 'boxes', labels: [{ name: 'line' }, { name: 'curve' }, { name: 'ring' }] }],
         mapping: [{ op: 'rename', from: 'loop', to: 'ring' }, { op: 'split', from: 'stroke', to: ['line', 'curve'] }],
-      });
+      };
+      // The taxonomy editor's preview says what the change would do, per question, writing nothing.
+      const preview = (await api.call('POST', `${P}/taxonomy/preview`, tok.mgr, v2body)).json;
+      assert.deepEqual([preview.sentToReview, preview.byState, preview.questions[0].added, preview.questions[0].removed, preview.questions[0].touched], [3, { decided: 3 }, ['line', 'curve', 'ring'], ['stroke', 'loop'], ['loop', 'stroke']]);
+      assert.deepEqual(preview.items.map((x: { proposalAnswers: unknown }) => x.proposalAnswers)[0], { objects: [box(5, 4, 24, 24, 'ring')] });
+      const v2 = await api.call('POST', `${P}/taxonomy`, tok.mgr, v2body);
       assert.equal(v2.status, 201, v2.text);
       assert.deepEqual([v2.json.sentToReview, v2.json.touchedByQuestion], [3, { objects: ['loop', 'stroke'] }]);
       const m0 = await reviewOf(kit, P, t0.item.id);
