@@ -64,7 +64,7 @@ export function questionConsensus(q: Question, item: string, itemAnswers: readon
     case 'spans': {
       const text = ctx.text ?? '';
       const labels = labelNames(q);
-      const own_ = (list: readonly ItemAnswers[], texts: (item: string) => string): SpanItem[] => {
+      const spanItems = (list: readonly ItemAnswers[], texts: (item: string) => string): SpanItem[] => {
         const by = new Map<string, SpanItem & { answers: Array<{ annotator: string; spans: SpanValue[] }> }>();
         for (const a of answered(q, list)) {
           let it = by.get(a.item);
@@ -73,7 +73,7 @@ export function questionConsensus(q: Question, item: string, itemAnswers: readon
         }
         return [...by.values()];
       };
-      const items = model && ctx.pool ? own_(ctx.pool.filter((a) => a.item !== item).concat(given), (i) => (i === item ? text : (ctx.texts?.get(i) ?? ''))) : own_(given, () => text);
+      const items = model && ctx.pool ? spanItems(ctx.pool.filter((a) => a.item !== item).concat(given), (i) => (i === item ? text : (ctx.texts?.get(i) ?? ''))) : spanItems(given, () => text);
       const aggregate = (answers: readonly Answer[], labelSet: readonly string[]) => runMethod(answers, labelSet, ctx.settings);
       const c = spanConsensus(items, labels, Boolean(q.overlapping), aggregate).get(item)!;
       return { ...base, value: c.spans, confidence: c.confidence, unanimous: c.unanimous && allOrNone, resolved: c.unresolvedTokens === 0, detail: { unresolvedTokens: c.unresolvedTokens } };
