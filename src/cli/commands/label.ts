@@ -64,18 +64,7 @@ export function registerLabel(program: Command) {
         return withStore(async (store) => {
           const t = await findTaxonomy(store.db, (await getProject(store.db, f.project)).id, f.version);
           if (!t) throw new UserError(f.version ? `project "${f.project}" has no taxonomy version ${f.version}` : `project "${f.project}" has no taxonomy yet (tessera taxonomy create FILE --project ${f.project})`);
-          out.result(t, () =>
-            t.questions.length === 1 && t.kind && t.labels
-              ? [`version ${t.version}, ${t.kind}-label`, ...t.labels.map((l) => `  ${l.name}${l.description ? `: ${l.description}` : ''}`), t.guidelines].join('\n')
-              : [
-              `version ${t.version}`,
-              ...t.questions.flatMap((q) => [
-                `  ${q.name} (${q.kind === 'single' || q.kind === 'multi' ? `${q.kind}-label` : q.kind}${q.scale ? ` ${q.scale.min}..${q.scale.max}` : ''}${q.overlapping ? ', overlapping' : ''}${q.required ? '' : ', optional'})`,
-                ...(q.labels ?? []).map((l) => `    ${l.name}${l.description ? `: ${l.description}` : ''}`),
-              ]),
-              t.guidelines,
-            ].join('\n'),
-          );
+          out.result(t, () => showTaxonomy(t));
         });
       }),
     );
@@ -220,6 +209,14 @@ export function registerLabel(program: Command) {
         });
       }),
     );
+}
+
+/** A version as `taxonomy show` prints it: a legacy one as before, else each question with its labels. */
+function showTaxonomy(t: Taxonomy): string {
+  const label = (l: { name: string; description?: string }, indent: string) => `${indent}${l.name}${l.description ? `: ${l.description}` : ''}`;
+  if (t.questions.length === 1 && t.kind && t.labels) return [`version ${t.version}, ${t.kind}-label`, ...t.labels.map((l) => label(l, '  ')), t.guidelines].join('\n');
+  const kind = (q: Taxonomy['questions'][number]) => `${q.kind === 'single' || q.kind === 'multi' ? `${q.kind}-label` : q.kind}${q.scale ? ` ${q.scale.min}..${q.scale.max}` : ''}${q.overlapping ? ', overlapping' : ''}${q.required ? '' : ', optional'}`;
+  return [`version ${t.version}`, ...t.questions.flatMap((q) => [`  ${q.name} (${kind(q)})`, ...(q.labels ?? []).map((l) => label(l, '    '))]), t.guidelines].join('\n');
 }
 
 /** One line per taxonomy: each question's name, kind and labels. */
