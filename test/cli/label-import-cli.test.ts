@@ -27,6 +27,8 @@ describe('tessera label import / export per question (sqlite)', () => {
     const created = tessera(['taxonomy', 'create', tax, '--project', 'p'], t.env);
     assert.equal(created.code, 0, created.stderr);
     assert.equal(created.stdout.trim(), 'taxonomy version 1 (names: spans NAME; note: text)');
+    const shown = tessera(['taxonomy', 'show', '--project', 'p'], t.env);
+    assert.deepEqual(shown.stdout.trimEnd().split('\n'), ['version 1', '  names (spans)', '    NAME', '  note (text, optional)']);
 
     const preds = join(dir, 'preds.jsonl');
     writeFileSync(preds, JSON.stringify({ sourceKey: 'id:b', answers: { names: [{ start: 0, end: 3, label: 'NAME' }] }, model: 'ner-1' }) + '\n');
