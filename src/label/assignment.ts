@@ -12,6 +12,8 @@ import { ensureLabelItem, getLabelItem } from './label-items.ts';
 import { rowsState } from './row-digest.ts';
 import { getLabelSettings, type LabelSettings } from './settings.ts';
 import { settleItem } from './settle.ts';
+import { answerItem, classLabels } from './answers.ts';
+import { answersHash, checkAnswers, classQuestion, isLegacy, itemDimensions, sameAnswers, storedAnswers, type Answers, type Dimensions, type Question } from './questions.ts';
 import { checkLabels, type Taxonomy } from './taxonomy.ts';
 import { currentTaxonomy } from './taxonomies.ts';
 import { onBatchRollback, type Conn } from './tx.ts';
@@ -42,29 +44,40 @@ export interface Task {
   id: number;
   expiresAt: string;
   item: AnnotatorItem;
-  taxonomy: { version: number; kind: 'single' | 'multi'; labels: Taxonomy['labels']; guidelines: string };
-  suggestion: { labels: string[] } | null;
+  /** `kind`/`labels`: the single/multi question, when there is one (legacy clients); `questions`: all of them. */
+  taxonomy: { version: number; kind?: 'single' | 'multi'; labels?: Taxonomy['labels']; questions: Question[]; guidelines: string };
+  /** A suggestion's labels (and, beyond one legacy question, its answers): never its source. */
+  suggestion: { labels: string[]; answers?: Answers } | null;
 }
 
-/** What an annotator may see of an item: content only. */
+/** What an annotator may see of an item: content only, and what its answers are checked against. */
 export interface AnnotatorItem {
   id: number;
   modality: ItemRow['modality'];
   text: string | null;
   values: Record<string, unknown> | null;
   content: { mime: string; size: number } | null;
+  /**
+   * What answers are checked against — text: length in code points; image: width/height in
+   * source pixels; audio: duration in seconds. Served with tasks of a taxonomy beyond one
+   * single/multi question (a legacy task is unchanged).
+   */
+  dimensions?: Dimensions | null;
 }
 
-export const annotatorView = (i: ItemRow): AnnotatorItem => ({
+export const annotatorView = (i: ItemRow, withDimensions = false): AnnotatorItem => ({
   id: i.id,
   modality: i.modality,
   text: i.text,
   values: i.values,
   content: i.blob ? { mime: i.blob.mime, size: i.blob.size } : null,
+  ...(withDimensions ? { dimensions: itemDimensions(i) } : {}),
 });
 
 interface Stored {
   labels: string[];
+  /** Pre-annotations of every question (beyond one legacy question). */
+  answers?: Answers;
   source: string;
   confidence: number | null;
 }
@@ -78,9 +91,9 @@ async function taskOf(db: Conn, projectId: number, a: { id: number; item_id: num
   return {
     id: a.id,
     expiresAt: a.expires_at,
-    item: annotatorView(await getItem(db, projectId, a.item_id)),
-    taxonomy: { version: t.version, kind: t.kind, labels: t.labels, guidelines: t.guidelines },
-    suggestion: s ? { labels: s.labels } : null,
+    item: annotatorView(await getItem(db, projectId, a.item_id), !isLegacy(t)),
+    taxonomy: { version: t.version, ...(t.kind ? { kind: t.kind, labels: t.labels } : {}), questions: t.questions, guidelines: t.guidelines },
+    suggestion: s ? { labels: s.labels, ...(s.answers ? { answers: s.answers } : {}) } : null,
   };
 }
 
@@ -125,8 +138,9 @@ export async function nextTask(store: Store, project: Project, user: User, opts:
       const li = await ensureLabelItem(ctx.conn, project.id, itemId);
       pick = { itemId, round: li.round, gold: false };
     }
-    const sug = s.showSuggestions ? await ctx.conn.selectFrom('suggestions').select(['labels', 'source', 'confidence']).where('item_id', '=', pick.itemId).executeTakeFirst() : undefined;
-    const suggestion = sug ? JSON.stringify({ labels: parseJson<string[]>(sug.labels, []), source: sug.source, confidence: sug.confidence } satisfies Stored) : null;
+    const sug = s.showSuggestions ? await ctx.conn.selectFrom('suggestions').select(['labels', 'source', 'confidence', 'answers']).where('item_id', '=', pick.itemId).executeTakeFirst() : undefined;
+    const sugAnswers = sug?.answers ? { answers: storedAnswers(sug.answers, null, undefined) } : {};
+    const suggestion = sug ? JSON.stringify({ labels: parseJson<string[]>(sug.labels, []), ...sugAnswers, source: sug.source, confidence: sug.confidence } satisfies Stored) : null;
     const expires = new Date(Date.now() + s.leaseSeconds * 1000).toISOString();
     const { id } = await ctx.conn
       .insertInto('assignments')
@@ -270,7 +284,10 @@ async function ownLease(ctx: TxCtx, userId: number, id: number) {
 }
 
 export interface SubmitInput {
-  labels: string[];
+  /** The single/multi question's labels (legacy form). */
+  labels?: string[];
+  /** Answers by question name (every required question). */
+  answers?: Record<string, unknown>;
   /** The taxonomy version the annotator saw; a newer one refuses the answer (409). */
   taxonomyVersion: number;
   /** Time spent, as measured by the client; default: since the lease began. */
@@ -292,7 +309,20 @@ export async function submitTask(store: Store, project: Project, user: User, id:
     if (input.taxonomyVersion !== taxonomy.version) {
       throw new ConflictError(`the taxonomy changed (version ${input.taxonomyVersion} → ${taxonomy.version}): reload the task and its labels`, 'E_TAXONOMY_CHANGED');
     }
-    const labels = checkLabels(taxonomy, input.labels);
+    const legacy = isLegacy(taxonomy);
+    const cls = classQuestion(taxonomy);
+    let labels: string[];
+    let answers: Answers | null = null;
+    if (input.answers === undefined) {
+      if (input.labels === undefined) throw new UserError(`body: give "answers" (by question: ${taxonomy.questions.map((q) => q.name).join(', ')}) or, for the single/multi question, "labels"`);
+      labels = checkLabels(taxonomy, input.labels);
+      if (!legacy) answers = checkAnswers(taxonomy.questions, { [cls!.name]: labels }, { where: 'body/answers', version: taxonomy.version, item: answerItem(await getItem(ctx.conn, project.id, a.item_id)) });
+    } else {
+      if (input.labels !== undefined) throw new UserError('body: give "answers" or "labels", not both (the single/multi question is one of the answers)');
+      answers = checkAnswers(taxonomy.questions, input.answers, { where: 'body/answers', version: taxonomy.version, item: answerItem(await getItem(ctx.conn, project.id, a.item_id)) });
+      labels = classLabels(taxonomy, answers);
+      if (legacy) answers = null;
+    }
     if (input.timeMs !== undefined && !(Number.isInteger(input.timeMs) && input.timeMs >= 0)) throw new UserError('timeMs: expected a whole number of milliseconds ≥ 0');
     if (!a.gold) {
       const li = await getLabelItem(ctx.conn, a.item_id);
@@ -305,7 +335,7 @@ export async function submitTask(store: Store, project: Project, user: User, id:
       throw new ConflictError(`item ${a.item_id} may not be labelled by you any more (held out as a test split, or it existed while you held a role that reads labels): release task ${a.id}`, 'E_NOT_ELIGIBLE');
     }
     const sug = parseJson<Stored | null>(a.suggestion, null);
-    const accepted = sug ? sug.labels.length === labels.length && sug.labels.every((l) => labels.includes(l)) : null;
+    const accepted = sug ? (answers && sug.answers ? sameAnswers(taxonomy.questions, sug.answers, answers) : sug.labels.length === labels.length && sug.labels.every((l) => labels.includes(l))) : null;
     const timeMs = input.timeMs ?? Math.max(0, Date.parse(now) - Date.parse(a.leased_at));
     const { id: annotationId } = await ctx.conn
       .insertInto('annotations')
@@ -315,6 +345,7 @@ export async function submitTask(store: Store, project: Project, user: User, id:
         user_id: user.id,
         taxonomy_version: taxonomy.version,
         labels: JSON.stringify(labels),
+        answers: answers ? JSON.stringify(answers) : null,
         time_ms: timeMs,
         suggestion: a.suggestion,
         suggestion_accepted: accepted === null ? null : accepted ? 1 : 0,
@@ -342,9 +373,10 @@ export async function submitTask(store: Store, project: Project, user: User, id:
       round: a.round,
       gold: a.gold === 1,
       ...(mode.blind ? {} : { blind: false }),
+      ...(answers ? { answers, answersSha256: answersHash(answers) } : {}),
       rows: await rowsState(ctx.conn, { annotations: [annotationId] }),
     });
-    await emit(ctx, 'annotation.created', { itemId: a.item_id, annotationId, annotator: user.name, labels, taxonomyVersion: taxonomy.version, question: Boolean(input.question) });
+    await emit(ctx, 'annotation.created', { itemId: a.item_id, annotationId, annotator: user.name, labels, taxonomyVersion: taxonomy.version, question: Boolean(input.question), ...(answers ? { answers } : {}) });
     if (a.gold) await checkGoldAnswer(ctx, s, a.item_id, user.name, labels, annotationId);
     else await settleItem(ctx, s, taxonomy, a.item_id);
     return { annotationId, taskId: a.id };
@@ -400,7 +432,7 @@ export async function releaseTask(store: Store, project: Project, user: User, id
 export async function ownAnnotations(db: Conn, projectId: number, userId: number, q: { after?: number; limit?: number } = {}) {
   const rows = await db
     .selectFrom('annotations')
-    .select(['id', 'item_id', 'labels', 'taxonomy_version', 'time_ms', 'skipped', 'skip_reason', 'question', 'comment', 'created_at'])
+    .select(['id', 'item_id', 'labels', 'answers', 'taxonomy_version', 'time_ms', 'skipped', 'skip_reason', 'question', 'comment', 'created_at'])
     .where('project_id', '=', projectId)
     .where('user_id', '=', userId)
     .where('id', '>', q.after ?? 0)
@@ -411,6 +443,7 @@ export async function ownAnnotations(db: Conn, projectId: number, userId: number
     id: r.id,
     itemId: r.item_id,
     labels: parseJson<string[]>(r.labels, []),
+    ...(r.answers ? { answers: storedAnswers(r.answers, null, undefined) } : {}),
     taxonomyVersion: r.taxonomy_version,
     timeMs: r.time_ms,
     skipped: r.skipped === 1,

@@ -91,7 +91,7 @@ export async function consensusByFit(
   if (!fit) {
     const { m } = (await sql<{ m: number | null }>`SELECT MAX(id) AS m FROM annotations WHERE project_id = ${projectId}`.execute(db)).rows[0];
     const cols = await readAnswerColumns(db, projectId, taxonomy);
-    fit = { key, maxAnswerId: Number(m ?? 0), answers: cols.item.length, at: nowIso(), result: projectConsensus(cols, { kind: taxonomy.kind, labels: labelNames(taxonomy) }, s) };
+    fit = { key, maxAnswerId: Number(m ?? 0), answers: cols.item.length, at: nowIso(), result: projectConsensus(cols, { kind: taxonomy.kind!, labels: labelNames(taxonomy) }, s) };
     cache.set(projectId, fit);
     fresh = true;
   }

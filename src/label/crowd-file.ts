@@ -76,14 +76,14 @@ export function parseRatings(text: string, opts: ReadOptions): RatingsFile {
   return { ratings, columns: { item: names[col.item], annotator: names[col.annotator], label: names[col.label] }, delimiter };
 }
 
-function guessDelimiter(file: string, text: string): string {
+export function guessDelimiter(file: string, text: string): string {
   if (/\.(tsv|tab)$/i.test(file)) return '\t';
   const first = text.slice(0, text.search(/\r?\n|$/));
   return first.includes('\t') && !first.includes(',') ? '\t' : ',';
 }
 
 /** RFC 4180 records (a quoted field may span lines); blank lines are skipped. */
-function csvRecords(text: string, file: string, delimiter: string): Array<{ line: number; fields: string[] }> {
+export function csvRecords(text: string, file: string, delimiter: string): Array<{ line: number; fields: string[] }> {
   const out: Array<{ line: number; fields: string[] }> = [];
   const lines = text.split(/\r?\n/);
   let pending: string[] = [];

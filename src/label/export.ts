@@ -6,6 +6,11 @@ import type { Project } from '../store/projects.ts';
 import { change, record, type Actor } from './context.ts';
 import { finalLabelOf, type FinalLabelRow } from './results.ts';
 import { currentTaxonomy } from './taxonomies.ts';
+import { bioTags, spanLayers } from '../consensus/spans.ts';
+import { own } from '../core/dict.ts';
+import { sliceCodePoints, tokenise, TOKENISATION } from '../core/tokens.ts';
+import { toLabelStudio } from './label-studio.ts';
+import { classQuestion, isLegacy, itemDimensions, labelNames, storedAnswers, type Answers, type BoxValue, type Question, type SpanValue } from './questions.ts';
 import type { Conn } from './tx.ts';
 
 /**
@@ -30,7 +35,9 @@ import type { Conn } from './tx.ts';
  * backpressure. Labels decided while a long export runs may or may not be in it; the audit event
  * counts the items decided when it started.
  */
-export const EXPORT_FORMATS = ['jsonl', 'csv', 'label-studio'] as const;
+export const EXPORT_FORMATS = ['jsonl', 'csv', 'label-studio', 'conll', 'spans-jsonl', 'coco'] as const;
+/** Formats of one question: spans (CoNLL/BIO, JSONL offsets) or boxes (COCO). */
+const QUESTION_FORMATS: Partial<Record<ExportFormat, Question['kind']>> = { conll: 'spans', 'spans-jsonl': 'spans', coco: 'boxes' };
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** Whether JSONL and CSV carry the items' content and metadata (`include`) or labels alone (`none`). */
@@ -73,7 +80,7 @@ interface Row {
   item: ExportItem;
 }
 
-type Annot = { id: number; annotator: string; labels: string[]; at: string; timeMs: number; taxonomyVersion: number; suggestion: unknown };
+type Annot = { id: number; annotator: string; labels: string[]; answers?: Answers; at: string; timeMs: number; taxonomyVersion: number; suggestion: unknown };
 
 const annotationsOf = (r: FinalLabelRow): Annot[] => ((r.provenance?.annotations as Annot[] | undefined) ?? []);
 const reviewOf = (r: FinalLabelRow) => (r.provenance?.review as { id: number; reviewer: string; decision: string; note: string | null; reason: string; at: string } | undefined) ?? null;
@@ -101,6 +108,7 @@ export function exportPageQuery(db: Conn, projectId: number, after: number, limi
       'label_items.final_taxonomy_version',
       'label_items.decided_at',
       'label_items.final_provenance',
+      'label_items.final_answers',
       'items.modality',
       'items.text',
       'items.data',
@@ -133,12 +141,14 @@ async function decidedByRegion(db: Conn, projectId: number): Promise<Map<string,
  * Starts an export: checks the format, writes the audit events (and a residency refusal) in
  * one transaction, and returns the counts with `chunks()`, which streams the file.
  */
-export async function openExport(store: Store, project: Project, actor: Actor, format: string, opts: { pageSize?: number; content?: string } = {}): Promise<ExportStream> {
+export async function openExport(store: Store, project: Project, actor: Actor, format: string, opts: { pageSize?: number; content?: string; question?: string } = {}): Promise<ExportStream> {
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new UserError(`format: expected ${EXPORT_FORMATS.join('|')}, got "${format}"`);
   const fmt = format as ExportFormat;
   const content = opts.content ?? 'include';
   if (!(EXPORT_CONTENT as readonly string[]).includes(content)) throw new UserError(`content: expected ${EXPORT_CONTENT.join('|')}, got "${content}"`);
   if (fmt === 'label-studio' && content === 'none') throw new UserError('content: "none" applies to jsonl and csv; a Label Studio task needs its data (use --content include, the default)');
+  if (QUESTION_FORMATS[fmt] && content === 'none') throw new UserError(`content: "none" applies to jsonl and csv; ${fmt} holds what was labelled by nature`);
+  if (opts.question !== undefined && !QUESTION_FORMATS[fmt]) throw new UserError(`question: applies to ${Object.keys(QUESTION_FORMATS).join(', ')} (one question per file); ${fmt} holds every question`);
   const withContent = content === 'include';
   const pageSize = opts.pageSize ?? EXPORT_PAGE;
   const policy = residencyPolicy(project);
@@ -172,12 +182,31 @@ export async function openExport(store: Store, project: Project, actor: Actor, f
       await record(ctx, 'residency.refused', `project:${project.id}`, payload);
       refused = { items: refusedItems, regions: refusedRegions };
     }
-    await record(ctx, 'export', `project:${project.id}`, { format: fmt, items, taxonomyVersion: taxonomy.version, content });
-    return { items, refused, kind: taxonomy.kind };
+    const question = QUESTION_FORMATS[fmt] ? pickQuestion(taxonomy.questions, QUESTION_FORMATS[fmt]!, fmt, opts.question) : undefined;
+    if (fmt === 'conll' && question?.overlapping) throw new UserError(`format conll: question "${question.name}" allows overlapping spans, which one BIO tag per token cannot hold; export spans-jsonl instead`);
+    await record(ctx, 'export', `project:${project.id}`, { format: fmt, items, taxonomyVersion: taxonomy.version, content, ...(question ? { question: question.name } : {}) });
+    return { items, refused, taxonomy, question };
   });
-  const contentType = fmt === 'jsonl' ? 'application/x-ndjson' : fmt === 'csv' ? 'text/csv; charset=utf-8' : 'application/json';
+  const contentType = fmt === 'jsonl' || fmt === 'spans-jsonl' ? 'application/x-ndjson' : fmt === 'csv' ? 'text/csv; charset=utf-8' : fmt === 'conll' ? 'text/plain; charset=utf-8' : 'application/json';
   const pages = () => exportPages(store.db, project.id, pageSize, (r) => exportAllowed(policy, r.item.residency));
-  const chunks = () => (fmt === 'jsonl' ? jsonlChunks(pages(), project, withContent) : fmt === 'csv' ? csvChunks(pages(), project, withContent) : labelStudioChunks(pages(), head.kind, project.name));
+  const t = head.taxonomy;
+  const legacy = isLegacy(t);
+  const chunks = () => {
+    switch (fmt) {
+      case 'jsonl':
+        return jsonlChunks(pages(), project, withContent, legacy);
+      case 'csv':
+        return csvChunks(pages(), project, withContent, legacy);
+      case 'label-studio':
+        return labelStudioChunks(pages(), t.questions, project.name);
+      case 'conll':
+        return conllChunks(pages(), project.name, head.question!);
+      case 'spans-jsonl':
+        return spansJsonlChunks(pages(), project.name, head.question!);
+      case 'coco':
+        return cocoChunks(pages, project.name, head.question!);
+    }
+  };
   return { format: fmt, content: content as ExportContent, contentType, items: head.items, ...(head.refused ? { refused: head.refused } : {}), chunks };
 }
 
@@ -217,13 +246,13 @@ async function* exportPages(db: Conn, projectId: number, pageSize: number, allow
   }
 }
 
-async function* jsonlChunks(pages: AsyncIterable<Row[]>, project: Project, withContent: boolean): AsyncGenerator<string> {
-  for await (const rows of pages) yield toJsonl(rows, project, withContent);
+async function* jsonlChunks(pages: AsyncIterable<Row[]>, project: Project, withContent: boolean, legacy: boolean): AsyncGenerator<string> {
+  for await (const rows of pages) yield toJsonl(rows, project, withContent, legacy);
 }
 
-async function* csvChunks(pages: AsyncIterable<Row[]>, project: Project, withContent: boolean): AsyncGenerator<string> {
-  yield (withContent ? [...CSV_HEADER, ...CSV_CONTENT_HEADER] : CSV_HEADER).join(',') + '\n';
-  for await (const rows of pages) yield toCsvRows(rows, project, withContent);
+async function* csvChunks(pages: AsyncIterable<Row[]>, project: Project, withContent: boolean, legacy: boolean): AsyncGenerator<string> {
+  yield [...CSV_HEADER, ...(withContent ? CSV_CONTENT_HEADER : []), ...(legacy ? [] : ['answers'])].join(',') + '\n';
+  for await (const rows of pages) yield toCsvRows(rows, project, withContent, legacy);
 }
 
 /** Where the API serves an item's bytes (image, audio) or text: relative to the server's address. */
@@ -244,12 +273,12 @@ function contentOf(item: ExportItem, projectName: string): { text: string } | { 
  * Label Studio JSON is one array: streamed element by element, byte for byte what
  * `JSON.stringify(tasks, null, 2) + "\n"` gives (elements indented by two spaces; `[]` when empty).
  */
-async function* labelStudioChunks(pages: AsyncIterable<Row[]>, kind: 'single' | 'multi', projectName: string): AsyncGenerator<string> {
+async function* labelStudioChunks(pages: AsyncIterable<Row[]>, questions: readonly Question[], projectName: string): AsyncGenerator<string> {
   let first = true;
   for await (const rows of pages) {
     let out = '';
     for (const row of rows) {
-      out += (first ? '[\n  ' : ',\n  ') + JSON.stringify(labelStudioTask(row, kind, projectName), null, 2).replace(/\n/g, '\n  ');
+      out += (first ? '[\n  ' : ',\n  ') + JSON.stringify(labelStudioTask(row, questions, projectName), null, 2).replace(/\n/g, '\n  ');
       first = false;
     }
     yield out;
@@ -257,7 +286,7 @@ async function* labelStudioChunks(pages: AsyncIterable<Row[]>, kind: 'single' | 
   yield first ? '[]\n' : '\n]\n';
 }
 
-function toJsonl(rows: Row[], project: Project, withContent: boolean): string {
+function toJsonl(rows: Row[], project: Project, withContent: boolean, legacy: boolean): string {
   return rows
     .map(({ label: l, item }) =>
       JSON.stringify({
@@ -272,6 +301,7 @@ function toJsonl(rows: Row[], project: Project, withContent: boolean): string {
         decidedAt: l.decidedAt,
         provenance: l.provenance,
         ...(withContent ? { modality: item.modality, ...contentOf(item, project.name), meta: item.meta } : {}),
+        ...(legacy ? {} : { answers: l.answers ?? {} }),
       }),
     )
     .map((s) => s + '\n')
@@ -304,7 +334,7 @@ export function spreadsheetSafe(v: unknown): unknown {
 /** A CSV cell of the label export: neutralised against formulas, then RFC 4180-quoted. */
 const exportCell = (v: unknown) => csvField(spreadsheetSafe(v));
 
-function toCsvRows(rows: Row[], project: Project, withContent: boolean): string {
+function toCsvRows(rows: Row[], project: Project, withContent: boolean, legacy: boolean): string {
   const lines: string[] = [];
   for (const { label: l, item } of rows) {
     const ann = annotationsOf(l);
@@ -329,6 +359,7 @@ function toCsvRows(rows: Row[], project: Project, withContent: boolean): string 
         review?.decision ?? '',
         review?.reason ?? '',
         ...content,
+        ...(legacy ? [] : [JSON.stringify(l.answers ?? {})]),
       ]
         .map(exportCell)
         .join(','),
@@ -354,24 +385,31 @@ const LABEL_STUDIO_TO = 'item';
  * - `data` holds what the labelling config's object tag reads (docs/export.md): `$text`,
  *   `$image` or `$audio` (the content URL), or `$values` (the row as an object, for `<Table>`).
  */
-function labelStudioTask({ label: l, item }: Row, kind: 'single' | 'multi', projectName: string) {
-  const result = (labels: string[]) => [{ from_name: LABEL_STUDIO_FROM, to_name: LABEL_STUDIO_TO, type: 'choices', value: { choices: labels }, ...(kind === 'multi' ? { meta: { multiple: true } } : {}) }];
+function labelStudioTask({ label: l, item }: Row, questions: readonly Question[], projectName: string) {
+  const legacy = isLegacy({ questions });
+  const cls = classQuestion({ questions });
+  const kind = cls?.kind;
+  const result = legacy
+    ? (labels: string[]) => [{ from_name: LABEL_STUDIO_FROM, to_name: LABEL_STUDIO_TO, type: 'choices', value: { choices: labels }, ...(kind === 'multi' ? { meta: { multiple: true } } : {}) }]
+    : (answers: Answers) => toLabelStudio(questions, answers, item);
+  // Per annotation: its answers, or (written before questions existed) its labels as the class question's.
+  const answersOf = (labels: string[], answers: Answers | undefined): Answers => answers ?? storedAnswers(null, labels, cls?.name);
   const review = reviewOf(l);
   const anns = annotationsOf(l);
-  const decidedBy = review ? review.reviewer : `consensus:${consensusOf(l)?.method ?? ''}`;
+  const decidedBy = review ? review.reviewer : l.source === 'import' ? `import:${importOf(l)?.by ?? ''}` : `consensus:${consensusOf(l)?.method ?? ''}`;
   const annotations: Array<Record<string, unknown>> = anns.map((a) => ({
     ...(Number.isInteger(a.id) && a.id > 0 ? { id: a.id } : {}),
     created_at: a.at,
     lead_time: a.timeMs / 1000,
     ground_truth: false,
-    result: result(a.labels),
+    result: legacy ? (result as (x: string[]) => unknown)(a.labels) : (result as (x: Answers) => unknown)(answersOf(a.labels, a.answers)),
     meta: { annotator: a.annotator, taxonomyVersion: a.taxonomyVersion },
   }));
   annotations.push({
     created_at: l.decidedAt ?? '',
     lead_time: 0,
     ground_truth: true,
-    result: result(l.labels ?? []),
+    result: legacy ? (result as (x: string[]) => unknown)(l.labels ?? []) : (result as (x: Answers) => unknown)(l.answers ?? answersOf(l.labels ?? [], undefined)),
     meta: { decidedBy, taxonomyVersion: l.taxonomyVersion, source: l.source, confidence: l.confidence, review },
   });
   return {
@@ -380,4 +418,92 @@ function labelStudioTask({ label: l, item }: Row, kind: 'single' | 'multi', proj
     meta: { sourceKey: l.sourceKey, sha256: item.sha256, annotators: anns.map((a) => a.annotator), decidedBy },
     annotations,
   };
+}
+
+const importOf = (r: FinalLabelRow) => (r.provenance?.import as { by?: string } | undefined) ?? null;
+
+/** The one question of `kind` a per-question format exports: the named one, or the only one. */
+function pickQuestion(questions: readonly Question[], kind: Question['kind'], fmt: string, name?: string): Question {
+  const of = questions.filter((q) => q.kind === kind);
+  if (name !== undefined) {
+    const q = of.find((x) => x.name === name);
+    if (!q) throw new UserError(`question: "${name}" is not a ${kind} question of this taxonomy (${of.map((x) => x.name).join(', ') || `it has no ${kind} question`})`);
+    return q;
+  }
+  if (of.length === 1) return of[0];
+  throw new UserError(of.length === 0 ? `format ${fmt} exports a ${kind} question and this taxonomy has none` : `format ${fmt}: name the ${kind} question to export (question=${of.map((x) => x.name).join('|')})`);
+}
+
+const finalOf = (l: FinalLabelRow, q: Question) => own(l.answers ?? {}, q.name);
+
+/**
+ * CoNLL (IOB2): per decided text item, `# item = ID` and `# source_key = KEY` comment lines, one
+ * `token<TAB>tag` line per token, a blank line after the item. Tokenisation (src/core/tokens.ts)
+ * is stated in the first line. A question that allows overlapping spans cannot be written as one
+ * tag column: refused (use spans-jsonl).
+ */
+async function* conllChunks(pages: AsyncIterable<Row[]>, projectName: string, q: Question): AsyncGenerator<string> {
+  yield `# tessera CoNLL export of project ${projectName}, question ${q.name}; tags: IOB2 (B-label, I-label, O); ${TOKENISATION}\n\n`;
+  const layer = spanLayers(labelNames(q), false)[0];
+  for await (const rows of pages) {
+    let out = '';
+    for (const { label: l, item } of rows) {
+      const spans = finalOf(l, q) as SpanValue[] | undefined;
+      if (!spans || item.text === null) continue;
+      const tokens = tokenise(item.text);
+      const tags = bioTags(tokens, spans, layer);
+      out += `# item = ${l.itemId}\n# source_key = ${l.sourceKey.replace(/[\r\n]/g, ' ')}\n` + tokens.map((t, k) => `${t.text}\t${tags[k]}\n`).join('') + '\n';
+    }
+    yield out;
+  }
+}
+
+/** One JSON object per decided text item: its text and the question's spans with their text (code-point offsets). */
+async function* spansJsonlChunks(pages: AsyncIterable<Row[]>, projectName: string, q: Question): AsyncGenerator<string> {
+  for await (const rows of pages) {
+    let out = '';
+    for (const { label: l, item } of rows) {
+      const spans = finalOf(l, q) as SpanValue[] | undefined;
+      if (!spans || item.text === null) continue;
+      out += JSON.stringify({ project: projectName, item: l.itemId, sourceKey: l.sourceKey, question: q.name, offsets: 'codepoints', text: item.text, spans: spans.map((s) => ({ start: s.start, end: s.end, label: s.label, text: sliceCodePoints(item.text!, s.start, s.end) })) }) + '\n';
+    }
+    yield out;
+  }
+}
+
+/**
+ * COCO object detection JSON (Lin et al. 2014; cocodataset.org "Data format"): `images` (id = the
+ * item id, file_name = its content URL, width, height), `annotations` (bbox [x, y, w, h] in
+ * pixels, area, iscrowd 0, category_id), `categories` (the question's labels, ids from 1 in
+ * taxonomy order). Streamed in two passes over the decided items (images, then annotations).
+ */
+async function* cocoChunks(pages: () => AsyncIterable<Row[]>, projectName: string, q: Question): AsyncGenerator<string> {
+  const names = labelNames(q);
+  const info = { description: `tessera export of project ${projectName}, question ${q.name}`, version: '1.0', date_created: new Date().toISOString() };
+  yield `{"info":${JSON.stringify(info)},"licenses":[],"categories":${JSON.stringify(names.map((name, k) => ({ id: k + 1, name, supercategory: q.name })))},"images":[`;
+  let first = true;
+  for await (const rows of pages()) {
+    let out = '';
+    for (const { label: l, item } of rows) {
+      const dims = itemDimensions(item);
+      if (finalOf(l, q) === undefined || !dims?.width) continue;
+      out += (first ? '\n' : ',\n') + JSON.stringify({ id: l.itemId, file_name: contentUrl(projectName, l.itemId), width: dims.width, height: dims.height, tessera_source_key: l.sourceKey });
+      first = false;
+    }
+    yield out;
+  }
+  yield '],"annotations":[';
+  first = true;
+  let id = 0;
+  for await (const rows of pages()) {
+    let out = '';
+    for (const { label: l } of rows) {
+      for (const b of (finalOf(l, q) as BoxValue[] | undefined) ?? []) {
+        out += (first ? '\n' : ',\n') + JSON.stringify({ id: ++id, image_id: l.itemId, category_id: names.indexOf(b.label) + 1, bbox: [b.x, b.y, b.w, b.h], area: b.w * b.h, iscrowd: 0 });
+        first = false;
+      }
+    }
+    yield out;
+  }
+  yield '\n]}\n';
 }

@@ -3,6 +3,7 @@ import { NotFoundError } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
 import type { LabelItemsTable } from '../store/schema.ts';
 import type { TxCtx } from './context.ts';
+import { LEGACY_QUESTION, storedAnswers, type Answers } from './questions.ts';
 import type { Conn } from './tx.ts';
 
 /** Labelling state of items and the answers of a round. */
@@ -32,8 +33,11 @@ export async function isGold(db: Conn, itemId: number): Promise<boolean> {
 }
 
 export interface FinalLabel {
+  /** The single/multi question's labels ([] when the taxonomy has none). */
   labels: string[];
-  source: 'consensus' | 'review';
+  /** Every question's final answer (taxonomies beyond one legacy question); null for a legacy taxonomy. */
+  answers?: Answers | null;
+  source: 'consensus' | 'review' | 'import';
   confidence: number | null;
   taxonomyVersion: number;
   provenance: Record<string, unknown>;
@@ -51,6 +55,7 @@ export async function finalize(ctx: TxCtx, itemId: number, f: FinalLabel): Promi
       final_confidence: f.confidence,
       final_taxonomy_version: f.taxonomyVersion,
       final_provenance: JSON.stringify(f.provenance),
+      final_answers: f.answers ? JSON.stringify(f.answers) : null,
       decided_at: at,
       updated_at: at,
     })
@@ -64,7 +69,7 @@ export async function reopen(ctx: TxCtx, itemId: number): Promise<number> {
   const round = row.round + 1;
   await ctx.conn
     .updateTable('label_items')
-    .set({ status: 'open', round, final_labels: null, final_source: null, final_confidence: null, final_taxonomy_version: null, final_provenance: null, decided_at: null, updated_at: nowIso() })
+    .set({ status: 'open', round, final_labels: null, final_source: null, final_confidence: null, final_taxonomy_version: null, final_provenance: null, final_answers: null, decided_at: null, updated_at: nowIso() })
     .where('item_id', '=', itemId)
     .execute();
   return round;
@@ -75,6 +80,10 @@ export interface RoundAnswer {
   annotator: string;
   userId: number;
   labels: string[];
+  /** Every question's answer (the class question's from `labels`). */
+  answers: Answers;
+  /** Written with answers by question (a taxonomy beyond one legacy question): provenance shows them. */
+  withAnswers: boolean;
   taxonomyVersion: number;
   timeMs: number;
   suggestion: unknown;
@@ -86,8 +95,11 @@ export interface RoundAnswer {
   blind: boolean;
 }
 
-/** The submitted (not skipped) annotations of one item in one round, oldest first. */
-export async function roundAnswers(db: Conn, itemId: number, round: number): Promise<RoundAnswer[]> {
+/**
+ * The submitted (not skipped) annotations of one item in one round, oldest first. `className`:
+ * the current class question's name, which takes the `labels` column (default `label`).
+ */
+export async function roundAnswers(db: Conn, itemId: number, round: number, className: string | null = LEGACY_QUESTION): Promise<RoundAnswer[]> {
   const rows = await db
     .selectFrom('annotations')
     .innerJoin('users', 'users.id', 'annotations.user_id')
@@ -104,6 +116,7 @@ export async function roundAnswers(db: Conn, itemId: number, round: number): Pro
       'annotations.comment',
       'annotations.created_at',
       'annotations.blind',
+      'annotations.answers',
     ])
     .where('annotations.item_id', '=', itemId)
     .where('annotations.round', '=', round)
@@ -115,6 +128,8 @@ export async function roundAnswers(db: Conn, itemId: number, round: number): Pro
     annotator: r.name,
     userId: r.user_id,
     labels: parseJson<string[]>(r.labels, []),
+    answers: storedAnswers(r.answers, className === null ? null : parseJson<string[]>(r.labels, []), className ?? undefined),
+    withAnswers: r.answers !== null,
     taxonomyVersion: r.taxonomy_version,
     timeMs: r.time_ms,
     suggestion: parseJson(r.suggestion, null),
@@ -138,4 +153,5 @@ export const provenanceAnswers = (answers: readonly RoundAnswer[]) =>
     suggestion: a.suggestion,
     suggestionAccepted: a.suggestionAccepted,
     ...(a.blind ? {} : { blind: false as const }),
+    ...(a.withAnswers ? { answers: a.answers } : {}),
   }));

@@ -6,6 +6,8 @@ import { change, record, type Actor, type TxCtx } from './context.ts';
 import { refuseHeldOut } from './eligibility.ts';
 import { checkItem, ensureLabelItem } from './label-items.ts';
 import { getLabelSettings, mergeSettings, putLabelSettings, type LabelSettings, type LabelSettingsPatch } from './settings.ts';
+import { answerItem } from './answers.ts';
+import { answersHash, checkAnswers, classQuestion, isLegacy, storedAnswers, type Answers } from './questions.ts';
 import { checkLabels } from './taxonomy.ts';
 import { currentTaxonomy, findTaxonomy } from './taxonomies.ts';
 import { settleItem } from './settle.ts';
@@ -18,11 +20,13 @@ export interface FinalLabelRow {
   sourceKey: string;
   status: 'open' | 'review' | 'done';
   labels: string[] | null;
-  source: 'consensus' | 'review' | null;
+  source: 'consensus' | 'review' | 'import' | null;
   confidence: number | null;
   taxonomyVersion: number | null;
   decidedAt: string | null;
   provenance: Record<string, unknown> | null;
+  /** Every question's final answer (taxonomies beyond one legacy question; absent otherwise). */
+  answers?: Answers;
 }
 
 /** The query behind listFinalLabels (exported so tests can EXPLAIN it: label_items_status_item, 007_scale). */
@@ -30,7 +34,18 @@ export function finalLabelsQuery(db: Conn, projectId: number, q: { after?: numbe
   return db
     .selectFrom('label_items')
     .innerJoin('items', 'items.id', 'label_items.item_id')
-    .select(['label_items.item_id', 'items.source_key', 'label_items.status', 'label_items.final_labels', 'label_items.final_source', 'label_items.final_confidence', 'label_items.final_taxonomy_version', 'label_items.decided_at', 'label_items.final_provenance'])
+    .select([
+      'label_items.item_id',
+      'items.source_key',
+      'label_items.status',
+      'label_items.final_labels',
+      'label_items.final_source',
+      'label_items.final_confidence',
+      'label_items.final_taxonomy_version',
+      'label_items.decided_at',
+      'label_items.final_provenance',
+      'label_items.final_answers',
+    ])
     .where('label_items.project_id', '=', projectId)
     .where('label_items.status', '=', q.status ?? 'done')
     .where('label_items.item_id', '>', q.after ?? 0)
@@ -55,6 +70,7 @@ export function finalLabelOf(r: {
   final_taxonomy_version: FinalLabelRow['taxonomyVersion'];
   decided_at: FinalLabelRow['decidedAt'];
   final_provenance: string | null;
+  final_answers: string | null;
 }): FinalLabelRow {
   return {
     itemId: r.item_id,
@@ -66,6 +82,7 @@ export function finalLabelOf(r: {
     taxonomyVersion: r.final_taxonomy_version,
     decidedAt: r.decided_at,
     provenance: parseJson(r.final_provenance, null),
+    ...(r.final_answers ? { answers: storedAnswers(r.final_answers, null, undefined) } : {}),
   };
 }
 
@@ -121,6 +138,7 @@ export async function listAnnotations(db: Conn, projectId: number, q: { itemId?:
       'annotations.comment',
       'annotations.created_at',
       'annotations.blind',
+      'annotations.answers',
     ])
     .where('annotations.project_id', '=', projectId)
     .where('annotations.id', '>', q.after ?? 0)
@@ -145,6 +163,7 @@ export async function listAnnotations(db: Conn, projectId: number, q: { itemId?:
     comment: r.comment,
     createdAt: r.created_at,
     blind: r.blind !== 0,
+    ...(r.answers ? { answers: storedAnswers(r.answers, null, undefined) } : {}),
   }));
 }
 
@@ -211,7 +230,10 @@ export async function setSuggestions(store: Store, project: Project, actor: Acto
 
 export interface SuggestionEntry {
   itemId: number;
-  labels: string[];
+  /** The single/multi question's labels (or give answers). */
+  labels?: string[];
+  /** Pre-annotations by question (any subset of the questions; boxes may carry a score). */
+  answers?: Record<string, unknown>;
   source: string;
   confidence?: number | null;
 }
@@ -219,15 +241,31 @@ export interface SuggestionEntry {
 /** setSuggestions inside a change the caller runs (e.g. with a job shard's completion). */
 export async function putSuggestions(ctx: TxCtx, entries: readonly SuggestionEntry[]): Promise<{ set: number }> {
   const taxonomy = await currentTaxonomy(ctx.conn, ctx.project.id);
+  const legacy = isLegacy(taxonomy);
+  const cls = classQuestion(taxonomy);
   const at = nowIso();
+  const hashes: Array<{ item: number; answersSha256: string | null }> = [];
   // In chunks: a multi-row upsert and one lookup of the items per chunk (a suggest job shard
   // writes thousands; one statement per entry made it minutes on PostgreSQL).
   const CHUNK = 500;
   for (let i = 0; i < entries.length; i += CHUNK) {
     const chunk = entries.slice(i, i + CHUNK);
-    const rows = chunk.map((e) => {
+    const needItems = chunk.some((e) => e.answers !== undefined);
+    const items = needItems ? new Map((await ctx.conn.selectFrom('items').select(['id', 'modality', 'text', 'meta']).where('project_id', '=', ctx.project.id).where('id', 'in', [...new Set(chunk.map((e) => e.itemId))]).execute()).map((r) => [r.id, r])) : new Map();
+    const rows = chunk.map((e, k) => {
       if (!e.source) throw new UserError(`source of the suggestion for item ${e.itemId}: required (model name or id)`);
-      return { item_id: e.itemId, project_id: ctx.project.id, labels: JSON.stringify(checkLabels(taxonomy, e.labels)), source: e.source, confidence: e.confidence ?? null, created_at: at };
+      let labels: string[];
+      let answers: Answers | null = null;
+      if (e.answers !== undefined) {
+        const it = items.get(e.itemId);
+        if (!it) throw new NotFoundError(`item ${e.itemId} in this project`);
+        answers = checkAnswers(taxonomy.questions, e.answers, { where: `items/${i + k}/answers`, version: taxonomy.version, item: answerItem({ id: it.id, modality: it.modality, text: it.text, meta: JSON.parse(it.meta) }), scores: true, partial: true });
+        labels = cls && answers[cls.name] !== undefined ? (answers[cls.name] as string[]) : [];
+        if (e.labels !== undefined) throw new UserError(`items/${i + k}: give "answers" or "labels", not both`);
+        hashes.push({ item: e.itemId, answersSha256: answersHash(answers) });
+        if (legacy) answers = null;
+      } else labels = checkLabels(taxonomy, e.labels ?? null);
+      return { item_id: e.itemId, project_id: ctx.project.id, labels: JSON.stringify(labels), answers: answers ? JSON.stringify(answers) : null, source: e.source, confidence: e.confidence ?? null, created_at: at };
     });
     const ids = [...new Set(chunk.map((e) => e.itemId))];
     const found = new Set((await ctx.conn.selectFrom('items').select('id').where('project_id', '=', ctx.project.id).where('id', 'in', ids).execute()).map((r) => r.id));
@@ -239,9 +277,9 @@ export async function putSuggestions(ctx: TxCtx, entries: readonly SuggestionEnt
     await ctx.conn
       .insertInto('suggestions')
       .values(unique)
-      .onConflict((oc) => oc.column('item_id').doUpdateSet((eb) => ({ labels: eb.ref('excluded.labels'), source: eb.ref('excluded.source'), confidence: eb.ref('excluded.confidence'), created_at: eb.ref('excluded.created_at') })))
+      .onConflict((oc) => oc.column('item_id').doUpdateSet((eb) => ({ labels: eb.ref('excluded.labels'), answers: eb.ref('excluded.answers'), source: eb.ref('excluded.source'), confidence: eb.ref('excluded.confidence'), created_at: eb.ref('excluded.created_at') })))
       .execute();
   }
-  await record(ctx, 'suggestion.set', `project:${ctx.project.id}`, { items: entries.length, sources: [...new Set(entries.map((e) => e.source))] });
+  await record(ctx, 'suggestion.set', `project:${ctx.project.id}`, { items: entries.length, sources: [...new Set(entries.map((e) => e.source))], ...(hashes.length ? { answers: hashes } : {}) });
   return { set: entries.length };
 }

@@ -40,10 +40,18 @@ export const DIGEST_COLUMNS: Record<number, Record<GovernedTable, readonly strin
     reviews: ['project_id', 'item_id', 'reviewer_id', 'decision', 'labels', 'note', 'created_at'],
     label_items: ['project_id', 'round', 'status', 'final_labels', 'final_source', 'final_confidence', 'final_taxonomy_version', 'final_provenance', 'decided_at'],
   },
+  // Migration 012 (questions of several kinds): every question's answers beside the labels.
+  2: {
+    taxonomies: ['kind', 'labels', 'questions', 'guidelines', 'mapping', 'created_at', 'created_by'],
+    memberships: ['role'],
+    annotations: ['project_id', 'item_id', 'user_id', 'round', 'assignment_id', 'taxonomy_version', 'labels', 'answers', 'time_ms', 'suggestion', 'suggestion_accepted', 'skipped', 'skip_reason', 'question', 'comment', 'created_at', 'blind'],
+    reviews: ['project_id', 'item_id', 'reviewer_id', 'decision', 'labels', 'answers', 'note', 'created_at'],
+    label_items: ['project_id', 'round', 'status', 'final_labels', 'final_answers', 'final_source', 'final_confidence', 'final_taxonomy_version', 'final_provenance', 'decided_at'],
+  },
 };
 
 /** The version writers use now. */
-export const DIGEST_VERSION = 1;
+export const DIGEST_VERSION = 2;
 
 type Row = Record<string, unknown>;
 

@@ -24,6 +24,7 @@ import { taxonomyRoutes } from './routes/taxonomy.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { workbenchRoutes } from './routes/workbench.ts';
 import { importRoutes } from './routes/imports.ts';
+import { annotationImportRoutes } from './routes/annotation-imports.ts';
 import { setupRoutes } from './routes/setup.ts';
 import { userRoutes } from './routes/users.ts';
 import { DOCS_CSP, registerWeb } from './web.ts';
@@ -53,7 +54,7 @@ export interface AppOptions {
 }
 
 /** The route plugins, each with its schemas beside its routes. */
-export const ROUTE_PLUGINS = [projectRoutes, memberRoutes, taxonomyRoutes, taskRoutes, itemRoutes, resultRoutes, reviewRoutes, goldRoutes, curationRoutes, exportRoutes, auditRoutes, webhookRoutes, dashboardRoutes, mapRoutes, workbenchRoutes, setupRoutes, userRoutes, importRoutes];
+export const ROUTE_PLUGINS = [projectRoutes, memberRoutes, taxonomyRoutes, taskRoutes, itemRoutes, resultRoutes, reviewRoutes, goldRoutes, curationRoutes, exportRoutes, auditRoutes, webhookRoutes, dashboardRoutes, mapRoutes, workbenchRoutes, setupRoutes, userRoutes, importRoutes, annotationImportRoutes];
 
 /**
  * The REST API: every route under /api/, validated against its JSON schema, authorised by role

@@ -4,6 +4,16 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 export const ProjectName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 export const Id = Type.Integer({ minimum: 1, maximum: 2147483647 });
 export const LabelList = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 1000 });
+/**
+ * Answers by question name. Each answer's shape depends on its question's kind and is checked
+ * against the taxonomy and the item by src/label/questions.ts (messages name the field, e.g.
+ * `body/answers/entities/2/end`); unknown fields inside an answer are refused there.
+ */
+export const Answers = Type.Record(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]{0,63}$' }), Type.Unknown(), {
+  additionalProperties: false,
+  maxProperties: 20,
+  description: 'question name → answer: ["label", …] (single/multi), [{"start","end","label"}] (spans: code-point offsets; segments: seconds), [{"x","y","w","h","label"}] (boxes: source pixels), n (rating), "…" (text)',
+});
 
 export const ProjectParams = Type.Object({ project: ProjectName }, { additionalProperties: false });
 export type ProjectParams = Static<typeof ProjectParams>;

@@ -18,6 +18,7 @@ import { up009 } from './migrations/009_audit_key.ts';
 import { up010 } from './migrations/010_blind.ts';
 import { up011 } from './migrations/011_instance_admin.ts';
 import { up012 } from './migrations/012_sessions.ts';
+import { up013 } from './migrations/013_questions.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -56,7 +57,7 @@ export interface Store {
 
 /** Every migration by name, in order (exported for tests that build a store as an older version left it). */
 export function migrations(dialect: Dialect): Record<string, Migration> {
-  return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) }, '003_labelling': { up: up003(dialect) }, '004_audit': { up: up004(dialect) }, '005_token_security': { up: up005(dialect) }, '006_cluster': { up: up006(dialect) }, '007_scale': { up: up007(dialect) }, '008_load': { up: up008(dialect) }, '009_audit_key': { up: up009(dialect) }, '010_blind': { up: up010(dialect) }, '011_instance_admin': { up: up011(dialect) }, '012_sessions': { up: up012(dialect) } };
+  return { '001_initial': { up: up001(dialect) }, '002_embeddings': { up: up002(dialect) }, '003_labelling': { up: up003(dialect) }, '004_audit': { up: up004(dialect) }, '005_token_security': { up: up005(dialect) }, '006_cluster': { up: up006(dialect) }, '007_scale': { up: up007(dialect) }, '008_load': { up: up008(dialect) }, '009_audit_key': { up: up009(dialect) }, '010_blind': { up: up010(dialect) }, '011_instance_admin': { up: up011(dialect) }, '012_sessions': { up: up012(dialect) }, '013_questions': { up: up013(dialect) } };
 }
 
 export async function openStore(config: StoreConfig): Promise<Store> {

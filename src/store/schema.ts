@@ -18,10 +18,13 @@ export interface TaxonomiesTable {
   id: Generated<number>;
   project_id: number;
   version: number;
+  /** The single/multi question's kind and labels (what readers before migration 012 see). */
   kind: 'single' | 'multi';
   labels: Json;
   guidelines: string;
   mapping: Json | null;
+  /** The version's questions (migration 012); null: one question from `kind` + `labels`. */
+  questions: Generated<Json | null>;
   created_at: string;
   created_by: string | null;
 }
@@ -132,6 +135,8 @@ export interface ReviewsTable {
   decision: 'accept' | 'reject' | 'fix';
   labels: Json | null;
   note: string | null;
+  /** The decided answers for every question (migration 012). */
+  answers: Generated<Json | null>;
   created_at: string;
 }
 
@@ -229,10 +234,13 @@ export interface LabelItemsTable {
   /** From a selection strategy: higher first; null = import order. */
   priority: number | null;
   final_labels: Json | null;
-  final_source: 'consensus' | 'review' | null;
+  /** 'import': set from a file of finished annotations (src/label/import-annotations.ts). */
+  final_source: 'consensus' | 'review' | 'import' | null;
   final_confidence: number | null;
   final_taxonomy_version: number | null;
   final_provenance: Json | null;
+  /** Final answers by question name (migration 012); null: `final_labels` alone. */
+  final_answers: Generated<Json | null>;
   decided_at: string | null;
   updated_at: string;
 }
@@ -264,6 +272,8 @@ export interface AnnotationsTable {
   comment: string | null;
   /** 0: given without blindness (solo labelling by an admin or manager, migration 010). */
   blind: Generated<Bool>;
+  /** Answers by question name (migration 012); null: `labels` alone (the single/multi question). */
+  answers: Generated<Json | null>;
 }
 
 /** Each role a user held in a project and when (migration 010); to_at null: held now. */
@@ -292,6 +302,8 @@ export interface SuggestionsTable {
   source: string;
   confidence: number | null;
   created_at: string;
+  /** Pre-annotations for every question (migration 012); null: `labels` alone. */
+  answers: Generated<Json | null>;
 }
 
 export type ReviewReason = 'disagreement' | 'low_confidence' | 'gold_failed' | 'taxonomy_change' | 'audit_flag';
@@ -305,6 +317,8 @@ export interface ReviewQueueTable {
   detail: Json;
   /** What "accept" makes final (consensus label, mapped label, gold label); null = must fix or reject. */
   proposal: Json | null;
+  /** The proposal for every question (migration 012); null: `proposal` alone. */
+  proposal_answers: Generated<Json | null>;
   status: 'open' | 'closed';
   created_at: string;
   closed_at: string | null;

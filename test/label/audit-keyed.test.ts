@@ -14,7 +14,7 @@ import { tessera } from '../helpers/cli.ts';
 import { rehashChain } from '../helpers/audit-chain.ts';
 import { labellingSession, mapped, OPERATOR, type Session } from '../helpers/labelling-session.ts';
 import { verifyAuditLog, type VerifyReport } from '../../src/label/audit-verify.ts';
-import { rowDigest } from '../../src/label/row-digest.ts';
+import { DIGEST_VERSION, rowDigest } from '../../src/label/row-digest.ts';
 import { nextTask, submitTask } from '../../src/label/assignment.ts';
 import { setRole } from '../../src/label/users.ts';
 import type { Conn } from '../../src/label/tx.ts';
@@ -139,7 +139,7 @@ for (const kind of STORE_KINDS) {
         async (trx) => {
           await sql`UPDATE annotations SET labels = ${JSON.stringify(forged)} WHERE id = ${a.id}`.execute(trx);
           const digest = rowDigest('annotations', { ...a, labels: JSON.stringify(forged) });
-          await rehashChain(trx, { plain: true }, { edit: (seq, p) => (seq === ev.seq ? { ...p, labels: forged, rows: { v: 1, annotations: { [a.id]: digest } } } : undefined) });
+          await rehashChain(trx, { plain: true }, { edit: (seq, p) => (seq === ev.seq ? { ...p, labels: forged, rows: { v: DIGEST_VERSION, annotations: { [a.id]: digest } } } : undefined) });
         },
         async (trx) => {
           const plain = await verifyAuditLog(trx);

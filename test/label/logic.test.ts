@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { UserError } from '../../src/core/errors.ts';
-import { checkLabels, checkTaxonomy, mapLabels, type Taxonomy } from '../../src/label/taxonomy.ts';
+import { checkLabels, checkTaxonomy, mapLabels, type TaxonomyLike } from '../../src/label/taxonomy.ts';
 import { consensusFor, judge } from '../../src/label/consensus.ts';
 import { DEFAULT_LABEL_SETTINGS, mergeSettings } from '../../src/label/settings.ts';
 import { digestsEqual, generateToken, hashToken, hashTokenScrypt, looksLikeToken, verifyToken, wrapLegacyHash } from '../../src/label/tokens.ts';
@@ -13,7 +13,7 @@ import { can, PERMISSIONS, ROLES } from '../../src/label/roles.ts';
 import { agreementReport } from '../../src/label/agreement.ts';
 import { drawGold } from '../../src/label/gold.ts';
 
-const v1: Taxonomy = { version: 1, kind: 'single', labels: [{ name: 'cat' }, { name: 'dog' }, { name: 'bird' }], guidelines: '', mapping: null, createdAt: '', createdBy: null };
+const v1: TaxonomyLike & { guidelines: string; mapping: null; createdAt: string; createdBy: null } = { version: 1, kind: 'single', labels: [{ name: 'cat' }, { name: 'dog' }, { name: 'bird' }], guidelines: '', mapping: null, createdAt: '', createdBy: null };
 const rejects = (fn: () => unknown, re: RegExp) => assert.throws(fn, (e: unknown) => e instanceof UserError && re.test(e.message), String(re));
 
 test('taxonomy: a first version has no mapping; names are unique; single-label needs two labels', () => {

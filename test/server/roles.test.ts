@@ -76,6 +76,7 @@ const MATRIX: Record<string, readonly Role[] | 'any' | 'instance'> = {
   'GET /api/users/:user/sessions': 'instance',
   'DELETE /api/users/:user/sessions': 'instance',
   'POST /api/projects/:project/imports': STAFF,
+  'POST /api/projects/:project/annotations/import': STAFF,
 };
 
 for (const kind of STORE_KINDS) {

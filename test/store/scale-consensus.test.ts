@@ -35,7 +35,7 @@ test('byDecimalString orders numbers as their decimal strings compare', () => {
 /** Every item's consensus from the all-at-once path and from the batched one, compared exactly. */
 async function assertSameConsensus(store: Store, project: Project, s: ConsensusSettings, answerBatch: number): Promise<Map<string, ItemConsensus>> {
   const taxonomy = await currentTaxonomy(store.db, project.id);
-  const tax = { kind: taxonomy.kind, labels: labelNames(taxonomy) };
+  const tax = { kind: taxonomy.kind!, labels: labelNames(taxonomy) };
   const old = consensusFor(await currentAnswers(store.db, project.id, taxonomy), tax, s);
   const cols = await readAnswerColumns(store.db, project.id, taxonomy, answerBatch);
   const now = projectConsensus(cols, tax, s);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
 import { parseRatings, type ReadOptions } from '../../label/crowd-file.ts';
 import { agreementOfFile, AGREEMENT_METRICS, consensusCsv, consensusOfFile } from '../../label/file-commands.ts';
+import { parseRegionFile, regionAgreementOfFile } from '../../label/region-file.ts';
 import { act, makeOut } from '../context.ts';
 
 /**
@@ -16,16 +17,23 @@ interface ColumnFlags {
   delimiter?: string;
 }
 
-function readRatings(file: string, f: ColumnFlags) {
-  let text: string;
+function readText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
+}
+
+function delimiterOf(f: ColumnFlags): string | undefined {
   const delimiter = f.delimiter === undefined ? undefined : f.delimiter === '\\t' || f.delimiter.toLowerCase() === 'tab' ? '\t' : f.delimiter;
   if (delimiter !== undefined && delimiter.length !== 1) throw new UserError(`--delimiter expects one character (or "tab"), got "${f.delimiter}"`);
-  const opts: ReadOptions = { name: file, delimiter, itemCol: f.itemCol, annotatorCol: f.annotatorCol, labelCol: f.labelCol };
+  return delimiter;
+}
+
+function readRatings(file: string, f: ColumnFlags) {
+  const text = readText(file);
+  const opts: ReadOptions = { name: file, delimiter: delimiterOf(f), itemCol: f.itemCol, annotatorCol: f.annotatorCol, labelCol: f.labelCol };
   return parseRatings(text, opts);
 }
 
@@ -42,15 +50,25 @@ export function registerCrowdFiles(program: Command) {
       .command('agreement')
       .description('inter-annotator agreement of a ratings file (CSV/TSV: one row per rating, item,annotator,label)')
       .argument('<file>')
-      .requiredOption('--metric <metric>', AGREEMENT_METRICS.join('|'))
+      .option('--metric <metric>', AGREEMENT_METRICS.join('|') + ' (labels per item: item,annotator,label)')
+      .option('--kind <kind>', 'spans|segments|boxes: regions per item (item,annotator,start,end,label or item,annotator,x,y,w,h,label); F1 between annotators')
       .option('--level <level>', 'krippendorff: nominal|ordinal|interval|ratio (default nominal)')
       .option('--weights <weights>', 'cohen: none|linear|quadratic (default none)'),
   )
-    .option('--json', 'print one JSON document: {"metric","value","items","annotators"}')
+    .option('--json', 'print one JSON document: {"metric","value","items","annotators"}; with --kind spans|segments {"kind","pairs","f1":{"exact","overlap"}}, boxes {"kind","pairs","f1At50","meanIoU"}')
     .action(
-      act(async (file: string, f: ColumnFlags & { metric: string; level?: string; weights?: string; json?: boolean }) => {
+      act(async (file: string, f: ColumnFlags & { metric?: string; kind?: string; level?: string; weights?: string; json?: boolean }) => {
         const out = makeOut(Boolean(f.json));
-        const r = agreementOfFile(readRatings(file, f), file, f);
+        if (f.kind !== undefined) {
+          if (f.metric !== undefined || f.level !== undefined || f.weights !== undefined) throw new UserError('--kind measures regions by F1: it takes no --metric, --level or --weights');
+          if (f.itemCol || f.annotatorCol || f.labelCol) throw new UserError('--kind files name their columns in the header (item,annotator,start,end,label or item,annotator,x,y,w,h,label): no --*-col');
+          const r = regionAgreementOfFile(parseRegionFile(readText(file), { name: file, kind: f.kind, delimiter: delimiterOf(f) }));
+          const v = (x: number | null) => (x === null ? 'undefined' : x.toFixed(4));
+          out.result(r, () => (r.kind === 'boxes' ? `boxes: F1 at IoU ≥ 0.5 ${v(r.f1At50)}, mean IoU of matches ${v(r.meanIoU)}` : `${r.kind}: F1 exact ${v(r.f1.exact)}, overlap ${v(r.f1.overlap)}`) + ` over ${r.pairs} annotator pair(s)`);
+          return;
+        }
+        if (f.metric === undefined) throw new UserError(`give --metric ${AGREEMENT_METRICS.join('|')} (labels) or --kind spans|segments|boxes (regions)`);
+        const r = agreementOfFile(readRatings(file, f), file, { ...f, metric: f.metric });
         out.result(r, () => `${r.metric}${f.level ? ` (${f.level})` : ''}${f.weights ? ` (${f.weights} weights)` : ''}: ${r.value === null ? 'undefined (no variation to agree on)' : r.value.toFixed(4)} over ${r.items} items, ${r.annotators} annotators`);
       }),
     );

@@ -6,11 +6,12 @@ import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
 import { cliActor } from '../../label/context.ts';
 import { openExport, EXPORT_CONTENT, EXPORT_FORMATS } from '../../label/export.ts';
+import { ANNOTATION_IMPORT_FORMATS, importAnnotations } from '../../label/import-annotations.ts';
 import { labelStatus, updateSettings } from '../../label/results.ts';
 import { getLabelSettings, type LabelSettingsPatch } from '../../label/settings.ts';
 import { rerunConsensus } from '../../label/settle.ts';
 import { createTaxonomy, findTaxonomy } from '../../label/taxonomies.ts';
-import type { TaxonomyInput } from '../../label/taxonomy.ts';
+import type { Taxonomy, TaxonomyInput } from '../../label/taxonomy.ts';
 import { getProject } from '../../store/projects.ts';
 import { act, actor, makeOut, parseIntOption, parseNumberOption, withStore } from '../context.ts';
 
@@ -38,7 +39,7 @@ export function registerLabel(program: Command) {
   const taxonomy = program.command('taxonomy').description('versioned label sets with guidelines, examples and migrations');
   taxonomy
     .command('create')
-    .argument('<file>', 'JSON: {"kind":"single"|"multi","labels":[{"name","description","examples"}],"guidelines","mapping":[…]}')
+    .argument('<file>', 'JSON: {"kind":"single"|"multi","labels":[{"name","description","examples"}],"guidelines","mapping":[…]} or {"questions":[{"name","kind","labels",…}],"guidelines","mapping"}')
     .requiredOption('--project <name>')
     .option('--json', 'print one JSON document')
     .description('create the next version; items whose labels the mapping touches go to review')
@@ -48,7 +49,7 @@ export function registerLabel(program: Command) {
         const input = readJsonFile<TaxonomyInput>(file);
         return withStore(async (store) => {
           const r = await createTaxonomy(store, await getProject(store.db, f.project), cliActor(actor()), input);
-          out.result(r, () => `taxonomy version ${r.taxonomy.version} (${r.taxonomy.kind}-label: ${r.taxonomy.labels.map((l) => l.name).join(', ')})${r.sentToReview ? `; ${r.sentToReview} item(s) sent to review` : ''}`);
+          out.result(r, () => `taxonomy version ${r.taxonomy.version} (${describeQuestions(r.taxonomy)})${r.sentToReview ? `; ${r.sentToReview} item(s) sent to review` : ''}`);
         });
       }),
     );
@@ -63,7 +64,7 @@ export function registerLabel(program: Command) {
         return withStore(async (store) => {
           const t = await findTaxonomy(store.db, (await getProject(store.db, f.project)).id, f.version);
           if (!t) throw new UserError(f.version ? `project "${f.project}" has no taxonomy version ${f.version}` : `project "${f.project}" has no taxonomy yet (tessera taxonomy create FILE --project ${f.project})`);
-          out.result(t, () => [`version ${t.version}, ${t.kind}-label`, ...t.labels.map((l) => `  ${l.name}${l.description ? `: ${l.description}` : ''}`), t.guidelines].join('\n'));
+          out.result(t, () => showTaxonomy(t));
         });
       }),
     );
@@ -156,20 +157,47 @@ export function registerLabel(program: Command) {
       }),
     );
 
+  label
+    .command('import')
+    .argument('<file>', 'JSONL (Tessera export, or one record per line) or Label Studio JSON (an array of tasks)')
+    .requiredOption('--project <name>')
+    .option('--format <f>', ANNOTATION_IMPORT_FORMATS.join('|') + ' (default: label-studio for .json, else jsonl)')
+    .option('--as <a>', 'final (finished annotations → final labels) | predictions (pre-annotations → suggestions)', 'final')
+    .option('--source <name>', 'predictions: the source recorded with the suggestions')
+    .option('--json', 'print one JSON document')
+    .description('import finished annotations or predictions for every question kind (one transaction; docs/export.md)')
+    .action(
+      act(async (file: string, f: { project: string; format?: string; as: string; source?: string; json?: boolean }) => {
+        const out = makeOut(Boolean(f.json));
+        let text: string;
+        try {
+          text = readFileSync(file, 'utf8');
+        } catch (e) {
+          throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
+        }
+        const format = f.format ?? (/\.json$/i.test(file) ? 'label-studio' : 'jsonl');
+        return withStore(async (store) => {
+          const r = await importAnnotations(store, await getProject(store.db, f.project), cliActor(actor()), text, { format, as: f.as, name: file, ...(f.source ? { source: f.source } : {}) });
+          out.result(r, () => `imported ${r.items} of ${r.records} record(s) as ${r.as}${r.skipped.length ? `; ${r.skipped.length} left alone (${r.skipped.map((x) => `item ${x.item}: ${x.reason}`).slice(0, 5).join(', ')}${r.skipped.length > 5 ? ', …' : ''})` : ''}`);
+        });
+      }),
+    );
+
   program
     .command('export')
     .requiredOption('--project <name>')
     .option('--format <f>', EXPORT_FORMATS.join('|'), 'jsonl')
     .option('--content <c>', `${EXPORT_CONTENT.join('|')}: jsonl/csv carry each item's text, values or content URL and its metadata, or labels alone (docs/export.md)`, 'include')
+    .option('--question <name>', 'conll, spans-jsonl: the spans question; coco: the boxes question (default: the only one)')
     .option('--out <file>', 'write here (else the data goes to stdout)')
     .option('--json', 'with --out: print a JSON report {"format","content","items","out"}')
-    .description('final labels with provenance and the labelled content (JSONL, CSV, Label Studio JSON); audit-logged')
+    .description('final labels with provenance and the labelled content (JSONL, CSV, Label Studio JSON; spans as CoNLL/BIO or JSONL offsets, boxes as COCO); audit-logged')
     .action(
-      act(async (f: { project: string; format: string; content: string; out?: string; json?: boolean }) => {
+      act(async (f: { project: string; format: string; content: string; question?: string; out?: string; json?: boolean }) => {
         const out = makeOut(Boolean(f.json));
         if (f.json && !f.out) throw new UserError('--json prints a report: give --out FILE for the data');
         return withStore(async (store) => {
-          const r = await openExport(store, await getProject(store.db, f.project), cliActor(actor()), f.format, { content: f.content });
+          const r = await openExport(store, await getProject(store.db, f.project), cliActor(actor()), f.format, { content: f.content, ...(f.question ? { question: f.question } : {}) });
           if (!f.out) {
             // Streamed with backpressure: stdout is pulled a page at a time.
             await pipeline(Readable.from(r.chunks(), { objectMode: false, highWaterMark: 64 * 1024 }), process.stdout, { end: false });
@@ -181,4 +209,18 @@ export function registerLabel(program: Command) {
         });
       }),
     );
+}
+
+/** A version as `taxonomy show` prints it: a legacy one as before, else each question with its labels. */
+function showTaxonomy(t: Taxonomy): string {
+  const label = (l: { name: string; description?: string }, indent: string) => `${indent}${l.name}${l.description ? `: ${l.description}` : ''}`;
+  if (t.questions.length === 1 && t.kind && t.labels) return [`version ${t.version}, ${t.kind}-label`, ...t.labels.map((l) => label(l, '  ')), t.guidelines].join('\n');
+  const kind = (q: Taxonomy['questions'][number]) => `${q.kind === 'single' || q.kind === 'multi' ? `${q.kind}-label` : q.kind}${q.scale ? ` ${q.scale.min}..${q.scale.max}` : ''}${q.overlapping ? ', overlapping' : ''}${q.required ? '' : ', optional'}`;
+  return [`version ${t.version}`, ...t.questions.flatMap((q) => [`  ${q.name} (${kind(q)})`, ...(q.labels ?? []).map((l) => label(l, '    '))]), t.guidelines].join('\n');
+}
+
+/** One line per taxonomy: each question's name, kind and labels. */
+function describeQuestions(t: Taxonomy): string {
+  if (t.questions.length === 1 && t.kind && t.labels) return `${t.kind}-label: ${t.labels.map((l) => l.name).join(', ')}`;
+  return t.questions.map((q) => `${q.name}: ${q.kind === 'single' || q.kind === 'multi' ? `${q.kind}-label` : q.kind}${q.labels ? ` ${q.labels.map((l) => l.name).join(', ')}` : ''}`).join('; ');
 }

@@ -4,12 +4,15 @@ import type { Store } from '../../store/db.ts';
 import { setPriorities, setSuggestions } from '../../label/results.ts';
 import { authOf } from '../auth.ts';
 import { BULK_BODY_LIMIT } from '../security.ts';
-import { Id, LabelList, ProjectParams, NoQuery } from '../schemas.ts';
+import { Answers, Id, LabelList, ProjectParams, NoQuery } from '../schemas.ts';
 
 const SuggestionsBody = Type.Object(
   {
     items: Type.Array(
-      Type.Object({ itemId: Id, labels: LabelList, source: Type.String({ minLength: 1, maxLength: 200 }), confidence: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()])) }, { additionalProperties: false }),
+      Type.Object(
+        { itemId: Id, labels: Type.Optional(LabelList), answers: Type.Optional(Answers), source: Type.String({ minLength: 1, maxLength: 200 }), confidence: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()])) },
+        { additionalProperties: false },
+      ),
       { minItems: 1, maxItems: 10000 },
     ),
   },
@@ -24,7 +27,7 @@ const PrioritiesBody = Type.Object(
 export const curationRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
   app.put<{ Params: ProjectParams; Body: Static<typeof SuggestionsBody> }>(
     '/api/projects/:project/suggestions',
-    { config: { permission: 'suggestions.write' }, bodyLimit: BULK_BODY_LIMIT, schema: { tags: ['curation'], summary: 'set suggestions (annotators see the labels, never the source)', params: ProjectParams, body: SuggestionsBody, querystring: NoQuery } },
+    { config: { permission: 'suggestions.write' }, bodyLimit: BULK_BODY_LIMIT, schema: { tags: ['curation'], summary: 'set suggestions: labels (the single/multi question) or answers (pre-annotations of any questions; boxes may carry a score); annotators see them, never the source', params: ProjectParams, body: SuggestionsBody, querystring: NoQuery } },
     async (req) => {
       const { project, actor } = authOf(req);
       return setSuggestions(store, project, actor, req.body.items);

@@ -6,6 +6,10 @@ import type { Store } from '../../store/db.ts';
 import { labelStatus } from '../../label/results.ts';
 import { findTaxonomy } from '../../label/taxonomies.ts';
 import { labelNames } from '../../label/taxonomy.ts';
+import { answerLabels, isLegacy, storedAnswers } from '../../label/questions.ts';
+import { projectAgreement } from '../../label/agreement-report.ts';
+import { scaleValues } from '../../consensus/rating.ts';
+import { own } from '../../core/dict.ts';
 import type { Conn } from '../../label/tx.ts';
 import { authOf } from '../auth.ts';
 import { ProjectParams, NoQuery } from '../schemas.ts';
@@ -107,10 +111,33 @@ export const dashboardRoutes: FastifyPluginAsync<{ store: Store }> = async (app,
         createdAt: a.created_at,
       }));
 
+      // Beyond one legacy question: per question, how often each label was decided and how well annotators agree.
+      let questions = null;
+      if (taxonomy && !isLegacy(taxonomy)) {
+        const counted = new Map<string, Map<string, number>>();
+        for (const r of await db.selectFrom('label_items').select('final_answers').where('project_id', '=', pid).where('status', '=', 'done').where('final_answers', 'is not', null).execute()) {
+          const a = storedAnswers(r.final_answers, null, undefined);
+          for (const q of taxonomy.questions) {
+            const m = counted.get(q.name) ?? new Map<string, number>();
+            counted.set(q.name, m);
+            const v = own(a, q.name);
+            const labels = q.kind === 'rating' && typeof v === 'number' ? [String(v)] : answerLabels(q, v);
+            for (const l of labels) m.set(l, (m.get(l) ?? 0) + 1);
+          }
+        }
+        const agreement = await projectAgreement(db, pid, taxonomy);
+        questions = taxonomy.questions.map((q) => {
+          const m = counted.get(q.name) ?? new Map<string, number>();
+          const keys = q.kind === 'rating' ? scaleValues(q.scale!).map(String) : labelNames(q);
+          return { name: q.name, kind: q.kind, labels: keys.map((label) => ({ label, count: m.get(label) ?? 0 })), agreement: ('questions' in agreement ? agreement.questions : []).find((x) => x.name === q.name) ?? null };
+        });
+      }
+
       return {
         project: project.name,
         role,
-        taxonomy: taxonomy ? { version: taxonomy.version, kind: taxonomy.kind, labels: names } : null,
+        taxonomy: taxonomy ? { version: taxonomy.version, kind: taxonomy.kind, labels: names, ...(isLegacy(taxonomy) ? {} : { questions: taxonomy.questions }) } : null,
+        ...(questions ? { questions } : {}),
         status,
         labels,
         decided: { ...decided, meanConfidence: confidence.length ? confidence.reduce((a, b) => a + b, 0) / confidence.length : null },

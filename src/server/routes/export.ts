@@ -2,13 +2,14 @@ import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../store/db.ts';
-import { openExport } from '../../label/export.ts';
+import { EXPORT_FORMATS, openExport } from '../../label/export.ts';
 import { authOf } from '../auth.ts';
 import { ProjectParams } from '../schemas.ts';
 
 const ExportQuery = Type.Object(
   {
-    format: Type.Union([Type.Literal('jsonl'), Type.Literal('csv'), Type.Literal('label-studio')], { default: 'jsonl' }),
+    format: Type.Union(EXPORT_FORMATS.map((f) => Type.Literal(f)), { default: 'jsonl', description: 'jsonl, csv, label-studio: every question; conll, spans-jsonl: one spans question; coco: one boxes question' }),
+    question: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'conll, spans-jsonl, coco: the question to export (default: the only one of its kind)' })),
     content: Type.Union([Type.Literal('include'), Type.Literal('none')], {
       default: 'include',
       description: "jsonl and csv: each item's text, row values or content URL, and metadata (include), or the labels alone (none); label-studio needs include",
@@ -31,8 +32,8 @@ export const exportRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
     { config: { permission: 'export' }, schema: { tags: ['export'], summary: 'final labels with provenance and the labelled content as JSONL, CSV or Label Studio JSON (streamed)', params: ProjectParams, querystring: ExportQuery } },
     async (req, reply) => {
       const { project, actor } = authOf(req);
-      const r = await openExport(store, project, actor, req.query.format ?? 'jsonl', { content: req.query.content ?? 'include' });
-      const ext = r.format === 'label-studio' ? 'json' : r.format;
+      const r = await openExport(store, project, actor, req.query.format ?? 'jsonl', { content: req.query.content ?? 'include', ...(req.query.question ? { question: req.query.question } : {}) });
+      const ext = r.format === 'label-studio' || r.format === 'coco' ? 'json' : r.format === 'spans-jsonl' ? 'spans.jsonl' : r.format === 'conll' ? 'conll' : r.format;
       const body = Readable.from(r.chunks(), { objectMode: false, highWaterMark: 64 * 1024 });
       return reply
         .type(r.contentType)

@@ -10,6 +10,7 @@ import { checkItem, ensureLabelItem, finalize, isGold, provenanceAnswers, roundA
 import { refuseHeldOut } from '../../label/eligibility.ts';
 import { rowsState } from '../../label/row-digest.ts';
 import { checkLabels, labelNames } from '../../label/taxonomy.ts';
+import { classQuestion, isLegacy } from '../../label/questions.ts';
 import { currentTaxonomy, findTaxonomy } from '../../label/taxonomies.ts';
 import type { Conn } from '../../label/tx.ts';
 import { authOf } from '../auth.ts';
@@ -164,6 +165,11 @@ export const mapRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { sto
       return change(store, project, actor, async (ctx) => {
         const taxonomy = await currentTaxonomy(ctx.conn, project.id);
         const labels = checkLabels(taxonomy, req.body.labels);
+        // A bulk label answers the single/multi question only: not enough where others are required.
+        const others = taxonomy.questions.filter((q) => q.required && q.kind !== 'single' && q.kind !== 'multi');
+        if (others.length) throw new UserError(`labels: a bulk label answers the single/multi question only, and this taxonomy also requires ${others.map((q) => `"${q.name}" (${q.kind})`).join(', ')}: label these items through tasks, or import finished annotations`);
+        const cls = classQuestion(taxonomy);
+        const answers = isLegacy(taxonomy) ? null : { [cls!.name]: labels };
         // A test split's items are never labelled: the request is refused whole, nothing written.
         await refuseHeldOut(ctx.conn, project.id, ids, 'bulk label');
         const at = nowIso();
@@ -188,6 +194,7 @@ export const mapRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { sto
             .executeTakeFirstOrThrow();
           await finalize(ctx, itemId, {
             labels,
+            answers,
             source: 'review',
             confidence: null,
             taxonomyVersion: taxonomy.version,
@@ -197,7 +204,7 @@ export const mapRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { sto
               taxonomyVersion: taxonomy.version,
               review: { id: reviewId, reviewer: actor.name, decision: 'bulk', note: req.body.note ?? null, reason: 'bulk', queueEntry: null, proposal: null, at },
               consensus: null,
-              annotations: provenanceAnswers(await roundAnswers(ctx.conn, itemId, li.round)),
+              annotations: provenanceAnswers(await roundAnswers(ctx.conn, itemId, li.round, cls?.name ?? null)),
             },
           });
           labelled.push(itemId);

@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../store/db.ts';
-import { agreementReport } from '../../label/agreement.ts';
+import { projectAgreement } from '../../label/agreement-report.ts';
 import type { AlphaMetric, KappaWeights } from '../../consensus/index.ts';
 import { getFinalLabel, listAnnotations, listFinalLabels, nonBlindAnswers } from '../../label/results.ts';
-import { currentAnswers, rerunConsensus } from '../../label/settle.ts';
+import { rerunConsensus } from '../../label/settle.ts';
 import { currentTaxonomy } from '../../label/taxonomies.ts';
 import { authOf } from '../auth.ts';
 import { Id, ProjectParams, withProject, NoQuery, NoBody } from '../schemas.ts';
@@ -59,7 +59,8 @@ export const resultRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
     async (req) => {
       const { project } = authOf(req);
       const taxonomy = await currentTaxonomy(store.db, project.id);
-      const report = agreementReport(await currentAnswers(store.db, project.id, taxonomy), taxonomy, { level: req.query.level as AlphaMetric | undefined, weights: req.query.weights as KappaWeights | undefined });
+      const opts = { level: req.query.level as AlphaMetric | undefined, weights: req.query.weights as KappaWeights | undefined };
+      const report = await projectAgreement(store.db, project.id, taxonomy, opts);
       // Answers given without blindness (solo labelling) can agree for that reason alone: say how many
       // are in (only when there are any: the report is otherwise unchanged).
       const nonBlind = await nonBlindAnswers(store.db, project.id);

@@ -4,7 +4,7 @@ import type { Store } from '../../store/db.ts';
 import { decideReview, listReviews, reviewDetail } from '../../label/review.ts';
 import type { ReviewReason } from '../../store/schema.ts';
 import { authOf } from '../auth.ts';
-import { Id, LabelList, ProjectParams, withProject, NoQuery } from '../schemas.ts';
+import { Answers, Id, LabelList, ProjectParams, withProject, NoQuery } from '../schemas.ts';
 
 const ReviewParams = withProject({ review: Id });
 const ReviewsQuery = Type.Object(
@@ -20,6 +20,7 @@ const DecisionBody = Type.Object(
   {
     decision: Type.Union([Type.Literal('accept'), Type.Literal('reject'), Type.Literal('fix')]),
     labels: Type.Optional(LabelList),
+    answers: Type.Optional(Answers),
     note: Type.Optional(Type.String({ maxLength: 10000 })),
   },
   { additionalProperties: false },
@@ -39,7 +40,7 @@ export const reviewRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
   );
   app.post<{ Params: Static<typeof ReviewParams>; Body: Static<typeof DecisionBody> }>(
     '/api/projects/:project/reviews/:review/decision',
-    { config: { permission: 'review.decide' }, schema: { tags: ['reviews'], summary: 'accept the proposal, fix with labels, or reject (back to labelling)', params: ReviewParams, body: DecisionBody, querystring: NoQuery } },
+    { config: { permission: 'review.decide' }, schema: { tags: ['reviews'], summary: 'accept the proposal, fix with labels or answers (answers left out keep the proposal), or reject (back to labelling)', params: ReviewParams, body: DecisionBody, querystring: NoQuery } },
     async (req) => {
       const { project, actor } = authOf(req);
       return decideReview(store, project, actor, req.params.review, req.body);

@@ -3,13 +3,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../store/db.ts';
 import { nextTask, ownAnnotations, releaseTask, skipTask, submitTask } from '../../label/assignment.ts';
 import { authOf } from '../auth.ts';
-import { Id, LabelList, Page, ProjectParams, withProject, NoQuery, NoBody } from '../schemas.ts';
+import { Answers, Id, LabelList, Page, ProjectParams, withProject, NoQuery, NoBody } from '../schemas.ts';
 
 const TaskParams = withProject({ task: Id });
 type TaskParams = Static<typeof TaskParams>;
 const SubmitBody = Type.Object(
   {
-    labels: LabelList,
+    labels: Type.Optional(LabelList),
+    answers: Type.Optional(Answers),
     taxonomyVersion: Type.Integer({ minimum: 1, maximum: 2147483647, description: 'the version the task was served with' }),
     timeMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400000, description: 'time spent (default: since the lease began)' })),
     question: Type.Optional(Type.Boolean({ description: 'a question about the guidelines' })),
@@ -34,7 +35,7 @@ export const taskRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { st
   );
   app.post<{ Params: TaskParams; Body: Static<typeof SubmitBody> }>(
     '/api/projects/:project/tasks/:task/submit',
-    { config: { permission: 'task.annotate' }, schema: { tags: ['tasks'], summary: 'submit labels for a leased task (409 when the lease expired or the taxonomy changed)', params: TaskParams, body: SubmitBody, querystring: NoQuery } },
+    { config: { permission: 'task.annotate' }, schema: { tags: ['tasks'], summary: 'submit answers (by question) or labels (the single/multi question) for a leased task; 400 naming the field (body/answers/QUESTION/I/FIELD) when an answer does not fit the item; 409 when the lease expired or the taxonomy changed', params: TaskParams, body: SubmitBody, querystring: NoQuery } },
     async (req, reply) => {
       const { project, user } = authOf(req);
       return reply.code(201).send(await submitTask(store, project, user, req.params.task, req.body));

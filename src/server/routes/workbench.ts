@@ -5,6 +5,7 @@ import type { Store } from '../../store/db.ts';
 import { nextTask } from '../../label/assignment.ts';
 import { getLabelSettings } from '../../label/settings.ts';
 import { checkTaxonomy, labelNames, type TaxonomyInput } from '../../label/taxonomy.ts';
+import { classQuestion, isLegacy } from '../../label/questions.ts';
 import { findTaxonomy, touchedItems } from '../../label/taxonomies.ts';
 import { MAX_HELD } from '../../label/limits.ts';
 import { authOf } from '../auth.ts';
@@ -49,11 +50,11 @@ export const workbenchRoutes: FastifyPluginAsync<{ store: Store }> = async (app,
       if (unheld.length === 0 && live.length >= MAX_HELD) return { task: null, limit: true };
       const task = await nextTask(store, project, user, { exclude: holding });
       if (!task) return { task: null, limit: false };
-      let suggestion: { labels: string[]; confidence?: number | null } | null = task.suggestion;
+      let suggestion: { labels: string[]; answers?: unknown; confidence?: number | null } | null = task.suggestion;
       if (suggestion && (await getLabelSettings(store.db, project.id)).showSuggestions) {
         const row = await store.db.selectFrom('assignments').select('suggestion').where('id', '=', task.id).executeTakeFirst();
         const stored = parseJson<{ confidence?: number | null } | null>(row?.suggestion, null);
-        suggestion = { labels: suggestion.labels, confidence: stored?.confidence ?? null };
+        suggestion = { ...suggestion, confidence: stored?.confidence ?? null };
       }
       return { task: { ...task, suggestion }, limit: false };
     },
@@ -77,8 +78,8 @@ export const workbenchRoutes: FastifyPluginAsync<{ store: Store }> = async (app,
       const previous = await findTaxonomy(store.db, project.id);
       const checked = checkTaxonomy(req.body as TaxonomyInput, previous);
       const before = previous ? labelNames(previous) : [];
-      const after = checked.input.labels.map((l) => l.name);
-      const items = checked.touched.size ? await touchedItems(store.db, project.id, checked.touched, checked.map) : [];
+      const after = labelNames(classQuestion(checked.input) ?? {});
+      const items = [...checked.touchedBy.values()].some((t) => t.size > 0) ? await touchedItems(store.db, project.id, checked) : [];
       const byState: Record<string, number> = {};
       for (const t of items) byState[t.state] = (byState[t.state] ?? 0) + 1;
       return {
@@ -88,6 +89,16 @@ export const workbenchRoutes: FastifyPluginAsync<{ store: Store }> = async (app,
         removed: before.filter((l) => !after.includes(l)),
         mapping: [...checked.map.entries()].map(([from, to]) => ({ from, to })),
         touched: [...checked.touched],
+        ...(isLegacy(checked.input)
+          ? {}
+          : {
+              questions: checked.input.questions.map((q) => {
+                const was = previous?.questions.find((p) => p.name === q.name);
+                const b = was ? labelNames(was) : [];
+                const a = labelNames(q);
+                return { name: q.name, kind: q.kind, new: !was, added: a.filter((l) => !b.includes(l)), removed: b.filter((l) => !a.includes(l)), mapping: [...(checked.maps.get(q.name) ?? new Map()).entries()].map(([from, to]) => ({ from, to })), touched: [...(checked.touchedBy.get(q.name) ?? [])] };
+              }),
+            }),
         sentToReview: items.length,
         byState,
         items: items.slice(0, 200),
