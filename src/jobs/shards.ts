@@ -207,9 +207,9 @@ export async function disposeEncoders(): Promise<void> {
 export const shardHooks: { beforeWrite?: (s: Shard) => Promise<void> } = {};
 
 /**
- * Runs one leased embed shard: decode its items by the plan, embed, then in one transaction upsert
- * the vectors and mark the shard done (only if this runner still holds the lease; if it lost the
- * lease the upsert rewrites the same vectors, so nothing is duplicated either way).
+ * Runs one leased embed shard: decode its items by the plan, embed, then in one transaction mark
+ * the shard done and upsert the vectors — the mark first, and nothing written when this runner
+ * no longer holds the lease (a late write after a partition or a pause changes no row).
  */
 async function runEmbedShard(store: Store, plan: EmbedPlan, s: Shard, owner: string): Promise<{ items: number; held: boolean }> {
   const encoder = await encoderFor(plan.checkpointPath);
@@ -218,6 +218,7 @@ async function runEmbedShard(store: Store, plan: EmbedPlan, s: Shard, owner: str
   const dim = encoder.dim;
   await shardHooks.beforeWrite?.(s);
   const held = await store.db.transaction().execute(async (trx) => {
+    if (!(await markShardDone(trx, s, owner))) return false;
     for (let i = 0; i < itemIds.length; i += 1000) {
       const ids = itemIds.slice(i, i + 1000);
       await trx
@@ -226,7 +227,7 @@ async function runEmbedShard(store: Store, plan: EmbedPlan, s: Shard, owner: str
         .onConflict((oc) => oc.columns(['model_id', 'item_id']).doUpdateSet({ dim: (eb) => eb.ref('excluded.dim'), vector: (eb) => eb.ref('excluded.vector') }))
         .execute();
     }
-    return markShardDone(trx, s, owner);
+    return true;
   });
   return { items: itemIds.length, held };
 }
@@ -242,20 +243,21 @@ const markShardDone = (conn: Conn, s: Shard, owner: string) => updateHeldShard(c
  */
 async function runSuggestShard(store: Store, plan: SuggestPlan, s: Shard, owner: string): Promise<{ items: number; held: boolean }> {
   const r = await suggestRange(store, plan, s.lo, s.hi, () => shardHooks.beforeWrite?.(s), (conn) => markShardDone(conn, s, owner));
-  return { items: r.items, held: r.result };
+  return { items: r.items, held: r.held };
 }
 
 /**
- * Predicts the plan's items with ids lo..hi and writes their suggestions, with `alsoInTx` in the
- * same change; the per-shard work of both the sharded and the in-process suggest job.
+ * Predicts the plan's items with ids lo..hi and writes their suggestions in one change that
+ * `claim`s first (see writeShardSuggestions); the per-shard work of both the sharded and the
+ * in-process suggest job.
  */
-async function suggestRange<T>(store: Store, plan: SuggestPlan, lo: number, hi: number, beforeWrite: () => Promise<void> | undefined, alsoInTx: (conn: Conn) => Promise<T>): Promise<{ items: number; written: number; result: T }> {
+async function suggestRange(store: Store, plan: SuggestPlan, lo: number, hi: number, beforeWrite: () => Promise<void> | undefined, claim: (conn: Conn) => Promise<boolean>): Promise<{ items: number; written: number; held: boolean }> {
   const classifier = await classifierFor(store, plan.projectId, plan.modelId);
   const { itemIds, data } = await loadShard(store, plan.projectId, plan.data, lo, hi, plan.sampleRate ?? undefined);
   const p = itemIds.length ? await classifier.proba(data) : new Float64Array(0);
   await beforeWrite();
-  const { written, result } = await writeShardSuggestions(store, plan, suggestionsOf(itemIds, p, classifier.classes, plan.modelId), alsoInTx);
-  return { items: itemIds.length, written, result };
+  const { written, held } = await writeShardSuggestions(store, plan, suggestionsOf(itemIds, p, classifier.classes, plan.modelId), claim);
+  return { items: itemIds.length, written, held };
 }
 
 /** The suggest job's plan: the project's items, the classifier (refused here if it cannot predict shards). */
@@ -410,7 +412,7 @@ export async function suggestInProcess(store: Store, params: SuggestJobParams, p
   let written = 0;
   for (let i = 0; i < itemIds.length; i += o.shardItems) {
     const ids = itemIds.slice(i, i + o.shardItems);
-    written += (await suggestRange(store, plan, ids[0], ids[ids.length - 1], () => undefined, async () => undefined)).written;
+    written += (await suggestRange(store, plan, ids[0], ids[ids.length - 1], () => undefined, async () => true)).written;
     progress(Math.min(1, (i + ids.length) / itemIds.length), `${(i + ids.length).toLocaleString('en')} of ${itemIds.length.toLocaleString('en')} items`);
   }
   const seconds = (performance.now() - t0) / 1000;

@@ -103,13 +103,16 @@ export function suggestionsOf(itemIds: readonly number[], p: Float64Array, class
 }
 
 /**
- * Writes a shard's suggestions — for its items that have no final label — and runs `alsoInTx`
- * (marking the shard done) in the same labelling change, so a shard is written whole or not at
- * all; suggestions are keyed by item, so a shard run twice leaves one suggestion per item.
+ * Writes a shard's suggestions — for its items that have no final label — in one labelling change
+ * that first runs `claim` (marking the shard done if this runner still holds its lease): when the
+ * claim fails, nothing is written, so a runner that lost its lease cannot overwrite the output of
+ * the one that took the shard over. Suggestions are keyed by item, so a shard run twice leaves
+ * one suggestion per item.
  */
-export async function writeShardSuggestions<T>(store: Store, plan: SuggestPlan, entries: SuggestionEntry[], alsoInTx: (conn: Conn) => Promise<T>): Promise<{ written: number; result: T }> {
+export async function writeShardSuggestions(store: Store, plan: SuggestPlan, entries: SuggestionEntry[], claim: (conn: Conn) => Promise<boolean>): Promise<{ written: number; held: boolean }> {
   const project = await getProject(store.db, plan.project);
   return change(store, project, cliActor('job:suggest'), async (ctx) => {
+    if (!(await claim(ctx.conn))) return { written: 0, held: false };
     const ids = entries.map((e) => e.itemId);
     const decided = new Set<number>();
     for (let i = 0; i < ids.length; i += 1000) {
@@ -118,6 +121,6 @@ export async function writeShardSuggestions<T>(store: Store, plan: SuggestPlan, 
     }
     const open = entries.filter((e) => !decided.has(e.itemId));
     if (open.length > 0) await putSuggestions(ctx, open);
-    return { written: open.length, result: await alsoInTx(ctx.conn) };
+    return { written: open.length, held: true };
   });
 }

@@ -153,7 +153,11 @@ function sqliteFacts(file: string): SnapshotFacts {
     if (check !== 'ok') throw new Error(`the snapshot fails SQLite's quick_check: ${String(check)}`);
     const names = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as Array<{ name: string }>).map((r) => r.name);
     const tables: Record<string, number> = {};
-    for (const n of names) tables[n] = Number((db.prepare(`SELECT count(*) AS n FROM "${n}"`).get() as { n: number }).n);
+    for (const n of names) {
+      // Table names come from the snapshot's own catalogue; only plain identifiers are counted.
+      if (!/^[a-z_][a-z0-9_]*$/i.test(n)) throw new Error(`the snapshot holds a table with an unexpected name: ${JSON.stringify(n)}`);
+      tables[n] = Number((db.prepare(`SELECT count(*) AS n FROM "${n}"`).get() as { n: number }).n);
+    }
     return {
       tables,
       migrations: names.includes('kysely_migration') ? (db.prepare('SELECT name FROM kysely_migration ORDER BY name').all() as Array<{ name: string }>).map((r) => r.name) : [],

@@ -319,9 +319,12 @@ test('bench label-efficiency --prior-shift: every arm reports its labels\' prior
     assert.ok(Math.abs(sum(ps.poolPrior) - 1) < 1e-9 && Math.abs(sum(ps.labelPrior) - 1) < 1e-9, `${arm}: ${JSON.stringify(ps)}`);
     // The budget arms bought 12 of 150 training items: EM reads the other 138; full supervision has none left.
     assert.equal(ps.items, arm === 'full_supervised' ? 0 : 138, arm);
-    assert.equal(ps.applied, ps.collapsed.length === 0, `${arm}: applied unless EM's estimate left out a labelled class`);
+    // Applied only when EM left no labelled class out and held-out validation vouches for it.
+    const vouched = ps.validation !== null && ps.validation.logLossMoved <= ps.validation.logLossKept;
+    assert.equal(ps.applied, ps.collapsed.length === 0 && vouched, `${arm}: ${JSON.stringify(ps)}`);
+    if (ps.collapsed.length > 0) assert.equal(ps.validation, null, `${arm}: a collapsed estimate is never validated`);
   }
-  assert.equal(d.arms.full_supervised.priorShift.applied, true, 'nothing unlabelled, nothing collapses');
+  assert.deepEqual(d.arms.full_supervised.priorShift.collapsed, [], 'nothing unlabelled, nothing collapses');
   assert.deepEqual(d.arms.full_supervised.priorShift.poolPrior, d.arms.full_supervised.priorShift.labelPrior, 'nothing unlabelled: the prior stays');
   const both = tessera(['bench', 'label-efficiency', '--dataset', 'digits', '--budget', '4', '--prior-shift', '--noisy-student', '--json'], {});
   assert.equal(both.code, 2);

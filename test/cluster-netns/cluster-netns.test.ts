@@ -40,7 +40,6 @@ const SHARDS = Math.ceil(N / SHARD);
 const LEASE_S = 3;
 const WORKERS = ['w1', 'w2', 'w3'] as const;
 /** Why the late-write tests are expected to fail until src/jobs/shards.ts fences the shard write. */
-const UNFENCED = 'src/jobs/shards.ts writes a shard\'s output before checking it still holds the lease (docs/operations.md, "Known gaps")';
 
 const support = netnsSupport();
 if (!support.ok) process.stderr.write(`cluster-netns: SKIPPED — ${support.reason}. The multi-host cluster test did not run.\n`);
@@ -241,7 +240,7 @@ describe('cluster across network namespaces: PostgreSQL, server and 3 workers on
     assert.equal(workers.get(victim)!.child.exitCode, null, `${victim} is still running`);
   });
 
-  test('cut link: the cut worker\'s late embedding write is refused (changes no row)', { todo: UNFENCED }, () => {
+  test('cut link: the cut worker\'s late embedding write is refused (changes no row)', () => {
     assertUnchanged(late.cut);
   });
 
@@ -313,7 +312,7 @@ describe('cluster across network namespaces: PostgreSQL, server and 3 workers on
     late.suggest = { what: `suggest shard ${k} by ${victim}`, rows, before: beforeLate, after: await suggestionXmins(s.lo, s.hi), extra: { expected: SHARDS, got: events, label: '"suggestion.set" audit events (one per shard)' } };
   });
 
-  test('cut link: the cut worker\'s late suggestions are refused (no row rewritten, no extra audit event)', { todo: UNFENCED }, () => {
+  test('cut link: the cut worker\'s late suggestions are refused (no row rewritten, no extra audit event)', () => {
     assertUnchanged(late.suggest);
   });
 
@@ -340,7 +339,7 @@ describe('cluster across network namespaces: PostgreSQL, server and 3 workers on
     late.stop = { what: `embed shard ${k} by ${victim} after SIGCONT`, rows, before: beforeLate, after: await embeddingXmins(models.stop, s.lo, s.hi) };
   });
 
-  test('SIGSTOP: the resumed worker\'s late write is refused (changes no row)', { todo: UNFENCED }, () => {
+  test('SIGSTOP: the resumed worker\'s late write is refused (changes no row)', () => {
     assertUnchanged(late.stop);
   });
 
