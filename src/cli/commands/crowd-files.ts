@@ -82,7 +82,7 @@ export function registerCrowdFiles(program: Command) {
       .option('--seed <k>', 'seed for --tie random (default 0)')
       .option('--out <file>', 'write the CSV here'),
   )
-    .option('--json', 'print one JSON document: {"method","labels":[{item,label,confidence}],"annotators":[{annotator,accuracy}]}')
+    .option('--json', 'print one JSON document: {"method","labels":[{item,label,confidence}],"annotators":[{annotator,accuracy,confusion:{true:{answered:share}}}]}')
     .action(
       act(async (file: string, f: ColumnFlags & { method: string; tie?: string; seed?: string; out?: string; json?: boolean }) => {
         const out = makeOut(Boolean(f.json));
