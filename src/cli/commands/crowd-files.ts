@@ -7,8 +7,9 @@ import { parseRegionFile, regionAgreementOfFile } from '../../label/region-file.
 import { act, makeOut } from '../context.ts';
 
 /**
- * The two file CLIs other tools call (exact contracts, see the README): agreement and consensus
- * over a ratings file (CSV/TSV, one row per rating). No store is opened.
+ * The two file CLIs other tools call: agreement and consensus over a ratings file (CSV/TSV, one row
+ * per rating). Their output is a contract other tools parse (docs/labelling.md, "File CLIs"), so
+ * its shape must not change. No store is opened.
  */
 interface ColumnFlags {
   itemCol?: string;
