@@ -196,6 +196,18 @@ export function headParams(head: Head): Pick<SslHeadParams, 'lambda' | 'temperat
   return { lambda: head.model.lambda, temperature: head.temperature, W: Array.from(head.model.W), b: Array.from(head.model.b), mean: Array.from(head.model.mean), std: Array.from(head.model.std) };
 }
 
+/** The fields of a classifier's `metrics` a learning curve reads; rows that are not a loop round's (no round or test accuracy) have none. */
+const RoundMetricsRead = Type.Object({
+  round: Type.Number(),
+  labelledItems: Type.Optional(Nullable(Type.Number())),
+  test: Type.Object({ accuracy: Type.Number(), macroF1: Type.Optional(Type.Number()), ece: Type.Optional(Type.Number()) }),
+});
+export type RoundMetrics = Static<typeof RoundMetricsRead>;
+
+export function roundMetrics(metrics: unknown): RoundMetrics | null {
+  return Value.Check(RoundMetricsRead, metrics) ? metrics : null;
+}
+
 // ---- writers ----
 
 /** What a classifier row's `metrics` holds (the loop's round). */
