@@ -118,6 +118,7 @@ export type PriorShiftParams = Static<typeof PriorShiftSchema>;
 
 const BY_FEATURES = { ssl: SslHeadParams, raw: RawHeadParams, encoder: FineTunedParams } as const;
 type Features = keyof typeof BY_FEATURES;
+const isFeatures = (f: unknown): f is Features => typeof f === 'string' && Object.hasOwn(BY_FEATURES, f);
 
 /** `value` checked against `schema`, or a UserError naming the model and the first field that does not fit. */
 function parse<T extends TSchema>(schema: T, value: unknown, what: string): Static<T> {
@@ -144,10 +145,8 @@ export function readClassifier(model: ModelRecord): RegisteredClassifier {
   if (model.kind !== 'classifier') throw new UserError(`model ${model.id} is of kind ${model.kind}, not a classifier (\`tessera loop\` trains and registers classifiers)`);
   const what = `classifier ${model.id}`;
   const features = model.params.features;
-  if (typeof features !== 'string' || !Object.hasOwn(BY_FEATURES, features)) {
-    throw new UserError(`${what}: params.features must be one of ${Object.keys(BY_FEATURES).join(', ')} (got ${JSON.stringify(features) ?? 'nothing'})`);
-  }
-  const p = parse(BY_FEATURES[features as Features], model.params, what);
+  if (!isFeatures(features)) throw new UserError(`${what}: params.features must be one of ${Object.keys(BY_FEATURES).join(', ')} (got ${JSON.stringify(features) ?? 'nothing'})`);
+  const p = parse(BY_FEATURES[features], model.params, what);
   const classes = p.classes ?? [];
   const shift = p.priorShift;
   // applied: false — EM's estimate collapsed or did not help, and the loop kept the labels' prior.
