@@ -8,7 +8,8 @@ import { getProject } from '../store/projects.ts';
 import type { JobShardsTable } from '../store/schema.ts';
 import type { Encoder } from '../ssl/types.ts';
 import { loadShard, planShards, type ShardPlan } from './shard-data.ts';
-import { loadItemClassifier, suggestionsOf, writeShardSuggestions, type ItemClassifier, type SuggestPlan } from './suggest-shard.ts';
+import { loadItemClassifier, writeShardSuggestions, type ItemClassifier, type SuggestPlan } from './suggest-shard.ts';
+import { suggestionsFrom } from '../suggest/suggestions.ts';
 import type { Conn } from '../label/tx.ts';
 
 /**
@@ -254,13 +255,13 @@ async function runSuggestShard(store: Store, plan: SuggestPlan, s: Shard, owner:
 async function suggestRange(store: Store, plan: SuggestPlan, lo: number, hi: number, beforeWrite: () => Promise<void> | undefined, claim: (conn: Conn) => Promise<boolean>): Promise<{ items: number; written: number; held: boolean }> {
   const classifier = await classifierFor(store, plan.projectId, plan.modelId);
   const { itemIds, data } = await loadShard(store, plan.projectId, plan.data, lo, hi, plan.sampleRate ?? undefined);
-  const p = itemIds.length ? await classifier.proba(data) : new Float64Array(0);
+  const entries = await suggestionsFrom({ id: plan.modelId, classes: classifier.classes, proba: (d: typeof data) => classifier.proba(d) }, { ids: itemIds, input: data });
   await beforeWrite();
-  const { written, held } = await writeShardSuggestions(store, plan, suggestionsOf(itemIds, p, classifier.classes, plan.modelId), claim);
+  const { written, held } = await writeShardSuggestions(store, plan, entries, claim);
   return { items: itemIds.length, written, held };
 }
 
-/** The suggest job's plan: the project's items, the classifier (refused here if it cannot predict shards). */
+/** The suggest job's plan: the project's items, the classifier (loaded here once, so a row the registry cannot read fails the job before any shard runs). */
 async function planSuggest(store: Store, params: SuggestJobParams): Promise<{ plan: SuggestPlan; itemIds: number[] }> {
   const project = await getProject(store.db, params.project);
   // No id: the model in use — the newest the loop promoted; one it registered but did not promote never serves suggestions.
