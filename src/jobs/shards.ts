@@ -192,9 +192,10 @@ class ModelCache<K, V extends { dispose(): void }> {
 const encoders = new ModelCache<string, Encoder>();
 const encoderFor = (path: string) => encoders.get(path, () => import('../ssl/index.ts').then((m) => m.loadEncoder(path)));
 /** Classifiers of the suggest job, by model id. */
-const classifiers = new ModelCache<number, ItemClassifier>();
+// Keyed by store and model id: one process may hold several stores (tests, tools), whose model ids overlap.
+const classifiers = new ModelCache<string, ItemClassifier>();
 const classifierFor = (store: Store, projectId: number, modelId: number) =>
-  classifiers.get(modelId, () => getModel(store.db, projectId, modelId, 'classifier').then((m) => loadItemClassifier(store, m)));
+  classifiers.get(`${store.location}\u0000${modelId}`, () => getModel(store.db, projectId, modelId, 'classifier').then((m) => loadItemClassifier(store, m)));
 
 /** Disposes every cached encoder (worker shutdown). */
 export async function disposeEncoders(): Promise<void> {
