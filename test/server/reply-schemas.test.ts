@@ -119,6 +119,39 @@ for (const kind of STORE_KINDS) {
       fits(LabelSettings, await api.call('GET', `${P}/settings`, tok['ann-a']), 'settings');
     });
 
+    test('a taxonomy of several questions: tasks with dimensions, answers in reviews, the dashboard by question', async () => {
+      const project = await projectWithItems(t.store, 'shapes-q', ['a purring thing', 'a barking thing']);
+      await createTaxonomy(t.store, project, OPERATOR, {
+        questions: [
+          { name: 'animal', kind: 'single', labels: [{ name: 'cat' }, { name: 'dog' }] },
+          { name: 'mood', kind: 'rating', scale: { min: 1, max: 5 } },
+        ],
+        guidelines: 'The animal, and how happy it sounds.',
+      });
+      await updateSettings(t.store, project, OPERATOR, { overlap: 2, leaseSeconds: 60 });
+      for (const user of Object.keys(ROLES_OF)) await setRole(t.store, project, OPERATOR, user, ROLES_OF[user as keyof typeof ROLES_OF]);
+      const Q = '/api/projects/shapes-q';
+      for (const [user, animal, mood] of [['ann-a', 'cat', 3], ['ann-b', 'dog', 4]] as const) {
+        const r = await api.call('POST', `${Q}/tasks/next`, tok[user], {});
+        fits(NextTask, r, `${user}: task of questions`);
+        assert.ok(r.json.task.item.dimensions, 'a task beyond one legacy question carries the dimensions');
+        const s = await api.call('POST', `${Q}/tasks/${r.json.task.id}/submit`, tok[user], { answers: { animal: [animal], mood }, taxonomyVersion: r.json.task.taxonomy.version });
+        assert.equal(s.status, 201, s.text);
+      }
+      fits(Taxonomy, await api.call('GET', `${Q}/taxonomy`, tok.mgr), 'taxonomy of questions');
+      const reviews = await api.call('GET', `${Q}/reviews`, tok.rev);
+      fits(Reviews, reviews, 'reviews (questions)');
+      assert.equal(reviews.json.reviews.length, 1);
+      fits(ReviewDetail, await api.call('GET', `${Q}/reviews/${reviews.json.reviews[0].id}`, tok.rev), 'review detail (questions)');
+      const item = reviews.json.reviews[0].itemId;
+      fits(FinalLabel, await api.call('GET', `${Q}/labels/${item}`, tok.mgr), 'final label (questions)');
+      fits(Annotations, await api.call('GET', `${Q}/items/${item}/annotations`, tok.mgr), 'annotations (questions)');
+      const dash = await api.call('GET', `${Q}/dashboard`, tok.mgr);
+      fits(Dashboard, dash, 'dashboard (questions)');
+      assert.equal(dash.json.questions.length, 2);
+      fits(Agreement, await api.call('GET', `${Q}/agreement`, tok.mgr), 'agreement (questions)');
+    });
+
     test('imports: a success and a refusal carry the outcome', async () => {
       const upload = async (body: string) => {
         const res = await fetch(`${api.base}${P}/imports?name=more.jsonl&format=jsonl`, { method: 'POST', headers: { authorization: `Bearer ${tok.root}`, 'content-type': 'application/octet-stream' }, body });

@@ -63,6 +63,9 @@ export const Taxonomy = Type.Object({
 });
 export type Taxonomy = Static<typeof Taxonomy>;
 
+/** What region answers are checked against: text length in code points, image source pixels, audio seconds. */
+export const Dimensions = Type.Object({ length: Type.Optional(Type.Number()), width: Type.Optional(Type.Number()), height: Type.Optional(Type.Number()), duration: Type.Optional(Type.Number()) });
+
 /** An item as staff see it (GET …/items/:item). */
 export const ItemRow = Type.Object({
   id: Type.Integer(),

@@ -1,6 +1,6 @@
 /** Reply schemas of the labelling routes: tasks, taxonomy versions, settings, imports (see common.ts). */
 import { Type, type Static } from '@sinclair/typebox';
-import { Answers, ClassKind, LabelDef, Modality, Nullable, Question, Role, Taxonomy, Timestamp, literals } from './common.ts';
+import { Answers, ClassKind, Dimensions, LabelDef, Modality, Nullable, Question, Role, Taxonomy, Timestamp, literals } from './common.ts';
 
 /** What an annotator may see of an item: content only (dimensions: what region answers are checked against). */
 export const TaskItem = Type.Object({
@@ -9,7 +9,7 @@ export const TaskItem = Type.Object({
   text: Nullable(Type.String()),
   values: Nullable(Type.Record(Type.String(), Type.Unknown())),
   content: Nullable(Type.Object({ mime: Type.String(), size: Type.Integer() })),
-  dimensions: Type.Optional(Nullable(Type.Record(Type.String(), Type.Unknown()))),
+  dimensions: Type.Optional(Nullable(Dimensions)),
 });
 export type TaskItem = Static<typeof TaskItem>;
 

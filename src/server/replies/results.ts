@@ -1,6 +1,6 @@
 /** Reply schemas of the results routes: dashboard, agreement, reviews, final labels, map, audit verification (see common.ts). */
 import { Type, type Static } from '@sinclair/typebox';
-import { Answers, ClassKind, ItemRow, Modality, Nullable, Question, Role, Timestamp, literals } from './common.ts';
+import { Answers, ClassKind, Dimensions, ItemRow, Modality, Nullable, Question, Role, Timestamp, literals } from './common.ts';
 import { LabelStatus } from './labelling.ts';
 
 const Count = Type.Integer();
@@ -111,7 +111,7 @@ export const ReviewDetail = Type.Composite([
   ReviewEntry,
   Type.Object({
     item: ItemRow,
-    dimensions: Type.Optional(Nullable(Type.Record(Type.String(), Type.Unknown()))),
+    dimensions: Type.Optional(Nullable(Dimensions)),
     annotations: Type.Array(Answer),
     gold: Nullable(Labels),
     final: Nullable(Type.Object({ labels: Labels, source: Nullable(Source), taxonomyVersion: Nullable(Type.Integer()), answers: Type.Optional(Answers) })),
