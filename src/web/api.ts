@@ -177,4 +177,3 @@ async function upload(project: string, file: Blob, query: Record<string, string>
   if (res.status === 401) unauthorized.forEach((f) => f());
   throw new ApiError(res.status, json?.error?.code ?? `HTTP_${res.status}`, json?.error?.message ?? (text.slice(0, 200) || res.statusText));
 }
-
