@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { createPortal } from 'react-dom';
 import type uPlot from 'uplot';
-import { api, get, P, post, type MapData, type MapItem } from '../api.ts';
+import { api, get, P, post, type BulkLabelled, type MapData, type MapItem } from '../api.ts';
 import { Chart } from '../charts.tsx';
 import { inPolygon } from '../lib/geometry.ts';
 import type { MapJob, MapMessage } from '../map.worker.ts';
@@ -152,7 +152,7 @@ export function MapView(props: { project: string; role: Role; query?: URLSearchP
   const bulk = async () => {
     if (!bulkLabel) return;
     try {
-      const r = await post<{ labelled: number; skipped: Array<{ itemId: number; reason: string }> }>(`${P(project)}/labels/bulk`, {
+      const r = await post<BulkLabelled>(`${P(project)}/labels/bulk`, {
         itemIds: [...selected],
         labels: [bulkLabel],
         note: 'embedding map lasso',

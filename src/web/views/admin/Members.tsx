@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api, get, P, post, type Me, type Member, type UserRow } from '../../api.ts';
+import { api, get, P, post, type IssuedToken, type Me, type Member, type UserRow } from '../../api.ts';
 import { can, type Role } from '../../roles.ts';
 import { ErrorBox, Loading, Section, useAsync } from '../../ui.tsx';
 import { AddPerson, InviteLink, ROLES } from '../People.tsx';
@@ -77,7 +77,7 @@ export function Members(props: { project: string; role: Role; me: Me; onChanged:
                       data-action="new-invite"
                       onClick={() =>
                         void act(async () =>
-                          setInvite({ user: m.user, token: (await post<{ token: string }>(`/api/users/${encodeURIComponent(m.user)}/tokens`, {})).token }),
+                          setInvite({ user: m.user, token: (await post<IssuedToken>(`/api/users/${encodeURIComponent(m.user)}/tokens`, {})).token }),
                         )
                       }
                     >

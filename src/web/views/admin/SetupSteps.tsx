@@ -1,18 +1,13 @@
-import { get, P, type Member } from '../../api.ts';
+import { get, P, type LabelSettings, type Member, type ProjectSummary } from '../../api.ts';
 import { href } from '../../router.ts';
 import { useAsync } from '../../ui.tsx';
-
-interface Summary {
-  taxonomyVersion: number | null;
-  status?: { items: number };
-}
 
 /** The set-up steps as tabs, each with its state: items imported, taxonomy version, people, settings. */
 export function SetupSteps(props: { project: string; tab: string; version: number }) {
   const { project, tab, version } = props;
-  const summary = useAsync(() => get<Summary>(P(project)), [project, version]);
+  const summary = useAsync(() => get<ProjectSummary>(P(project)), [project, version]);
   const members = useAsync(() => get<{ members: Member[] }>(`${P(project)}/members`), [project, version]);
-  const settings = useAsync(() => get<{ overlap: number; consensus: { method: string } }>(`${P(project)}/settings`), [project, version]);
+  const settings = useAsync(() => get<LabelSettings>(`${P(project)}/settings`), [project, version]);
   const items = summary.data?.status?.items;
   const tv = summary.data?.taxonomyVersion;
   const annotators = members.data?.members.filter((m) => m.role === 'annotator').length;

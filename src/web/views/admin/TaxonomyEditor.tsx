@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { get, P, post, type Taxonomy } from '../../api.ts';
+import { get, P, post, type Taxonomy, type TaxonomyCreated } from '../../api.ts';
 import { can, type Role } from '../../roles.ts';
 import { Empty, ErrorBox, Loading, Section, useAsync, when } from '../../ui.tsx';
 import { MigrationPreview } from './MigrationPreview.tsx';
@@ -37,7 +37,7 @@ export function TaxonomyEditor(props: { project: string; role: Role; onChanged: 
   const create = async () => {
     setError(null);
     try {
-      const r = await post<{ taxonomy: Taxonomy; sentToReview: number }>(`${P(project)}/taxonomy`, draftBody(d));
+      const r = await post<TaxonomyCreated>(`${P(project)}/taxonomy`, draftBody(d));
       setSaved(`Version ${r.taxonomy.version} created; ${r.sentToReview} item(s) sent to review.`);
       setDraft(null);
       setPreview(null);

@@ -54,14 +54,5 @@ export function draftBody(d: Draft) {
   };
 }
 
-export interface Preview {
-  version: number;
-  previousVersion: number | null;
-  added: string[];
-  removed: string[];
-  mapping: Array<{ from: string; to: string[] }>;
-  touched: string[];
-  sentToReview: number;
-  byState: Record<string, number>;
-  items: Array<{ itemId: number; state: string; previous: string[] | null; proposal: string[] | null }>;
-}
+/** What POST …/taxonomy/preview answers (the server's reply schema). */
+export type { TaxonomyPreview as Preview } from '../../api.ts';

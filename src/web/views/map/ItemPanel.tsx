@@ -1,4 +1,4 @@
-import { get, P, type Answer, type FinalLabel, type ItemRow } from '../../api.ts';
+import { get, P, type Annotation, type FinalLabel, type ItemRow } from '../../api.ts';
 import { dimsOf, ItemContent } from '../../content.tsx';
 import { can, type Role } from '../../roles.ts';
 import { href } from '../../router.ts';
@@ -12,7 +12,7 @@ export function ItemPanel(props: { project: string; id: number; role: Role; onCl
   const anns = useAsync(
     () =>
       can(role, 'annotations.read')
-        ? get<{ annotations: Array<Answer & { createdAt: string; skipped: boolean }> }>(`${P(project)}/items/${id}/annotations`)
+        ? get<{ annotations: Annotation[] }>(`${P(project)}/items/${id}/annotations`)
         : Promise.resolve(null),
     [project, id],
   );
