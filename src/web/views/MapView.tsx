@@ -151,6 +151,7 @@ export function MapView(props: { project: string; role: Role; query?: URLSearchP
   }, [layout, groups, selected, items]);
 
   const groupKey = groups.map((g) => `${g.name}:${g.colour}`).join('|');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed on the groups' names and colours, not the array
   const opts = useMemo<uPlot.Options | null>(() => {
     if (!layout) return null;
     return {
@@ -170,7 +171,6 @@ export function MapView(props: { project: string; role: Role; query?: URLSearchP
         { label: 'selected', stroke: '#111111', fill: '#11111100', width: 1.5, paths: uPlot.paths.points!(), points: { show: false, size: 9 } },
       ],
     } as unknown as uPlot.Options;
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [layout, groupKey]);
 
   /** The item nearest to a pixel position in the plot (within 12 px). */
