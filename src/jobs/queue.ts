@@ -61,7 +61,7 @@ export class JobQueue {
     return this.store.db;
   }
 
-  async enqueue(type: string, params: Record<string, unknown>, projectId: number | null = null): Promise<Job> {
+  async enqueue(type: string, params: object, projectId: number | null = null): Promise<Job> {
     const { id } = await this.db
       .insertInto('jobs')
       .values({ project_id: projectId, type, status: 'queued', params: JSON.stringify(params), progress: 0, attempts: 0, created_at: nowIso(), cancel_requested: 0 })
