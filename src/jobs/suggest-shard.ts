@@ -1,10 +1,10 @@
 import { UserError } from '../core/errors.ts';
-import { cliActor, change } from '../label/context.ts';
+import { cliActor, change } from '../store/context.ts';
 import { putSuggestions, type SuggestionEntry } from '../label/results.ts';
 import type { Store } from '../store/db.ts';
 import { getModel, type ModelRecord } from '../store/models.ts';
 import { getProject } from '../store/projects.ts';
-import type { Conn } from '../label/tx.ts';
+import type { Conn } from '../store/tx.ts';
 import type { ModalityData } from '../ssl/types.ts';
 import type { ShardPlan } from './shard-data.ts';
 

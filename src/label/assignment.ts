@@ -4,7 +4,7 @@ import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import { getItem, type ItemRow } from '../store/items.ts';
 import type { Project } from '../store/projects.ts';
-import { change, record, userActor, type TxCtx } from './context.ts';
+import { change, record, userActor, type TxCtx } from '../store/context.ts';
 import { eligible, heldOutFromServing, isEligible, labellingMode, type LabellingMode } from './eligibility.ts';
 import { ConflictError } from './errors.ts';
 import { checkGoldAnswer, drawGold } from './gold.ts';
@@ -16,7 +16,7 @@ import { answerItem, classLabels } from './answers.ts';
 import { answersHash, checkAnswers, classQuestion, isLegacy, itemDimensions, sameAnswers, storedAnswers, type Answers, type Dimensions, type Question } from './questions.ts';
 import { checkLabels, type Taxonomy } from './taxonomy.ts';
 import { currentTaxonomy } from './taxonomies.ts';
-import { onBatchRollback, type Conn } from './tx.ts';
+import { onBatchRollback, type Conn } from '../store/tx.ts';
 import type { User } from './users.ts';
 import { emit } from './webhooks.ts';
 

@@ -3,7 +3,7 @@ import { exportAllowed, refusalPayload, residencyPolicy } from '../audit/residen
 import type { Modality } from '../core/modality.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
-import { change, record, type Actor } from './context.ts';
+import { change, record, type Actor } from '../store/context.ts';
 import { finalLabelOf, type FinalLabelRow } from './results.ts';
 import { currentTaxonomy } from './taxonomies.ts';
 import { bioTags, spanLayers } from '../consensus/spans.ts';
@@ -11,7 +11,7 @@ import { own } from '../core/dict.ts';
 import { sliceCodePoints, tokenise, TOKENISATION } from '../core/tokens.ts';
 import { toLabelStudio } from './label-studio.ts';
 import { classQuestion, isLegacy, itemDimensions, labelNames, storedAnswers, type Answers, type BoxValue, type Question, type SpanValue } from './questions.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 
 /**
  * Export of final labels with provenance: JSONL (one decided item per line, full provenance),

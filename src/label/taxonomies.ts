@@ -4,13 +4,13 @@ import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
 import type { TaxonomiesTable } from '../store/schema.ts';
-import { change, record, type Actor } from './context.ts';
+import { change, record, type Actor } from '../store/context.ts';
 import { ConflictError } from './errors.ts';
 import { answerLabels, classQuestion, isClassKind, isLegacy, legacyQuestion, mapAnswer, storedAnswers, type AnswerValue, type Answers, type Question } from './questions.ts';
 import { queueReview } from './review.ts';
 import { rowsState } from './row-digest.ts';
 import { checkTaxonomy, labelNames, legacyFields, mapLabels, touches, type CheckedTaxonomy, type Taxonomy, type TaxonomyInput } from './taxonomy.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 import { dict } from '../core/dict.ts';
 
 const toTaxonomy = (r: Selectable<TaxonomiesTable>): Taxonomy => {

@@ -19,7 +19,7 @@ import { TRAIN_METHODS, trainClassifier, type TrainMethod, type TrainedClassifie
 import { PRIOR_SHIFT_POOL } from '../train/prior-shift.ts';
 import { limitPool } from '../train/noisy-student.ts';
 import { loadEncoder, type Encoder } from '../ssl/index.ts';
-import { cliActor, userActor, type Actor } from '../label/context.ts';
+import { cliActor, userActor, type Actor } from '../store/context.ts';
 import { createTaxonomy, findTaxonomy } from '../label/taxonomies.ts';
 import { createUser, findUser, setRole, type User } from '../label/users.ts';
 import { listFinalLabels, setPriorities, setSuggestions } from '../label/results.ts';
