@@ -26,7 +26,7 @@ export function checkpointDir(project: string, jobId: number): string {
 /**
  * The checkpoint a re-run pretraining job resumes from: `<dir>/checkpoint`, or undefined when no
  * epoch finished. A process killed between the two renames that swap a new checkpoint in
- * (src/ssl/train.ts writeCheckpoint: `checkpoint` → `.prev`, then `.next` → `checkpoint`) left no
+ * (src/ssl/checkpoint.ts writeCheckpoint: `checkpoint` → `.prev`, then `.next` → `checkpoint`) left no
  * `checkpoint` but a complete `checkpoint.next` (its train/state.json is written last) and maybe
  * `checkpoint.prev`: the swap is finished here (newest complete one first) instead of the job
  * starting over from epoch 1.

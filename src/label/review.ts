@@ -13,7 +13,7 @@ import { answersHash, classQuestion, isLegacy, itemDimensions, storedAnswers, ty
 import { rowsState } from './row-digest.ts';
 import { checkLabels } from './taxonomy.ts';
 import { dict } from '../core/dict.ts';
-import { currentTaxonomy } from './taxonomies.ts';
+import { currentTaxonomy } from './taxonomy-versions.ts';
 import type { Conn } from '../store/tx.ts';
 import { emit } from './webhooks.ts';
 

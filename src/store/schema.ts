@@ -1,5 +1,8 @@
 import type { Generated } from 'kysely';
 
+/** The SQL flavour of a store; migrations and queries branch on it where the two differ. */
+export type Dialect = 'sqlite' | 'postgres';
+
 /**
  * Every table, typed once (Kysely). JSON columns are TEXT in both dialects (portable, opaque to
  * SQL); booleans are 0/1 integers; timestamps are ISO-8601 UTC strings.
