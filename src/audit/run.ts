@@ -15,7 +15,7 @@ import { inspectItem, SIZE_METRIC, type ContentProblem } from './content.ts';
 import { minhashFromShingles, shingleHashes, starClusters, type NearDuplicatePair, type NearDuplicateResult } from './minhash.ts';
 import { dHash, hammingNearDuplicates, hashHex, MIN_HASH_SIDE, pHash, type Hash64 } from './phash.ts';
 import { robustOutliers } from './outliers.ts';
-import { PiiCounter, scanItem, type PiiFieldCounts } from './pii-fields.ts';
+import { PiiCounter, scanItem, type PiiFieldCounts } from '../ingest/pii-fields.ts';
 import { residencyReport, type ResidencyReport } from './residency.ts';
 
 /**
