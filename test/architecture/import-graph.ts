@@ -3,20 +3,7 @@
 // through types is the same tangle the moment one side needs a value.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-
-const SPECIFIER = [
-  // import … from '…' / export … from '…' (also multi-line, and `import type`).
-  /\b(?:import|export)\s+(?:type\s+)?[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
-  // Side-effect imports: import '…'.
-  /\bimport\s*['"]([^'"]+)['"]/g,
-  // Dynamic imports: import('…').
-  /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-];
-
-/** Source without comments, so commented-out or documented imports do not count. */
-function stripComments(src: string): string {
-  return src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
-}
+import ts from 'typescript';
 
 export function sourceFiles(dir: string): string[] {
   const out: string[] = [];
@@ -28,21 +15,39 @@ export function sourceFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** Relative specifiers a file imports (deduplicated). */
-export function importsOf(src: string): string[] {
-  const code = stripComments(src);
+/**
+ * Every module specifier a file names, parsed with the TypeScript compiler (no regex over source
+ * text, so comments and strings cannot fool it): static imports, `import type`, re-exports
+ * (`export … from`), dynamic `import('…')` and type positions `import('…').T`.
+ */
+export function importsOf(fileName: string, src: string): string[] {
+  const sf = ts.createSourceFile(fileName, src, ts.ScriptTarget.Latest, false, fileName.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
   const found = new Set<string>();
-  for (const re of SPECIFIER) for (const m of code.matchAll(re)) if (m[1].startsWith('.')) found.add(m[1]);
+  const visit = (node: ts.Node) => {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) found.add(node.moduleSpecifier.text);
+    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteralLike(node.arguments[0])) found.add(node.arguments[0].text);
+    else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) found.add(node.argument.literal.text);
+    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) found.add(node.moduleReference.expression.text);
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
   return [...found];
 }
 
-/** Graph of `root`'s files (paths relative to `repo`) → the files they import (also relative to `repo`). */
-export function importGraph(repo: string, root: string): Map<string, string[]> {
-  const graph = new Map<string, string[]>();
+export interface ModuleImports {
+  /** Files it imports, relative to the repository (relative specifiers, resolved). */
+  files: string[];
+  /** Packages and Node built-ins it imports (bare specifiers). */
+  packages: string[];
+}
+
+/** Every file under `root` (relative to `repo`) and what it imports. */
+export function importGraph(repo: string, root: string): Map<string, ModuleImports> {
+  const graph = new Map<string, ModuleImports>();
   for (const file of sourceFiles(join(repo, root))) {
-    const from = relative(repo, file);
-    const targets = importsOf(readFileSync(file, 'utf8')).map((s) => relative(repo, resolve(dirname(file), s)));
-    graph.set(from, targets.sort());
+    const specs = importsOf(file, readFileSync(file, 'utf8'));
+    const files = specs.filter((s) => s.startsWith('.')).map((s) => relative(repo, resolve(dirname(file), s)));
+    graph.set(relative(repo, file), { files: files.sort(), packages: specs.filter((s) => !s.startsWith('.')).sort() });
   }
   return graph;
 }
