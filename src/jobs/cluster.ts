@@ -332,7 +332,7 @@ export class ClusterWorker {
       } catch (e) {
         // Bookkeeping failed (e.g. the database went away): give the job back for a retry.
         this.log(`job ${jobId}: ${errorMessage(e)}`);
-        await this.store.db.updateTable('jobs').set({ status: 'queued', owner: null, message: `re-queued: ${errorMessage(e)}` }).where('id', '=', jobId).where('status', '=', 'running').where('owner', '=', this.owner).execute().catch(() => {});
+        await this.handBack(jobId, `re-queued: ${errorMessage(e)}`).catch(() => {});
         outcome = 'handed-back';
       }
       if (outcome === 'handed-back') await this.boss!.fail(name, bj.id, { handedBack: true, by: this.owner });
@@ -340,6 +340,11 @@ export class ClusterWorker {
     } finally {
       this.running.delete(slot);
     }
+  }
+
+  /** Puts a job this worker runs back in the queue, for another runner. */
+  private async handBack(jobId: number, message: string): Promise<void> {
+    await this.store.db.updateTable('jobs').set({ status: 'queued', owner: null, message }).where('id', '=', jobId).where('status', '=', 'running').where('owner', '=', this.owner).execute();
   }
 
   /** Claims and runs one job row; what happened to it, for the pg-boss job's output. */
@@ -387,13 +392,7 @@ export class ClusterWorker {
       return 'succeeded';
     }
     if (outcome.status === 'interrupted') {
-      await this.store.db
-        .updateTable('jobs')
-        .set({ status: 'queued', owner: null, message: `re-queued: worker ${this.owner} stopped` })
-        .where('id', '=', jobId)
-        .where('status', '=', 'running')
-        .where('owner', '=', this.owner)
-        .execute();
+      await this.handBack(jobId, `re-queued: worker ${this.owner} stopped`);
       this.log(`job ${jobId} handed back`);
       return 'handed-back';
     }
