@@ -5,6 +5,7 @@ import type { Store } from '../store/db.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Project } from '../store/projects.ts';
 import type { Database } from '../store/schema.ts';
+import { dict, dictOf } from '../core/dict.ts';
 
 /**
  * Data residency. Every item carries a region tag (items.residency: the import's `--region`,
@@ -61,7 +62,7 @@ export async function itemsByRegion(db: Db, projectId: number): Promise<Record<s
     .groupBy('residency')
     .orderBy('residency')
     .execute();
-  return Object.fromEntries(rows.map((r) => [r.residency, Number(r.n)]));
+  return dictOf(rows.map((r) => [r.residency, Number(r.n)] as const));
 }
 
 export interface ResidencyReport extends ResidencyPolicy {
@@ -79,7 +80,7 @@ export async function residencyReport(db: Db, project: Pick<Project, 'id' | 'set
 
 /** The audit payload of a refusal: how many items, from which regions, the first ids. */
 export function refusalPayload(channel: 'export' | 'webhook', refused: Array<{ id: number; region: string }>, policy: ResidencyPolicy, extra: Record<string, unknown> = {}) {
-  const regions: Record<string, number> = {};
+  const regions = dict<number>();
   for (const r of refused) regions[r.region] = (regions[r.region] ?? 0) + 1;
   return { channel, items: refused.length, regions, itemIds: refused.slice(0, 1000).map((r) => r.id), home: policy.home, exportRegions: policy.exportRegions, ...extra };
 }

@@ -43,16 +43,24 @@ export async function foreignSources(store: Store, project: Project): Promise<st
 }
 
 /**
+ * Refuses a project that holds data of its own: the demo is imported and its simulated loop
+ * run only in a project of the demo alone, never mixed into a team's data.
+ */
+export async function refuseForeignProject(store: Store, project: Project, what: string): Promise<void> {
+  const foreign = await foreignSources(store, project);
+  if (foreign.length > 0) {
+    throw new UserError(`${what}, but project "${project.name}" also holds other imports (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}): it is left alone. Use another --project name for the demo`);
+  }
+}
+
+/**
  * Sets the demo project aside under a new name (`NAME-old-K`, the first free K) so that the
  * name is free for a fresh start. Nothing is deleted: the audit log is one hash chain across
  * projects, and its events, labels and models stay with the renamed project. Refused for a
  * project holding anything but the bundled demo.
  */
 export async function setDemoAside(store: Store, project: Project, actor: Actor): Promise<string> {
-  const foreign = await foreignSources(store, project);
-  if (foreign.length > 0) {
-    throw new UserError(`--fresh starts the bundled demo over, but project "${project.name}" also holds other imports (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}): it is left alone. Use another --project name for the demo`);
-  }
+  await refuseForeignProject(store, project, '--fresh starts the bundled demo over');
   return writeTx(store, project.id, async (conn) => {
     let to = '';
     for (let k = 1; ; k++) {

@@ -10,6 +10,7 @@ export { majority, type MajorityOptions, type TieRule } from './majority.ts';
 export { dawidSkene, type DawidSkeneOptions } from './dawid-skene.ts';
 export { oneCoin, type OneCoinOptions } from './one-coin.ts';
 export { glad, type GladOptions, type GladResult } from './glad.ts';
+export { confusionDictOf, empiricalConfusion, type ConfusionDict } from './confusion.ts';
 export { goldAccuracy, wilsonInterval, type GoldOptions, type GoldReport, type GoldAlert } from './gold.ts';
 export { mulberry32 } from '../core/rng.ts';
 export * from './agreement/index.ts';

@@ -8,7 +8,8 @@ import { getProject } from '../store/projects.ts';
 import type { JobShardsTable } from '../store/schema.ts';
 import type { Encoder } from '../ssl/types.ts';
 import { loadShard, planShards, type ShardPlan } from './shard-data.ts';
-import { loadItemClassifier, suggestionsOf, writeShardSuggestions, type ItemClassifier, type SuggestPlan } from './suggest-shard.ts';
+import { loadItemClassifier, writeShardSuggestions, type ItemClassifier, type SuggestPlan } from './suggest-shard.ts';
+import { suggestionsFrom } from '../suggest/suggestions.ts';
 import type { Conn } from '../store/tx.ts';
 
 /**
@@ -191,9 +192,10 @@ class ModelCache<K, V extends { dispose(): void }> {
 const encoders = new ModelCache<string, Encoder>();
 const encoderFor = (path: string) => encoders.get(path, () => import('../ssl/index.ts').then((m) => m.loadEncoder(path)));
 /** Classifiers of the suggest job, by model id. */
-const classifiers = new ModelCache<number, ItemClassifier>();
+// Keyed by store and model id: one process may hold several stores (tests, tools), whose model ids overlap.
+const classifiers = new ModelCache<string, ItemClassifier>();
 const classifierFor = (store: Store, projectId: number, modelId: number) =>
-  classifiers.get(modelId, () => getModel(store.db, projectId, modelId, 'classifier').then((m) => loadItemClassifier(store, m)));
+  classifiers.get(`${store.location}\u0000${modelId}`, () => getModel(store.db, projectId, modelId, 'classifier').then((m) => loadItemClassifier(store, m)));
 
 /** Disposes every cached encoder (worker shutdown). */
 export async function disposeEncoders(): Promise<void> {
@@ -254,13 +256,13 @@ async function runSuggestShard(store: Store, plan: SuggestPlan, s: Shard, owner:
 async function suggestRange(store: Store, plan: SuggestPlan, lo: number, hi: number, beforeWrite: () => Promise<void> | undefined, claim: (conn: Conn) => Promise<boolean>): Promise<{ items: number; written: number; held: boolean }> {
   const classifier = await classifierFor(store, plan.projectId, plan.modelId);
   const { itemIds, data } = await loadShard(store, plan.projectId, plan.data, lo, hi, plan.sampleRate ?? undefined);
-  const p = itemIds.length ? await classifier.proba(data) : new Float64Array(0);
+  const entries = await suggestionsFrom({ id: plan.modelId, classes: classifier.classes, proba: (d: typeof data) => classifier.proba(d) }, { ids: itemIds, input: data });
   await beforeWrite();
-  const { written, held } = await writeShardSuggestions(store, plan, suggestionsOf(itemIds, p, classifier.classes, plan.modelId), claim);
+  const { written, held } = await writeShardSuggestions(store, plan, entries, claim);
   return { items: itemIds.length, written, held };
 }
 
-/** The suggest job's plan: the project's items, the classifier (refused here if it cannot predict shards). */
+/** The suggest job's plan: the project's items, the classifier (loaded here once, so a row the registry cannot read fails the job before any shard runs). */
 async function planSuggest(store: Store, params: SuggestJobParams): Promise<{ plan: SuggestPlan; itemIds: number[] }> {
   const project = await getProject(store.db, params.project);
   // No id: the model in use — the newest the loop promoted; one it registered but did not promote never serves suggestions.

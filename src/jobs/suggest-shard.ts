@@ -1,11 +1,8 @@
-import { UserError } from '../core/errors.ts';
 import { cliActor, change } from '../store/context.ts';
 import { putSuggestions, type SuggestionEntry } from '../label/results.ts';
 import type { Store } from '../store/db.ts';
-import { getModel, type ModelRecord } from '../store/models.ts';
 import { getProject } from '../store/projects.ts';
 import type { Conn } from '../store/tx.ts';
-import type { ModalityData } from '../ssl/types.ts';
 import type { ShardPlan } from './shard-data.ts';
 
 /** The suggest job's plan: every item of the project, predicted by a registered classifier. */
@@ -18,89 +15,8 @@ export interface SuggestPlan {
   data: ShardPlan;
 }
 
-/** A registered classifier applied item by item: calibrated class probabilities, rows × classes. */
-export interface ItemClassifier {
-  classes: string[];
-  proba(data: ModalityData): Promise<Float64Array>;
-  dispose(): void;
-}
-
-/**
- * Loads a classifier of the model registry (as `tessera loop` registers them) so that it can
- * predict any subset of items on its own — what sharding needs. A fine-tuned encoder + head and a
- * linear head on the frozen SSL encoder qualify; a head on raw features does not (TF-IDF, MFCC
- * statistics and tabular encodings are fitted on the whole corpus, so a shard alone would compute
- * different features): refused with the reason. A recorded prior correction (`params.priorShift`,
- * `tessera loop --prior-shift`) is applied to the probabilities.
- */
-export async function loadItemClassifier(store: Store, model: ModelRecord): Promise<ItemClassifier> {
-  const c = await loadUnshifted(store, model);
-  // A loop run with --prior-shift registered its classifier's prior correction: apply it as the loop did.
-  const shift = (model.params as { priorShift?: { labelPrior?: number[]; poolPrior?: number[]; applied?: boolean } }).priorShift;
-  // applied: false — EM's estimate collapsed and the loop kept the labels' prior (older records have no flag: applied).
-  if (!shift || shift.applied === false) return c;
-  const { adjustToPrior } = await import('../train/prior-shift.ts');
-  const { labelPrior, poolPrior } = shift;
-  if (!Array.isArray(labelPrior) || !Array.isArray(poolPrior) || labelPrior.length !== c.classes.length || poolPrior.length !== c.classes.length) {
-    c.dispose();
-    throw new UserError(`classifier ${model.id}: params.priorShift needs labelPrior and poolPrior of ${c.classes.length} classes each`);
-  }
-  return { classes: c.classes, proba: async (data) => adjustToPrior(await c.proba(data), c.classes.length, labelPrior, poolPrior), dispose: () => c.dispose() };
-}
-
-async function loadUnshifted(store: Store, model: ModelRecord): Promise<ItemClassifier> {
-  if (model.kind !== 'classifier') throw new UserError(`model ${model.id} is of kind ${model.kind}, not a classifier (\`tessera loop\` trains and registers classifiers)`);
-  const p = model.params as { features?: string; classes?: string[]; temperature?: number; W?: number[]; b?: number[]; mean?: number[]; std?: number[]; lambda?: number };
-  if (p.features === 'encoder') {
-    const { loadFineTuned } = await import('../train/fine-tune.ts');
-    const c = await loadFineTuned(model.checkpointPath!);
-    return {
-      classes: c.classes,
-      proba: (data) => c.proba(data),
-      dispose: () => {
-        c.dispose();
-        c.encoder.dispose();
-      },
-    };
-  }
-  if (p.features === 'ssl') {
-    if (model.parentId === null) throw new UserError(`classifier ${model.id} has no encoder (parent model) recorded`);
-    const parent = await getModel(store.db, model.projectId, model.parentId);
-    const { loadEncoder } = await import('../ssl/index.ts');
-    const { headProba } = await import('../train/linear-head.ts');
-    const encoder = await loadEncoder(parent.checkpointPath!);
-    const classes = p.classes ?? [];
-    const dim = (p.mean ?? []).length;
-    const head = {
-      model: { W: Float64Array.from(p.W ?? []), b: Float64Array.from(p.b ?? []), dim, classes: classes.length, mean: Float64Array.from(p.mean ?? []), std: Float64Array.from(p.std ?? []), lambda: p.lambda ?? 0 },
-      temperature: p.temperature ?? 1,
-      classes,
-    };
-    if (classes.length < 2 || head.model.W.length !== dim * classes.length || dim !== encoder.dim) {
-      encoder.dispose();
-      throw new UserError(`classifier ${model.id}: its head (${dim} inputs × ${classes.length} classes) does not fit encoder ${parent.id} (${encoder.dim} dims)`);
-    }
-    return {
-      classes,
-      proba: async (data) => {
-        const x = await encoder.embed(data);
-        return headProba(head, { rows: x.length / dim, dim, data: x });
-      },
-      dispose: () => encoder.dispose(),
-    };
-  }
-  throw new UserError(`classifier ${model.id} works on ${p.features ?? 'unknown'} features, which depend on the whole corpus: it cannot predict a shard of items on its own (suggestions from it come from \`tessera loop\`)`);
-}
-
-/** The suggestion of each item: the most probable class and its calibrated probability. */
-export function suggestionsOf(itemIds: readonly number[], p: Float64Array, classes: readonly string[], modelId: number): SuggestionEntry[] {
-  const C = classes.length;
-  return itemIds.map((itemId, i) => {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (p[i * C + c] > p[i * C + best]) best = c;
-    return { itemId, labels: [classes[best]], source: `model:${modelId}`, confidence: p[i * C + best] };
-  });
-}
+// Loaded from the model registry by src/suggest/classifier.ts; re-exported for the shard runner's callers.
+export { loadItemClassifier, type ItemClassifier } from '../suggest/classifier.ts';
 
 /**
  * Writes a shard's suggestions — for its items that have no final label — in one labelling change

@@ -1,11 +1,14 @@
 import {
   answersToMatrix,
   cohenKappa,
+  confusionDictOf,
+  empiricalConfusion,
   fleissKappa,
   gwetAC1,
   krippendorffAlpha,
   percentAgreement,
   type AlphaMetric,
+  type ConfusionDict,
   type KappaWeights,
   type TieRule,
 } from '../consensus/index.ts';
@@ -96,7 +99,13 @@ export interface ConsensusFileOptions {
 export interface ConsensusFileResult {
   method: string;
   labels: Array<{ item: string; label: string | null; confidence: number | null }>;
-  annotators: Array<{ annotator: string; accuracy: number | null }>;
+  /**
+   * confusion: rows the true label, columns the answer (ConfusionDict). Dawid-Skene and one-coin:
+   * the fitted model's (one-coin's has one accuracy on the diagonal); majority vote and GLAD,
+   * which fit no matrix per annotator: the empirical matrix of the annotator's answers against
+   * the consensus labels (unresolved items left out).
+   */
+  annotators: Array<{ annotator: string; accuracy: number | null; confusion: ConfusionDict }>;
 }
 
 /** Items and annotators in order of first appearance in the file; null label = unresolved tie. */
@@ -110,10 +119,15 @@ export function consensusOfFile(f: RatingsFile, o: ConsensusFileOptions): Consen
   const r = runMethod(answers, labelSet, { method: m.method, tie: (o.tie ?? 'unresolved') as TieRule, seed: o.seed ?? 0 });
   const items = [...new Set(answers.map((a) => a.item))];
   const annotators = [...new Set(answers.map((a) => a.annotator))];
+  const empirical = empiricalConfusion(answers, r.labels, labelSet);
+  const confusionOf = (a: string): ConfusionDict => {
+    const model = r.annotatorStats.get(a)?.confusion;
+    return model ? confusionDictOf(model, labelSet) : empirical.get(a)!;
+  };
   return {
     method: m.name,
     labels: items.map((item) => ({ item, label: r.labels.get(item) ?? null, confidence: finite(r.confidence.get(item) ?? NaN) })),
-    annotators: annotators.map((a) => ({ annotator: a, accuracy: finite(r.annotatorStats.get(a)?.accuracy ?? NaN) })),
+    annotators: annotators.map((a) => ({ annotator: a, accuracy: finite(r.annotatorStats.get(a)?.accuracy ?? NaN), confusion: confusionOf(a) })),
   };
 }
 

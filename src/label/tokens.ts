@@ -117,8 +117,15 @@ export function looksLikeToken(s: string): boolean {
   return /^tsr_[A-Za-z0-9_-]{43}$/.test(s);
 }
 
-/** Any token-shaped substring, for scrubbing text that is about to be logged. */
-export const TOKEN_PATTERN = /tsr_[A-Za-z0-9_-]{20,}/g;
+/**
+ * Any token-shaped substring, for scrubbing text that is about to be logged — spelt plainly or
+ * with any of its characters percent-encoded (a URL's query is decoded before the token is
+ * checked, so `tsr%5F…` or `%74sr_…` in a logged URL is the same working token).
+ */
+export const TOKEN_PATTERN = /(?:t|%74)(?:s|%73)(?:r|%72)(?:_|%5f)(?:[A-Za-z0-9_-]|%[0-9a-f]{2}){20,}/gi;
+
+/** Whether `s` might hold a token at all (a cheap test before the full scrub). */
+export const mayHoldToken = (s: string): boolean => /tsr|%7[234]|%5f/i.test(s);
 
 export function scrubTokens(s: string): string {
   return s.replace(TOKEN_PATTERN, 'tsr_[redacted]');

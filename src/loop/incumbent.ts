@@ -8,14 +8,11 @@ import { listModels, type ModelRecord } from '../store/models.ts';
 import type { Features } from '../probe/features.ts';
 import { selectRows } from '../probe/features.ts';
 import type { ModalityData } from '../ssl/types.ts';
-import { headProba, type Head } from '../train/linear-head.ts';
+import { headProba } from '../train/linear-head.ts';
 import { adjustToPrior } from '../train/prior-shift.ts';
+import { readClassifier, wasPromoted } from '../train/registry.ts';
 
-/** Whether a registered classifier serves (or last served) suggestions: promoted, or registered before promotion was recorded. */
-export function wasPromoted(m: ModelRecord): boolean {
-  const p = (m.params as { promotion?: { promoted?: unknown } }).promotion;
-  return p?.promoted !== false;
-}
+export { wasPromoted };
 
 export async function modelInUse(store: Store, projectId: number): Promise<ModelRecord | null> {
   return (await listModels(store.db, projectId, 'classifier')).find(wasPromoted) ?? null;
@@ -44,33 +41,27 @@ export interface LoopInputs {
  * record cannot predict here (other classes, another encoder's embeddings, features of another width).
  */
 export async function inUseProba(model: ModelRecord, inputs: LoopInputs, positions: number[]): Promise<Float64Array> {
-  const p = model.params as { features?: string; classes?: string[]; temperature?: number; W?: number[]; b?: number[]; mean?: number[]; std?: number[]; lambda?: number; priorShift?: { labelPrior?: number[]; poolPrior?: number[]; applied?: boolean } };
-  const classes = p.classes ?? [];
+  const reg = readClassifier(model);
+  const classes = reg.classes;
   if (classes.join('\u0000') !== inputs.classes.join('\u0000')) throw new Error(`its classes (${classes.join(', ')}) are not the loop's (${inputs.classes.join(', ')})`);
   let proba: Float64Array;
-  if (p.features === 'encoder') {
-    if (!model.checkpointPath) throw new Error('it has no checkpoint');
+  if (reg.features === 'encoder') {
     const { loadFineTuned } = await import('../train/fine-tune.ts');
-    const c = await loadFineTuned(model.checkpointPath);
+    const c = await loadFineTuned(reg.checkpointPath);
     try {
       proba = await c.proba(inputs.data, positions);
     } finally {
       c.dispose();
       c.encoder.dispose();
     }
-  } else if (p.features === 'raw' || p.features === 'ssl') {
-    if (p.features === 'ssl' && model.parentId !== inputs.encoderId) throw new Error(`it reads the embeddings of encoder ${model.parentId}, the loop has encoder ${inputs.encoderId}'s`);
-    const x = p.features === 'raw' ? inputs.raw : inputs.embeddings;
-    const dim = (p.mean ?? []).length;
-    if (dim !== x.dim || (p.W ?? []).length !== dim * classes.length) throw new Error(`its head reads ${dim} ${p.features} features, the loop's have ${x.dim}`);
-    const head: Head = {
-      model: { W: Float64Array.from(p.W!), b: Float64Array.from(p.b ?? []), dim, classes: classes.length, mean: Float64Array.from(p.mean!), std: Float64Array.from(p.std ?? []), lambda: p.lambda ?? 0 },
-      temperature: p.temperature ?? 1,
-      classes,
-    };
-    proba = headProba(head, selectRows(x, positions));
-  } else throw new Error(`it reads ${p.features ?? 'unknown'} features`);
-  const shift = p.priorShift;
-  if (shift && shift.applied !== false && shift.labelPrior && shift.poolPrior) proba = adjustToPrior(proba, classes.length, shift.labelPrior, shift.poolPrior);
+  } else {
+    if (reg.features === 'ssl' && reg.encoderId !== inputs.encoderId) throw new Error(`it reads the embeddings of encoder ${reg.encoderId}, the loop has encoder ${inputs.encoderId}'s`);
+    const x = reg.features === 'raw' ? inputs.raw : inputs.embeddings;
+    const dim = reg.head.model.dim;
+    if (dim !== x.dim) throw new Error(`its head reads ${dim} ${reg.features} features, the loop's have ${x.dim}`);
+    proba = headProba(reg.head, selectRows(x, positions));
+  }
+  const shift = reg.priorShift;
+  if (shift) proba = adjustToPrior(proba, classes.length, shift.labelPrior, shift.poolPrior);
   return proba;
 }

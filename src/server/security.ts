@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, RouteOptions } from 'fastify';
 import { UserError } from '../core/errors.ts';
-import { scrubTokens } from '../label/tokens.ts';
+import { mayHoldToken, scrubTokens } from '../label/tokens.ts';
 import { API_CSP, CSP } from './web.ts';
 
 /**
@@ -241,7 +241,7 @@ export function loggerOptions(logger: FastifyServerOptions['logger']): FastifySe
       ...serializers,
     },
     // The last line of defence: whatever path a line took, token-shaped strings are scrubbed from it.
-    stream: { write: (line: string) => out.write(line.includes('tsr_') ? scrubTokens(line) : line) },
+    stream: { write: (line: string) => out.write(mayHoldToken(line) ? scrubTokens(line) : line) },
     hooks: {
       logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void) {
         method.apply(this, args.map((a) => (typeof a === 'string' ? scrubTokens(a) : a)));

@@ -5,7 +5,9 @@
  * it; the browser sends it to this origin), in which case every request carries the session's
  * CSRF token, which `GET /api/me` gives and which is kept in memory only.
  */
-import type { Role } from '../label/roles.ts';
+import type { AuthConfig } from '../server/replies/account.ts';
+import type { ClassKind, LabelDef, Taxonomy as TaxonomyReply } from '../server/replies/common.ts';
+import type { ImportOutcome, Task as TaskReply, TaskAhead as TaskAheadReply, TaxonomyChange as TaxonomyChangeReply } from '../server/replies/labelling.ts';
 
 const TOKEN_KEY = 'tessera.token';
 
@@ -114,22 +116,25 @@ export function sendOnUnload(path: string, body: unknown) {
 
 export const P = (project: string) => `/api/projects/${encodeURIComponent(project)}`;
 
-// ---- response shapes (as the server sends them) ----
+// ---- reply shapes: the server's reply schemas (src/server/replies), types only ----
 
-export interface Me {
-  /** admin: an instance admin (may create projects and users). */
-  user: { name: string; displayName: string; admin?: boolean };
-  memberships: Array<{ project: string; role: Role }>;
-  /** How this caller signed in (a session carries its CSRF token). */
-  auth?: { via: 'token'; scope: string; expiresAt: string | null } | { via: 'session'; expiresAt: string; idleExpiresAt: string; csrfToken: string };
-}
+export type { AuditEvent, ItemRow, LabelDef, Modality } from '../server/replies/common.ts';
+export type { AuthConfig, IssuedToken, Me, Member, UserRow } from '../server/replies/account.ts';
+export type { ImportOutcome, ImportReport, LabelSettings, LabelStatus, ProjectSummary, TaskItem, TaxonomyPreview } from '../server/replies/labelling.ts';
+export type { Agreement, Annotation, Answer, BulkLabelled, Dashboard, FinalLabel, MapData, MapItem, ReviewDetail, ReviewEntry, Suggestion, VerifyResult } from '../server/replies/results.ts';
 
-/** Sign-in with the organisation's provider, when the server offers it (GET /auth/config, public). */
-export interface AuthConfig {
-  oidc: { name: string; loginUrl: string } | null;
-  /** This browser sends a session cookie (live or not: /api/me says). */
-  sessionCookie: boolean;
-}
+/**
+ * The labelling, review and taxonomy views work with the single/multi question: its `kind` and
+ * `labels`, which the server sends whenever a taxonomy has such a question (every taxonomy the
+ * UI creates does). A taxonomy of other questions only is not something these views handle yet.
+ */
+type WithClassQuestion<T> = Omit<T, 'kind' | 'labels'> & { kind: ClassKind; labels: LabelDef[] };
+export type Taxonomy = WithClassQuestion<TaxonomyReply>;
+export type Task = Omit<TaskReply, 'taxonomy'> & { taxonomy: WithClassQuestion<TaskReply['taxonomy']> };
+/** POST …/tasks/ahead. */
+export type TaskAhead = Omit<TaskAheadReply, 'task'> & { task: Task | null };
+/** POST …/taxonomy (a new version). */
+export type TaxonomyCreated = Omit<TaxonomyChangeReply, 'taxonomy'> & { taxonomy: Taxonomy };
 
 export async function authConfig(): Promise<AuthConfig> {
   const res = await fetch('/auth/config', { headers: { accept: 'application/json' } });
@@ -143,47 +148,8 @@ export async function signOutSession(): Promise<void> {
   csrfToken = null;
 }
 
-/** A user as an instance admin sees them (GET /api/users). */
-export interface UserRow {
-  name: string;
-  displayName: string;
-  admin: boolean;
-  createdAt: string;
-  memberships: Array<{ project: string; role: Role }>;
-}
-
-/** A new token, shown once (POST /api/users, POST /api/users/:user/tokens). */
-export interface IssuedToken {
-  user: string | { name: string; displayName: string; admin: boolean };
-  token: string;
-  tokenId: number;
-}
-
 /** The link that signs a user in with their token (the token stays in the fragment: never sent to a server). */
 export const inviteLink = (token: string, origin = location.origin) => `${origin}/#/signin?token=${encodeURIComponent(token)}`;
-
-export interface ImportReport {
-  imported: number;
-  unchanged: number;
-  rejected: number;
-  errors: Array<{ where: string; message: string }>;
-  redacted?: number;
-  /** On a refusal for rejected records: the valid records, as they would have counted. */
-  wouldImport?: { new: number; unchanged: number };
-}
-
-/** What POST …/imports answers, on success (201) and on refusal (400). */
-export interface ImportOutcome {
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-  job: number;
-  file: string;
-  format: string;
-  report: ImportReport | null;
-  /** Refused for rejected records: how many valid records skip-invalid would import. */
-  valid: number | null;
-  failure: string | null;
-  error?: { code: string; message: string };
-}
 
 /**
  * Uploads a file to import (streamed by the browser as the request body). Resolves with the
@@ -210,179 +176,4 @@ async function upload(project: string, file: Blob, query: Record<string, string>
   if (json && typeof json.job === 'number') return json as ImportOutcome;
   if (res.status === 401) unauthorized.forEach((f) => f());
   throw new ApiError(res.status, json?.error?.code ?? `HTTP_${res.status}`, json?.error?.message ?? (text.slice(0, 200) || res.statusText));
-}
-
-export interface LabelDef {
-  name: string;
-  description?: string;
-  examples?: string[];
-}
-
-export interface Taxonomy {
-  version: number;
-  kind: 'single' | 'multi';
-  labels: LabelDef[];
-  guidelines: string;
-  mapping: unknown[] | null;
-  createdAt: string;
-  createdBy: string | null;
-}
-
-export type Modality = 'text' | 'image' | 'audio' | 'tabular';
-
-export interface TaskItem {
-  id: number;
-  modality: Modality;
-  text: string | null;
-  values: Record<string, unknown> | null;
-  content: { mime: string; size: number } | null;
-}
-
-export interface Task {
-  id: number;
-  expiresAt: string;
-  item: TaskItem;
-  taxonomy: { version: number; kind: 'single' | 'multi'; labels: LabelDef[]; guidelines: string };
-  suggestion: { labels: string[]; confidence?: number | null } | null;
-}
-
-export interface LabelStatus {
-  items: number;
-  gold: number;
-  open: number;
-  review: number;
-  done: number;
-  annotations: number;
-  openReviews: number;
-}
-
-export interface Dashboard {
-  project: string;
-  role: Role;
-  taxonomy: { version: number; kind: string; labels: string[] } | null;
-  status: LabelStatus;
-  labels: Array<{ label: string; count: number; current: boolean }>;
-  decided: { consensus: number; review: number; meanConfidence: number | null };
-  reviews: { open: number; closed: number; byReason: Record<string, number>; oldestOpenAt: string | null };
-  annotations: { submitted: number; skipped: number; annotators: number; medianTimeMs: number | null };
-  activity: { unit: string; annotations: Array<{ at: string; n: number }>; decided: Array<{ at: string; n: number }> } | null;
-  learningCurve: Array<{ round: number; model: number; at: string; labelledItems: number | null; accuracy: number; macroF1: number | null; ece: number | null }>;
-  economics: { at: string; rounds: number | null; summary: string } | null;
-  auditFindings: { run: number; at: string; items: number; byKind: Array<{ kind: string; action: string; count: number }> } | null;
-  alerts: Array<{ id: number; kind: string; subject: string; message: string; createdAt: string }>;
-}
-
-export interface Agreement {
-  kind: string;
-  items: number;
-  annotators: number;
-  answers: number;
-  overall: { percent: number | null; fleiss: number | null; krippendorff: number | null; gwet: number | null; cohen: number | null } | null;
-  perLabel: Array<{ label: string; kappa: number | null; prevalence: number | null }>;
-  pairwise: { annotators: string[]; kappa: Array<Array<number | null>>; n: number[][] };
-}
-
-export interface AuditEvent {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  subject: string;
-  payload: Record<string, unknown>;
-  prevHash?: string;
-  hash?: string;
-}
-
-export interface ItemRow {
-  id: number;
-  modality: Modality;
-  text: string | null;
-  values: Record<string, unknown> | null;
-  blob: { sha256: string; mime: string; size: number } | null;
-  meta: Record<string, unknown>;
-  locator: string;
-  sourceKey: string;
-  sourceLabel: string | null;
-  createdAt: string;
-}
-
-export interface Suggestion {
-  labels: string[];
-  source?: string;
-  confidence?: number | null;
-}
-
-export interface Answer {
-  id: number;
-  annotator: string;
-  labels: string[];
-  at: string;
-  timeMs: number;
-  taxonomyVersion: number;
-  suggestion: Suggestion | null;
-  suggestionAccepted: boolean | null;
-}
-
-export interface ReviewEntry {
-  id: number;
-  itemId: number;
-  round: number;
-  reason: string;
-  detail: Record<string, unknown>;
-  proposal: string[] | null;
-  status: 'open' | 'closed';
-  createdAt: string;
-}
-
-export interface ReviewDetail extends ReviewEntry {
-  item: ItemRow;
-  annotations: Answer[];
-  gold: string[] | null;
-  final: { labels: string[]; source: string; taxonomyVersion: number } | null;
-}
-
-export interface FinalLabel {
-  itemId: number;
-  status: 'open' | 'review' | 'done';
-  labels: string[] | null;
-  source: string | null;
-  confidence: number | null;
-  taxonomyVersion: number | null;
-  decidedAt: string | null;
-  provenance: Record<string, unknown> | null;
-}
-
-export interface MapItem {
-  id: number;
-  modality: Modality;
-  text: string | null;
-  sourceLabel: string | null;
-  status: 'open' | 'review' | 'done';
-  labels: string[] | null;
-  confidence: number | null;
-  suggestion: { labels: string[]; confidence: number | null } | null;
-}
-
-export interface MapData {
-  source: { kind: 'model' | 'raw' | 'none'; model?: number; pretext?: string | null; features?: string; reason?: string };
-  total: number;
-  count: number;
-  dim: number;
-  vectors: string;
-  items: MapItem[];
-  labels: string[];
-}
-
-export interface Member {
-  user: string;
-  displayName: string;
-  role: Role;
-}
-
-export interface VerifyResult {
-  ok: boolean;
-  events: number;
-  verified: number;
-  head: { seq: number; hash: string } | null;
-  firstBad: { seq: number; kind: string; message: string } | null;
 }

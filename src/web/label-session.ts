@@ -1,4 +1,4 @@
-import { ApiError, get, P, post, sendOnUnload, type Task, type Taxonomy } from './api.ts';
+import { ApiError, get, P, post, sendOnUnload, type Task, type TaskAhead, type Taxonomy } from './api.ts';
 import { prepareContent, releaseContent, type Prepared, type ShownItem } from './content.tsx';
 import { MAX_HELD } from '../label/limits.ts';
 import { carryAnswer, taxonomyChange, type TaxonomyChange } from './taxonomy-change.ts';
@@ -131,7 +131,7 @@ export class LabelSession {
         const holding = this.heldIds();
         // At the server's lease limit already: asked again once an answer is sent.
         if (holding.length >= MAX_HELD) return null;
-        const r = await post<{ task: Task | null; limit: boolean }>(`${P(this.project)}/tasks/ahead`, { holding });
+        const r = await post<TaskAhead>(`${P(this.project)}/tasks/ahead`, { holding });
         if (!r.task) {
           // limit: three leases are live (one is a pending answer); asked again once it is sent.
           if (!r.limit) this.exhausted = true;
@@ -363,7 +363,7 @@ export class LabelSession {
     let tax: TaskTaxonomy;
     try {
       const t = await get<Taxonomy>(`${P(this.project)}/taxonomy`);
-      tax = { version: t.version, kind: t.kind, labels: t.labels, guidelines: t.guidelines };
+      tax = { version: t.version, kind: t.kind, labels: t.labels, questions: t.questions, guidelines: t.guidelines };
     } catch (e) {
       this.set({ message: { text: `Item ${id} was not saved: the labels changed, and the new ones could not be loaded (${messageOf(e)}); reload the page`, kind: 'error' } });
       return;

@@ -1,6 +1,6 @@
 import { UMAP } from 'umap-js';
 import { kmeans } from './lib/kmeans.ts';
-import { mulberry32 } from './lib/rng.ts';
+import { mulberry32 } from '../core/rng.ts';
 
 /**
  * The embedding map's layout, off the main thread: UMAP (umap-js, seeded) of the item vectors

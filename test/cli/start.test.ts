@@ -152,7 +152,7 @@ test('`tessera start`: sign-in link once, logs to a file, a second run finds the
   }
 });
 
-test('`tessera start --fresh` never sets aside a project that holds more than the demo', { timeout: 120_000 }, () => {
+test('`tessera start` never imports the demo into, nor sets aside, a project that holds more than the demo', { timeout: 120_000 }, () => {
   const home = mkdtempSync(join(tmpdir(), 'tessera-start-'));
   const env = { TESSERA_HOME: home, TESSERA_DATABASE_URL: '' };
   try {
@@ -162,6 +162,9 @@ test('`tessera start --fresh` never sets aside a project that holds more than th
     const r = tessera(['start', '--project', 'mine', '--fresh', '--no-serve'], env);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /project "mine" also holds other imports \(.*mine\.csv\): it is left alone/);
+    const plain = tessera(['start', '--project', 'mine', '--no-serve'], env);
+    assert.equal(plain.code, 2, plain.stderr);
+    assert.match(plain.stderr, /`tessera start` runs the bundled demo, but project "mine" also holds other imports \(.*mine\.csv\): it is left alone/);
     const projects = tessera(['project', 'list', '--json'], env);
     assert.deepEqual(projects.json.map((p: { name: string; items: number }) => [p.name, p.items]), [['mine', 2]]);
   } finally {

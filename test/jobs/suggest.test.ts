@@ -78,14 +78,14 @@ for (const kind of STORE_KINDS) {
       assert.equal(Number(again.n), ITEMS - 25);
     });
 
-    test('refused with the reason: an encoder is not a classifier; a head on raw features cannot predict a shard alone', async () => {
+    test('refused with the reason: an encoder is not a classifier; a head whose row lacks its weights names the field', async () => {
       const notClassifier = await run({ project: 'sug', model: encoderId });
       assert.equal(notClassifier.status, 'failed');
       assert.match(notClassifier.error ?? '', /is of kind encoder, not a classifier/);
       const raw = await registerModel(t.store.db, { projectId, kind: 'classifier', pretext: null, parentId: null, datasetId: null, taxonomyVersion: 1, checkpointPath: null, params: { features: 'raw', classes: ['x', 'y', 'z'] }, metrics: {} });
       const refused = await run({ project: 'sug', model: raw });
       assert.equal(refused.status, 'failed');
-      assert.match(refused.error ?? '', /raw features, which depend on the whole corpus/);
+      assert.match(refused.error ?? '', new RegExp(`classifier ${raw}: params\\.W: Expected required property`));
     });
   });
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseRatings, type ReadOptions } from '../../src/label/crowd-file.ts';
 import { agreementOfFile, consensusCsv, consensusOfFile } from '../../src/label/file-commands.ts';
 import { UserError } from '../../src/core/errors.ts';
+import { dawidSkene } from '../../src/consensus/index.ts';
 import { dataset } from '../helpers/datasets.ts';
 import { tessera } from '../helpers/cli.ts';
 import { accuracy, bluebirds, snow } from '../consensus/crowd-data.ts';
@@ -102,6 +103,30 @@ test('consensus on the shared crowd files reads them through the aliases and rep
   assert.equal(consensusCsv(tie), 'item,label,confidence\n1,,0.5\n2,x,1\n');
 });
 
+test('consensus annotators[].confusion: the fitted model for Dawid-Skene and one-coin, else the answers against the consensus', () => {
+  // Hand-counted: a answers x,x,y on items whose majority is x,x,y; b answers x on item 3 (majority y).
+  const f = parse('item,annotator,label\n1,a,x\n1,c,x\n2,a,x\n2,c,x\n3,a,y\n3,c,y\n3,b,x\n4,a,x\n4,b,y\n');
+  const mv = consensusOfFile(f, { method: 'mv' });
+  const conf = (r: typeof mv, w: string) => JSON.parse(JSON.stringify(r.annotators.find((a) => a.annotator === w)!.confusion));
+  assert.equal(mv.labels.find((l) => l.item === '4')!.label, null, 'item 4 ties and counts for nobody');
+  assert.deepEqual(conf(mv, 'a'), { x: { x: 1, y: 0 }, y: { x: 0, y: 1 } });
+  assert.deepEqual(conf(mv, 'b'), { x: null, y: { x: 1, y: 0 } }, 'b answered no resolved x item: no evidence for that row');
+  // Dawid-Skene on bluebirds: exactly the library's fitted confusion rows, keyed by label.
+  const text = readFileSync(dataset('crowd', 'bluebirds', 'answer.csv'), 'utf8');
+  const bb = consensusOfFile(parseRatings(text, { name: 'answer.csv' }), { method: 'dawid-skene' });
+  const lib = dawidSkene(parseRatings(text, { name: 'answer.csv' }).ratings.map((r) => ({ item: r.item, annotator: r.annotator, label: r.label })));
+  for (const a of bb.annotators) {
+    const rows = lib.annotatorStats.get(a.annotator)!.confusion!;
+    assert.deepEqual(lib.labelSet.map((t) => lib.labelSet.map((l) => a.confusion[t]![l])), rows, a.annotator);
+  }
+  // One-coin's model: the annotator's accuracy on the diagonal.
+  const oc = consensusOfFile(f, { method: 'one-coin' });
+  for (const a of oc.annotators) assert.ok(Math.abs(a.confusion.x!.x - a.accuracy!) < 1e-12 && Math.abs(a.confusion.y!.y - a.accuracy!) < 1e-12, a.annotator);
+  // A label named like an Object.prototype member is a row and a column like any other.
+  const proto = consensusOfFile(parse('item,annotator,label\n1,a,__proto__\n1,b,__proto__\n2,a,constructor\n2,b,constructor\n'), { method: 'mv' });
+  assert.equal(JSON.stringify(proto.annotators[0].confusion), '{"__proto__":{"__proto__":1,"constructor":0},"constructor":{"__proto__":0,"constructor":1}}');
+});
+
 test('the real CLI: exact JSON shapes, CSV to --out or stdout, exit 2 on bad input', () => {
   const k = file('kripp.csv', krippCsv);
   const a = tessera(['agreement', k, '--metric', 'krippendorff', '--level', 'ordinal', '--json'], {});
@@ -115,7 +140,8 @@ test('the real CLI: exact JSON shapes, CSV to --out or stdout, exit 2 on bad inp
   assert.equal(c.code, 0, c.stderr);
   assert.deepEqual(Object.keys(c.json), ['method', 'labels', 'annotators']);
   assert.deepEqual(Object.keys(c.json.labels[0]), ['item', 'label', 'confidence']);
-  assert.deepEqual(Object.keys(c.json.annotators[0]), ['annotator', 'accuracy']);
+  assert.deepEqual(Object.keys(c.json.annotators[0]), ['annotator', 'accuracy', 'confusion']);
+  assert.deepEqual(Object.keys(c.json.annotators[0].confusion), ['1', '2'], 'TEMP: labels 1 and 2, the rows');
   assert.equal(c.json.labels.length, 462);
   const csv = readFileSync(out, 'utf8').trim().split('\n');
   assert.equal(csv[0], 'item,label,confidence');

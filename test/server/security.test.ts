@@ -322,6 +322,11 @@ describe('security: secrets never reach the logs, errors or the audit log', () =
         const h = (tk: string) => ({ authorization: `Bearer ${tk}` });
         await fetch(`${base}/api/me`, { headers: h(token) });
         await fetch(`${base}/api/me?token=${token}`, { headers: h(token) });
+        // Percent-encoded spellings of the same token in a URL (the query is decoded before use).
+        const pct = (c: string) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+        const encodedSpellings = [token.replace('_', '%5F'), pct('t') + token.slice(1), token.slice(0, 10) + pct(token[10]) + token.slice(11), [...token].map(pct).join('')];
+        for (const e of encodedSpellings) await fetch(`${base}/api/me?token=${e}`, { headers: h(token) });
+        await fetch(`${base}/nope?token=${encodedSpellings[0]}`, { headers: h(token) });
         await fetch(`${base}/api/projects/lg/settings`, { method: 'PATCH', headers: { ...h(token), 'content-type': 'application/json' }, body: JSON.stringify({ token, overlap: 2 }) });
         await fetch(`${base}/api/projects/lg/settings`, { method: 'PATCH', headers: { ...h(token), 'content-type': 'application/json' }, body: `{"broken": "${token}` });
         const notFound = await (await fetch(`${base}/nope/${token}`, { headers: h(token) })).text();
@@ -338,7 +343,7 @@ describe('security: secrets never reach the logs, errors or the audit log', () =
       const all = lines.join('');
       assert.ok(lines.length >= 20, `${lines.length} log lines`);
       assert.match(all, /incoming request/);
-      for (const secretValue of [token, issued.token, wrong, sameKey, token.slice(4), Buffer.from(`u:${token}`).toString('base64')]) {
+      for (const secretValue of [token, issued.token, wrong, sameKey, token.slice(4), token.slice(12), Buffer.from(`u:${token}`).toString('base64')]) {
         assert.ok(!all.includes(secretValue), `a token reached the log:\n${lines.filter((l) => l.includes(secretValue)).join('')}`);
       }
       assert.doesNotMatch(all, /Bearer tsr_[A-Za-z0-9_-]{10}/);

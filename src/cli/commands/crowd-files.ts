@@ -7,8 +7,9 @@ import { parseRegionFile, regionAgreementOfFile } from '../../label/region-file.
 import { act, makeOut } from '../context.ts';
 
 /**
- * The two file CLIs other tools call (exact contracts, see the README): agreement and consensus
- * over a ratings file (CSV/TSV, one row per rating). No store is opened.
+ * The two file CLIs other tools call: agreement and consensus over a ratings file (CSV/TSV, one row
+ * per rating). Their output is a contract other tools parse (docs/labelling.md, "File CLIs"), so
+ * its shape must not change. No store is opened.
  */
 interface ColumnFlags {
   itemCol?: string;
@@ -82,7 +83,7 @@ export function registerCrowdFiles(program: Command) {
       .option('--seed <k>', 'seed for --tie random (default 0)')
       .option('--out <file>', 'write the CSV here'),
   )
-    .option('--json', 'print one JSON document: {"method","labels":[{item,label,confidence}],"annotators":[{annotator,accuracy}]}')
+    .option('--json', 'print one JSON document: {"method","labels":[{item,label,confidence}],"annotators":[{annotator,accuracy,confusion:{true:{answered:share}}}]}')
     .action(
       act(async (file: string, f: ColumnFlags & { method: string; tie?: string; seed?: string; out?: string; json?: boolean }) => {
         const out = makeOut(Boolean(f.json));

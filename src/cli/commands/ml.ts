@@ -22,7 +22,7 @@ export function registerMl(program: Command) {
     .command('pretrain')
     .description('self-supervised pretraining of an encoder on every item of the project (a resumable job)')
     .requiredOption('--project <name>')
-    .option('--pretext <name>', 'pretext task (default: the modality’s default; see README)')
+    .option('--pretext <name>', 'pretext task (default: the modality’s own; the list is in docs/loop.md)')
     .option('--epochs <n>', 'epochs', parseIntOption('--epochs'), 10)
     .option('--batch <n>', 'batch size', parseIntOption('--batch'), 256)
     .option('--seed <k>', 'random seed', parseIntOption('--seed'), 0)

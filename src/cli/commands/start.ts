@@ -7,7 +7,7 @@ import { runLoop, type LoopReport } from '../../loop/loop.ts';
 import { cliActor } from '../../store/context.ts';
 import { findProject, getProject, projectStats } from '../../store/projects.ts';
 import { act, actor, makeOut, parseIntOption, withStore, type Out } from '../context.ts';
-import { ADMIN_USER, demoState, ensureAdmin, setDemoAside, type AdminUser, type DemoState } from '../demo.ts';
+import { ADMIN_USER, demoState, ensureAdmin, refuseForeignProject, setDemoAside, type AdminUser, type DemoState } from '../demo.ts';
 import { LOG_LEVELS, defaultLogFile, parseLogLevel, serveUntilSignal, type LogLevel } from '../serve-until.ts';
 import { formatLoop, parseTrainMethod, priceOption, pricesLine, signalGuard } from './loop.ts';
 import type { TrainMethod } from '../../train/train-classifier.ts';
@@ -75,6 +75,7 @@ export function registerStart(program: Command) {
           out.log(`store: ${store.dialect} at ${store.location}`);
           const existing = await findProject(store.db, f.project);
           let setAside: string | null = null;
+          if (existing && !f.fresh) await refuseForeignProject(store, existing, '`tessera start` runs the bundled demo');
           if (existing && f.fresh) {
             setAside = await setDemoAside(store, existing, who);
             out.log(`--fresh: the earlier project "${f.project}" is now "${setAside}" (kept whole: its labels, models and audit trail); starting "${f.project}" over`);

@@ -11,6 +11,7 @@ import { projectAgreement } from '../../label/agreement-report.ts';
 import { scaleValues } from '../../consensus/rating.ts';
 import { own } from '../../core/dict.ts';
 import type { Conn } from '../../store/tx.ts';
+import { roundMetrics } from '../../train/registry.ts';
 import { authOf } from '../auth.ts';
 import { ProjectParams, NoQuery } from '../schemas.ts';
 
@@ -84,11 +85,11 @@ export const dashboardRoutes: FastifyPluginAsync<{ store: Store }> = async (app,
         activity = { unit: a.unit, annotations: a.rows, decided: d.unit === a.unit ? d.rows : [] };
       }
 
-      // The loop registers one fine-tuned classifier per round (metrics: round, test, labelledItems).
-      const learningCurve = (await db.selectFrom('models').select(['id', 'metrics', 'created_at']).where('project_id', '=', pid).where('kind', '=', 'classifier').orderBy('id').execute())
-        .map((m) => ({ model: m.id, at: m.created_at, metrics: parseJson<{ round?: number; labelledItems?: number; test?: { accuracy?: number; macroF1?: number; ece?: number } }>(m.metrics, {}) }))
-        .filter((m) => typeof m.metrics.round === 'number' && typeof m.metrics.test?.accuracy === 'number')
-        .map((m) => ({ round: m.metrics.round!, model: m.model, at: m.at, labelledItems: m.metrics.labelledItems ?? null, accuracy: m.metrics.test!.accuracy!, macroF1: m.metrics.test!.macroF1 ?? null, ece: m.metrics.test!.ece ?? null }));
+      // The loop registers one classifier per round (metrics: round, test, labelledItems; src/train/registry.ts).
+      const learningCurve = (await db.selectFrom('models').select(['id', 'metrics', 'created_at']).where('project_id', '=', pid).where('kind', '=', 'classifier').orderBy('id').execute()).flatMap((m) => {
+        const x = roundMetrics(parseJson<unknown>(m.metrics, {}));
+        return x ? [{ round: x.round, model: m.id, at: m.created_at, labelledItems: x.labelledItems ?? null, accuracy: x.test.accuracy, macroF1: x.test.macroF1 ?? null, ece: x.test.ece ?? null }] : [];
+      });
 
       const loopRun = await db.selectFrom('audit_events').select(['at', 'payload']).where('project_id', '=', pid).where('action', '=', 'loop.run').orderBy('seq', 'desc').limit(1).executeTakeFirst();
       const loopPayload = loopRun ? parseJson<{ summary?: unknown; rounds?: unknown }>(loopRun.payload, {}) : null;

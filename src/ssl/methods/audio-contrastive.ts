@@ -44,7 +44,7 @@ export const audioContrastive: PretextMethod = {
     augment: {
       /**
        * Off by default: on FSDD (20 epochs, seed 0) ±10% speed made the frozen embedding worse —
-       * 10 labels a class, kNN 54.3% vs 59.6%, linear probe 79.6% vs 82.0% (README, bench).
+       * 10 labels a class, kNN 54.3% vs 59.6%, linear probe 79.6% vs 82.0% (docs/journal/benchmarks.md).
        */
       speed: 0,
       shift: 0.15,

@@ -1,4 +1,4 @@
-import { mulberry32 } from './rng.ts';
+import { mulberry32 } from '../../core/rng.ts';
 
 /** k-means++ seeding then Lloyd iterations (seeded): the map's "cluster" colouring. */
 export function kmeans(data: Float32Array, rows: number, dim: number, k: number, seed = 1, iters = 30): Int32Array {

@@ -1,90 +1,18 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { createPortal } from 'react-dom';
-import uPlot from 'uplot';
-import { api, get, P, post, type FinalLabel, type ItemRow, type MapData, type MapItem, type Answer } from '../api.ts';
+import type uPlot from 'uplot';
+import { api, get, P, post, type BulkLabelled, type MapData, type MapItem } from '../api.ts';
 import { Chart } from '../charts.tsx';
-import { dimsOf, ItemContent } from '../content.tsx';
 import { inPolygon } from '../lib/geometry.ts';
 import type { MapJob, MapMessage } from '../map.worker.ts';
 import { can, type Role } from '../roles.ts';
-import { href } from '../router.ts';
-import { colourOf, Empty, ErrorBox, Kbd, Loading, pct, typing, useAsync, useKeys, when } from '../ui.tsx';
+import { Empty, ErrorBox, Kbd, Loading, typing, useAsync, useKeys } from '../ui.tsx';
+import { ItemPanel } from './map/ItemPanel.tsx';
+import { MapTip } from './map/MapTip.tsx';
+import { mapPlotData, mapPlotOptions } from './map/plot.ts';
+import { CLUSTERS, decodeVectors, groupsOf, SEED, type ColourBy, type Layout } from './map/points.ts';
 
-type ColourBy = 'label' | 'uncertainty' | 'cluster' | 'source' | 'status';
-const SEED = 42;
-const CLUSTERS = 8;
-
-interface Layout {
-  positions: Float32Array;
-  clusters: Int32Array;
-  ms: number;
-}
-
-interface Group {
-  name: string;
-  colour: string;
-  members: number[];
-}
-
-const UNCERTAINTY_BINS = [
-  { name: 'certain (< 0.1)', max: 0.1, colour: '#1a9850' },
-  { name: '0.1–0.25', max: 0.25, colour: '#91cf60' },
-  { name: '0.25–0.4', max: 0.4, colour: '#fee08b' },
-  { name: '0.4–0.5', max: 0.5, colour: '#fc8d59' },
-  { name: 'most uncertain (≥ 0.5)', max: Infinity, colour: '#d73027' },
-];
-
-/** Uncertainty of an item: 1 − the suggestion's confidence, else 1 − the consensus confidence. */
-const uncertainty = (it: MapItem): number | null =>
-  typeof it.suggestion?.confidence === 'number' ? 1 - it.suggestion.confidence : typeof it.confidence === 'number' ? 1 - it.confidence : null;
-
-function groupsOf(items: MapItem[], by: ColourBy, clusters: Int32Array | null, labels: string[]): Group[] {
-  const groups = new Map<string, Group>();
-  const add = (name: string, colour: string, i: number) => {
-    let g = groups.get(name);
-    if (!g) groups.set(name, (g = { name, colour, members: [] }));
-    g.members.push(i);
-  };
-  const order = (name: string) => {
-    const k = labels.indexOf(name);
-    return k >= 0 ? k : labels.length;
-  };
-  items.forEach((it, i) => {
-    if (by === 'label') {
-      const l = it.labels?.length ? it.labels.join('+') : null;
-      if (l) add(l, colourOf(it.labels!.length === 1 ? order(l) : labels.length + 1), i);
-      else add('no final label', '#b8b8b8', i);
-    } else if (by === 'source') {
-      const l = it.sourceLabel;
-      if (l) add(l, colourOf(order(l) < labels.length ? order(l) : [...groups.keys()].length), i);
-      else add('no source label', '#b8b8b8', i);
-    } else if (by === 'status') {
-      add(it.status, it.status === 'done' ? '#009E73' : it.status === 'review' ? '#D55E00' : '#56B4E9', i);
-    } else if (by === 'cluster') {
-      const c = clusters ? clusters[i] : 0;
-      add(`cluster ${c + 1}`, colourOf(c), i);
-    } else {
-      const u = uncertainty(it);
-      if (u === null) add('no suggestion', '#b8b8b8', i);
-      else {
-        const b = UNCERTAINTY_BINS.find((x) => u < x.max)!;
-        add(b.name, b.colour, i);
-      }
-    }
-  });
-  const list = [...groups.values()];
-  if (by === 'uncertainty') list.sort((a, b) => UNCERTAINTY_BINS.findIndex((x) => x.name === a.name) - UNCERTAINTY_BINS.findIndex((x) => x.name === b.name));
-  else if (by === 'cluster') list.sort((a, b) => Number(a.name.slice(8)) - Number(b.name.slice(8)));
-  else list.sort((a, b) => order(a.name) - order(b.name) || a.name.localeCompare(b.name));
-  return list;
-}
-
-function decodeVectors(b64: string): Float32Array {
-  const bin = atob(b64);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return new Float32Array(bytes.buffer);
-}
+export { ItemPanel } from './map/ItemPanel.tsx';
 
 /**
  * The embedding map: a UMAP layout of the items' vectors (computed in a Web Worker), drawn by
@@ -141,35 +69,12 @@ export function MapView(props: { project: string; role: Role; query?: URLSearchP
 
   const labels = data.data?.labels ?? [];
   const groups = useMemo(() => (layout ? groupsOf(items, by, layout.clusters, labels) : []), [items, by, layout, labels]);
-  const plotData = useMemo<uPlot.AlignedData | null>(() => {
-    if (!layout) return null;
-    const pos = layout.positions;
-    const series = groups.map((g) => [Float64Array.from(g.members, (i) => pos[i * 2]), Float64Array.from(g.members, (i) => pos[i * 2 + 1])]);
-    const sel = [...selected].map((id) => items.findIndex((it) => it.id === id)).filter((i) => i >= 0);
-    series.push([Float64Array.from(sel, (i) => pos[i * 2]), Float64Array.from(sel, (i) => pos[i * 2 + 1])]);
-    return [null, ...series] as unknown as uPlot.AlignedData;
-  }, [layout, groups, selected, items]);
+  const plotData = useMemo(() => (layout ? mapPlotData(layout, groups, selected, items) : null), [layout, groups, selected, items]);
 
   const groupKey = groups.map((g) => `${g.name}:${g.colour}`).join('|');
   const opts = useMemo<uPlot.Options | null>(() => {
     if (!layout) return null;
-    return {
-      mode: 2,
-      width: 0,
-      height: 0,
-      legend: { show: false },
-      cursor: { drag: { x: false, y: false, setScale: false }, points: { show: false }, x: false, y: false },
-      scales: { x: { time: false }, y: {} },
-      axes: [
-        { label: 'UMAP 1', size: 36, values: () => [] },
-        { label: 'UMAP 2', size: 36, values: () => [] },
-      ],
-      series: [
-        {},
-        ...groups.map((g) => ({ label: g.name, stroke: g.colour, fill: g.colour + 'b0', width: 0.5, paths: uPlot.paths.points!(), points: { show: false, size: 6 } })),
-        { label: 'selected', stroke: '#111111', fill: '#11111100', width: 1.5, paths: uPlot.paths.points!(), points: { show: false, size: 9 } },
-      ],
-    } as unknown as uPlot.Options;
+    return mapPlotOptions(groups);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [layout, groupKey]);
 
@@ -247,10 +152,15 @@ export function MapView(props: { project: string; role: Role; query?: URLSearchP
   const bulk = async () => {
     if (!bulkLabel) return;
     try {
-      const r = await post<{ labelled: number; skipped: Array<{ itemId: number; reason: string }> }>(`${P(project)}/labels/bulk`, { itemIds: [...selected], labels: [bulkLabel], note: 'embedding map lasso' });
+      const r = await post<BulkLabelled>(`${P(project)}/labels/bulk`, {
+        itemIds: [...selected],
+        labels: [bulkLabel],
+        note: 'embedding map lasso',
+      });
       const done = new Set([...selected].filter((id) => !r.skipped.some((s) => s.itemId === id)));
       setItems((xs) => xs.map((it) => (done.has(it.id) ? { ...it, status: 'done', labels: [bulkLabel], confidence: null } : it)));
-      setMessage({ text: `${r.labelled} item(s) labelled "${bulkLabel}"${r.skipped.length ? `; ${r.skipped.length} left alone (already decided, in review or gold)` : ''}`, kind: 'info' });
+      const left = r.skipped.length ? `; ${r.skipped.length} left alone (already decided, in review or gold)` : '';
+      setMessage({ text: `${r.labelled} item(s) labelled "${bulkLabel}"${left}`, kind: 'info' });
     } catch (e) {
       setMessage({ text: (e as Error).message, kind: 'error' });
     }
@@ -261,6 +171,10 @@ export function MapView(props: { project: string; role: Role; query?: URLSearchP
   const d = data.data;
   if (d.count === 0) return <Empty name="map">No vectors for this project: {d.source.reason}</Empty>;
   const h = hover !== null ? items[hover.i] : undefined;
+  const sourceText =
+    d.source.kind === 'model'
+      ? `embeddings of model #${d.source.model}${d.source.pretext ? ` (${d.source.pretext})` : ''}`
+      : `${d.source.features}; ${d.source.reason}`;
 
   return (
     <div className="map-layout">
@@ -295,7 +209,7 @@ export function MapView(props: { project: string; role: Role; query?: URLSearchP
         </header>
         <div className="muted small" data-map-source={d.source.kind}>
           {d.count} of {d.total} items ·{' '}
-          {d.source.kind === 'model' ? `embeddings of model #${d.source.model}${d.source.pretext ? ` (${d.source.pretext})` : ''}` : `${d.source.features}; ${d.source.reason}`} · UMAP seed {SEED}
+          {sourceText} · UMAP seed {SEED}
           {layout ? `, laid out in ${(layout.ms / 1000).toFixed(1)} s` : ''}
         </div>
         {layoutError ? <ErrorBox error={layoutError} /> : null}
@@ -343,21 +257,7 @@ export function MapView(props: { project: string; role: Role; query?: URLSearchP
                   <polygon points={path.map((p) => p.join(',')).join(' ')} />
                 </svg>
               ) : null}
-              {h && hover ? (
-                <div className="map-tip" style={{ left: hover.x + 14, top: hover.y + 14 }} data-map-tip={h.id}>
-                  <div>
-                    <b>#{h.id}</b> · {h.status}
-                    {h.labels?.length ? ` · ${h.labels.join(', ')}` : ''}
-                    {h.sourceLabel ? ` · source: ${h.sourceLabel}` : ''}
-                  </div>
-                  {h.suggestion ? (
-                    <div className="small">
-                      suggestion {h.suggestion.labels.join(', ')} ({pct(h.suggestion.confidence)})
-                    </div>
-                  ) : null}
-                  {h.text !== null ? <div className="tip-text">{h.text}</div> : <div className="muted small">{h.modality}: click to open</div>}
-                </div>
-              ) : null}
+              {h && hover ? <MapTip item={h} x={hover.x} y={hover.y} /> : null}
             </div>,
                   overEl,
                 )
@@ -410,82 +310,5 @@ export function MapView(props: { project: string; role: Role; query?: URLSearchP
       </div>
       {open !== null ? <ItemPanel project={project} id={open} role={role} onClose={() => setOpen(null)} /> : null}
     </div>
-  );
-}
-
-/** One item opened from the map: content, final label with how it was decided, annotations. */
-export function ItemPanel(props: { project: string; id: number; role: Role; onClose: () => void }) {
-  const { project, id, role } = props;
-  const item = useAsync(() => get<ItemRow>(`${P(project)}/items/${id}`), [project, id]);
-  const label = useAsync(() => (can(role, 'results.read') ? get<FinalLabel>(`${P(project)}/labels/${id}`) : Promise.resolve(null)), [project, id]);
-  const anns = useAsync(
-    () => (can(role, 'annotations.read') ? get<{ annotations: Array<Answer & { createdAt: string; skipped: boolean }> }>(`${P(project)}/items/${id}/annotations`) : Promise.resolve(null)),
-    [project, id],
-  );
-  const it = item.data;
-  return (
-    <aside className="card item-panel" aria-label={`item ${id}`} data-item-panel={id}>
-      <header className="card-head">
-        <h2>Item #{id}</h2>
-        <button type="button" onClick={props.onClose}>
-          close <Kbd>Esc</Kbd>
-        </button>
-      </header>
-      {item.error ? <ErrorBox error={item.error} /> : null}
-      {it ? (
-        <>
-          <article className="item" data-item-id={it.id}>
-            <ItemContent project={project} item={{ id: it.id, modality: it.modality, text: it.text, values: it.values, hasBlob: it.blob !== null, dims: dimsOf(it.meta) }} />
-          </article>
-          <div className="muted small">
-            {it.locator} · imported {when(it.createdAt)} {it.sourceLabel ? `· source label ${it.sourceLabel}` : ''}
-          </div>
-        </>
-      ) : (
-        <Loading />
-      )}
-      {label.data ? (
-        <p>
-          Status <b>{label.data.status}</b>
-          {label.data.labels ? (
-            <>
-              {' '}
-              · final <b>{label.data.labels.join(', ')}</b> by {label.data.source}
-              {label.data.confidence !== null ? ` (${pct(label.data.confidence)})` : ''} · {when(label.data.decidedAt)}
-            </>
-          ) : null}
-          {label.data.status === 'review' && can(role, 'review.read') ? (
-            <>
-              {' '}
-              · <a href={href(project, 'review')}>in the review queue</a>
-            </>
-          ) : null}
-        </p>
-      ) : null}
-      {anns.data ? (
-        anns.data.annotations.length ? (
-          <table className="plain small">
-            <thead>
-              <tr>
-                <th>annotator</th>
-                <th>labels</th>
-                <th>when</th>
-              </tr>
-            </thead>
-            <tbody>
-              {anns.data.annotations.map((a) => (
-                <tr key={a.id}>
-                  <td>{a.annotator}</td>
-                  <td>{a.skipped ? <i>skipped</i> : a.labels.join(', ')}</td>
-                  <td>{when(a.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : (
-          <p className="muted small">No annotations yet.</p>
-        )
-      ) : null}
-    </aside>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api, get, P } from '../api.ts';
+import { api, get, P, type LabelSettings } from '../api.ts';
 import { ErrorBox, Loading, Section, useAsync } from '../ui.tsx';
 
 /** The consensus methods the server knows (src/label/consensus.ts), with what each does. */
@@ -9,18 +9,6 @@ const METHODS: Array<[string, string]> = [
   ['one-coin', 'one-coin: weighs each annotator by one estimated accuracy'],
   ['glad', 'GLAD: annotator skill and item difficulty, estimated together'],
 ];
-
-interface LabelSettings {
-  overlap: number;
-  leaseSeconds: number;
-  consensus: { method: string; tie: string; seed: number };
-  reviewThreshold: number;
-  reviewOnDisagreement: boolean;
-  showSuggestions: boolean;
-  servePrioritisedOnly: boolean;
-  /** Only on servers that have it: admins and managers may label (not blind). */
-  soloLabelling?: boolean;
-}
 
 type Patch = Partial<Omit<LabelSettings, 'consensus'>> & { consensus?: Partial<LabelSettings['consensus']> };
 
