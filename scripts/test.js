@@ -2,6 +2,7 @@
 // `npm test`: runs every test/**/*.test.ts with Node's own test runner (TypeScript via tsx).
 // Store tests run against SQLite and PostgreSQL inside the same files (see test/helpers/stores.ts).
 // Pass file paths or substrings to run a subset: `npm test -- ingest`.
+// TESSERA_TEST_TIMES=FILE writes the time each test file took to FILE (slowest first at the end).
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -25,5 +26,10 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files], { stdio: 'inherit' });
+// TESSERA_TEST_TIMES=FILE: also write each file's test time there (scripts/test-file-times.mjs).
+const times = process.env.TESSERA_TEST_TIMES;
+const reporters = times
+  ? ['--test-reporter=tap', '--test-reporter-destination=stdout', `--test-reporter=${join(import.meta.dirname, 'test-file-times.mjs')}`, `--test-reporter-destination=${times}`]
+  : [];
+const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...reporters, ...files], { stdio: 'inherit' });
 process.exit(res.status ?? 1);

@@ -356,7 +356,7 @@ export function encodeWav16(mono: Float32Array, sampleRate: number): Uint8Array 
   for (let i = 0; i < mono.length; i++, p += 2) {
     // ×32768 makes decode∘encode exact for 16-bit input (decode divides by 32768).
     const s = mono[i];
-    let v = s !== s ? 0 : Math.round(s * 32768);
+    let v = Number.isNaN(s) ? 0 : Math.round(s * 32768);
     if (v > 32767) v = 32767;
     else if (v < -32768) v = -32768;
     out[p] = v & 0xff;

@@ -29,6 +29,7 @@ export function App(props: { linkToken?: string | null }) {
   const [config, setConfig] = useState<AuthConfig | undefined>(undefined);
   const [signingOut, setSigningOut] = useState(false);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once, for the page load
   useEffect(() => {
     const link = props.linkToken;
     const token = link || getToken();
@@ -51,7 +52,6 @@ export function App(props: { linkToken?: string | null }) {
       setChecking(false);
     })();
     // Once, for the page load: a later sign-in goes through the form.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   useEffect(
     () =>
@@ -71,6 +71,7 @@ export function App(props: { linkToken?: string | null }) {
 
   // Signing out: the page is left first (a labelling view sends its pending answer and gives back
   // its preloaded tasks), those requests finish under the current sign-in, then it ends.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when signing out starts, with the sign-in as it is then
   useEffect(() => {
     if (!signingOut) return;
     void (async () => {
@@ -82,7 +83,6 @@ export function App(props: { linkToken?: string | null }) {
       setSigningOut(false);
       navigate('#/');
     })();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [signingOut]);
 
   if (checking) return <Loading what={props.linkToken ? 'your sign-in link' : undefined} />;
@@ -185,6 +185,7 @@ function useSoloLabelling(me: Me | null, route: Route): { project: string | null
   const role = project && me ? (me.memberships.find((m) => m.project === project)?.role ?? null) : null;
   const concerned = role !== null && SOLO_ROLES.includes(role);
   const [state, setState] = useState<{ project: string | null; on: boolean }>({ project: null, on: false });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: route.page re-reads the setting on every page change
   useEffect(() => {
     if (!concerned || !project) return;
     let live = true;

@@ -20,6 +20,7 @@ export function Chart(props: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
   const { opts, data, height = 220, onCreate } = props;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: rebuilt only when the options or height change; data goes through setData
   useEffect(() => {
     const el = box.current!;
     const u = new uPlot({ ...opts, width: Math.max(200, el.clientWidth), height } as uPlot.Options, data, el);
@@ -36,7 +37,6 @@ export function Chart(props: ChartProps) {
       chart.current = null;
     };
     // The chart is rebuilt when its options change; data changes go through setData below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [opts, height]);
   useEffect(() => {
     chart.current?.setData(data);

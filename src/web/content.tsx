@@ -78,6 +78,7 @@ export function ItemContent(props: { project: string; item: ShownItem; prepared?
   const { item } = props;
   const [loaded, setLoaded] = useState<{ id: number; p?: Prepared; error?: unknown }>({ id: -1 });
   const needs = item.hasBlob && (item.modality === 'image' || item.modality === 'audio');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed on the item id, not the item object
   useEffect(() => {
     if (!needs || props.prepared) return;
     let live = true;
@@ -94,7 +95,6 @@ export function ItemContent(props: { project: string; item: ShownItem; prepared?
       live = false;
       releaseContent(got);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [item.id, needs, props.prepared, props.project]);
   const prepared = props.prepared ?? (loaded.id === item.id ? loaded.p : undefined);
   if (loaded.id === item.id && loaded.error) return <ErrorBox error={loaded.error} />;

@@ -60,6 +60,7 @@ export function useAsync<T>(f: () => Promise<T>, deps: unknown[]): Async<T> {
   const [tick, setTick] = useState(0);
   const fn = useRef(f);
   fn.current = f;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller's deps and the reload tick decide when to fetch
   useEffect(() => {
     let live = true;
     setState((s) => ({ ...s, loading: true }));
@@ -70,7 +71,6 @@ export function useAsync<T>(f: () => Promise<T>, deps: unknown[]): Async<T> {
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data: state.data, error: state.error, loading: state.loading, reload };

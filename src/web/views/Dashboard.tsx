@@ -224,7 +224,7 @@ export function DashboardView(props: { project: string; role: Role }) {
 function LabelBars(props: { labels: Dashboard['labels'] }) {
   const cats = props.labels.map((l) => l.label);
   const key = cats.join('\u0000');
-  // eslint-disable-next-line react-hooks/exhaustive-deps
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed on the categories' content, not the array
   const opts = useMemo(() => barOptions(cats, { label: 'items', colour: colourOf(0) }), [key]);
   const data = useMemo<uPlot.AlignedData>(() => [cats.map((_, i) => i), props.labels.map((l) => l.count)], [props.labels, cats]);
   return (
@@ -289,7 +289,7 @@ function AgreementView(props: { a: Agreement }) {
   const a = props.a;
   const cats = a.perLabel.map((p) => p.label);
   const key = cats.join('\u0000');
-  // eslint-disable-next-line react-hooks/exhaustive-deps
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed on the categories' content, not the array
   const opts = useMemo(() => barOptions(cats, { label: 'κ', colour: colourOf(4) }, [-1, 1]), [key]);
   const data = useMemo<uPlot.AlignedData>(() => [cats.map((_, i) => i), a.perLabel.map((p) => p.kappa)], [a, cats]);
   if (!a.overall) return <Empty name="agreement">No item has answers from two annotators yet: agreement needs overlap.</Empty>;

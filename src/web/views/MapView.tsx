@@ -72,10 +72,10 @@ export function MapView(props: { project: string; role: Role; query?: URLSearchP
   const plotData = useMemo(() => (layout ? mapPlotData(layout, groups, selected, items) : null), [layout, groups, selected, items]);
 
   const groupKey = groups.map((g) => `${g.name}:${g.colour}`).join('|');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed on the groups' names and colours, not the array
   const opts = useMemo<uPlot.Options | null>(() => {
     if (!layout) return null;
     return mapPlotOptions(groups);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [layout, groupKey]);
 
   /** The item nearest to a pixel position in the plot (within 12 px). */
