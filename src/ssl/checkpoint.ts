@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { tf } from '../ml/engine.ts';
+import type { tf } from '../ml/engine.ts';
 import type { RngState } from './rng.ts';
 import { num, sub, type Config } from './config.ts';
 import { AdamW } from './nn.ts';
