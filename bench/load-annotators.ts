@@ -47,7 +47,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { nowIso } from '../src/core/json.ts';
-import { cliActor } from '../src/label/context.ts';
+import { cliActor } from '../src/store/context.ts';
 import { checkAssignmentInvariants, type Ack, type InvariantReport } from '../src/label/invariants.ts';
 import { updateSettings } from '../src/label/results.ts';
 import { METHOD_NAMES, type MethodName } from '../src/label/consensus.ts';

@@ -69,7 +69,7 @@ async function timeIt(runs: number, f: () => Promise<unknown>): Promise<number[]
 
 async function runStep(step: string, store: Store, size: number, file: string, annotated: number, seed: number): Promise<Record<string, unknown>> {
   const { getProject } = await import('../src/store/projects.ts');
-  const { cliActor } = await import('../src/label/context.ts');
+  const { cliActor } = await import('../src/store/context.ts');
   const OP = cliActor('cli:bench');
   if (step === 'open') return {};
   if (step === 'import') {

@@ -17,7 +17,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { runImport } from '../src/ingest/import.ts';
-import { cliActor } from '../src/label/context.ts';
+import { cliActor } from '../src/store/context.ts';
 import { updateSettings } from '../src/label/results.ts';
 import { createTaxonomy } from '../src/label/taxonomies.ts';
 import { createUser, setRole } from '../src/label/users.ts';

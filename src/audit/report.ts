@@ -3,7 +3,7 @@ import type { FindingAction } from '../store/schema.ts';
 import type { AnnBackend } from './ann.ts';
 import type { ClassBalance } from './balance.ts';
 import type { ContentProblem } from './content.ts';
-import type { PiiFieldCounts } from './pii-fields.ts';
+import type { PiiFieldCounts } from '../ingest/pii-fields.ts';
 import type { ResidencyReport } from './residency.ts';
 
 /** What an audit is asked (`tessera audit` flags), what it reports, and the per-item findings it stores. */

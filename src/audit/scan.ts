@@ -4,7 +4,7 @@ import type { Store } from '../store/db.ts';
 import { inspectItem } from './content.ts';
 import { shingleHashes } from './minhash.ts';
 import { dHash, MIN_HASH_SIDE, pHash, type Hash64 } from './phash.ts';
-import { PiiCounter, scanItem } from './pii-fields.ts';
+import { PiiCounter, scanItem } from '../ingest/pii-fields.ts';
 import type { AuditOptions, AuditReport, Finding } from './report.ts';
 
 /**

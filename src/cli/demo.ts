@@ -8,8 +8,8 @@ import type { Store } from '../store/db.ts';
 import { appendAudit } from '../store/audit.ts';
 import { findProject, validateProjectName, type Project } from '../store/projects.ts';
 import { listModels } from '../store/models.ts';
-import type { Actor } from '../label/context.ts';
-import { writeTx } from '../label/tx.ts';
+import type { Actor } from '../store/context.ts';
+import { writeTx } from '../store/tx.ts';
 import { createUser, findUser, roleIn, setRole } from '../label/users.ts';
 
 /** Where the bundled demo file sits inside a checkout (the absolute path differs per checkout). */

@@ -11,7 +11,7 @@ import { progressBar } from './progress.ts';
  * it finished. A failed job becomes an error carrying the job's message, so the command fails
  * the way every other command does.
  */
-export async function runJobHere(store: Store, out: Out, type: string, params: Record<string, unknown>, projectId: number | null): Promise<Job> {
+export async function runJobHere(store: Store, out: Out, type: string, params: object, projectId: number | null): Promise<Job> {
   const runner = new InProcessRunner(store, jobHandlers(store));
   await runner.recover();
   const bar = progressBar(out);

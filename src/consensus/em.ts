@@ -1,25 +1,13 @@
-import { UserError } from '../core/errors.ts';
-import type { Encoded } from './encode.ts';
-import type { EmOptions } from './types.ts';
-
 /**
  * The part every EM aggregator shares: the E-step over items and the stopping rule.
  * A model supplies the M-step and the per-answer likelihood; see dawid-skene.ts for the maths.
  */
-export interface EmModel {
-  /** Log class priors log π_k, refreshed by mStep. */
-  logPrior: Float64Array;
-  /** Refit every parameter from the posteriors T (n×K); returns the log-prior (penalty) term of the objective. */
-  mStep(T: Float64Array): number;
-  /** log P(answer a's label | answer a's item has true class k), under the current parameters. */
-  logLik(a: number, k: number): number;
-  /**
-   * log P(annotator w answers l | true class k) for an item the fit did not see, under the
-   * current parameters; w = -1 for an annotator the fit never saw (each model says what it
-   * assumes then). Lets a fitted model decide a new item without refitting (itemPosterior).
-   */
-  logLikNew(w: number, l: number, k: number): number;
-}
+import { UserError } from '../core/errors.ts';
+import type { Encoded } from './encode.ts';
+import type { EmModel, EmOptions } from './types.ts';
+
+// The model's interface lives in types.ts (DenseConsensus carries one); its users import it from here.
+export type { EmModel } from './types.ts';
 
 export interface EmRun {
   T: Float64Array;

@@ -1,4 +1,3 @@
-import type { EmModel } from './em.ts';
 /**
  * The consensus contract: every aggregation method in this folder is a pure function
  * `aggregate(answers, opts) → ConsensusResult` (one file per method, like crowd-kit).
@@ -51,6 +50,22 @@ export interface ConsensusResult {
   converged?: boolean;
   /** Iterative methods: the final value of the (penalised) log-likelihood EM maximises. */
   logLikelihood?: number;
+}
+
+/** What an EM aggregator fits: em.ts runs the E-step and the stopping rule, the model supplies the rest. */
+export interface EmModel {
+  /** Log class priors log π_k, refreshed by mStep. */
+  logPrior: Float64Array;
+  /** Refit every parameter from the posteriors T (n×K); returns the log-prior (penalty) term of the objective. */
+  mStep(T: Float64Array): number;
+  /** log P(answer a's label | answer a's item has true class k), under the current parameters. */
+  logLik(a: number, k: number): number;
+  /**
+   * log P(annotator w answers l | true class k) for an item the fit did not see, under the
+   * current parameters; w = -1 for an annotator the fit never saw (each model says what it
+   * assumes then). Lets a fitted model decide a new item without refitting (itemPosterior).
+   */
+  logLikNew(w: number, l: number, k: number): number;
 }
 
 /**

@@ -5,8 +5,8 @@ import { sha256Hex } from '../core/hash.ts';
 import { nowIso } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import { appendAudit } from '../store/audit.ts';
-import { redactRecord } from '../audit/redact.ts';
-import { redactPii } from '../audit/pii.ts';
+import { redactRecord } from './redact.ts';
+import { redactPii } from './pii.ts';
 import { writeItems, type NewItem } from '../store/items.ts';
 import { ensureProject, type ProjectSettings } from '../store/projects.ts';
 import { guessFormat, impliedPreset, readerFor } from './formats.ts';
@@ -21,7 +21,7 @@ export interface ImportRequest {
   skipInvalid?: boolean;
   /** Residency tag for these items (default: the project's region). */
   region?: string;
-  /** Replace PII (src/audit/pii.ts) before anything is hashed or stored: the original is never stored. */
+  /** Replace PII (src/ingest/pii.ts) before anything is hashed or stored: the original is never stored. */
   redactPii?: boolean;
   /** Who asked (recorded in the audit log). */
   actor: string;

@@ -1,12 +1,14 @@
 import { hostname } from 'node:os';
 import type PgBoss from 'pg-boss';
-import { CancelledError, UserError, errorMessage } from '../core/errors.ts';
+import { UserError, errorMessage } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import { CLUSTER_JOB_TYPES, SHARDS_QUEUE, ensureQueues, openBoss, queueName } from './boss.ts';
-import { jobHandlers } from './handlers.ts';
+import { executeJob } from './execute.ts';
+import { JOB_KINDS, jobHandlers, kindHandler } from './handlers.ts';
+import { checkJobParams } from './params.ts';
 import { JobQueue, THIS_OWNER, processAlive, type Job } from './queue.ts';
-import type { JobHandler } from './runner.ts';
+import type { JobContext, JobHandler } from './types.ts';
 import { coordinateEmbed, coordinateSuggest, disposeEncoders, releaseLeases, shardDefaults, workShards, type ShardCoordination, type ShardJobPlan, type ShardOptions } from './shards.ts';
 
 /**
@@ -83,8 +85,9 @@ export async function dispatch(store: Store, boss: PgBoss, job: Pick<Job, 'id' |
 }
 
 /** Enqueues a job for the workers: the jobs row, then its pg-boss job. Returns the queued job. */
-export async function submitToWorkers(store: Store, type: string, params: Record<string, unknown>, projectId: number | null, boss?: PgBoss): Promise<Job> {
+export async function submitToWorkers(store: Store, type: string, params: object, projectId: number | null, boss?: PgBoss): Promise<Job> {
   if (!(CLUSTER_JOB_TYPES as readonly string[]).includes(type)) throw new UserError(`job type "${type}" cannot run on workers (known: ${CLUSTER_JOB_TYPES.join(', ')})`);
+  checkJobParams(type, params);
   const queue = new JobQueue(store);
   const own = !boss;
   const b = boss ?? (await openBoss(store));
@@ -185,7 +188,12 @@ export class ClusterWorker {
     this.owner = opts.owner ?? THIS_OWNER;
     this.log = opts.log ?? ((l) => process.stderr.write(`tessera worker: ${l}\n`));
     this.queue = new JobQueue(store);
-    this.handlers = { ...jobHandlers(store), embed: (ctx) => this.sharded(coordinateEmbed, ctx.job, ctx.signal, ctx.progress), suggest: (ctx) => this.sharded(coordinateSuggest, ctx.job, ctx.signal, ctx.progress) };
+    // Embed and suggest are sharded across the workers: this one coordinates, the others help.
+    this.handlers = {
+      ...jobHandlers(store),
+      embed: kindHandler(store, 'embed', JOB_KINDS.embed, (_s, params, ctx) => this.sharded(coordinateEmbed, params, ctx)),
+      suggest: kindHandler(store, 'suggest', JOB_KINDS.suggest, (_s, params, ctx) => this.sharded(coordinateSuggest, params, ctx)),
+    };
   }
 
   async start(): Promise<void> {
@@ -324,7 +332,7 @@ export class ClusterWorker {
       } catch (e) {
         // Bookkeeping failed (e.g. the database went away): give the job back for a retry.
         this.log(`job ${jobId}: ${errorMessage(e)}`);
-        await this.store.db.updateTable('jobs').set({ status: 'queued', owner: null, message: `re-queued: ${errorMessage(e)}` }).where('id', '=', jobId).where('status', '=', 'running').where('owner', '=', this.owner).execute().catch(() => {});
+        await this.handBack(jobId, `re-queued: ${errorMessage(e)}`).catch(() => {});
         outcome = 'handed-back';
       }
       if (outcome === 'handed-back') await this.boss!.fail(name, bj.id, { handedBack: true, by: this.owner });
@@ -332,6 +340,11 @@ export class ClusterWorker {
     } finally {
       this.running.delete(slot);
     }
+  }
+
+  /** Puts a job this worker runs back in the queue, for another runner. */
+  private async handBack(jobId: number, message: string): Promise<void> {
+    await this.store.db.updateTable('jobs').set({ status: 'queued', owner: null, message }).where('id', '=', jobId).where('status', '=', 'running').where('owner', '=', this.owner).execute();
   }
 
   /** Claims and runs one job row; what happened to it, for the pg-boss job's output. */
@@ -364,51 +377,38 @@ export class ClusterWorker {
     this.stats.jobs++;
     this.log(`job ${jobId} (${job.type}) started`);
     const t0 = performance.now();
-    const beat = this.queue.startHeartbeat(jobId, this.o.heartbeatMs, () => {
-      if (slot.controller.signal.aborted) return;
-      slot.reason = 'cancel';
-      slot.controller.abort();
+    const outcome = await executeJob(this.queue, job, handler, {
+      controller: slot.controller,
+      heartbeatMs: this.o.heartbeatMs,
+      onCancelRequested: () => {
+        if (slot.controller.signal.aborted) return;
+        slot.reason = 'cancel';
+        slot.controller.abort();
+      },
+      interrupted: () => slot.reason === 'shutdown',
     });
-    try {
-      const result = await handler({ job, signal: slot.controller.signal, progress: beat.progress });
-      await this.queue.finish(jobId, 'succeeded', { result, progress: 1, message: beat.state.message });
+    if (outcome.status === 'succeeded') {
       this.log(`job ${jobId} (${job.type}) succeeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return 'succeeded';
-    } catch (e) {
-      if (slot.reason === 'shutdown') {
-        await this.store.db
-          .updateTable('jobs')
-          .set({ status: 'queued', owner: null, message: `re-queued: worker ${this.owner} stopped` })
-          .where('id', '=', jobId)
-          .where('status', '=', 'running')
-          .where('owner', '=', this.owner)
-          .execute();
-        this.log(`job ${jobId} handed back`);
-        return 'handed-back';
-      }
-      const cancelled = e instanceof CancelledError || slot.controller.signal.aborted;
-      await this.queue.finish(jobId, cancelled ? 'cancelled' : 'failed', {
-        error: cancelled ? undefined : errorMessage(e),
-        message: cancelled ? errorMessage(e) : beat.state.message,
-        result: (e as { report?: unknown }).report,
-      });
-      this.log(`job ${jobId} (${job.type}) ${cancelled ? 'cancelled' : `failed: ${errorMessage(e)}`}`);
-      return cancelled ? 'cancelled' : 'failed';
-    } finally {
-      beat.stop();
     }
+    if (outcome.status === 'interrupted') {
+      await this.handBack(jobId, `re-queued: worker ${this.owner} stopped`);
+      this.log(`job ${jobId} handed back`);
+      return 'handed-back';
+    }
+    this.log(`job ${jobId} (${job.type}) ${outcome.status === 'cancelled' ? 'cancelled' : `failed: ${errorMessage(outcome.error)}`}`);
+    return outcome.status;
   }
 
   /** A sharded job (embed, suggest): this worker coordinates it and asks the others for help. */
   private sharded<P>(
     coordinate: (store: Store, ctx: ShardCoordination<P>, askHelp: (n: number) => Promise<void>, opts: ShardOptions) => Promise<unknown>,
-    job: Job,
-    signal: AbortSignal,
-    progress: (f: number | null, m?: string) => void,
+    params: P,
+    { job, signal, progress }: JobContext,
   ): Promise<unknown> {
     return coordinate(
       this.store,
-      { jobId: job.id, params: job.params as unknown as P, owner: this.owner, signal, progress },
+      { jobId: job.id, params, owner: this.owner, signal, progress },
       async (n) => {
         for (let i = 0; i < n; i++) await this.boss!.send(SHARDS_QUEUE, { jobId: job.id });
       },

@@ -6,27 +6,7 @@ import type { Store } from '../store/db.ts';
 import { appendAudit } from '../store/audit.ts';
 import { createSnapshot, getModel, readEmbeddings, registerModel, writeEmbeddings } from '../store/models.ts';
 import { getProject, type Project } from '../store/projects.ts';
-import type { JobContext, JobHandler } from './runner.ts';
-import type { SuggestJobParams } from './shards.ts';
-
-export interface PretrainJobParams {
-  project: string;
-  pretext?: string;
-  epochs: number;
-  batch: number;
-  seed: number;
-  config?: Record<string, unknown>;
-  workers?: number;
-  actor: string;
-}
-
-export interface ProbeJobParams {
-  project: string;
-  labels: number;
-  seed: number;
-  model?: number;
-  testMax?: number;
-}
+import { JOB_PARAMS, jobKind, type EmbedJobParams, type JobContext, type PretrainJobParams, type ProbeJobParams } from './types.ts';
 
 // The ML stack (tfjs + wasm) loads only when an ML job runs: plain CLI commands stay fast.
 const ssl = () => import('../ssl/index.ts');
@@ -46,7 +26,7 @@ export function checkpointDir(project: string, jobId: number): string {
 /**
  * The checkpoint a re-run pretraining job resumes from: `<dir>/checkpoint`, or undefined when no
  * epoch finished. A process killed between the two renames that swap a new checkpoint in
- * (src/ssl/train.ts writeCheckpoint: `checkpoint` → `.prev`, then `.next` → `checkpoint`) left no
+ * (src/ssl/checkpoint.ts writeCheckpoint: `checkpoint` → `.prev`, then `.next` → `checkpoint`) left no
  * `checkpoint` but a complete `checkpoint.next` (its train/state.json is written last) and maybe
  * `checkpoint.prev`: the swap is finished here (newest complete one first) instead of the job
  * starting over from epoch 1.
@@ -63,8 +43,7 @@ export function resumableCheckpoint(dir: string): string | undefined {
   return undefined;
 }
 
-async function pretrainJob(store: Store, { job, signal, progress }: JobContext) {
-  const p = job.params as unknown as PretrainJobParams;
+async function pretrainJob(store: Store, p: PretrainJobParams, { job, signal, progress }: JobContext) {
   const project = await getProject(store.db, p.project);
   const { pretrain, PRETEXTS, defaultPretext } = await ssl();
   const loaded = await load(store, project);
@@ -109,8 +88,7 @@ async function pretrainJob(store: Store, { job, signal, progress }: JobContext) 
   return { model, pretext, epochs: result.epochs, finalLoss: result.finalLoss, seconds: result.seconds };
 }
 
-async function embedJob(store: Store, { job, progress }: JobContext) {
-  const p = job.params as unknown as { project: string; model?: number };
+async function embedJob(store: Store, p: EmbedJobParams, { progress }: JobContext) {
   const project = await getProject(store.db, p.project);
   const model = await getModel(store.db, project.id, p.model);
   const t0 = performance.now();
@@ -125,8 +103,7 @@ async function embedJob(store: Store, { job, progress }: JobContext) {
   return { model: model.id, items: loaded.itemIds.length, dim: encoder.dim, seconds: (performance.now() - t0) / 1000 };
 }
 
-async function probeJob(store: Store, { job, progress }: JobContext) {
-  const p = job.params as unknown as ProbeJobParams;
+async function probeJob(store: Store, p: ProbeJobParams, { progress }: JobContext) {
   const project = await getProject(store.db, p.project);
   const model = await getModel(store.db, project.id, p.model);
   const { labelIndex, chooseProbeSplit, probeReport } = await import('../probe/probe.ts');
@@ -161,11 +138,10 @@ async function probeJob(store: Store, { job, progress }: JobContext) {
   return { ...probeReport({ ssl: ssl_, random_init: random, raw }, y, classes, split, p.seed), model: model.id };
 }
 
-export function mlJobHandlers(store: Store): Record<string, JobHandler> {
-  return {
-    pretrain: (ctx) => pretrainJob(store, ctx),
-    embed: (ctx) => embedJob(store, ctx),
-    probe: (ctx) => probeJob(store, ctx),
-    suggest: async (ctx) => (await import('./shards.ts')).suggestInProcess(store, ctx.job.params as unknown as SuggestJobParams, ctx.progress),
-  };
-}
+/** The ML job kinds (src/jobs/handlers.ts lists every kind). */
+export const mlJobKinds = {
+  pretrain: jobKind(JOB_PARAMS.pretrain, pretrainJob),
+  embed: jobKind(JOB_PARAMS.embed, embedJob),
+  probe: jobKind(JOB_PARAMS.probe, probeJob),
+  suggest: jobKind(JOB_PARAMS.suggest, async (store, params, ctx) => (await import('./shards.ts')).suggestInProcess(store, params, ctx.progress)),
+};

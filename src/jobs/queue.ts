@@ -61,7 +61,7 @@ export class JobQueue {
     return this.store.db;
   }
 
-  async enqueue(type: string, params: Record<string, unknown>, projectId: number | null = null): Promise<Job> {
+  async enqueue(type: string, params: object, projectId: number | null = null): Promise<Job> {
     const { id } = await this.db
       .insertInto('jobs')
       .values({ project_id: projectId, type, status: 'queued', params: JSON.stringify(params), progress: 0, attempts: 0, created_at: nowIso(), cancel_requested: 0 })
@@ -119,7 +119,8 @@ export class JobQueue {
   async heartbeat(id: number, progress: number, message: string | null): Promise<boolean> {
     const side = this.store.side();
     try {
-      await side.updateTable('jobs').set({ heartbeat_at: nowIso(), progress, message }).where('id', '=', id).execute();
+      // Only while running: a beat still in flight when the job finishes must not overwrite its final message and progress.
+      await side.updateTable('jobs').set({ heartbeat_at: nowIso(), progress, message }).where('id', '=', id).where('status', '=', 'running').execute();
     } catch {
       // SQLite: the job's own transaction holds the write lock; the flag can still be read.
     }

@@ -1,14 +1,8 @@
-import { CancelledError, errorMessage } from '../core/errors.ts';
 import type { Store } from '../store/db.ts';
+import { executeJob } from './execute.ts';
+import { checkJobParams } from './params.ts';
 import { JobQueue, THIS_OWNER, type Job } from './queue.ts';
-
-export interface JobContext {
-  job: Job;
-  signal: AbortSignal;
-  /** Reports progress (0–1, or null when the total is unknown) and a short message. */
-  progress(fraction: number | null, message?: string): void;
-}
-export type JobHandler = (ctx: JobContext) => Promise<unknown>;
+import type { JobHandler } from './types.ts';
 
 export interface RunnerOptions {
   heartbeatMs?: number;
@@ -52,7 +46,8 @@ export class InProcessRunner {
    * `tessera worker`s serving its type (or TESSERA_JOBS=workers), the job goes to them through
    * pg-boss instead and this waits for it, relaying progress (src/jobs/cluster.ts). SQLite: always here.
    */
-  async submitAndRun(type: string, params: Record<string, unknown>, projectId: number | null, onProgress?: (job: Job, fraction: number | null, message?: string) => void): Promise<Job> {
+  async submitAndRun(type: string, params: object, projectId: number | null, onProgress?: (job: Job, fraction: number | null, message?: string) => void): Promise<Job> {
+    checkJobParams(type, params);
     if (this.store.dialect === 'postgres') {
       const cluster = await import('./cluster.ts');
       if ((await cluster.routeFor(this.store, type)) === 'workers') {
@@ -103,28 +98,7 @@ export class InProcessRunner {
       await this.queue.finish(job.id, 'failed', { error: `no handler for job type "${job.type}"` });
       return this.queue.get(job.id);
     }
-    const controller = new AbortController();
-    const beat = this.queue.startHeartbeat(job.id, this.heartbeatMs, () => controller.abort());
-    try {
-      const result = await handler({
-        job,
-        signal: controller.signal,
-        progress: (f, m) => {
-          beat.progress(f, m);
-          onProgress?.(job, f, m);
-        },
-      });
-      await this.queue.finish(job.id, 'succeeded', { result, progress: 1, message: beat.state.message });
-    } catch (e) {
-      const cancelled = e instanceof CancelledError || controller.signal.aborted;
-      await this.queue.finish(job.id, cancelled ? 'cancelled' : 'failed', {
-        error: cancelled ? undefined : errorMessage(e),
-        message: cancelled ? errorMessage(e) : beat.state.message,
-        result: (e as { report?: unknown }).report,
-      });
-    } finally {
-      beat.stop();
-    }
+    await executeJob(this.queue, job, handler, { controller: new AbortController(), heartbeatMs: this.heartbeatMs, onProgress: (f, m) => onProgress?.(job, f, m) });
     return this.queue.get(job.id);
   }
 }

@@ -10,7 +10,7 @@ import type { Encoder } from '../ssl/types.ts';
 import { loadShard, planShards, type ShardPlan } from './shard-data.ts';
 import { loadItemClassifier, writeShardSuggestions, type ItemClassifier, type SuggestPlan } from './suggest-shard.ts';
 import { suggestionsFrom } from '../suggest/suggestions.ts';
-import type { Conn } from '../label/tx.ts';
+import type { Conn } from '../store/tx.ts';
 
 /**
  * Sharded jobs (cluster mode, PostgreSQL): a job's items are split into shards of consecutive item

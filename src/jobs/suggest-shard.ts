@@ -1,8 +1,8 @@
-import { cliActor, change } from '../label/context.ts';
+import { cliActor, change } from '../store/context.ts';
 import { putSuggestions, type SuggestionEntry } from '../label/results.ts';
 import type { Store } from '../store/db.ts';
 import { getProject } from '../store/projects.ts';
-import type { Conn } from '../label/tx.ts';
+import type { Conn } from '../store/tx.ts';
 import type { ShardPlan } from './shard-data.ts';
 
 /** The suggest job's plan: every item of the project, predicted by a registered classifier. */

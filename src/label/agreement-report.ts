@@ -2,7 +2,7 @@ import { agreementReport, questionsAgreement, type AgreementOptions } from './ag
 import { classQuestion, isLegacy } from './questions.ts';
 import { currentAnswers, currentQuestionAnswers } from './settle.ts';
 import type { Taxonomy } from './taxonomy.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 
 /**
  * A project's agreement report (`GET …/agreement`, the dashboard): the single/multi question's

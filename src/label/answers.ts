@@ -2,7 +2,7 @@ import { own } from '../core/dict.ts';
 import { getItem, type ItemRow } from '../store/items.ts';
 import { checkAnswers, classQuestion, itemDimensions, type Answers, type CheckContext } from './questions.ts';
 import type { Taxonomy } from './taxonomy.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 
 /** Answers checked against a stored item (its text, image size or audio duration): questions.ts checkAnswers with the item loaded. */
 export async function checkItemAnswers(db: Conn, projectId: number, taxonomy: Taxonomy, itemId: number, raw: unknown, opts: Pick<CheckContext, 'where' | 'scores' | 'partial'>): Promise<Answers> {

@@ -4,7 +4,7 @@ import { sha256Hex } from '../core/hash.ts';
 import { canonicalJson } from '../core/json.ts';
 import { DIGEST_COLUMNS, GOVERNED_TABLES, TABLE_KEY, rowDigest, type GovernedTable } from './row-digest.ts';
 import { RowExpectations } from './row-expectations.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 
 /**
  * State replay: the audit log, replayed event by event, says what every row of the labelling

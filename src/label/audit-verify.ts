@@ -3,7 +3,7 @@ import type { AuditKey } from '../store/audit-key.ts';
 import type { Store } from '../store/db.ts';
 import { Replay, type StateReport, type Why } from './audit-replay.ts';
 import type { GovernedTable } from './row-digest.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 
 /**
  * Verifies the hash-chained audit log (src/store/audit.ts): each event's hash must match its

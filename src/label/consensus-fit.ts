@@ -4,7 +4,7 @@ import { nowIso } from '../core/json.ts';
 import type { ConsensusSettings, ItemConsensus } from './consensus.ts';
 import { projectConsensus, readAnswerColumns, type ProjectConsensus } from './recompute.ts';
 import { labelNames, type Taxonomy } from './taxonomy.ts';
-import { onBatchRollback, type Conn } from './tx.ts';
+import { onBatchRollback, type Conn } from '../store/tx.ts';
 
 /**
  * Model-based consensus (Dawid-Skene, one-coin, GLAD) learns every annotator from every answer

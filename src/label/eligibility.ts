@@ -4,7 +4,7 @@ import type { HeldOut } from '../store/schema.ts';
 import { ConflictError, ForbiddenError } from './errors.ts';
 import { canIn, readsLabels, SOLO_ROLES, type Role } from './roles.ts';
 import type { LabelSettings } from './settings.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 import { roleIn } from './users.ts';
 
 /**

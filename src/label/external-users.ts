@@ -3,10 +3,10 @@ import { nowIso } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import { appendAudit } from '../store/audit.ts';
 import { findProject } from '../store/projects.ts';
-import type { Actor } from './context.ts';
+import type { Actor } from '../store/context.ts';
 import { ConflictError } from './errors.ts';
 import type { Role } from './roles.ts';
-import { writeTx, type Conn } from './tx.ts';
+import { writeTx, type Conn } from '../store/tx.ts';
 import { findUser, getUser, isInstanceAdmin, membershipsOf, removeRole, setInstanceAdmin, setRole, validateUserName, type User } from './users.ts';
 
 /**

@@ -3,14 +3,14 @@ import { createHash } from 'node:crypto';
 import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
-import { change, record, type Actor, type TxCtx } from './context.ts';
+import { change, record, type Actor, type TxCtx } from '../store/context.ts';
 import { refuseHeldOut } from './eligibility.ts';
 import { checkItem } from './label-items.ts';
 import { queueReview } from './review.ts';
 import type { LabelSettings } from './settings.ts';
 import { checkLabels } from './taxonomy.ts';
 import { currentTaxonomy } from './taxonomies.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 import { emit } from './webhooks.ts';
 import { NotFoundError } from '../core/errors.ts';
 

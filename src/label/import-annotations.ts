@@ -4,7 +4,7 @@ import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
 import { answerItem, classLabels } from './answers.ts';
-import { change, record, type Actor, type TxCtx } from './context.ts';
+import { change, record, type Actor, type TxCtx } from '../store/context.ts';
 import { refuseHeldOut } from './eligibility.ts';
 import { fromLabelStudio } from './label-studio.ts';
 import { ensureLabelItem, finalize, isGold } from './label-items.ts';

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { nowIso } from '../core/json.ts';
 import { getLabelSettings } from './settings.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 
 /**
  * Assignment invariants, checked in the store after concurrent labelling (the load bench,

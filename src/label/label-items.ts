@@ -2,9 +2,9 @@ import type { Selectable } from 'kysely';
 import { NotFoundError } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
 import type { LabelItemsTable } from '../store/schema.ts';
-import type { TxCtx } from './context.ts';
+import type { TxCtx } from '../store/context.ts';
 import { LEGACY_QUESTION, storedAnswers, type Answers } from './questions.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 
 /** Labelling state of items and the answers of a round. */
 export type LabelItemRow = Selectable<LabelItemsTable>;

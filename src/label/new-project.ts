@@ -3,9 +3,9 @@ import type { Store } from '../store/db.ts';
 import { appendAudit } from '../store/audit.ts';
 import { ensureProject, validateProjectName, type Project, type ProjectSettings } from '../store/projects.ts';
 import { nowIso } from '../core/json.ts';
-import { userActor } from './context.ts';
+import { userActor } from '../store/context.ts';
 import { roleChanged } from './users.ts';
-import { writeTx } from './tx.ts';
+import { writeTx } from '../store/tx.ts';
 
 /** A residency tag: what `tessera project create --region` takes, kept short and plain. */
 export function validateRegion(region: string): string {

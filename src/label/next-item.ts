@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Store } from '../store/db.ts';
 import { eligible, heldOutFromServing, type LabellingMode } from './eligibility.ts';
-import { onBatchRollback, type Conn } from './tx.ts';
+import { onBatchRollback, type Conn } from '../store/tx.ts';
 
 /**
  * Which item an annotator is served next: a gold item (at the gold rate), else the first servable

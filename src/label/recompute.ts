@@ -6,7 +6,7 @@ import { itemPosterior } from '../consensus/em.ts';
 import { argmaxOrTie } from '../consensus/result.ts';
 import { runMethodDense, type ConsensusSettings, type ItemConsensus } from './consensus.ts';
 import { labelNames, type Taxonomy } from './taxonomy.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 
 /**
  * Consensus over a whole project without a JS object per answer or per item (issue #8: a

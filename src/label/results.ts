@@ -2,7 +2,7 @@ import { NotFoundError, UserError } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
-import { change, record, type Actor, type TxCtx } from './context.ts';
+import { change, record, type Actor, type TxCtx } from '../store/context.ts';
 import { refuseHeldOut } from './eligibility.ts';
 import { checkItem, ensureLabelItem } from './label-items.ts';
 import { getLabelSettings, mergeSettings, putLabelSettings, type LabelSettings, type LabelSettingsPatch } from './settings.ts';
@@ -11,7 +11,7 @@ import { answersHash, checkAnswers, classQuestion, isLegacy, storedAnswers, type
 import { checkLabels } from './taxonomy.ts';
 import { currentTaxonomy, findTaxonomy } from './taxonomies.ts';
 import { settleItem } from './settle.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 
 /** Final labels, project status, raw annotations (for staff), and the manager's knobs. */
 

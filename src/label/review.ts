@@ -5,7 +5,7 @@ import type { Store } from '../store/db.ts';
 import { getItem } from '../store/items.ts';
 import type { Project } from '../store/projects.ts';
 import type { ReviewQueueTable, ReviewReason } from '../store/schema.ts';
-import { change, record, type Actor, type TxCtx } from './context.ts';
+import { change, record, type Actor, type TxCtx } from '../store/context.ts';
 import { ConflictError } from './errors.ts';
 import { checkItemAnswers, classLabels } from './answers.ts';
 import { ensureLabelItem, finalize, getLabelItem, isGold, provenanceAnswers, reopen, roundAnswers } from './label-items.ts';
@@ -13,8 +13,8 @@ import { answersHash, classQuestion, isLegacy, itemDimensions, storedAnswers, ty
 import { rowsState } from './row-digest.ts';
 import { checkLabels } from './taxonomy.ts';
 import { dict } from '../core/dict.ts';
-import { currentTaxonomy } from './taxonomies.ts';
-import type { Conn } from './tx.ts';
+import { currentTaxonomy } from './taxonomy-versions.ts';
+import type { Conn } from '../store/tx.ts';
 import { emit } from './webhooks.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { sha256Hex } from '../core/hash.ts';
 import { canonicalJson } from '../core/json.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 
 /**
  * Row digests: how the audit log vouches for the rows of the labelling tables. An event that

@@ -4,8 +4,8 @@ import { parseDuration } from '../core/duration.ts';
 import { sha256Hex } from '../core/hash.ts';
 import type { Store } from '../store/db.ts';
 import { appendAudit } from '../store/audit.ts';
-import type { Actor } from './context.ts';
-import { writeTx, type Conn } from './tx.ts';
+import type { Actor } from '../store/context.ts';
+import { writeTx, type Conn } from '../store/tx.ts';
 import { getUser, type User } from './users.ts';
 
 /**

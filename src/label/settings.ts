@@ -1,6 +1,6 @@
 import { UserError } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 import { METHOD_NAMES, type ConsensusSettings } from './consensus.ts';
 
 /** How a project labels: overlap, leases, consensus, review and gold rules. */

@@ -3,7 +3,7 @@ import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import { getItem } from '../store/items.ts';
 import type { Project } from '../store/projects.ts';
-import { change, record, userActor, type TxCtx } from './context.ts';
+import { change, record, userActor, type TxCtx } from '../store/context.ts';
 import { isEligible, labellingMode } from './eligibility.ts';
 import { ConflictError } from './errors.ts';
 import { checkGoldAnswer } from './gold.ts';

@@ -3,7 +3,7 @@ import { getItem, type ItemRow } from '../store/items.ts';
 import { isLegacy, itemDimensions, type Answers, type Dimensions, type Question } from './questions.ts';
 import type { LabelSettings } from './settings.ts';
 import type { Taxonomy } from './taxonomy.ts';
-import type { Conn } from './tx.ts';
+import type { Conn } from '../store/tx.ts';
 
 /**
  * What an annotator is shown with a task: the item's content (never its source, source label or

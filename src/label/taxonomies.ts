@@ -1,41 +1,17 @@
-import type { Selectable } from 'kysely';
 import { own } from '../core/dict.ts';
 import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
-import type { TaxonomiesTable } from '../store/schema.ts';
-import { change, record, type Actor } from './context.ts';
-import { ConflictError } from './errors.ts';
-import { answerLabels, classQuestion, isClassKind, isLegacy, legacyQuestion, mapAnswer, storedAnswers, type AnswerValue, type Answers, type Question } from './questions.ts';
+import { change, record, type Actor } from '../store/context.ts';
+import { answerLabels, classQuestion, isClassKind, isLegacy, mapAnswer, storedAnswers, type AnswerValue, type Answers } from './questions.ts';
 import { queueReview } from './review.ts';
+import { findTaxonomy } from './taxonomy-versions.ts';
+// The reads live apart so review.ts can use them without importing the writer (which queues reviews).
+export { currentTaxonomy, findTaxonomy, listTaxonomies } from './taxonomy-versions.ts';
 import { rowsState } from './row-digest.ts';
-import { checkTaxonomy, labelNames, legacyFields, mapLabels, touches, type CheckedTaxonomy, type Taxonomy, type TaxonomyInput } from './taxonomy.ts';
-import type { Conn } from './tx.ts';
+import { checkTaxonomy, labelNames, mapLabels, touches, type CheckedTaxonomy, type Taxonomy, type TaxonomyInput } from './taxonomy.ts';
+import type { Conn } from '../store/tx.ts';
 import { dict } from '../core/dict.ts';
-
-const toTaxonomy = (r: Selectable<TaxonomiesTable>): Taxonomy => {
-  const questions = r.questions ? parseJson<Question[]>(r.questions, []) : [legacyQuestion(r.kind, parseJson<Taxonomy['labels'] & object>(r.labels, []))];
-  return { version: r.version, ...legacyFields(questions), questions, guidelines: r.guidelines, mapping: parseJson(r.mapping, null), createdAt: r.created_at, createdBy: r.created_by };
-};
-
-export async function findTaxonomy(db: Conn, projectId: number, version?: number): Promise<Taxonomy | undefined> {
-  let q = db.selectFrom('taxonomies').selectAll().where('project_id', '=', projectId);
-  q = version === undefined ? q.orderBy('version', 'desc').limit(1) : q.where('version', '=', version);
-  const r = await q.executeTakeFirst();
-  return r && toTaxonomy(r);
-}
-
-/** The project's current (latest) taxonomy; labelling cannot start without one. */
-export async function currentTaxonomy(db: Conn, projectId: number): Promise<Taxonomy> {
-  const t = await findTaxonomy(db, projectId);
-  if (!t) throw new ConflictError('this project has no taxonomy yet: create one (POST /api/projects/P/taxonomy, or `tessera taxonomy create`)', 'E_NO_TAXONOMY');
-  return t;
-}
-
-export async function listTaxonomies(db: Conn, projectId: number): Promise<Taxonomy[]> {
-  const rows = await db.selectFrom('taxonomies').selectAll().where('project_id', '=', projectId).orderBy('version').execute();
-  return rows.map(toTaxonomy);
-}
 
 export interface TaxonomyChange {
   taxonomy: Taxonomy;

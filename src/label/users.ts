@@ -3,11 +3,11 @@ import { nowIso } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Project } from '../store/projects.ts';
-import { change, record, type Actor } from './context.ts';
+import { change, record, type Actor } from '../store/context.ts';
 import { isRole, PERMISSIONS, ROLES, type Role } from './roles.ts';
 import { sha256Hex } from '../core/hash.ts';
 import { digestsEqual, displayPrefix, generateToken, hashTokenScrypt, lookupKey, looksLikeToken, schemeOf, verifyToken, type NewToken } from './tokens.ts';
-import { writeTx, type Conn } from './tx.ts';
+import { writeTx, type Conn } from '../store/tx.ts';
 import { isTokenScope, type TokenScope } from './token-scopes.ts';
 
 export interface User {

@@ -5,8 +5,8 @@ import { nowIso, parseJson } from '../core/json.ts';
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
 import { exportAllowed, refusalPayload, residencyPolicy } from '../audit/residency.ts';
-import { change, record, type Actor, type TxCtx } from './context.ts';
-import type { Conn } from './tx.ts';
+import { change, record, type Actor, type TxCtx } from '../store/context.ts';
+import type { Conn } from '../store/tx.ts';
 
 /**
  * Webhooks: events are written to an outbox (webhook_deliveries) inside the transaction of the

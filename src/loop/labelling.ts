@@ -8,7 +8,7 @@ import { auditExclusions } from '../audit/exclusions.ts';
 import { selectRows } from '../probe/features.ts';
 import { STRATEGIES } from '../select/index.ts';
 import { headProba, type Head } from '../train/linear-head.ts';
-import { userActor } from '../label/context.ts';
+import { userActor } from '../store/context.ts';
 import { nextTask, submitTask } from '../label/assignment.ts';
 import { heldOutItems } from '../label/eligibility.ts';
 import { decideReview, listReviews } from '../label/review.ts';

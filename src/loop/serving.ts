@@ -1,6 +1,6 @@
 import type { Store } from '../store/db.ts';
 import type { Project } from '../store/projects.ts';
-import type { Actor } from '../label/context.ts';
+import type { Actor } from '../store/context.ts';
 import { getLabelSettings, type LabelSettings, type LabelSettingsPatch } from '../label/settings.ts';
 import { updateSettings } from '../label/results.ts';
 

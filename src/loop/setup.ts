@@ -13,7 +13,7 @@ import { loadModalityData, projectModality, type LoadedData } from '../ssl/data.
 import type { Features } from '../probe/features.ts';
 import type { ProbeReport } from '../probe/probe.ts';
 import type { RawFeaturizer } from '../probe/raw.ts';
-import { cliActor, type Actor } from '../label/context.ts';
+import { cliActor, type Actor } from '../store/context.ts';
 import { createTaxonomy, findTaxonomy } from '../label/taxonomies.ts';
 import { createUser, findUser, setRole, type User } from '../label/users.ts';
 import { listFinalLabels } from '../label/results.ts';

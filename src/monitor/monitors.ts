@@ -4,7 +4,7 @@ import type { Store } from '../store/db.ts';
 import { appendAudit } from '../store/audit.ts';
 import { createSnapshot, getModel } from '../store/models.ts';
 import { getProject, type Project } from '../store/projects.ts';
-import { change, cliActor } from '../label/context.ts';
+import { change, cliActor } from '../store/context.ts';
 import { emit } from '../label/webhooks.ts';
 import { importItems, projectDrift, referenceItems, type ProjectDriftReport } from './project.ts';
 import { DRIFT_TESTS, type DriftTestName } from './tests.ts';

@@ -1,4 +1,4 @@
-import type { ModalityData } from '../ssl/types.ts';
+import type { ModalityData } from '../core/modality.ts';
 import type { Features } from './features.ts';
 
 /**

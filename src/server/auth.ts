@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { findProject, type Project } from '../store/projects.ts';
 import type { Store } from '../store/db.ts';
-import { userActor, type Actor } from '../label/context.ts';
+import { userActor, type Actor } from '../store/context.ts';
 import { ForbiddenError, UnauthorizedError } from '../label/errors.ts';
 import { can, canIn, PERMISSIONS, type Permission, type Role } from '../label/roles.ts';
 import { getLabelSettings } from '../label/settings.ts';

@@ -14,7 +14,8 @@ import { KITS } from './encoders/index.ts';
 import { METHODS } from './methods/index.ts';
 import type { PretextMethod } from './methods/method.ts';
 import { SslEncoder, loadBackbone, readEncoderFile } from './encoder.ts';
-import { STATE_FORMAT, loadTrainTensors, makeTrainer, readTrainState, trainLoop, trainLoopParallel, type TrainState } from './train.ts';
+import { trainLoop, trainLoopParallel } from './train.ts';
+import { STATE_FORMAT, loadTrainTensors, makeTrainer, readTrainState, type TrainState } from './checkpoint.ts';
 
 export type { Encoder, ModalityData, PretrainOptions, PretrainResult } from './types.ts';
 

@@ -15,7 +15,7 @@ import { METHODS } from './methods/index.ts';
 import type { PretextTask } from './methods/method.ts';
 import type { Backbone } from './encoders/backbone.ts';
 import { SslEncoder, loadBackbone, readEncoderFile } from './encoder.ts';
-import { loadTrainTensors, makeTrainer, readTrainState, writeCheckpoint, type Trainer, type TrainState } from './train.ts';
+import { loadTrainTensors, makeTrainer, readTrainState, writeCheckpoint, type Trainer, type TrainState } from './checkpoint.ts';
 
 export interface SslReplicaConfig {
   /** Checkpoint folder (encoder + training state) every replica starts from. */

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Migration, type SqliteDialectConfig } from 'kysely';
 import type { StoreConfig } from '../core/config.ts';
 import type { Database } from './schema.ts';
+import type { Dialect } from './schema.ts';
 import { up001 } from './migrations/001_initial.ts';
 import { up002 } from './migrations/002_embeddings.ts';
 import { up003 } from './migrations/003_labelling.ts';
@@ -20,7 +21,8 @@ import { up011 } from './migrations/011_instance_admin.ts';
 import { up012 } from './migrations/012_sessions.ts';
 import { up013 } from './migrations/013_questions.ts';
 
-export type Dialect = 'sqlite' | 'postgres';
+// Dialect is declared with the schema, so migrations need not import this module (which lists them).
+export type { Dialect } from './schema.ts';
 
 /**
  * The pg driver, loaded on first use (SQLite stores never pay for it). COUNT(*) and BIGINT come

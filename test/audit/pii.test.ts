@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { abnValid, luhnValid, medicareValid, tfnValid } from '../../src/audit/checksums.ts';
-import { findPii, redactPii } from '../../src/audit/pii.ts';
+import { abnValid, luhnValid, medicareValid, tfnValid } from '../../src/ingest/pii-checksums.ts';
+import { findPii, redactPii } from '../../src/ingest/pii.ts';
 
 test('check digits: published valid examples pass, one-digit changes fail', () => {
   // ABN 51 824 753 556: the ATO's worked example of the ABN check.
@@ -43,8 +43,8 @@ test('redaction replaces each finding and keeps the rest', () => {
   assert.equal(redactPii('write to a@b.org from 10.0.0.1'), 'write to [EMAIL] from [IP]');
 });
 
-import { mayHavePii, PiiCounter, scanItem } from '../../src/audit/pii-fields.ts';
-import { redactRecord } from '../../src/audit/redact.ts';
+import { mayHavePii, PiiCounter, scanItem } from '../../src/ingest/pii-fields.ts';
+import { redactRecord } from '../../src/ingest/redact.ts';
 
 test('PII per field: tabular columns (numbers too) and metadata; check digits decide', () => {
   const row = {

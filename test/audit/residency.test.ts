@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runImport } from '../../src/ingest/import.ts';
 import { exportAllowed, parseRegions, residencyPolicy, residencyReport, setExportRegions } from '../../src/audit/residency.ts';
-import { cliActor } from '../../src/label/context.ts';
+import { cliActor } from '../../src/store/context.ts';
 import { exportLabels } from '../../src/label/export.ts';
 import { createTaxonomy } from '../../src/label/taxonomies.ts';
 import { createUser, setRole } from '../../src/label/users.ts';

@@ -27,7 +27,7 @@ import { sql } from 'kysely';
 import { openStore, type Store } from '../../src/store/db.ts';
 import { submitToWorkers } from '../../src/jobs/cluster.ts';
 import { createUser } from '../../src/label/users.ts';
-import { cliActor } from '../../src/label/context.ts';
+import { cliActor } from '../../src/store/context.ts';
 import { parseJson } from '../../src/core/json.ts';
 import { smallClassifier, smallEncoder, tabularProject } from '../jobs/cluster-fixture.ts';
 import { Lab, netnsSupport, type Proc } from './netns.ts';

@@ -2,7 +2,7 @@
 // payload and re-hash the chain from there on — with plain sha256 (anyone), or with HMAC under
 // a key they hold. Also how a store written before row digests looks (payloads without `rows`).
 import { canonicalJson } from '../../src/core/json.ts';
-import type { Conn } from '../../src/label/tx.ts';
+import type { Conn } from '../../src/store/tx.ts';
 import type { AuditKey } from '../../src/store/audit-key.ts';
 import { chainTag } from '../../src/store/audit-key.ts';
 import { GENESIS_HASH, eventHash, keyedEventHash } from '../../src/store/audit.ts';

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runImport } from '../../src/ingest/import.ts';
-import { cliActor } from '../../src/label/context.ts';
+import { cliActor } from '../../src/store/context.ts';
 import { createTaxonomy } from '../../src/label/taxonomies.ts';
 import type { Answer } from '../../src/consensus/types.ts';
 import type { Store } from '../../src/store/db.ts';

@@ -4,7 +4,7 @@
 // labelled again); a taxonomy migration sending decided items back to review; a consensus
 // re-run. Every labelling table ends up with rows made by every kind of writer.
 import { runImport } from '../../src/ingest/import.ts';
-import { cliActor, userActor, type Actor } from '../../src/label/context.ts';
+import { cliActor, userActor, type Actor } from '../../src/store/context.ts';
 import { nextTask, releaseTask, skipTask, submitTask } from '../../src/label/assignment.ts';
 import { setGold } from '../../src/label/gold.ts';
 import { setPriorities, setSuggestions, updateSettings } from '../../src/label/results.ts';

@@ -88,7 +88,7 @@ export async function smallClassifier(store: Store, projectId: number, encoderId
   const { loadEncoder } = await import('../../src/ssl/index.ts');
   const { fitHead } = await import('../../src/train/linear-head.ts');
   const { createTaxonomy } = await import('../../src/label/taxonomies.ts');
-  const { cliActor } = await import('../../src/label/context.ts');
+  const { cliActor } = await import('../../src/store/context.ts');
   const { getProject: byName } = await import('../../src/store/projects.ts');
   const project = (await store.db.selectFrom('projects').select('name').where('id', '=', projectId).executeTakeFirstOrThrow()).name;
   await createTaxonomy(store, await byName(store.db, project), cliActor('cli:test'), { kind: 'single', labels: [{ name: 'x' }, { name: 'y' }, { name: 'z' }] });

@@ -17,7 +17,7 @@ import { verifyAuditLog, type VerifyReport } from '../../src/label/audit-verify.
 import { DIGEST_VERSION, rowDigest } from '../../src/label/row-digest.ts';
 import { nextTask, submitTask } from '../../src/label/assignment.ts';
 import { setRole } from '../../src/label/users.ts';
-import type { Conn } from '../../src/label/tx.ts';
+import type { Conn } from '../../src/store/tx.ts';
 import { AuditKeyError, auditKeyOf, type AuditKey } from '../../src/store/audit-key.ts';
 import { appendAudit } from '../../src/store/audit.ts';
 

@@ -15,7 +15,7 @@ import { verifyAuditLog, verifyStore, type VerifyReport } from '../../src/label/
 import type { Store } from '../../src/store/db.ts';
 import { GOVERNED_TABLES } from '../../src/label/row-digest.ts';
 import { createUser, setRole } from '../../src/label/users.ts';
-import type { Conn } from '../../src/label/tx.ts';
+import type { Conn } from '../../src/store/tx.ts';
 import { runImport } from '../../src/ingest/import.ts';
 import { getProject } from '../../src/store/projects.ts';
 import { dataset } from '../helpers/datasets.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { runImport } from '../../src/ingest/import.ts';
-import { cliActor } from '../../src/label/context.ts';
+import { cliActor } from '../../src/store/context.ts';
 import { exportLabels } from '../../src/label/export.ts';
 import { createTaxonomy } from '../../src/label/taxonomies.ts';
 import { getProject, type Project } from '../../src/store/projects.ts';

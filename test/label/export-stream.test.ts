@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { runImport } from '../../src/ingest/import.ts';
 import { exportAllowed, residencyPolicy } from '../../src/audit/residency.ts';
 import { writeFileAtomically } from '../../src/cli/atomic-file.ts';
-import { cliActor } from '../../src/label/context.ts';
+import { cliActor } from '../../src/store/context.ts';
 import { exportLabels, openExport, type ExportFormat } from '../../src/label/export.ts';
 import { listFinalLabels, type FinalLabelRow } from '../../src/label/results.ts';
 import { createTaxonomy, currentTaxonomy } from '../../src/label/taxonomies.ts';

@@ -1,4 +1,4 @@
-// next-task's in-memory frontier (src/label/assignment.ts) and SQLite group commit (src/label/tx.ts):
+// next-task's in-memory frontier (src/label/assignment.ts) and SQLite group commit (src/store/tx.ts):
 // two next-task leases in one batch move the frontier past both items; when that batch's COMMIT
 // fails, both leases are gone and the next call must serve the first item again, not skip it.
 import { test } from 'node:test';
@@ -10,7 +10,7 @@ import { createTaxonomy } from '../../src/label/taxonomies.ts';
 import { updateSettings } from '../../src/label/results.ts';
 import { findUser } from '../../src/label/users.ts';
 import { nextTask } from '../../src/label/assignment.ts';
-import { writeTx } from '../../src/label/tx.ts';
+import { writeTx } from '../../src/store/tx.ts';
 
 test('a batch rolled back as a whole resets next-task\'s frontier: its leased items are served again', async (t) => {
   const s = await freshStore('sqlite');

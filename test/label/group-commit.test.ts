@@ -1,4 +1,4 @@
-// Group commit on SQLite (src/label/tx.ts): concurrent writeTx calls share one transaction and
+// Group commit on SQLite (src/store/tx.ts): concurrent writeTx calls share one transaction and
 // one COMMIT, each in its own savepoint; a call is acknowledged only after the COMMIT; a failing
 // call loses only its own writes; a failed COMMIT rejects the whole batch.
 import { test, after } from 'node:test';
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { freshStore, type TestStore } from '../helpers/stores.ts';
-import { GROUP_MAX, groupCommitStats, onBatchRollback, writeTx, type Conn } from '../../src/label/tx.ts';
+import { GROUP_MAX, groupCommitStats, onBatchRollback, writeTx, type Conn } from '../../src/store/tx.ts';
 
 const stores: TestStore[] = [];
 after(async () => {

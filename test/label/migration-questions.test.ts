@@ -23,7 +23,7 @@ import { up010 } from '../../src/store/migrations/010_blind.ts';
 import { up011 } from '../../src/store/migrations/011_instance_admin.ts';
 import { openStore } from '../../src/store/db.ts';
 import { getProject } from '../../src/store/projects.ts';
-import { cliActor } from '../../src/label/context.ts';
+import { cliActor } from '../../src/store/context.ts';
 import { roundAnswers } from '../../src/label/label-items.ts';
 import { getFinalLabel } from '../../src/label/results.ts';
 import { listReviews } from '../../src/label/review.ts';

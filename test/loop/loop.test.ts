@@ -14,7 +14,7 @@ import { getLabelSettings } from '../../src/label/settings.ts';
 import { updateSettings } from '../../src/label/results.ts';
 import { nextTask } from '../../src/label/assignment.ts';
 import { createUser, findUser, setRole } from '../../src/label/users.ts';
-import { cliActor } from '../../src/label/context.ts';
+import { cliActor } from '../../src/store/context.ts';
 import { dataset } from '../helpers/datasets.ts';
 import { freshStore, type TestStore } from '../helpers/stores.ts';
 

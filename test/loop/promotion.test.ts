@@ -22,7 +22,7 @@ import { loadModalityData, projectModality } from '../../src/ssl/data.ts';
 import { rawFeatures } from '../../src/probe/raw.ts';
 import { fitHead, headProba } from '../../src/train/linear-head.ts';
 import { setSuggestions } from '../../src/label/results.ts';
-import { cliActor } from '../../src/label/context.ts';
+import { cliActor } from '../../src/store/context.ts';
 import { dataset } from '../helpers/datasets.ts';
 import { freshStore, type TestStore } from '../helpers/stores.ts';
 

@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { mulberry32, shuffled } from '../../src/core/rng.ts';
 import { jobHandlers } from '../../src/jobs/handlers.ts';
 import { InProcessRunner } from '../../src/jobs/runner.ts';
-import { cliActor } from '../../src/label/context.ts';
+import { cliActor } from '../../src/store/context.ts';
 import { createWebhook } from '../../src/label/webhooks.ts';
 import { parseAllowList } from '../../src/core/egress-policy.ts';
 import { verifyAuditLog } from '../../src/label/audit-verify.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { runImport } from '../../src/ingest/import.ts';
-import { cliActor } from '../../src/label/context.ts';
+import { cliActor } from '../../src/store/context.ts';
 import { ROLES, type Role } from '../../src/label/roles.ts';
 import { createUser, setRole } from '../../src/label/users.ts';
 import { buildApp, type AppOptions } from '../../src/server/app.ts';

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { runImport } from '../../src/ingest/import.ts';
-import { cliActor } from '../../src/label/context.ts';
+import { cliActor } from '../../src/store/context.ts';
 import { updateSettings } from '../../src/label/results.ts';
 import { createTaxonomy } from '../../src/label/taxonomies.ts';
 import { createUser, setRole } from '../../src/label/users.ts';

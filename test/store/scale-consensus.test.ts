@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runImport } from '../../src/ingest/import.ts';
-import { cliActor } from '../../src/label/context.ts';
+import { cliActor } from '../../src/store/context.ts';
 import { consensusFor, METHOD_NAMES, type ConsensusSettings, type ItemConsensus } from '../../src/label/consensus.ts';
 import { byDecimalString, projectConsensus, readAnswerColumns } from '../../src/label/recompute.ts';
 import { currentAnswers, rerunConsensus } from '../../src/label/settle.ts';

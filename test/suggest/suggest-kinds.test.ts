@@ -16,7 +16,7 @@ import { loadModalityData } from '../../src/ssl/data.ts';
 import { registerModel } from '../../src/store/models.ts';
 import { getProject } from '../../src/store/projects.ts';
 import { createTaxonomy } from '../../src/label/taxonomies.ts';
-import { cliActor } from '../../src/label/context.ts';
+import { cliActor } from '../../src/store/context.ts';
 import { applyRawFeaturizer, fitRawFeaturizer, rawFeatures } from '../../src/probe/raw.ts';
 import { fitHead, headProba, type Head } from '../../src/train/linear-head.ts';
 import { fineTune } from '../../src/train/fine-tune.ts';

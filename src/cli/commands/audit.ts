@@ -72,7 +72,7 @@ export function registerAudit(program: Command) {
         checkAuditOptions(params);
         return withStore(async (store) => {
           const project = await getProject(store.db, f.project);
-          const job = await runJobHere(store, out, 'audit', params as unknown as Record<string, unknown>, project.id);
+          const job = await runJobHere(store, out, 'audit', params, project.id);
           const r = job.result as AuditReport;
           out.result(r, () => humanAudit(r));
         });

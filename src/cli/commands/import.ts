@@ -4,7 +4,8 @@ import { tesseraHome } from '../../core/config.ts';
 import { UserError } from '../../core/errors.ts';
 import { parseFormat } from '../../ingest/formats.ts';
 import type { ImportReport } from '../../ingest/import.ts';
-import { jobHandlers, type ImportJobParams } from '../../jobs/handlers.ts';
+import { jobHandlers } from '../../jobs/handlers.ts';
+import type { ImportJobParams } from '../../jobs/types.ts';
 import { InProcessRunner } from '../../jobs/runner.ts';
 import { validateProjectName } from '../../store/projects.ts';
 import { act, actor, makeOut, parseIntOption, withStore } from '../context.ts';
@@ -86,7 +87,7 @@ export function registerImport(program: Command) {
         const runner = new InProcessRunner(store, jobHandlers(store));
         await runner.recover();
         const bar = progressBar(out);
-        const job = await runner.submitAndRun('import', params as unknown as Record<string, unknown>, null, (_j, fr, m) => bar.update(fr, m));
+        const job = await runner.submitAndRun('import', params, null, (_j, fr, m) => bar.update(fr, m));
         bar.stop();
         const report = (job.result ?? { imported: 0, unchanged: 0, rejected: 0, errors: [{ where: path, message: job.error ?? job.message ?? job.status }] }) as ImportReport & { rejectsFile?: string };
         if (job.status === 'failed' && job.result === null) report.errors = [{ where: path, message: job.error ?? 'failed' }];

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { writeFileAtomically } from '../atomic-file.ts';
 import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
-import { cliActor } from '../../label/context.ts';
+import { cliActor } from '../../store/context.ts';
 import { openExport, EXPORT_CONTENT, EXPORT_FORMATS } from '../../label/export.ts';
 import { ANNOTATION_IMPORT_FORMATS, importAnnotations } from '../../label/import-annotations.ts';
 import { labelStatus, updateSettings } from '../../label/results.ts';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
 import { getModel, listModels } from '../../store/models.ts';
 import { getProject } from '../../store/projects.ts';
-import type { PretrainJobParams, ProbeJobParams } from '../../jobs/ml-handlers.ts';
+import type { PretrainJobParams, ProbeJobParams } from '../../jobs/types.ts';
 import { act, actor, makeOut, parseIntOption, withStore } from '../context.ts';
 import { runJobHere } from '../run-job.ts';
 
@@ -36,7 +36,7 @@ export function registerMl(program: Command) {
         const params: PretrainJobParams = { project: f.project, pretext: f.pretext, epochs: f.epochs, batch: f.batch, seed: f.seed, workers: f.workers, config: parseConfig(f.config), actor: actor() };
         return withStore(async (store) => {
           const project = await getProject(store.db, f.project);
-          const job = await runJobHere(store, out, 'pretrain', params as unknown as Record<string, unknown>, project.id);
+          const job = await runJobHere(store, out, 'pretrain', params, project.id);
           const r = job.result as { model: number; pretext: string; epochs: number; finalLoss: number; seconds: number };
           out.result(r, () => `model ${r.model}: ${r.pretext}, ${r.epochs} epochs, final loss ${r.finalLoss.toFixed(4)}, ${r.seconds.toFixed(1)} s`);
         });
@@ -95,7 +95,7 @@ export function registerMl(program: Command) {
         const params: ProbeJobParams = { project: f.project, labels: f.labels, seed: f.seed, model: f.model, testMax: f.testMax };
         return withStore(async (store) => {
           const project = await getProject(store.db, f.project);
-          const job = await runJobHere(store, out, 'probe', params as unknown as Record<string, unknown>, project.id);
+          const job = await runJobHere(store, out, 'probe', params, project.id);
           const r = job.result as import('../../probe/probe.ts').ProbeReport;
           out.result(r, () => formatProbe(r));
         });

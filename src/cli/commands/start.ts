@@ -4,7 +4,7 @@ import { jobHandlers } from '../../jobs/handlers.ts';
 import { InProcessRunner } from '../../jobs/runner.ts';
 import type { ImportReport } from '../../ingest/import.ts';
 import { runLoop, type LoopReport } from '../../loop/loop.ts';
-import { cliActor } from '../../label/context.ts';
+import { cliActor } from '../../store/context.ts';
 import { findProject, getProject, projectStats } from '../../store/projects.ts';
 import { act, actor, makeOut, parseIntOption, withStore, type Out } from '../context.ts';
 import { ADMIN_USER, demoState, ensureAdmin, refuseForeignProject, setDemoAside, type AdminUser, type DemoState } from '../demo.ts';

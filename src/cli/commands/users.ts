@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { cliActor } from '../../label/context.ts';
+import { cliActor } from '../../store/context.ts';
 import { ROLES } from '../../label/roles.ts';
 import { createUser, issueToken, listUsers, removeRole, revokeTokens, setInstanceAdmin, setRole } from '../../label/users.ts';
 import { linkExternalUser } from '../../label/external-users.ts';

@@ -5,7 +5,7 @@ import { sha256Hex } from '../../core/hash.ts';
 import type { Store } from '../../store/db.ts';
 import { SignInRefusedError, signInExternal } from '../../label/external-users.ts';
 import { checkSession, createSession, endSession } from '../../label/sessions.ts';
-import { writeTx } from '../../label/tx.ts';
+import { writeTx } from '../../store/tx.ts';
 import { digestsEqual } from '../../label/tokens.ts';
 import { clearSessionCookie, CSRF_HEADER, csrfMatches, LOGIN_COOKIE, SESSION_COOKIE, sessionCookieOf, sessionCookieOptions } from '../session-auth.ts';
 import { hasClaims, identityFromClaims, neededClaims, type Claims } from './claims.ts';

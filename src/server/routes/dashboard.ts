@@ -10,7 +10,7 @@ import { answerLabels, isLegacy, storedAnswers } from '../../label/questions.ts'
 import { projectAgreement } from '../../label/agreement-report.ts';
 import { scaleValues } from '../../consensus/rating.ts';
 import { own } from '../../core/dict.ts';
-import type { Conn } from '../../label/tx.ts';
+import type { Conn } from '../../store/tx.ts';
 import { roundMetrics } from '../../train/registry.ts';
 import { authOf } from '../auth.ts';
 import { ProjectParams, NoQuery } from '../schemas.ts';

@@ -9,7 +9,7 @@ import { tesseraHome } from '../../core/config.ts';
 import { UserError } from '../../core/errors.ts';
 import type { ImportReport } from '../../ingest/import.ts';
 import type { Format, ReaderOptions } from '../../ingest/types.ts';
-import type { ImportJobParams } from '../../jobs/handlers.ts';
+import type { ImportJobParams } from '../../jobs/types.ts';
 import type { Job } from '../../jobs/queue.ts';
 import type { Store } from '../../store/db.ts';
 import { authOf } from '../auth.ts';
@@ -171,7 +171,7 @@ async function runImportJobHere(store: Store, params: ImportJobParams, projectId
   // Loaded on first use: the job handlers pull in the ML code, which the server does not need to start.
   const [{ jobHandlers }, { InProcessRunner }] = await Promise.all([import('../../jobs/handlers.ts'), import('../../jobs/runner.ts')]);
   const runner = new InProcessRunner(store, { import: jobHandlers(store).import });
-  const queued = await runner.queue.enqueue('import', params as unknown as Record<string, unknown>, projectId);
+  const queued = await runner.queue.enqueue('import', params, projectId);
   const done = await runner.runQueued(queued.id);
   if (done) return done;
   // Another runner claimed it first: wait for its end.

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../db.ts';
+import type { Dialect } from '../schema.ts';
 
 /** The initial schema. Column types differ only where the dialects do (ids, blobs, floats). */
 export function up001(dialect: Dialect) {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../db.ts';
+import type { Dialect } from '../schema.ts';
 
 /** One embedding per (model, item): float32 little-endian bytes. */
 export function up002(dialect: Dialect) {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../db.ts';
+import type { Dialect } from '../schema.ts';
 
 /**
  * Governed labelling (src/label/, src/server/): per-project labelling settings, the labelling

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../db.ts';
+import type { Dialect } from '../schema.ts';
 
 /**
  * Corpus audit and drift monitoring (src/audit/, src/monitor/): audit runs with their findings

@@ -1,6 +1,6 @@
 import { randomBytes, scrypt } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../db.ts';
+import type { Dialect } from '../schema.ts';
 
 /**
  * The legacy wrap, frozen here as this migration wrote it (src/label/tokens.ts verifies it):

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../db.ts';
+import type { Dialect } from '../schema.ts';
 
 /**
  * Cluster mode (issue #8; src/jobs/cluster.ts, src/jobs/shards.ts):

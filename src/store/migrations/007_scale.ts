@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../db.ts';
+import type { Dialect } from '../schema.ts';
 
 /**
  * Scale (issue #8, 1,000,000 items per project): indexes so that every keyset-paginated list

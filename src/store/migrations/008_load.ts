@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../db.ts';
+import type { Dialect } from '../schema.ts';
 
 /**
  * Load (issue #8, 100 annotators on a 1,000,000-item project; bench/load-annotators.ts):

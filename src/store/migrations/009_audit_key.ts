@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../db.ts';
+import type { Dialect } from '../schema.ts';
 
 /**
  * Keyed audit chain (src/store/audit-key.ts): `audit_events.chain` names how an event's hash was

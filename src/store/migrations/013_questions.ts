@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../db.ts';
+import type { Dialect } from '../schema.ts';
 
 /**
  * Questions of several kinds per taxonomy version (src/label/questions.ts): single, multi,

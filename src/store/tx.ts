@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type Kysely } from 'kysely';
-import type { Store } from '../store/db.ts';
-import type { Database } from '../store/schema.ts';
+import type { Store } from './db.ts';
+import type { Database } from './schema.ts';
 
 /** A connection inside a write transaction (or any Kysely handle for reads). */
 export type Conn = Kysely<Database>;

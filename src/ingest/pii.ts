@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { abnValid, luhnValid, medicareValid, tfnValid } from './checksums.ts';
+import { abnValid, luhnValid, medicareValid, tfnValid } from './pii-checksums.ts';
 
 export const PII_KINDS = ['email', 'phone', 'credit_card', 'tfn', 'medicare', 'abn', 'ip'] as const;
 export type PiiKind = (typeof PII_KINDS)[number];

@@ -1,4 +1,4 @@
-import type { SourceRecord } from '../ingest/types.ts';
+import type { SourceRecord } from './types.ts';
 import type { PiiKind } from './pii.ts';
 import { redactPii } from './pii.ts';
 import { scanValue } from './pii-fields.ts';

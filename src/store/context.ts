@@ -1,6 +1,6 @@
-import type { Dialect, Store } from '../store/db.ts';
-import { appendAudit } from '../store/audit.ts';
-import type { Project } from '../store/projects.ts';
+import type { Dialect, Store } from './db.ts';
+import { appendAudit } from './audit.ts';
+import type { Project } from './projects.ts';
 import { writeTx, type Conn } from './tx.ts';
 
 /** Who makes a change: an API user (`user:NAME`) or a CLI operator (`cli:…`). */
