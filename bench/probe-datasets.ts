@@ -21,7 +21,7 @@ import { SslEncoder } from '../src/ssl/encoder.ts';
 import { chooseProbeSplit, labelIndex, probeReport, type ProbeReport } from '../src/probe/probe.ts';
 import { rawFeatures } from '../src/probe/raw.ts';
 import { selectRows } from '../src/probe/features.ts';
-import { BENCH_DATASETS, FASHION_MNIST_DIR, type BenchSource } from '../src/train/label-efficiency.ts';
+import { BENCH_DATASETS, FASHION_MNIST_DIR, type BenchSource } from './label-efficiency/datasets.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(name);

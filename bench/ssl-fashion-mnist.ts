@@ -16,7 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { pretrain, loadEncoder, randomEncoder, type Encoder, type ModalityData } from '../src/ssl/index.ts';
 import { scoreRepresentation, type ProbeScores } from '../src/probe/probe.ts';
 import type { Features } from '../src/probe/features.ts';
-import { FASHION_MNIST_DIR } from '../src/train/label-efficiency.ts';
+import { FASHION_MNIST_DIR } from './label-efficiency/datasets.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(name);

@@ -8,7 +8,7 @@ import { appendTestEvaluation, configHash } from './evaluations.ts';
 import type { LabelEfficiencyRecord } from './kinds/label-efficiency.ts';
 import { finishRecord, writeRecord, type RunStart } from './records.ts';
 
-/** The fields of one seed's bench report this hook reads (src/train/label-efficiency.ts's LabelEfficiencyReport has them). */
+/** The fields of one seed's bench report this hook reads (the benchmark's LabelEfficiencyReport, src/cli/label-efficiency-contract.ts, has them). */
 export interface SeedReport {
   seed: number;
   seconds: number;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { tessera } from '../helpers/cli.ts';
 import { dataset } from '../helpers/datasets.ts';
 import { mulberry32, shuffled } from '../../src/core/rng.ts';
-import { learningCurveSvg } from '../../src/train/curve-svg.ts';
+import { learningCurveSvg } from '../../bench/label-efficiency/svg.ts';
 
 let dir: string;
 const csvField = (s: string) => `"${s.replace(/"/g, '""')}"`;

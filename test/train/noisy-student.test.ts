@@ -14,7 +14,7 @@ import { Rng } from '../../src/ssl/rng.ts';
 import type { Features } from '../../src/probe/features.ts';
 import { limitPool, selectPseudoLabels } from '../../src/train/noisy-student.ts';
 import { trainClassifier } from '../../src/train/train-classifier.ts';
-import { unlabelledCandidates } from '../../src/train/label-efficiency.ts';
+import { unlabelledCandidates } from '../../bench/label-efficiency/select.ts';
 
 before(async () => {
   await initEngine();

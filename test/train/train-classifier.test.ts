@@ -11,7 +11,7 @@ import type { ModalityData } from '../../src/ssl/types.ts';
 import { Rng } from '../../src/ssl/rng.ts';
 import { selectRows, type Features } from '../../src/probe/features.ts';
 import { fitHead, headProba, metricsFromProba } from '../../src/train/linear-head.ts';
-import { embedViews } from '../../src/train/label-efficiency.ts';
+import { embedViews } from '../../bench/label-efficiency/encoder-cache.ts';
 import { averageProba, trainClassifier, type TrainMethod } from '../../src/train/train-classifier.ts';
 import { mcnemarExact } from '../../src/train/mcnemar.ts';
 import { loadDigits } from '../helpers/digits.ts';

@@ -67,7 +67,7 @@ export async function loadDev(name: DatasetName): Promise<DevData> {
   }
   if (name === 'sms') {
     const recs = await records(readSms, resolve(DATASETS_DIR, 'text/sms-spam/SMSSpamCollection'));
-    // The benches' holdout (label-efficiency.ts seededHoldout): mulberry32(0), r < 0.2 → test, in
+    // The benches' holdout (label-efficiency/datasets.ts seededHoldout): mulberry32(0), r < 0.2 → test, in
     // file order. Those rows are dropped here, before anything else looks at them.
     const r = mulberry32(0);
     const train = recs.filter(() => !(r() < 0.2));

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { armTasks, gatherArms, type ArmScore, type ArmTaskResult } from '../../src/train/label-efficiency.ts';
-import { runArmTasks, scheduleOrder } from '../../src/train/label-efficiency-jobs.ts';
+import { armTasks, gatherArms, type ArmScore, type ArmTaskResult } from '../../bench/label-efficiency/tasks.ts';
+import { runArmTasks, scheduleOrder } from '../../bench/label-efficiency/jobs.ts';
 import { UserError } from '../../src/core/errors.ts';
 
 const score = (labels: number, accuracy: number) => ({ labels, accuracy }) as unknown as ArmScore;

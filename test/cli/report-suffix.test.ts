@@ -1,7 +1,7 @@
 /** The bench report's file-name suffix: every non-default setting named, defaults add nothing. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { reportSuffix } from '../../src/train/label-efficiency.ts';
+import { reportSuffix } from '../../src/cli/commands/bench.ts';
 
 test('reportSuffix names non-default settings only, FixMatch μ/τ included', () => {
   assert.equal(reportSuffix({ fixmatch: false }), '');

@@ -1,16 +1,17 @@
 /**
- * `--jobs N` for the label-efficiency benchmark: the arms' tasks (src/train/label-efficiency.ts
- * armTasks) shared by N worker threads. The wasm engine runs one thread per isolate in Node, so
+ * `--jobs N` for the label-efficiency benchmark: the arms' tasks (tasks.ts armTasks)
+ * shared by N worker threads. The wasm engine runs one thread per isolate in Node, so
  * one job uses one core. Each job loads the data, embeds it and then asks for tasks one at a
  * time; longest first (the active curve trains every round in sequence, then full supervision,
  * then the larger random points), so the jobs end close together.
  */
 import { Worker } from 'node:worker_threads';
-import { UserError } from '../core/errors.ts';
-import { tsWorkerBootstrap } from '../ml/parallel.ts';
-import type { ArmOptions, ArmTask, ArmTaskResult } from './label-efficiency.ts';
+import { UserError } from '../../src/core/errors.ts';
+import { tsWorkerBootstrap } from '../../src/ml/parallel.ts';
+import type { ArmOptions } from './settings.ts';
+import type { ArmTask, ArmTaskResult } from './tasks.ts';
 
-/** What a job posts back (src/train/label-efficiency-worker.ts). */
+/** What a job posts back (worker.ts). */
 export type JobMessage =
   | { type: 'log'; line: string }
   | { type: 'ready' }
@@ -24,7 +25,7 @@ export function scheduleOrder(tasks: readonly ArmTask[]): number[] {
   return tasks.map((_, i) => i).sort((a, b) => rank(tasks[a]) - rank(tasks[b]) || size(tasks[b]) - size(tasks[a]) || a - b);
 }
 
-const WORKER = new URL('./label-efficiency-worker.ts', import.meta.url).href;
+const WORKER = new URL('./worker.ts', import.meta.url).href;
 
 /** Runs every task on min(jobs, tasks) worker threads; results in the tasks' order. Any job's failure stops them all. */
 export function runArmTasks(tasks: readonly ArmTask[], jobs: number, opts: ArmOptions, log: (line: string) => void): Promise<ArmTaskResult[]> {

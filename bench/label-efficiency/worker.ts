@@ -1,11 +1,13 @@
 /**
- * Worker entry of src/train/label-efficiency-jobs.ts: one job. Loads the data and the resolved
+ * Worker entry of jobs.ts: one job. Loads the data and the resolved
  * encoder, embeds, says it is ready, then runs the tasks it is sent one at a time.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { UserError } from '../core/errors.ts';
-import { openArms, type ArmOptions, type ArmTask, type ArmsRunner } from './label-efficiency.ts';
-import type { JobMessage } from './label-efficiency-jobs.ts';
+import { UserError } from '../../src/core/errors.ts';
+import { openArms } from './arms.ts';
+import type { JobMessage } from './jobs.ts';
+import type { ArmOptions } from './settings.ts';
+import type { ArmTask, ArmsRunner } from './tasks.ts';
 
 const port = parentPort!;
 const post = (m: JobMessage) => port.postMessage(m);

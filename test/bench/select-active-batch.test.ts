@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { selectActiveBatch, type PreviousPrediction } from '../../src/train/label-efficiency.ts';
+import { selectActiveBatch, type PreviousPrediction } from '../../bench/label-efficiency/select.ts';
 import type { Features } from '../../src/probe/features.ts';
 
 // Ten 2-D points on a line; positions 0 (x = −1, class a) and 9 (x = +1, class b) are labelled.
