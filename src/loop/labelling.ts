@@ -12,7 +12,7 @@ import { userActor } from '../store/context.ts';
 import { nextTask, submitTask } from '../label/assignment.ts';
 import { heldOutItems } from '../label/eligibility.ts';
 import { decideReview, listReviews } from '../label/review.ts';
-import type { LoopOptions } from './loop.ts';
+import type { LoopOptions } from './types.ts';
 import type { Setup } from './setup.ts';
 
 export async function selectBatch(store: Store, s: Setup, strategy: string, head: Head | null, labelled: Map<number, unknown>, opts: LoopOptions, round: number): Promise<number[]> {

@@ -3,80 +3,28 @@ import { UserError } from '../core/errors.ts';
 import type { Store } from '../store/db.ts';
 import { getModel } from '../store/models.ts';
 import { appendAudit } from '../store/audit.ts';
-import type { InProcessRunner } from '../jobs/runner.ts';
 import { applyRawFeaturizer, fitRawFeaturizer } from '../probe/raw.ts';
 import { selectRows } from '../probe/features.ts';
-import type { ProbeReport } from '../probe/probe.ts';
 import { STRATEGIES } from '../select/index.ts';
 import { evaluate, fitHead, type Head, type Metrics } from '../train/linear-head.ts';
 import { FINE_TUNE_DEFAULTS, snapshotEncoder } from '../train/fine-tune.ts';
-import { TRAIN_METHODS, trainClassifier, type TrainMethod, type TrainedClassifier } from '../train/train-classifier.ts';
+import { TRAIN_METHODS, trainClassifier, type TrainedClassifier } from '../train/train-classifier.ts';
 import { PRIOR_SHIFT_POOL } from '../train/prior-shift.ts';
 import { limitPool } from '../train/noisy-student.ts';
 import { loadEncoder, type Encoder } from '../ssl/index.ts';
 import { setPriorities } from '../label/results.ts';
-import { labelEconomics, type CurvePoint, type Economics } from './economics.ts';
-import { applyLoopSettings, type SettingsGuard } from './serving.ts';
+import { labelEconomics } from './economics.ts';
+import { applyLoopSettings } from './serving.ts';
 import type { Promotion } from './promotion.ts';
 import type { LoopInputs } from './incumbent.ts';
 import { finalLabels, runProbeOnce, setup, unlabelledIds } from './setup.ts';
 import { annotate, review, selectBatch } from './labelling.ts';
 import { decidePromotion, registerRoundModel, suggestRound } from './register.ts';
 import { baselineCurve, describeTraining, economicsWords } from './report.ts';
+import type { JobSubmitter, LoopHooks, LoopOptions, LoopReport, RoundReport, RoundTraining } from './types.ts';
 
 export { economicsWords };
-
-export interface LoopOptions {
-  project: string;
-  rounds: number;
-  batch: number;
-  annotators: { count: number; noise: number };
-  /** Price of one answer (one annotator labelling one item) and of one review decision, in `currency`. */
-  priceLabel: number;
-  priceReview: number;
-  /** What prices are counted in (default: none — "cost units"). */
-  currency?: string;
-  seed: number;
-  /** Strategy after round 0 (round 0, with no labels yet, uses the TypiClust cold start). */
-  strategy: string;
-  /** Annotators per item (default min(K, 3)). */
-  overlap?: number;
-  /** Held-out test split: at most this many labelled items (default 1000, and ≤ 20%). */
-  testSize?: number;
-  pretrain: { epochs: number; batch: number; pretext?: string; config?: Record<string, unknown> };
-  /**
-   * How each round's classifier is trained (src/train/train-classifier.ts): `linear` head on the
-   * frozen features, `fine-tune` the encoder, or `auto` (default) the better of the two on a
-   * stratified validation split of the labels. `epochs`: most fine-tuning epochs (default 30).
-   * `priorShift`: move each round's classifier from its labels' class prior to the prior EM
-   * estimates on (up to PRIOR_SHIFT_POOL of) the items still unlabelled, test items excluded
-   * (src/train/prior-shift.ts): active selection skews the class mix of the labels bought. The
-   * evaluation, the suggestions and the registered model (its params.priorShift, which
-   * `tessera suggest` applies too) all use the moved probabilities.
-   */
-  train?: { method?: TrainMethod; epochs?: number; priorShift?: boolean };
-  /** Where fine-tuned classifiers are saved (default $TESSERA_HOME/models/<project>). */
-  modelsDir?: string;
-  actor: string;
-}
-
-/** How a round's classifier was trained. */
-export interface RoundTraining {
-  /** What won (or was asked for). */
-  method: 'linear' | 'fine-tune';
-  requested: TrainMethod;
-  validationItems: number;
-  /** Validation accuracy of the linear head (fitted on the training part) and of the fine-tuned model. */
-  valLinear: number | null;
-  valFineTune: number | null;
-  fineTuneEpochs: number | null;
-  fineTuneBestEpoch: number | null;
-  /** With `train.priorShift`: the prior of the labels the classifier learnt from and the one EM estimated on the unlabelled items. */
-  priorShift: TrainedClassifier['priorShift'];
-  /** When the head reads raw features (the probe found SSL does not help): fine-tuning's McNemar test against the head on validation, which it must pass at CHALLENGER_ALPHA to win. */
-  challenge: TrainedClassifier['challenges'][number] | null;
-  seconds: number;
-}
+export type { JobSubmitter, LoopHooks, LoopOptions, LoopReport, RoundReport, RoundTraining } from './types.ts';
 
 /**
  * When the probe found SSL does not help, fine-tuning the SSL encoder must beat the raw-feature
@@ -86,52 +34,13 @@ export interface RoundTraining {
  */
 export const CHALLENGER_ALPHA = 0.05;
 
-export interface RoundReport {
-  round: number;
-  strategy: string;
-  selected: number;
-  /** Answers bought this round (items × overlap, give or take leases): annotations, not labelled items. */
-  labelsBought: number;
-  reviews: number;
-  cost: number;
-  totalCost: number;
-  /** Items with a final label so far. */
-  labelledItems: number;
-  model: number;
-  /** Whether this round's model replaced the model in use (serves suggestions); see src/loop/promotion.ts. */
-  promoted: boolean;
-  promotion: Promotion;
-  training: RoundTraining;
-  test: Metrics;
-  economics: Economics;
-}
-
-export interface LoopReport {
-  project: string;
-  encoder: number;
-  /** What the classifier head read. */
-  features: 'ssl' | 'raw';
-  probe: Pick<ProbeReport, 'labels' | 'representations' | 'verdict'> | null;
-  testItems: number;
-  rounds: RoundReport[];
-  baseline: CurvePoint[];
-  summary: string;
-}
-
-export interface LoopHooks {
-  log?(line: string): void;
-  onRound?(r: RoundReport): void;
-  /** While the loop's label settings are in force (src/loop/serving.ts SettingsGuard): e.g. restore them on Ctrl-C. */
-  guardSettings?: SettingsGuard;
-}
-
 /**
  * The data-engine loop, round by round: (pretrain if needed → probe) → select → assign →
  * annotate → consensus/review → fine-tune → evaluate on the held-out test split. Simulated
  * annotators go through the same labelling path as people (leases, blind overlap, consensus,
  * review queue, audit log); only their answers are generated.
  */
-export async function runLoop(store: Store, runner: InProcessRunner, opts: LoopOptions, hooks: LoopHooks = {}): Promise<LoopReport> {
+export async function runLoop(store: Store, runner: JobSubmitter, opts: LoopOptions, hooks: LoopHooks = {}): Promise<LoopReport> {
   const log = hooks.log ?? (() => {});
   if (!STRATEGIES[opts.strategy]) throw new UserError(`unknown strategy "${opts.strategy}" (known: ${Object.keys(STRATEGIES).join(', ')})`);
   const method = opts.train?.method ?? 'auto';

@@ -17,7 +17,7 @@ import { suggestionsFrom } from '../suggest/suggestions.ts';
 import { promotedWithoutTest, promotionDecision, rightOn, type Promotion } from './promotion.ts';
 import { inUseProba, modelInUse, trainedOn, type LoopInputs } from './incumbent.ts';
 import { unlabelledIds, type Setup } from './setup.ts';
-import type { LoopOptions } from './loop.ts';
+import type { LoopOptions } from './types.ts';
 
 /**
  * Whether the round's classifier replaces the model in use (src/loop/promotion.ts): compared on

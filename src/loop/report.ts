@@ -1,6 +1,6 @@
 /** The words and curves of the loop's report: how a round trained, what the economics compare, the baseline curve. */
 import type { CurvePoint, EconomicsWords } from './economics.ts';
-import type { RoundTraining } from './loop.ts';
+import type { RoundTraining } from './types.ts';
 
 export function describeTraining(t: RoundTraining): string {
   const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)}%`);

@@ -8,7 +8,6 @@ import { UserError } from '../core/errors.ts';
 import type { Store } from '../store/db.ts';
 import { getProject, type Project } from '../store/projects.ts';
 import { listModels, readEmbeddings } from '../store/models.ts';
-import type { InProcessRunner } from '../jobs/runner.ts';
 import { loadModalityData, projectModality, type LoadedData } from '../ssl/data.ts';
 import type { Features } from '../probe/features.ts';
 import type { ProbeReport } from '../probe/probe.ts';
@@ -19,7 +18,7 @@ import { createUser, findUser, setRole, type User } from '../label/users.ts';
 import { listFinalLabels } from '../label/results.ts';
 import { heldOutItems } from '../label/eligibility.ts';
 import { simulatedAnnotators, type SimAnnotator } from './simulated.ts';
-import type { LoopOptions } from './loop.ts';
+import type { JobSubmitter, LoopOptions } from './types.ts';
 
 /** What the loop knows about the project before the first round. */
 export interface Setup {
@@ -48,7 +47,7 @@ export function unlabelledIds(s: Setup, labels: Map<number, unknown>): number[] 
   return s.loaded.itemIds.filter((id) => !labels.has(id) && !test.has(id));
 }
 
-export async function setup(store: Store, runner: InProcessRunner, opts: LoopOptions, log: (l: string) => void): Promise<Setup> {
+export async function setup(store: Store, runner: JobSubmitter, opts: LoopOptions, log: (l: string) => void): Promise<Setup> {
   const project = await getProject(store.db, opts.project);
   const actor = cliActor(opts.actor);
   const modality = await projectModality(store, project.id);
@@ -115,7 +114,7 @@ async function testSplit(store: Store, project: Project, labelled: number[], opt
   return ids;
 }
 
-export async function runProbeOnce(runner: InProcessRunner, opts: LoopOptions, s: Setup, log: (l: string) => void) {
+export async function runProbeOnce(runner: JobSubmitter, opts: LoopOptions, s: Setup, log: (l: string) => void) {
   const labels = Math.min(Math.max(opts.batch, 10 * s.classes.length), 200);
   const job = await runner.submitAndRun('probe', { project: opts.project, labels, seed: opts.seed, model: s.encoderId, testMax: 2000 }, s.project.id);
   if (job.status !== 'succeeded') {
