@@ -7,6 +7,7 @@ import { getProject } from '../store/projects.ts';
 import type { Conn } from '../label/tx.ts';
 import type { ModalityData } from '../ssl/types.ts';
 import type { ShardPlan } from './shard-data.ts';
+import { rowArgmax } from '../ml/rows.ts';
 
 /** The suggest job's plan: every item of the project, predicted by a registered classifier. */
 export interface SuggestPlan {
@@ -96,8 +97,7 @@ async function loadUnshifted(store: Store, model: ModelRecord): Promise<ItemClas
 export function suggestionsOf(itemIds: readonly number[], p: Float64Array, classes: readonly string[], modelId: number): SuggestionEntry[] {
   const C = classes.length;
   return itemIds.map((itemId, i) => {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (p[i * C + c] > p[i * C + best]) best = c;
+    const best = rowArgmax(p, i, C);
     return { itemId, labels: [classes[best]], source: `model:${modelId}`, confidence: p[i * C + best] };
   });
 }

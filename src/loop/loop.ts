@@ -31,6 +31,7 @@ import { labelEconomics, type CurvePoint, type Economics, type EconomicsWords } 
 import { applyLoopSettings, type SettingsGuard } from './serving.ts';
 import { promotedWithoutTest, promotionDecision, rightOn, type Promotion } from './promotion.ts';
 import { inUseProba, modelInUse, trainedOn, type LoopInputs } from './incumbent.ts';
+import { rowArgmax } from '../ml/rows.ts';
 
 export interface LoopOptions {
   project: string;
@@ -587,8 +588,7 @@ async function suggest(store: Store, s: Setup, trained: TrainedClassifier, label
   const p = await trained.proba(ids.map((id) => s.row.get(id)!));
   const C = s.classes.length;
   const entries = ids.map((itemId, i) => {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (p[i * C + c] > p[i * C + best]) best = c;
+    const best = rowArgmax(p, i, C);
     return { itemId, labels: [s.classes[best]], source: `model:${model}`, confidence: p[i * C + best] };
   });
   for (let i = 0; i < entries.length; i += 2000) await setSuggestions(store, s.project, s.actor, entries.slice(i, i + 2000));

@@ -1,6 +1,7 @@
 import { mulberry32, shuffled } from '../core/rng.ts';
 import { accuracy } from './metrics.ts';
 import { fitStandardizer, selectRows, standardize, type Features } from './features.ts';
+import { argmaxRows, crossEntropy } from '../ml/rows.ts';
 
 /**
  * Multinomial logistic regression — the "linear probe". Objective:
@@ -37,14 +38,7 @@ export function predictProba(m: LinearModel, x: Features): Float64Array {
 }
 
 export function predictLinear(m: LinearModel, x: Features): Int32Array {
-  const p = predictProba(m, x);
-  const out = new Int32Array(x.rows);
-  for (let i = 0; i < x.rows; i++) {
-    let best = 0;
-    for (let c = 1; c < m.classes; c++) if (p[i * m.classes + c] > p[i * m.classes + best]) best = c;
-    out[i] = best;
-  }
-  return out;
+  return argmaxRows(predictProba(m, x), m.classes);
 }
 
 /** λ from LAMBDA_GRID by 3-fold stratified CV accuracy (1e-2 when a class has fewer than 3 rows): what fitLinearProbe uses when given none. */
@@ -108,7 +102,7 @@ export function logisticObjective(theta: Float64Array, x: Features, y: Int32Arra
   let loss = 0;
   for (let i = 0; i < x.rows; i++) {
     logits(x.data, i, W, b, d, C, p, true);
-    loss -= Math.log(Math.max(p[y[i]], 1e-300));
+    loss += crossEntropy(p, 0, C, y[i]);
     p[y[i]] -= 1;
     for (let c = 0; c < C; c++) gb[c] += p[c];
     for (let j = 0; j < d; j++) {

@@ -39,6 +39,7 @@ import { fitTemperature, softmaxWithTemperature } from './calibration.ts';
 import { cvLambda, metricsFromProba, type Metrics } from './linear-head.ts';
 import { viewsFor, type AugLevel, type Views } from './views.ts';
 import { fixmatchUnlabelledLoss, pseudoLabels, resolveFixMatch, type FixMatchOptions } from './fixmatch.ts';
+import { logitsCrossEntropy, rowArgmax } from '../ml/rows.ts';
 
 export interface FineTuneOptions {
   seed: number;
@@ -508,17 +509,8 @@ export async function fineTune(
     let ok = 0;
     let loss = 0;
     for (let i = 0; i < valIdx.length; i++) {
-      const row = lg.subarray(i * K, (i + 1) * K);
-      let best = 0;
-      let max = -Infinity;
-      for (let c = 0; c < K; c++) {
-        if (row[c] > row[best]) best = c;
-        max = Math.max(max, row[c]);
-      }
-      let s = 0;
-      for (let c = 0; c < K; c++) s += Math.exp(row[c] - max);
-      loss += Math.log(s) + max - row[valY[i]];
-      if (best === valY[i]) ok++;
+      loss += logitsCrossEntropy(lg, i, K, valY[i]);
+      if (rowArgmax(lg, i, K) === valY[i]) ok++;
     }
     return { acc: ok / valIdx.length, loss: loss / valIdx.length };
   };

@@ -4,6 +4,7 @@ import { selectRows } from '../probe/features.ts';
 import { chooseLambda, fitLinearProbe, predictProba, type LinearModel } from '../probe/logreg.ts';
 import { accuracy, confusionMatrix, macroF1, perClassF1 } from '../probe/metrics.ts';
 import { expectedCalibrationError, fitTemperature, softmaxWithTemperature } from './calibration.ts';
+import { rowArgmax } from '../ml/rows.ts';
 
 /** A classifier head on frozen embeddings, with the temperature that calibrates it. */
 export interface Head {
@@ -142,11 +143,7 @@ export function metricsFromProba(p: Float64Array, classes: string[], truth: Arra
     const t = truth[i];
     return typeof t === 'number' ? (Number.isInteger(t) && t >= 0 && t < C ? t : -1) : (index.get(t) ?? -1);
   });
-  const pred = Int32Array.from({ length: rows }, (_, i) => {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (p[i * C + c] > p[i * C + best]) best = c;
-    return best;
-  });
+  const pred = Int32Array.from({ length: rows }, (_, i) => rowArgmax(p, i, C));
   const known = Array.from(y.keys()).filter((i) => y[i] >= 0);
   const yk = Int32Array.from(known, (i) => y[i]);
   const pk = Int32Array.from(known, (i) => pred[i]);

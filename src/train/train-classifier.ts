@@ -64,6 +64,7 @@ import { NOISY_STUDENT_DEFAULTS, limitPool, selectPseudoLabels, type NoisyStuden
 import type { FixMatchOptions } from './fixmatch.ts';
 import { adjustToPrior, collapsedClasses, emPrior, labelPrior, validateShift, type ShiftValidation } from './prior-shift.ts';
 import { mcnemarPaired } from './mcnemar.ts';
+import { rowArgmax } from '../ml/rows.ts';
 
 export const TRAIN_METHODS = ['linear', 'fine-tune', 'auto'] as const;
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
@@ -586,9 +587,7 @@ type Snapshot = ReturnType<typeof snapshotEncoder>;
 function rightOn(proba: Float64Array, y: ArrayLike<number>, k: number): boolean[] {
   if (proba.length !== y.length * k) throw new Error(`rightOn: ${proba.length} probabilities for ${y.length} rows of ${k}`);
   return Array.from(y, (label, i) => {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (proba[i * k + j] > proba[i * k + best]) best = j;
-    return best === label;
+    return rowArgmax(proba, i, k) === label;
   });
 }
 
