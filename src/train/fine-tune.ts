@@ -34,9 +34,9 @@ import { loadEncoder } from '../ssl/index.ts';
 import { disposeMap, loadTensors, readJson, saveTensors, writeJson } from '../ssl/io.ts';
 import { AdamW, Params, dense, lrAt } from '../ssl/nn.ts';
 import { Rng } from '../ssl/rng.ts';
-import { fitLinearProbe } from '../probe/logreg.ts';
+import { fitLinearProbe, searchLambda } from '../probe/logreg.ts';
 import { fitTemperature, softmaxWithTemperature } from './calibration.ts';
-import { cvLambda, metricsFromProba, type Metrics } from './linear-head.ts';
+import { metricsFromProba, type Metrics } from './linear-head.ts';
 import { viewsFor, type AugLevel, type Views } from './views.ts';
 import { fixmatchUnlabelledLoss, pseudoLabels, resolveFixMatch, type FixMatchOptions } from './fixmatch.ts';
 import { logitsCrossEntropy, rowArgmax } from '../ml/rows.ts';
@@ -630,7 +630,7 @@ async function probeInit(enc: SslEncoder, views: Views, head: Params, data: Moda
     t.dispose();
   }
   const feats = { rows: idx.length, dim: D, data: x };
-  const m = fitLinearProbe(feats, y, K, { seed, lambda: cvLambda(feats, y, K, seed) });
+  const m = fitLinearProbe(feats, y, K, { seed, lambda: searchLambda(feats, y, K, seed) });
   const W = new Float32Array(D * K);
   const b = new Float32Array(K);
   for (let c = 0; c < K; c++) {
