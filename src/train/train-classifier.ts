@@ -65,6 +65,10 @@ import type { FixMatchOptions } from './fixmatch.ts';
 import { adjustToPrior, collapsedClasses, emPrior, labelPrior, validateShift, type ShiftValidation } from './prior-shift.ts';
 import { mcnemarPaired } from './mcnemar.ts';
 import { rowArgmax } from '../ml/rows.ts';
+import { Ensemble, FineTuned, LinearHead, PriorShifted, RawFeatureHead, averageProba } from './estimators.ts';
+import type { Estimator } from './estimator.ts';
+
+export { averageProba };
 
 export const TRAIN_METHODS = ['linear', 'fine-tune', 'auto'] as const;
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
@@ -232,6 +236,11 @@ export interface TrainedClassifier {
    */
   valProba: Float64Array | null;
   seconds: number;
+  /**
+   * The returned classifier as an estimator (src/train/estimator.ts) over the same models, prior
+   * correction included: what saves and loads. It frees the same models as `dispose` (call one).
+   */
+  estimator: Estimator;
   /** Calibrated class probabilities (rows × classes) of positions `pos`. */
   proba(pos: number[]): Promise<Float64Array>;
   evaluate(pos: number[], truth: ArrayLike<string> | ArrayLike<number>): Promise<Metrics>;
@@ -542,6 +551,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     priorShift,
     valProba,
     seconds: (performance.now() - t0) / 1000,
+    estimator: asEstimator(),
     proba,
     async evaluate(pos, truth) {
       return metricsFromProba(await proba(pos), classes, truth);
@@ -553,6 +563,17 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
       disposeScratch();
     },
   };
+
+  /** The classifier as `rawProba` and `proba` compute it, one estimator per model. */
+  function asEstimator(): Estimator {
+    const linear = (h: Head) => (opts.featuresAreEmbeddings === false ? new RawFeatureHead(h, headViews !== null) : new LinearHead(h, headViews !== null));
+    let e: Estimator;
+    if (ensembled) {
+      const nets = extra.length === 0 ? new FineTuned(won!.model) : new Ensemble([new FineTuned(won!.model, wonWeights), ...extra.map((m) => new FineTuned(m.ft.model, m.weights))]);
+      e = new Ensemble([linear(head!), nets, ...(scratch ? [new FineTuned(scratch.ft.model, scratch.weights)] : [])]);
+    } else e = won ? new FineTuned(won.model) : linear(head!);
+    return priorShift?.applied ? new PriorShifted(e, priorShift.labelPrior, priorShift.poolPrior) : e;
+  }
 
   /** The scratch member's probabilities of `pos`, its own encoder weights swapped in. */
   async function scratchProba(pos: number[]): Promise<Float64Array> {
@@ -589,15 +610,4 @@ function rightOn(proba: Float64Array, y: ArrayLike<number>, k: number): boolean[
   return Array.from(y, (label, i) => {
     return rowArgmax(proba, i, k) === label;
   });
-}
-
-/** The mean of probability matrices of the same shape (rows × classes), each weighted alike. */
-export function averageProba(ps: Float64Array[]): Float64Array {
-  if (ps.length === 0) throw new Error('averageProba: nothing to average');
-  const out = new Float64Array(ps[0].length);
-  for (const p of ps) {
-    if (p.length !== out.length) throw new Error(`averageProba: ${out.length} vs ${p.length} values`);
-    for (let i = 0; i < p.length; i++) out[i] += p[i] / ps.length;
-  }
-  return out;
 }
