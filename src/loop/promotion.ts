@@ -16,6 +16,7 @@
  * says why.
  */
 import { mcnemarPaired } from '../train/mcnemar.ts';
+import { rowArgmax } from '../ml/rows.ts';
 
 export const PROMOTION_ALPHA = 0.05;
 
@@ -64,8 +65,6 @@ export function promotionDecision(newRight: readonly boolean[], incumbentRight: 
 export function rightOn(proba: ArrayLike<number>, y: readonly number[], k: number): boolean[] {
   if (proba.length !== y.length * k) throw new Error(`rightOn: ${proba.length} probabilities for ${y.length} rows of ${k}`);
   return y.map((label, i) => {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (proba[i * k + j] > proba[i * k + best]) best = j;
-    return best === label;
+    return rowArgmax(proba, i, k) === label;
   });
 }

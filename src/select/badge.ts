@@ -1,5 +1,6 @@
 import { mulberry32 } from '../core/rng.ts';
 import type { Strategy } from './types.ts';
+import { rowArgmax } from '../ml/rows.ts';
 
 /**
  * BADGE (Ash et al. 2020): uncertainty + diversity. Each candidate's hypothetical last-layer
@@ -18,8 +19,7 @@ export const badge: Strategy = (pool, k, ctx) => {
   const aa = new Float64Array(n);
   const xx = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    let arg = 0;
-    for (let c = 1; c < C; c++) if (P.data[i * C + c] > P.data[i * C + arg]) arg = c;
+    const arg = rowArgmax(P.data, i, C);
     for (let c = 0; c < C; c++) {
       const v = P.data[i * C + c] - (c === arg ? 1 : 0);
       a[i * C + c] = v;

@@ -1,4 +1,5 @@
 import type { SuggestionEntry } from '../label/results.ts';
+import { rowArgmax } from '../ml/rows.ts';
 
 /** A model that suggests: its registry id, its classes, and calibrated probabilities (rows × classes) of items given as `I`. */
 export interface SuggestingModel<I> {
@@ -18,8 +19,7 @@ export async function suggestionsFrom<I>(model: SuggestingModel<I>, items: { ids
   const C = model.classes.length;
   if (p.length !== items.ids.length * C) throw new Error(`model ${model.id}: ${p.length} probabilities for ${items.ids.length} items of ${C} classes`);
   return items.ids.map((itemId, i) => {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (p[i * C + c] > p[i * C + best]) best = c;
+    const best = rowArgmax(p, i, C);
     return { itemId, labels: [model.classes[best]], source: `model:${model.id}`, confidence: p[i * C + best] };
   });
 }

@@ -1,3 +1,5 @@
+import { meanCrossEntropy, rowArgmax } from '../ml/rows.ts';
+
 /**
  * Confidence calibration. Expected calibration error (Guo et al. 2017): predictions binned by
  * confidence into `bins` equal-width bins; ECE = Σ_b (n_b / n) · |acc_b − conf_b|.
@@ -11,8 +13,7 @@ export function expectedCalibrationError(probs: Float64Array, classes: number, t
   const conf = new Float64Array(bins);
   const correct = new Float64Array(bins);
   for (let i = 0; i < n; i++) {
-    let arg = 0;
-    for (let c = 1; c < classes; c++) if (probs[i * classes + c] > probs[i * classes + arg]) arg = c;
+    const arg = rowArgmax(probs, i, classes);
     const p = probs[i * classes + arg];
     const b = Math.min(bins - 1, Math.floor(p * bins));
     count[b]++;
@@ -37,9 +38,7 @@ export function softmaxWithTemperature(logits: Float64Array | Float32Array, clas
 }
 
 export function nll(probs: Float64Array, classes: number, truth: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < truth.length; i++) s -= Math.log(Math.max(probs[i * classes + truth[i]], 1e-300));
-  return s / Math.max(1, truth.length);
+  return meanCrossEntropy(probs, classes, truth);
 }
 
 /** The temperature in [0.05, 20] minimising held-out NLL. */

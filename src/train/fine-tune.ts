@@ -25,20 +25,25 @@
  *
  * The encoder is trained in place: callers who need the original weights again load it again.
  */
-import { join } from 'node:path';
 import { tf, initEngine } from '../ml/engine.ts';
 import { CancelledError, UserError } from '../core/errors.ts';
 import type { Encoder, ModalityData } from '../ssl/types.ts';
 import { SslEncoder } from '../ssl/encoder.ts';
-import { loadEncoder } from '../ssl/index.ts';
-import { disposeMap, loadTensors, readJson, saveTensors, writeJson } from '../ssl/io.ts';
 import { AdamW, Params, dense, lrAt } from '../ssl/nn.ts';
 import { Rng } from '../ssl/rng.ts';
-import { fitLinearProbe } from '../probe/logreg.ts';
+import { fitLinearProbe, searchLambda } from '../probe/logreg.ts';
 import { fitTemperature, softmaxWithTemperature } from './calibration.ts';
-import { cvLambda, metricsFromProba, type Metrics } from './linear-head.ts';
+import { metricsFromProba } from './linear-head.ts';
 import { viewsFor, type AugLevel, type Views } from './views.ts';
 import { fixmatchUnlabelledLoss, pseudoLabels, resolveFixMatch, type FixMatchOptions } from './fixmatch.ts';
+import { logitsCrossEntropy, rowArgmax } from '../ml/rows.ts';
+import { FineTunedClassifier, logitsOf, testTimeViews } from './fine-tuned-model.ts';
+import { BestWeights } from './weights.ts';
+import { Sampler, planSchedule, type Schedule } from './schedule.ts';
+
+export { CLASSIFIER_FORMAT, FineTunedClassifier, loadFineTuned } from './fine-tuned-model.ts';
+export { BestWeights, snapshotEncoder } from './weights.ts';
+export { planSchedule, type Schedule } from './schedule.ts';
 
 export interface FineTuneOptions {
   seed: number;
@@ -127,122 +132,6 @@ export interface FineTuneResult {
   settings: Required<Omit<FineTuneOptions, 'validation' | 'fixmatch' | 'replay' | 'signal' | 'onEpoch'>> & { fixmatch: (FixMatchOptions & { unlabelled: number }) | null };
 }
 
-/** Linear head on an encoder: calibrated probabilities and metrics on any data of the modality. */
-export class FineTunedClassifier {
-  constructor(
-    readonly encoder: SslEncoder,
-    readonly head: Params,
-    readonly classes: string[],
-    private readonly views: Views,
-    public temperature = 1,
-    /** Whether predictions average the logits of the test-time views (FineTuneOptions.tta). */
-    readonly tta = false,
-  ) {
-    if (tta) testTimeViews(views);
-  }
-
-  /** Raw logits rows × classes (running statistics; no augmentation, or the test-time views' mean with `tta`). */
-  async logits(data: ModalityData, idx?: ArrayLike<number>): Promise<Float32Array> {
-    const ids = idx ? Int32Array.from(idx) : Int32Array.from({ length: this.encoder.backbone.count(data) }, (_, i) => i);
-    return logitsOf(this.head, this.views, data, ids, this.classes.length, this.tta);
-  }
-
-  async proba(data: ModalityData, idx?: ArrayLike<number>): Promise<Float64Array> {
-    return softmaxWithTemperature(await this.logits(data, idx), this.classes.length, this.temperature);
-  }
-
-  /** Accuracy, macro-F1, per-class F1, confusion, ECE on items `idx` with true class ids or names `truth`. */
-  async evaluate(data: ModalityData, idx: ArrayLike<number>, truth: ArrayLike<number> | ArrayLike<string>): Promise<Metrics> {
-    return metricsFromProba(await this.proba(data, idx), this.classes, truth);
-  }
-
-  /**
-   * Writes a loadable classifier folder: the (fine-tuned) encoder as `Encoder.save` writes it
-   * (encoder.json, model.json, weights.bin: `loadEncoder` reads it), the head (head.json +
-   * head.bin) and classifier.json (classes, temperature). `loadFineTuned` reads it back.
-   */
-  async save(dir: string, extra: Record<string, unknown> = {}): Promise<void> {
-    await this.encoder.save(dir);
-    await saveTensors(dir, this.head.named(), { tessera: CLASSIFIER_FORMAT, classes: this.classes.length }, CLASSIFIER_FORMAT, 'head.json', 'head.bin');
-    const f: ClassifierFile = { format: CLASSIFIER_FORMAT, version: 1, classes: this.classes, temperature: this.temperature, dim: this.encoder.dim, ...(this.tta ? { tta: true } : {}), ...extra };
-    // Written last: a folder without it is an unfinished save.
-    await writeJson(join(dir, 'classifier.json'), f);
-  }
-
-  /** Frees the head (the encoder belongs to the caller). */
-  dispose(): void {
-    this.head.dispose();
-  }
-}
-
-export const CLASSIFIER_FORMAT = 'tessera-classifier';
-
-interface ClassifierFile {
-  format: typeof CLASSIFIER_FORMAT;
-  version: number;
-  classes: string[];
-  temperature: number;
-  dim: number;
-  /** Predicts with the test-time views (absent = false). */
-  tta?: boolean;
-  [k: string]: unknown;
-}
-
-/**
- * Loads a classifier folder written by `FineTunedClassifier.save`. The returned model owns its
- * encoder: `dispose()` the model and then `model.encoder.dispose()`.
- */
-export async function loadFineTuned(dir: string): Promise<FineTunedClassifier> {
-  await initEngine();
-  const f = await readJson<ClassifierFile>(join(dir, 'classifier.json'), 'classifier');
-  if (f.format !== CLASSIFIER_FORMAT) throw new Error(`${join(dir, 'classifier.json')} is not a Tessera classifier (format ${JSON.stringify(f.format)})`);
-  if (f.version > 1) throw new Error(`${join(dir, 'classifier.json')} was written by a newer version (${f.version} > 1)`);
-  const encoder = await loadEncoder(dir);
-  if (!(encoder instanceof SslEncoder) || encoder.dim !== f.dim) {
-    encoder.dispose();
-    throw new Error(`classifier ${dir}: the encoder's embedding width is ${encoder.dim}, the head expects ${f.dim}`);
-  }
-  const head = new Params();
-  const rng = new Rng(0);
-  head.add('cls/w', [f.dim, f.classes.length], 'zeros', rng);
-  head.add('cls/b', [f.classes.length], 'zeros', rng);
-  const { tensors } = await loadTensors(dir, 'head.json', 'head.bin');
-  try {
-    head.assign(tensors);
-  } catch (e) {
-    head.dispose();
-    encoder.dispose();
-    throw new Error(`classifier ${dir}: ${(e as Error).message}`);
-  } finally {
-    disposeMap(tensors);
-  }
-  return new FineTunedClassifier(encoder, head, f.classes, viewsFor(encoder), f.temperature, f.tta === true);
-}
-
-/** The test-time views, or an error saying that this modality has none. */
-function testTimeViews(views: Views): NonNullable<Views['tta']> {
-  if (!views.tta) throw new UserError('test-time augmentation (tta) is defined for image encoders only');
-  return views.tta;
-}
-
-async function logitsOf(head: Params, views: Views, data: ModalityData, ids: Int32Array, K: number, tta = false): Promise<Float32Array> {
-  const out = new Float32Array(ids.length * K);
-  const dummy = new Rng(0);
-  const tv = tta ? testTimeViews(views) : null;
-  for (let s = 0; s < ids.length; s += 256) {
-    const part = ids.subarray(s, Math.min(ids.length, s + 256));
-    const t = tf.tidy(() => {
-      if (!tv) return dense(head, 'cls', views.forward(data, part, 'none', false, dummy));
-      let sum = dense(head, 'cls', tv.forward(data, part, 0));
-      for (let v = 1; v < tv.count; v++) sum = sum.add(dense(head, 'cls', tv.forward(data, part, v)));
-      return sum.div(tv.count);
-    });
-    out.set(await t.data(), s * K);
-    t.dispose();
-  }
-  return out;
-}
-
 /** Stratified split of positions 0..y.length-1: per class round(n·fraction) to validation, at least one left to train. */
 export function stratifiedSplit(y: ArrayLike<number>, fraction: number, seed: number): { train: number[]; val: number[] } {
   const rng = Rng.derive(seed, 'fine-tune/val-split');
@@ -262,68 +151,6 @@ export function stratifiedSplit(y: ArrayLike<number>, fraction: number, seed: nu
   return { train: train.sort((a, b) => a - b), val: val.sort((a, b) => a - b) };
 }
 
-/**
- * Keeps a copy of the variables at their best score so far and puts it back on `restore`
- * (early stopping's "restore best weights"). Scores compare lexicographically.
- */
-export class BestWeights {
-  private saved: Map<string, tf.Tensor> | null = null;
-  bestScore: number[] | null = null;
-  bestEpoch = -1;
-
-  /** `minDelta[i]`: how much component i must grow to count as better (ties go to the next component). */
-  constructor(
-    private readonly vars: Array<[string, tf.Variable]>,
-    private readonly minDelta: number[] = [],
-  ) {}
-
-  better(a: number[], b: number[] | null): boolean {
-    if (!b) return true;
-    for (let i = 0; i < a.length; i++) {
-      const d = Math.max(1e-12, this.minDelta[i] ?? 0);
-      if (a[i] > b[i] + d) return true;
-      if (a[i] < b[i] - 1e-12) return false;
-    }
-    return false;
-  }
-
-  /** Records `score` for `epoch`; keeps a copy of the weights when it is the best so far. */
-  offer(epoch: number, score: number[]): boolean {
-    if (!this.better(score, this.bestScore)) return false;
-    this.release();
-    this.saved = new Map(this.vars.map(([n, v]) => [n, tf.clone(v)]));
-    this.bestScore = score;
-    this.bestEpoch = epoch;
-    return true;
-  }
-
-  restore(): void {
-    if (!this.saved) return;
-    for (const [n, v] of this.vars) v.assign(this.saved.get(n)!);
-  }
-
-  private release(): void {
-    if (this.saved) for (const t of this.saved.values()) t.dispose();
-    this.saved = null;
-  }
-
-  dispose(): void {
-    this.release();
-  }
-}
-
-/**
- * A copy of every encoder variable (batch-norm statistics too), to put the encoder back as it
- * was before a fine-tuning run: cheaper than loading it again, and the backbone keeps its
- * per-data caches (tokenised texts, spectrograms).
- */
-export function snapshotEncoder(encoder: Encoder): { restore(): void; dispose(): void } {
-  if (!(encoder instanceof SslEncoder)) throw new Error('snapshotEncoder needs an encoder from src/ssl');
-  const keeper = new BestWeights(encoder.backbone.params.named().map(({ name, tensor }) => [name, tensor as tf.Variable] as [string, tf.Variable]));
-  keeper.offer(0, [0]);
-  return { restore: () => keeper.restore(), dispose: () => keeper.dispose() };
-}
-
 /** Mean cross-entropy against targets smoothed to (1−ε)·onehot + ε/K. */
 export function smoothedCrossEntropy(logits: tf.Tensor, labels: ArrayLike<number>, epsilon: number): tf.Scalar {
   const [n, K] = logits.shape as [number, number];
@@ -332,33 +159,6 @@ export function smoothedCrossEntropy(logits: tf.Tensor, labels: ArrayLike<number
     const target = epsilon > 0 ? tf.add(tf.mul(onehot, 1 - epsilon), epsilon / K) : onehot;
     return tf.neg(tf.div(tf.sum(tf.mul(tf.logSoftmax(logits), target)), n)) as tf.Scalar;
   });
-}
-
-/** Endless seeded batches over `items`: a fresh permutation each pass. */
-class Sampler {
-  private order: Int32Array;
-  private at = 0;
-  constructor(
-    private readonly items: Int32Array,
-    private readonly rng: Rng,
-  ) {
-    this.order = this.shuffle();
-  }
-  private shuffle(): Int32Array {
-    const p = this.rng.permutation(this.items.length);
-    return Int32Array.from(p, (i) => this.items[i]);
-  }
-  next(k: number): Int32Array {
-    const out = new Int32Array(k);
-    for (let i = 0; i < k; i++) {
-      if (this.at >= this.order.length) {
-        this.order = this.shuffle();
-        this.at = 0;
-      }
-      out[i] = this.order[this.at++];
-    }
-    return out;
-  }
 }
 
 export const FINE_TUNE_DEFAULTS = {
@@ -377,29 +177,6 @@ export const FINE_TUNE_DEFAULTS = {
   valFraction: 0.2,
   headInit: 'probe' as 'probe' | 'random',
 };
-
-export interface Schedule {
-  /** Batch actually used (capped at the training split's size). */
-  batch: number;
-  stepsPerEpoch: number;
-  /** Epochs planned: at least `epochs`, more when `minSteps` needs them. */
-  epochs: number;
-  /** Steps the warm-up + cosine schedule spans (epochs × stepsPerEpoch). */
-  totalSteps: number;
-  /** Steps that run whatever the validation score does: early stopping may end the run only after this many. */
-  noStopBefore: number;
-}
-
-/**
- * The step plan of a fine-tuning run on `trainCount` items: an epoch is one pass (at least
- * `minStepsPerEpoch` steps); the plan is `epochs` epochs, or more when `minSteps` needs them.
- */
-export function planSchedule(trainCount: number, o: { epochs: number; batch: number; minStepsPerEpoch: number; minSteps: number }): Schedule {
-  const batch = Math.max(1, Math.min(o.batch, trainCount));
-  const stepsPerEpoch = Math.max(1, o.minStepsPerEpoch, Math.ceil(trainCount / batch));
-  const epochs = o.epochs === 0 ? 0 : Math.max(o.epochs, Math.ceil(o.minSteps / stepsPerEpoch));
-  return { batch, stepsPerEpoch, epochs, totalSteps: epochs * stepsPerEpoch, noStopBefore: Math.min(o.minSteps, epochs * stepsPerEpoch) };
-}
 
 /**
  * Fine-tunes `encoder` with a new linear head on items `labelled.idx` of `data` (class ids
@@ -508,17 +285,8 @@ export async function fineTune(
     let ok = 0;
     let loss = 0;
     for (let i = 0; i < valIdx.length; i++) {
-      const row = lg.subarray(i * K, (i + 1) * K);
-      let best = 0;
-      let max = -Infinity;
-      for (let c = 0; c < K; c++) {
-        if (row[c] > row[best]) best = c;
-        max = Math.max(max, row[c]);
-      }
-      let s = 0;
-      for (let c = 0; c < K; c++) s += Math.exp(row[c] - max);
-      loss += Math.log(s) + max - row[valY[i]];
-      if (best === valY[i]) ok++;
+      loss += logitsCrossEntropy(lg, i, K, valY[i]);
+      if (rowArgmax(lg, i, K) === valY[i]) ok++;
     }
     return { acc: ok / valIdx.length, loss: loss / valIdx.length };
   };
@@ -638,7 +406,7 @@ async function probeInit(enc: SslEncoder, views: Views, head: Params, data: Moda
     t.dispose();
   }
   const feats = { rows: idx.length, dim: D, data: x };
-  const m = fitLinearProbe(feats, y, K, { seed, lambda: cvLambda(feats, y, K, seed) });
+  const m = fitLinearProbe(feats, y, K, { seed, lambda: searchLambda(feats, y, K, seed) });
   const W = new Float32Array(D * K);
   const b = new Float32Array(K);
   for (let c = 0; c < K; c++) {

@@ -13,6 +13,7 @@
  */
 import { tf } from '../ml/engine.ts';
 import { UserError } from '../core/errors.ts';
+import { rowArgmax } from '../ml/rows.ts';
 
 export interface FixMatchOptions {
   /** Confidence threshold τ (default 0.95). */
@@ -50,8 +51,7 @@ export function pseudoLabels(probs: ArrayLike<number>, K: number, tau: number): 
   const mask = new Float32Array(n);
   let count = 0;
   for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < K; c++) if (probs[i * K + c] > probs[i * K + best]) best = c;
+    const best = rowArgmax(probs, i, K);
     labels[i] = best;
     if (probs[i * K + best] >= tau) {
       mask[i] = 1;

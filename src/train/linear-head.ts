@@ -1,9 +1,10 @@
 import { mulberry32, shuffled } from '../core/rng.ts';
 import type { Features } from '../probe/features.ts';
 import { selectRows } from '../probe/features.ts';
-import { chooseLambda, fitLinearProbe, predictProba, type LinearModel } from '../probe/logreg.ts';
+import { fitLinearProbe, predictProba, searchLambda, type LinearModel } from '../probe/logreg.ts';
 import { accuracy, confusionMatrix, macroF1, perClassF1 } from '../probe/metrics.ts';
 import { expectedCalibrationError, fitTemperature, softmaxWithTemperature } from './calibration.ts';
+import { rowArgmax } from '../ml/rows.ts';
 
 /** A classifier head on frozen embeddings, with the temperature that calibrates it. */
 export interface Head {
@@ -20,35 +21,9 @@ export interface Metrics {
   ece: number;
 }
 
-/** Above this many rows, λ is cross-validated on a stratified seeded subsample of this size (`cvLambda`). */
-export const CV_MAX_ROWS = 8000;
-
 /**
- * λ for an L2 logistic regression on `x`: undefined (fitLinearProbe cross-validates on every row)
- * up to CV_MAX_ROWS rows; above, 3-fold CV on a stratified seeded subsample of CV_MAX_ROWS rows.
- * (On Fashion-MNIST's 48,000 training embeddings the full CV grid took most of an hour; λ chosen
- * on 8,000 rows of 512-dimensional features is the same choice at a sixth of the cost.)
- */
-export function cvLambda(x: Features, y: ArrayLike<number>, classes: number, seed: number): number | undefined {
-  if (x.rows <= CV_MAX_ROWS) return undefined;
-  const rand = mulberry32(seed ^ 0x5eed);
-  const byClass = new Map<number, number[]>();
-  for (let i = 0; i < x.rows; i++) {
-    if (!byClass.has(y[i])) byClass.set(y[i], []);
-    byClass.get(y[i])!.push(i);
-  }
-  const sub: number[] = [];
-  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
-    const rows = byClass.get(c)!;
-    sub.push(...shuffled(rows, rand).slice(0, Math.max(1, Math.round((rows.length * CV_MAX_ROWS) / x.rows))));
-  }
-  sub.sort((a, b) => a - b);
-  return fitLinearProbe(selectRows(x, sub), Int32Array.from(sub, (i) => y[i]), classes, { seed }).lambda;
-}
-
-/**
- * Fits a linear head (L2 logistic regression, λ by cross-validation — `cvLambda` above
- * CV_MAX_ROWS rows) on labelled embeddings.
+ * Fits a linear head (L2 logistic regression, λ by cross-validation: src/probe/logreg.ts
+ * searchLambda) on labelled embeddings.
  * A validation split (20%, stratified, when every class has ≥ 5 labels) fits the temperature;
  * the head is then refitted on all labels with the chosen λ, and the temperature kept.
  *
@@ -75,9 +50,8 @@ export function fitHead(x: Features | Features[], labels: string[], classes: str
     r.parts.forEach((p, v) => data.set(p.data, v * p.data.length));
     return { x: { rows: n * r.parts.length, dim: r.parts[0].dim, data }, y: Int32Array.from({ length: n * r.parts.length }, (_, k) => r.y[k % n]) };
   };
-  /** λ cross-validated on view 0's rows (one view: undefined lets fitLinearProbe do it on those same rows). */
-  const lambdaOn = (r: { parts: Features[]; y: Int32Array }): number | undefined =>
-    cvLambda(r.parts[0], r.y, C, seed) ?? (views.length > 1 ? chooseLambda(r.parts[0], r.y, C, seed) : undefined);
+  /** λ cross-validated on view 0's rows: folds holding views of one item on both sides would favour a weak penalty. */
+  const lambdaOn = (r: { parts: Features[]; y: Int32Array }): number => searchLambda(r.parts[0], r.y, C, seed);
   let temperature = 1;
   let lambda: number | undefined;
   if (counts.every((n) => n >= 5)) {
@@ -142,11 +116,7 @@ export function metricsFromProba(p: Float64Array, classes: string[], truth: Arra
     const t = truth[i];
     return typeof t === 'number' ? (Number.isInteger(t) && t >= 0 && t < C ? t : -1) : (index.get(t) ?? -1);
   });
-  const pred = Int32Array.from({ length: rows }, (_, i) => {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (p[i * C + c] > p[i * C + best]) best = c;
-    return best;
-  });
+  const pred = Int32Array.from({ length: rows }, (_, i) => rowArgmax(p, i, C));
   const known = Array.from(y.keys()).filter((i) => y[i] >= 0);
   const yk = Int32Array.from(known, (i) => y[i]);
   const pk = Int32Array.from(known, (i) => pred[i]);

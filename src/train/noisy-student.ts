@@ -20,6 +20,7 @@
  */
 import { Rng } from '../ssl/rng.ts';
 import type { AugLevel } from './views.ts';
+import { rowArgmax } from '../ml/rows.ts';
 
 export interface NoisyStudentOptions {
   /** Confidence threshold on the teacher's calibrated top probability (default 0.9). */
@@ -66,8 +67,7 @@ export function selectPseudoLabels(
   for (let i = 0; i < candidates.length; i++) {
     const pos = candidates[i];
     if (o.exclude?.has(pos)) continue;
-    let best = 0;
-    for (let c = 1; c < K; c++) if (probs[i * K + c] > probs[i * K + best]) best = c;
+    const best = rowArgmax(probs, i, K);
     const p = probs[i * K + best];
     if (!(p >= o.tau)) continue;
     passed++;

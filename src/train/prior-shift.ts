@@ -10,6 +10,7 @@
  *   p'(c | x) ∝ p(c | x) · prior(c) / labelPrior(c).
  * Pure functions over rows × classes probability arrays.
  */
+import { crossEntropy } from '../ml/rows.ts';
 
 export const PRIOR_SHIFT_DEFAULTS = { maxIterations: 200, tolerance: 1e-6 } as const;
 
@@ -218,7 +219,7 @@ export function validateShift(valProba: Float64Array, valY: ArrayLike<number>, c
   const prior = fit?.passed ? to.slice() : counts.map((k) => k / Math.max(1, valY.length));
   const loss = (p: Float64Array) => {
     const perClass = new Array<number>(classes).fill(0);
-    for (let i = 0; i < valY.length; i++) perClass[valY[i]] -= Math.log(Math.max(p[i * classes + valY[i]], 1e-12));
+    for (let i = 0; i < valY.length; i++) perClass[valY[i]] += crossEntropy(p, i, classes, valY[i], 1e-12);
     let s = 0;
     let w = 0;
     for (let c = 0; c < classes; c++) {

@@ -1,5 +1,6 @@
 import { mulberry32, shuffled } from '../core/rng.ts';
 import type { Csr } from '../ssl/text/sparse.ts';
+import { argmaxRows, crossEntropy } from '../ml/rows.ts';
 
 /**
  * Multinomial logistic regression over sparse rows — the head for TF-IDF n-grams (10⁵ columns)
@@ -63,15 +64,7 @@ export function sparsePredictProba(m: SparseLinearModel, x: Csr): Float64Array {
   return out;
 }
 
-export function argmaxRows(p: Float64Array, classes: number): Int32Array {
-  const out = new Int32Array(p.length / classes);
-  for (let i = 0; i < out.length; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (p[i * classes + c] > p[i * classes + best]) best = c;
-    out[i] = best;
-  }
-  return out;
-}
+export { argmaxRows };
 
 /**
  * λ from the grid by stratified 3-fold cross-validation accuracy on the training rows alone
@@ -157,7 +150,7 @@ export function objective(theta: Float64Array, x: Csr, y: Int32Array, C: number,
       for (let c = 0; c < C; c++) p[c] += v * W[j * C + c];
     }
     softmaxInPlace(p);
-    loss -= w[i] * Math.log(Math.max(p[y[i]], 1e-300));
+    loss += w[i] * crossEntropy(p, 0, C, y[i]);
     p[y[i]] -= 1;
     const wi = w[i] * inv;
     for (let c = 0; c < C; c++) gb[c] += wi * p[c];

@@ -56,187 +56,21 @@
  * order given: callers pass them in a fixed order (the loop: ascending item id, as its snapshot)
  * so the split can be recomputed from the snapshot.
  */
-import type { Encoder, ModalityData } from '../ssl/types.ts';
 import { selectRows, type Features } from '../probe/features.ts';
-import { fitHead, headProba, metricsFromProba, type Head, type Metrics } from './linear-head.ts';
-import { FINE_TUNE_DEFAULTS, fineTune, snapshotEncoder, stratifiedSplit, type EpochReport, type FineTuneOptions, type FineTuneResult } from './fine-tune.ts';
+import { fitHead, headProba, metricsFromProba, type Head } from './linear-head.ts';
+import { FINE_TUNE_DEFAULTS, fineTune, snapshotEncoder, stratifiedSplit, type FineTuneOptions, type FineTuneResult } from './fine-tune.ts';
 import { NOISY_STUDENT_DEFAULTS, limitPool, selectPseudoLabels, type NoisyStudentOptions } from './noisy-student.ts';
-import type { FixMatchOptions } from './fixmatch.ts';
 import { adjustToPrior, collapsedClasses, emPrior, labelPrior, validateShift, type ShiftValidation } from './prior-shift.ts';
 import { mcnemarPaired } from './mcnemar.ts';
+import { rowArgmax } from '../ml/rows.ts';
+import { Ensemble, FineTuned, LinearHead, PriorShifted, RawFeatureHead, averageProba } from './estimators.ts';
+import type { Estimator } from './estimator.ts';
+import type { NoisyStudentInfo, TrainClassifierInput, TrainClassifierOptions, TrainedClassifier } from './train-classifier-types.ts';
 
-export const TRAIN_METHODS = ['linear', 'fine-tune', 'auto'] as const;
-export type TrainMethod = (typeof TRAIN_METHODS)[number];
+export { averageProba };
 
-export interface TrainClassifierInput {
-  /** What the linear head reads, one row per position of `data` (frozen embeddings or raw features). */
-  features: Features;
-  /** Positions (rows of `features` / items of `data`) of the labelled items. */
-  labelled: number[];
-  /** Class id of each labelled item, in `labelled`'s order. */
-  y: ArrayLike<number>;
-  classes: string[];
-  /**
-   * With `tta`: the frozen features under the test-time views other than the item as it is (views
-   * 1…, src/train/views.ts), row for row with `features`, computed with the encoder's starting
-   * weights. The linear head then trains on every view and averages its logits over them, as the
-   * fine-tuned models do. Without them the head reads `features` alone.
-   */
-  ttaFeatures?: Features[];
-  /** The encoder to fine-tune (trained in place) and the data it reads; needed unless method is linear. */
-  encoder?: Encoder;
-  data?: ModalityData;
-  /**
-   * With `ensemble`: an encoder of the same architecture from random initialisation (trained in
-   * place), whose fine-tuned network joins the ensemble candidate as a third, equal member (see
-   * the file comment). Reads `data`, as `encoder` does.
-   */
-  scratchEncoder?: Encoder;
-}
-
-export interface TrainClassifierOptions {
-  method: TrainMethod;
-  seed: number;
-  /** Most fine-tuning epochs (default FINE_TUNE_DEFAULTS.epochs). */
-  epochs?: number;
-  /** Encoder learning rate (default: fineTune's, a tenth of the head's). */
-  encoderLr?: number;
-  /** Fine-tuning's training budget floor in steps (FineTuneOptions.minSteps; default FINE_TUNE_DEFAULTS.minSteps). */
-  minSteps?: number;
-  /** Fine-tuning keeps its best-validation weights ('best', default) or its final ones (FineTuneOptions.keep). */
-  keep?: 'best' | 'final';
-  /** Fine-tune with FixMatch on these unlabelled positions. */
-  fixmatchUnlabelled?: number[];
-  /** FixMatch's τ, μ, λu where not the paper's (FIXMATCH_DEFAULTS); only with `fixmatchUnlabelled`. */
-  fixmatch?: FixMatchOptions;
-  /** Train a fine-tuned winner again on every label (see the file comment; not with noisy student). */
-  refit?: boolean;
-  /** In `auto`, let the average of the linear head and this many fine-tuned models (1–8) compete too (see the file comment; not with noisy student). */
-  ensemble?: number;
-  /** Encoder learning rate of `scratchEncoder`'s fine-tuning (default: the head's, FINE_TUNE_DEFAULTS.lr: no pretrained features to protect). */
-  scratchEncoderLr?: number;
-  /** Fine-tuned models predict with the test-time views (FineTuneOptions.tta; images only; see the file comment). */
-  tta?: boolean;
-  /** Noisy-student self-training on these unlabelled positions (see the file comment); needs a validation split. */
-  noisyStudent?: NoisyStudentOptions & { unlabelled: number[] };
-  /**
-   * Positions whose teacher probabilities to keep in `noisyStudentInfo.teacherProba` (reporting
-   * only, e.g. a test split: never used to choose anything).
-   */
-  alsoPredict?: number[];
-  /**
-   * In `auto`, a challenger (fine-tuning, the ensemble) replaces the linear head only when it is
-   * better on validation at this significance level (McNemar's exact one-sided test on the
-   * validation items, src/train/mcnemar.ts) — not merely not worse. For when there is reason to
-   * doubt the challenger (the loop: when the probe found SSL does not help, the head reads raw
-   * features and fine-tuning the SSL encoder is a long shot) and the validation split is small.
-   */
-  significance?: number;
-  /** Validation fraction (default FINE_TUNE_DEFAULTS.valFraction). */
-  valFraction?: number;
-  /**
-   * Move the trained classifier's probabilities from its labels' class prior to the prior EM
-   * estimates on these unlabelled positions (src/train/prior-shift.ts): for labels whose class
-   * mix active selection skewed. `proba` and `evaluate` return the adjusted probabilities.
-   */
-  priorShift?: { unlabelled: number[] };
-  /**
-   * Whether `features` are the encoder's own frozen embeddings (default true). When they are not
-   * (the loop's raw features), fine-tuning's linear-probe start is a different model from the
-   * linear head, and it may win on validation without moving off that start.
-   */
-  featuresAreEmbeddings?: boolean;
-  signal?: AbortSignal;
-  onEpoch?(e: EpochReport): void;
-}
-
-/** A trained classifier: the linear head or the fine-tuned model, whichever the method chose. */
-export interface NoisyStudentInfo {
-  /** What the teacher was. */
-  teacher: 'linear' | 'fine-tune' | 'fixmatch';
-  settings: Required<NoisyStudentOptions>;
-  /** Pool items the teacher predicted (after poolLimit). */
-  predicted: number;
-  /** Pseudo-labelled positions and their pseudo-labels. */
-  pseudo: { idx: number[]; y: number[]; perClass: number[]; passed: number };
-  valTeacher: number | null;
-  valStudent: number | null;
-  studentEpochs: number | null;
-  studentBestEpoch: number | null;
-  studentSteps: number | null;
-  /** Whether the student replaced the teacher. */
-  won: boolean;
-  /** Calibrated probabilities of `alsoPredict` (rows × classes) of the classifier as it would be without noisy student (the teacher; a linear one refitted on every label), when asked. */
-  teacherProba: Float64Array | null;
-}
-
-export interface TrainedClassifier {
-  method: 'linear' | 'fine-tune' | 'fixmatch' | 'noisy-student' | 'ensemble';
-  requested: TrainMethod;
-  classes: string[];
-  /** Labelled items, and how many trained / validated (a linear winner is refitted on all of them). */
-  labels: number;
-  trainCount: number;
-  valCount: number;
-  /** Positions of the validation items (empty when the split left none). */
-  valPositions: number[];
-  /** Validation accuracy of the linear head fitted on the training part (null when not computed). */
-  valLinear: number | null;
-  /** Validation accuracy of the fine-tuned model's best weights (null when it did not run or there was no validation). */
-  valFineTune: number | null;
-  /** Validation accuracy of the ensemble's averaged probabilities (null unless `ensemble` asked for it and fine-tuning moved off its start). */
-  valEnsemble: number | null;
-  /** Validation accuracy of the ensemble's network from random initialisation alone (null unless a scratchEncoder was given and the ensemble was scored). */
-  valScratch: number | null;
-  /** That network when the ensemble won (refitted with `refit`): its head; input.scratchEncoder holds its weights after it predicts. */
-  scratchFineTune: FineTuneResult | null;
-  /** With `significance`: each challenger that validated at least as well as the head, McNemar's test against it, and whether it passed. */
-  challenges: Array<{ challenger: 'fine-tune' | 'ensemble'; b: number; c: number; pOneSided: number; alpha: number; passed: boolean }>;
-  /** Fine-tuned models in the returned classifier: 0 (linear), 1, or `ensemble` (+ 1 with a scratch member) when the ensemble won. */
-  fineTunedModels: number;
-  fineTuneEpochs: number | null;
-  /** The epoch whose weights fine-tuning kept (0 = it never beat its linear-probe start). */
-  fineTuneBestEpoch: number | null;
-  /** The linear head when it won, alone or in the ensemble (fitted on every label; with ttaFeatures, on every view, and meant to read them all: headProba with the views). */
-  head: Head | null;
-  /** The fine-tuning run when it won, alone or in the ensemble: `fineTune.model` holds the head, the encoder was trained in place. */
-  fineTune: FineTuneResult | null;
-  /** The noisy-student step, when asked for and there was a validation split. */
-  noisyStudentInfo: NoisyStudentInfo | null;
-  /** The refit on every label, when asked for and a fine-tuned model won: the steps its validated weights had, and the refit's (the first model's, in an ensemble). */
-  refit: { validatedSteps: number; steps: number; seconds: number } | null;
-  /** The prior correction, when asked for: the prior of the labels the winner trained on and the one EM estimated on the unlabelled items. */
-  priorShift: {
-    labelPrior: number[];
-    poolPrior: number[];
-    items: number;
-    iterations: number;
-    converged: boolean;
-    /**
-     * False when the pool's maximum-likelihood prior leaves out a labelled class (prior-shift.ts
-     * collapsedClasses, named in `collapsed`), or when the shift makes held-out validation
-     * log-loss worse or there is no held-out validation to check it on (`validation`): the
-     * labels' prior is kept.
-     */
-    applied: boolean;
-    collapsed: string[];
-    /** The check on the validation items, with the held-out twin's probabilities (prior-shift.ts validateShift); null when there were none. */
-    validation: ShiftValidation | null;
-  } | null;
-  /**
-   * Calibrated probabilities (rows × classes) of the validation items (valPositions) from a model
-   * trained without them — the linear head on the training part, the fine-tuned model (not
-   * refitted), the ensemble's validated average — with the applied prior shift: what the returned
-   * classifier's method scores on unseen items. Null without validation items, or after a refit.
-   */
-  valProba: Float64Array | null;
-  seconds: number;
-  /** Calibrated class probabilities (rows × classes) of positions `pos`. */
-  proba(pos: number[]): Promise<Float64Array>;
-  evaluate(pos: number[], truth: ArrayLike<string> | ArrayLike<number>): Promise<Metrics>;
-  /** Frees the fine-tuned head (the encoder belongs to the caller). */
-  dispose(): void;
-}
+export { TRAIN_METHODS } from './train-classifier-types.ts';
+export type { NoisyStudentInfo, TrainClassifierInput, TrainClassifierOptions, TrainedClassifier, TrainMethod } from './train-classifier-types.ts';
 
 /** Trains the classifier `opts.method` asks for; see the file comment. */
 export async function trainClassifier(input: TrainClassifierInput, opts: TrainClassifierOptions): Promise<TrainedClassifier> {
@@ -541,6 +375,7 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
     priorShift,
     valProba,
     seconds: (performance.now() - t0) / 1000,
+    estimator: asEstimator(),
     proba,
     async evaluate(pos, truth) {
       return metricsFromProba(await proba(pos), classes, truth);
@@ -552,6 +387,17 @@ export async function trainClassifier(input: TrainClassifierInput, opts: TrainCl
       disposeScratch();
     },
   };
+
+  /** The classifier as `rawProba` and `proba` compute it, one estimator per model. */
+  function asEstimator(): Estimator {
+    const linear = (h: Head) => (opts.featuresAreEmbeddings === false ? new RawFeatureHead(h, headViews !== null) : new LinearHead(h, headViews !== null));
+    let e: Estimator;
+    if (ensembled) {
+      const nets = extra.length === 0 ? new FineTuned(won!.model) : new Ensemble([new FineTuned(won!.model, wonWeights), ...extra.map((m) => new FineTuned(m.ft.model, m.weights))]);
+      e = new Ensemble([linear(head!), nets, ...(scratch ? [new FineTuned(scratch.ft.model, scratch.weights)] : [])]);
+    } else e = won ? new FineTuned(won.model) : linear(head!);
+    return priorShift?.applied ? new PriorShifted(e, priorShift.labelPrior, priorShift.poolPrior) : e;
+  }
 
   /** The scratch member's probabilities of `pos`, its own encoder weights swapped in. */
   async function scratchProba(pos: number[]): Promise<Float64Array> {
@@ -586,19 +432,6 @@ type Snapshot = ReturnType<typeof snapshotEncoder>;
 function rightOn(proba: Float64Array, y: ArrayLike<number>, k: number): boolean[] {
   if (proba.length !== y.length * k) throw new Error(`rightOn: ${proba.length} probabilities for ${y.length} rows of ${k}`);
   return Array.from(y, (label, i) => {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (proba[i * k + j] > proba[i * k + best]) best = j;
-    return best === label;
+    return rowArgmax(proba, i, k) === label;
   });
-}
-
-/** The mean of probability matrices of the same shape (rows × classes), each weighted alike. */
-export function averageProba(ps: Float64Array[]): Float64Array {
-  if (ps.length === 0) throw new Error('averageProba: nothing to average');
-  const out = new Float64Array(ps[0].length);
-  for (const p of ps) {
-    if (p.length !== out.length) throw new Error(`averageProba: ${out.length} vs ${p.length} values`);
-    for (let i = 0; i < p.length; i++) out[i] += p[i] / ps.length;
-  }
-  return out;
 }

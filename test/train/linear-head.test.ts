@@ -1,13 +1,13 @@
 /**
- * The linear head's λ choice on large labelled sets (src/train/linear-head.ts cvLambda): every row
+ * The linear head's λ choice on large labelled sets (src/probe/logreg.ts cvLambda): every row
  * up to CV_MAX_ROWS, a stratified seeded subsample above — deterministic, one of the grid's values;
  * and the head on several test-time views of the same rows.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/ssl/rng.ts';
-import { LAMBDA_GRID, predictProba } from '../../src/probe/logreg.ts';
-import { CV_MAX_ROWS, cvLambda, fitHead, headProba } from '../../src/train/linear-head.ts';
+import { CV_MAX_ROWS, LAMBDA_GRID, cvLambda, predictProba } from '../../src/probe/logreg.ts';
+import { fitHead, headProba } from '../../src/train/linear-head.ts';
 
 function data(n: number, seed: number) {
   const r = new Rng(seed);
