@@ -432,7 +432,7 @@ export function mapAnswer(q: Question, v: AnswerValue, map: ReadonlyMap<string, 
 }
 
 /**
- * Stored answers as one object: the JSON answers column (null before migration 012 or for a
+ * Stored answers as one object: the JSON answers column (null before migration 013 or for a
  * legacy taxonomy) with the class question's answer taken from its `labels` column, which
  * stays authoritative for it (the class question may have been renamed since).
  */

@@ -44,7 +44,7 @@ export async function createTaxonomy(store: Store, project: Project, actor: Acto
       .values({
         project_id: project.id,
         version,
-        // Readers before migration 012 see the class question (or, without one, the first question's kind and no labels).
+        // Readers before migration 013 see the class question (or, without one, the first question's kind and no labels).
         kind: (cls?.kind ?? questions[0].kind) as 'single' | 'multi',
         labels: JSON.stringify(cls?.labels ?? []),
         questions: legacy ? null : JSON.stringify(questions),

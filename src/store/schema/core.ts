@@ -14,12 +14,12 @@ export interface TaxonomiesTable {
   id: Generated<number>;
   project_id: number;
   version: number;
-  /** The single/multi question's kind and labels (what readers before migration 012 see). */
+  /** The single/multi question's kind and labels (what readers before migration 013 see). */
   kind: 'single' | 'multi';
   labels: Json;
   guidelines: string;
   mapping: Json | null;
-  /** The version's questions (migration 012); null: one question from `kind` + `labels`. */
+  /** The version's questions (migration 013); null: one question from `kind` + `labels`. */
   questions: Generated<Json | null>;
   created_at: string;
   created_by: string | null;
@@ -33,7 +33,7 @@ export interface UsersTable {
   created_at: string;
   /** Instance admin (0/1): may create projects and users (migration 011). */
   is_admin: Generated<number>;
-  /** The OpenID Connect provider (issuer URL) and account (`sub`) this user signs in with; null for local users (migration 013). */
+  /** The OpenID Connect provider (issuer URL) and account (`sub`) this user signs in with; null for local users (migration 012). */
   external_issuer: string | null;
   external_sub: string | null;
 }
@@ -128,7 +128,7 @@ export interface AnnotationsTable {
   comment: string | null;
   /** 0: given without blindness (solo labelling by an admin or manager, migration 010). */
   blind: Generated<Bool>;
-  /** Answers by question name (migration 012); null: `labels` alone (the single/multi question). */
+  /** Answers by question name (migration 013); null: `labels` alone (the single/multi question). */
   answers: Generated<Json | null>;
 }
 
@@ -140,7 +140,7 @@ export interface ReviewsTable {
   decision: 'accept' | 'reject' | 'fix';
   labels: Json | null;
   note: string | null;
-  /** The decided answers for every question (migration 012). */
+  /** The decided answers for every question (migration 013). */
   answers: Generated<Json | null>;
   created_at: string;
 }

@@ -30,7 +30,7 @@ export interface LabelItemsTable {
   final_confidence: number | null;
   final_taxonomy_version: number | null;
   final_provenance: Json | null;
-  /** Final answers by question name (migration 012); null: `final_labels` alone. */
+  /** Final answers by question name (migration 013); null: `final_labels` alone. */
   final_answers: Generated<Json | null>;
   decided_at: string | null;
   updated_at: string;
@@ -82,7 +82,7 @@ export interface SuggestionsTable {
   source: string;
   confidence: number | null;
   created_at: string;
-  /** Pre-annotations for every question (migration 012); null: `labels` alone. */
+  /** Pre-annotations for every question (migration 013); null: `labels` alone. */
   answers: Generated<Json | null>;
 }
 
@@ -97,7 +97,7 @@ export interface ReviewQueueTable {
   detail: Json;
   /** What "accept" makes final (consensus label, mapped label, gold label); null = must fix or reject. */
   proposal: Json | null;
-  /** The proposal for every question (migration 012); null: `proposal` alone. */
+  /** The proposal for every question (migration 013); null: `proposal` alone. */
   proposal_answers: Generated<Json | null>;
   status: 'open' | 'closed';
   created_at: string;
@@ -120,13 +120,13 @@ export interface ApiTokensTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
-  /** When the token stops working (null: never; migration 013). */
+  /** When the token stops working (null: never; migration 012). */
   expires_at: string | null;
-  /** What the token may reach within its user's roles: `read`, `annotate` or `full` (src/label/token-scopes.ts; migration 013). */
+  /** What the token may reach within its user's roles: `read`, `annotate` or `full` (src/label/token-scopes.ts; migration 012). */
   scope: Generated<string>;
 }
 
-/** A browser session made by an OpenID Connect login (migration 013; src/label/sessions.ts). */
+/** A browser session made by an OpenID Connect login (migration 012; src/label/sessions.ts). */
 export interface SessionsTable {
   id: Generated<number>;
   user_id: number;
@@ -144,7 +144,7 @@ export interface SessionsTable {
   revoked_by: string | null;
 }
 
-/** An OpenID Connect login between the redirect to the provider and its callback (migration 013). */
+/** An OpenID Connect login between the redirect to the provider and its callback (migration 012). */
 export interface OidcLoginsTable {
   /** sha256 (hex) of the `state` sent to the provider (and held in the browser's login cookie). */
   state_hash: string;
