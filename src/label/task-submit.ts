@@ -1,6 +1,8 @@
 import { NotFoundError, UserError } from '../core/errors.ts';
 import { nowIso, parseJson } from '../core/json.ts';
+import type { Insertable } from 'kysely';
 import type { Store } from '../store/db.ts';
+import type { Database } from '../store/schema.ts';
 import { getItem } from '../store/items.ts';
 import type { Project } from '../store/projects.ts';
 import { change, record, userActor, type TxCtx } from '../store/context.ts';
@@ -39,6 +41,23 @@ async function ownLease(ctx: TxCtx, userId: number, id: number) {
     throw new ConflictError(`the lease on task ${id} expired at ${a.expires_at}; the item went back to the queue — ask for a new task`, 'E_LEASE_EXPIRED');
   }
   return a;
+}
+
+type Lease = Awaited<ReturnType<typeof ownLease>>;
+type AnswerRow = Omit<Insertable<Database['annotations']>, 'project_id' | 'item_id' | 'user_id' | 'suggestion' | 'created_at' | 'round' | 'assignment_id' | 'blind'>;
+
+/**
+ * Closes a live lease with its one annotation row (an answer or a skip): the row carries the
+ * lease's item, round, suggestion and blindness, and the assignment points at it.
+ */
+async function closeLease(ctx: TxCtx, a: Lease, userId: number, blind: boolean, now: string, status: 'submitted' | 'skipped', row: AnswerRow): Promise<number> {
+  const { id } = await ctx.conn
+    .insertInto('annotations')
+    .values({ project_id: ctx.project.id, item_id: a.item_id, user_id: userId, suggestion: a.suggestion, created_at: now, round: a.round, assignment_id: a.id, blind: blind ? 1 : 0, ...row })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await ctx.conn.updateTable('assignments').set({ status, closed_at: now, annotation_id: id }).where('id', '=', a.id).execute();
+  return id;
 }
 
 export interface SubmitInput {
@@ -124,30 +143,17 @@ export async function submitTask(
         : sug.labels.length === labels.length && sug.labels.every((l) => labels.includes(l))
       : null;
     const timeMs = input.timeMs ?? Math.max(0, Date.parse(now) - Date.parse(a.leased_at));
-    const { id: annotationId } = await ctx.conn
-      .insertInto('annotations')
-      .values({
-        project_id: project.id,
-        item_id: a.item_id,
-        user_id: user.id,
-        taxonomy_version: taxonomy.version,
-        labels: JSON.stringify(labels),
-        answers: answers ? JSON.stringify(answers) : null,
-        time_ms: timeMs,
-        suggestion: a.suggestion,
-        suggestion_accepted: accepted === null ? null : accepted ? 1 : 0,
-        skipped: 0,
-        skip_reason: null,
-        question: input.question ? 1 : 0,
-        comment: input.comment ?? null,
-        created_at: now,
-        round: a.round,
-        assignment_id: a.id,
-        blind: mode.blind ? 1 : 0,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await ctx.conn.updateTable('assignments').set({ status: 'submitted', closed_at: now, annotation_id: annotationId }).where('id', '=', a.id).execute();
+    const annotationId = await closeLease(ctx, a, user.id, mode.blind, now, 'submitted', {
+      taxonomy_version: taxonomy.version,
+      labels: JSON.stringify(labels),
+      answers: answers ? JSON.stringify(answers) : null,
+      time_ms: timeMs,
+      suggestion_accepted: accepted === null ? null : accepted ? 1 : 0,
+      skipped: 0,
+      skip_reason: null,
+      question: input.question ? 1 : 0,
+      comment: input.comment ?? null,
+    });
     await record(ctx, 'annotation.create', `item:${a.item_id}`, {
       annotation: annotationId,
       task: a.id,
@@ -185,29 +191,16 @@ export async function skipTask(store: Store, project: Project, user: User, id: n
     const a = await ownLease(ctx, user.id, id);
     const mode = await labellingMode(ctx.conn, project.id, user.id, await getLabelSettings(ctx.conn, project.id));
     const now = nowIso();
-    const { id: annotationId } = await ctx.conn
-      .insertInto('annotations')
-      .values({
-        project_id: project.id,
-        item_id: a.item_id,
-        user_id: user.id,
-        taxonomy_version: a.taxonomy_version,
-        labels: '[]',
-        time_ms: Math.max(0, Date.parse(now) - Date.parse(a.leased_at)),
-        suggestion: a.suggestion,
-        suggestion_accepted: null,
-        skipped: 1,
-        skip_reason: reason,
-        question: 0,
-        comment: null,
-        created_at: now,
-        round: a.round,
-        assignment_id: a.id,
-        blind: mode.blind ? 1 : 0,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await ctx.conn.updateTable('assignments').set({ status: 'skipped', closed_at: now, annotation_id: annotationId }).where('id', '=', a.id).execute();
+    const annotationId = await closeLease(ctx, a, user.id, mode.blind, now, 'skipped', {
+      taxonomy_version: a.taxonomy_version,
+      labels: '[]',
+      time_ms: Math.max(0, Date.parse(now) - Date.parse(a.leased_at)),
+      suggestion_accepted: null,
+      skipped: 1,
+      skip_reason: reason,
+      question: 0,
+      comment: null,
+    });
     await record(ctx, 'annotation.skip', `item:${a.item_id}`, {
       annotation: annotationId,
       task: a.id,
